@@ -81,7 +81,7 @@ struct vgpuback_transport_ops {
 	/* fd that polls readable when a watch event is pending. */
 	int (*xs_watch_fd)(struct vgpuback_transport *t);
 	/*
-	 * Next pending watch event, without blocking: 1 and *path/*token set
+	 * Next pending watch event, without blocking: 1 and *path, *token set
 	 * (malloc'd), 0 when none is pending, or -errno.
 	 */
 	int (*xs_read_watch)(struct vgpuback_transport *t, char **path,
