@@ -415,7 +415,7 @@ static pid_t start_direct(const struct attach_opts *o, const char *bin,
 	}
 	if (child == 0) {
 		pid_t gc;
-		int null;
+		int null, fd;
 
 		close(pfd[0]);
 		setsid();
@@ -430,6 +430,11 @@ static pid_t start_direct(const struct attach_opts *o, const char *bin,
 			dup2(null, STDIN_FILENO);
 		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);
+		/* Nothing of ours (the XenStore connection above all) leaks
+		 * into the daemon; pfd[1] is close-on-exec already. */
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != pfd[1])
+				close(fd);
 		if (chdir("/") < 0)
 			_exit(1);
 		umask(022);
