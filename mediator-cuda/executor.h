@@ -49,7 +49,10 @@ struct vgpu_exec_config {
 	uint32_t    cpu_op_delay_us; /* cpu executor: extra time per op, for
 				    * deterministic scheduling tests           */
 	void      (*log)(void *arg, int level, const char *msg);
-	void       *log_arg;
+	void       *log_arg;        /* levels: 0 error, 1 warn, 2 info, 3 debug */
+	bool        cpu_async;     /* cpu executor: complete ops from its worker
+				    * thread (always so when cpu_op_delay_us
+				    * is not 0); else inline, inside submit   */
 };
 
 /* Filled by vgpu_exec_get_info(). */
@@ -115,13 +118,40 @@ int  vgpu_exec_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 /* Waits for outstanding ops (each still gets done()), frees everything. */
 void vgpu_exec_close(struct vgpu_exec *ex);
 const char *vgpu_exec_name(const struct vgpu_exec *ex); /* "cuda"/"cpu" */
+/* Why this executor was chosen, e.g. "auto: no usable GPU (cuInit: ...)". */
+const char *vgpu_exec_why(const struct vgpu_exec *ex);
 int  vgpu_exec_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info);
 
 /* Guest contexts. destroy releases everything still allocated in it. */
 int  vgpu_exec_ctx_create(struct vgpu_exec *ex, struct vgpu_exec_ctx **out);
 void vgpu_exec_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx);
 
-/* Queue an op; returns 0 (done() will be called) or a status (it won't). */
+/*
+ * Queue an op; returns 0 (done() will be called) or a status (it won't).
+ *
+ * Per opcode (what the executor reads and fills):
+ *   NOP          nothing
+ *   GET_INFO     ctx may be NULL; when the stream holds at least
+ *                sizeof(struct vgpuif_info) bytes, the executor's fields of
+ *                a struct vgpuif_info are written there (the backend's own:
+ *                mem_quota, mem_used, max_segments, priority, pool, domid
+ *                stay 0 for it to fill); result[0] = total, [1] = free mem
+ *   CTX_CREATE   object = a new struct vgpu_exec_ctx (as ctx_create())
+ *   CTX_DESTROY  destroys op->ctx after its earlier ops (as ctx_destroy())
+ *   MEM_ALLOC    object = vgpu_exec_mem; result[0] = size,
+ *                result[1] = device address (stable while it lives)
+ *   MEMCPY_*, MEMSET, D2D: range-checked again here (VGPUIF_RSP_ERANGE)
+ *   MODULE_LOAD  object = vgpu_exec_mod; result[1] = log bytes written
+ *                (also on failure, ENOEXEC)
+ *   FUNC_GET     object = vgpu_exec_func; result[1] = parameter bytes
+ *   LAUNCH       VGPUIF_RSP_EREMOTEIO on a GPU fault, VGPUIF_RSP_ETIMEDOUT
+ *                past watchdog_ms: the executor's CUDA context was replaced,
+ *                every object of every guest context is gone (later ops on
+ *                them get VGPUIF_RSP_EREMOTEIO until the guest context is
+ *                destroyed)
+ *   VECTOR_ADD   ctx may be NULL; stream = a, b (read), c (written)
+ *   SYNC         completes after every earlier op of ctx
+ */
 int  vgpu_exec_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op);
 
 /* Objects die with their context, or explicitly through MEM_FREE etc. */
