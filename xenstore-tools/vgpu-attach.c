@@ -608,7 +608,7 @@ int main(int argc, char **argv)
 	struct attach_opts o;
 	char bin[PATH_MAX] = "", logpath[256] = "", *name;
 	struct xs_handle *xs;
-	bool systemd = false;
+	bool systemd = false, explicit_backend;
 	pid_t pid = -1;
 	int rc;
 
@@ -618,16 +618,34 @@ int main(int argc, char **argv)
 			"attach a vgpu to a guest domain\n");
 		return 1;
 	}
-	if (!o.no_start && !find_backend(&o, bin, sizeof(bin)))
+	/* A backend named explicitly is checked before anything else. */
+	explicit_backend = o.backend || (getenv("VGPU_BACKEND") &&
+					 *getenv("VGPU_BACKEND"));
+	if (!o.no_start && explicit_backend &&
+	    !find_backend(&o, bin, sizeof(bin)))
 		return 1;
 
 	xs = vgpu_xs_connect(PROG, 10);
 	if (!xs)
 		return 1;
 
-	rc = vgpu_xs_transact(xs, write_nodes, &o);
+	/* The operator's likeliest mistakes first: a wrong domid, a device
+	 * that is already there (write_nodes checks both again, atomically). */
+	rc = vgpu_domain_exists(xs, o.domid);
+	if (rc == 0)
+		rc = -ESRCH;
+	else if (rc > 0)
+		rc = vgpu_xs_exists(xs, XBT_NULL, o.be) > 0 ? -EEXIST : 0;
+	if (!rc && !o.no_start && !explicit_backend &&
+	    !find_backend(&o, bin, sizeof(bin)))
+		rc = -ENOEXEC;
+	if (!rc)
+		rc = vgpu_xs_transact(xs, write_nodes, &o);
+
 	if (rc) {
-		if (rc == -ESRCH)
+		if (rc == -ENOEXEC)
+			;       /* find_backend said why */
+		else if (rc == -ESRCH)
 			fprintf(stderr, PROG ": no such domain %u (no "
 				"/local/domain/%u in XenStore; see xl list)\n",
 				o.domid, o.domid);
