@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * common.h - vgpu-backend's shared structures: the device (one guest
+ * domain's vgpu device, served by this process), its ring and the requests
+ * in flight. Split like xen-blkback: xenbus.c (control), ring.c (data
+ * path), handles.c, grants.c, parse.c, sched.c (the arbiter hook).
+ */
+#ifndef VGPUBACK_COMMON_H
+#define VGPUBACK_COMMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vgpuif.h"
+#include "executor.h"
+#include "transport.h"
+#include "config.h"
+#include "grants.h"
+#include "handles.h"
+#include "parse.h"
+
+struct vgpuback_device;
+
+/* One request between get and response. */
+struct vgpuback_req {
+	struct vgpu_exec_op eop;        /* what the executor sees            */
+	struct vgpuback_device *dev;
+	uint64_t id;
+	uint8_t  op;
+	int      status;
+	uint64_t result[2];
+	uint64_t exec_ns;
+	uint64_t t_get;                 /* when it was copied off the ring   */
+	struct vgpuback_ctx *ctx;       /* counted in ctx->inflight          */
+	struct vgpuback_obj *newobj;    /* ALLOC/LOAD/FUNC_GET: reserved slot */
+	uint64_t newhandle;
+	struct vgpuback_obj *freeobj;   /* MEM_FREE/MODULE_UNLOAD            */
+	struct vgpuback_gmap gmap;
+	struct vgpu_exec_iov iov_inline[VGPUIF_MAX_DIRECT_SEGMENTS];
+	struct vgpu_exec_iov *iov;
+	uint32_t niov;
+	bool     submitted;             /* the executor owns it until done() */
+	void    *sched_priv;            /* the arbiter hook's                */
+	struct vgpuback_req *next;      /* free list / completion queue      */
+};
+
+enum vgpuback_conn {
+	VGPUBACK_DISCONNECTED = 0,      /* no ring                           */
+	VGPUBACK_CONNECTED,             /* ring mapped, consuming            */
+	VGPUBACK_HALTED,                /* ring lied; consuming stopped       */
+	VGPUBACK_DRAINING               /* disconnect waits for in-flight    */
+};
+
+struct vgpuback_ring {
+	struct vgpuif_back_ring br;
+	struct vgpuif_sring *sring;
+	uint32_t nr_pages;
+	uint32_t size;                  /* entries                            */
+	int      port;                  /* local event-channel port, -1      */
+	bool     persistent;            /* negotiated feature-persistent     */
+};
+
+struct vgpuback_stats {
+	uint64_t requests, errors, responses, notifies_sent;
+	uint64_t events, spurious_events, throttled;
+};
+
+struct vgpuback_device {
+	uint32_t domid, devid;
+	const struct vgpuback_config *cfg;
+	struct vgpuback_transport *t;
+	struct vgpu_exec *exec;
+	struct vgpu_exec_info einfo;
+
+	/* ---- control (xenbus.c) ---- */
+	char    *be_path;               /* backend/vgpu/<domid>/<devid>      */
+	char    *fe_path;               /* device/vgpu/<devid> of the guest  */
+	int      be_state;              /* what we last wrote                */
+	int      fe_state;              /* what we last saw                  */
+	bool     stale_connection;      /* a previous instance was connected */
+	bool     domain_dead;
+	bool     be_gone;               /* our directory was removed          */
+	bool     leaving;               /* shutdown/detach: close, then quit  */
+	bool     quit;                  /* leave the event loop               */
+	uint32_t conn_refs[1u << VGPUIF_MAX_RING_PAGE_ORDER]; /* as mapped  */
+	uint32_t conn_nr, conn_port;
+	uint32_t priority, pool;        /* operator policy                   */
+	struct vgpuback_policy policy;
+
+	/* ---- data path (ring.c) ---- */
+	enum vgpuback_conn conn;
+	struct vgpuback_ring ring;
+	struct vgpuback_handles handles;
+	struct vgpuback_gcache gcache;
+	struct vgpuback_req *reqs;      /* ring.size of them                 */
+	struct vgpuback_req *free_reqs;
+	uint32_t inflight;              /* requests not yet answered          */
+	uint32_t max_inflight;
+	bool     shutting_down;         /* SIGTERM: answer ESHUTDOWN         */
+	bool     pending_push;          /* responses written, not pushed     */
+	uint64_t unmask_at_ns;          /* storm throttle: unmask then; 0     */
+	uint64_t storm_window_ns;
+	uint32_t storm_count;
+	struct vgpuback_stats stats;
+
+	/* Completions from executor threads. */
+	pthread_mutex_t done_lock;      /* protects done_head/done_tail      */
+	struct vgpuback_req *done_head, *done_tail;
+	int      done_fd;               /* eventfd: completions pending      */
+	pthread_t ring_thread;
+	bool     in_submit;             /* ring thread inside submit         */
+
+	struct vgpuif_segment *seg_buf; /* indirect descriptors, copied once */
+	bool     kick_pending;          /* ring budget used up: run again    */
+	bool     backpressure;          /* stopped at max_inflight           */
+	void    *sched;                 /* the arbiter hook's state          */
+};
+
+/* ---- xenbus.c ---- */
+int  vgpuback_xenbus_init(struct vgpuback_device *dev);
+void vgpuback_xenbus_uninit(struct vgpuback_device *dev);
+/* A watch fired (or at start): re-read everything, act; idempotent. */
+void vgpuback_xenbus_changed(struct vgpuback_device *dev);
+/* The data path stopped (halt) or finished draining: tell xenbus. */
+void vgpuback_xenbus_ring_halted(struct vgpuback_device *dev);
+void vgpuback_xenbus_drained(struct vgpuback_device *dev);
+/* SIGTERM: Closing, then Closed once drained. */
+void vgpuback_xenbus_shutdown(struct vgpuback_device *dev);
+/* Strict unsigned decimal parse of an untrusted XenStore value. */
+int  vgpuback_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* ---- ring.c ---- */
+int  vgpuback_dev_init(struct vgpuback_device *dev,
+		       const struct vgpuback_config *cfg,
+		       struct vgpuback_transport *t, struct vgpu_exec *exec);
+void vgpuback_dev_uninit(struct vgpuback_device *dev);
+/*
+ * Map the ring (nr_pages grants) and bind the event channel. 0 or -errno,
+ * with *why a reason for the log and the error node.
+ */
+int  vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
+			   uint32_t nr_pages, uint32_t remote_port,
+			   bool persistent, const char **why);
+/* Stop consuming; finish in-flight; then unmap and free (drained()). */
+void vgpuback_ring_disconnect(struct vgpuback_device *dev);
+/* Event channel fired: drain the ring. */
+void vgpuback_ring_event(struct vgpuback_device *dev);
+/* eventfd fired: answer finished requests. */
+void vgpuback_ring_completions(struct vgpuback_device *dev);
+/* Consume what is on the ring (also after backpressure lifts). */
+void vgpuback_ring_kick(struct vgpuback_device *dev);
+/* Poll timeout for the storm throttle: ms, or -1. */
+int  vgpuback_ring_timeout_ms(struct vgpuback_device *dev);
+void vgpuback_ring_timer(struct vgpuback_device *dev);
+void vgpuback_ring_log_stats(struct vgpuback_device *dev);
+
+/*
+ * The get and parse stages on one copied request, without executing:
+ * copies indirect descriptors into segs (capacity
+ * VGPUIF_MAX_INDIRECT_SEGMENTS) and validates. For the fuzz target and the
+ * unit tests; the ring uses the same code.
+ */
+int  vgpuback_get_parse(struct vgpuback_device *dev,
+			const struct vgpuif_request *req,
+			struct vgpuif_segment *segs,
+			struct vgpuback_parsed *parsed);
+
+/* ---- sched.c: the single hook between the execute stage and the GPU ---- */
+int  vgpuback_sched_init(struct vgpuback_device *dev);
+void vgpuback_sched_uninit(struct vgpuback_device *dev);
+/* Submit one validated op: 0 (done() will come) or a status (it won't). */
+int  vgpuback_sched_submit(struct vgpuback_device *dev,
+			   struct vgpuback_req *req);
+/* On the ring thread, after done(), before the response is written. */
+void vgpuback_sched_complete(struct vgpuback_device *dev,
+			     struct vgpuback_req *req);
+
+#endif /* VGPUBACK_COMMON_H */

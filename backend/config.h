@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - vgpu-backend's settings: built-in defaults, then the host-wide
+ * config file (/etc/vgpu-xen/backend.conf), then command-line flags.
+ */
+#ifndef VGPUBACK_CONFIG_H
+#define VGPUBACK_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VGPUBACK_DEFAULT_CONFIG "/etc/vgpu-xen/backend.conf"
+
+struct vgpuback_config {
+	uint32_t domid;
+	uint32_t devid;
+	bool     have_domid;
+	char     executor[16];          /* auto|cuda|cpu                      */
+	int      gpu;                   /* CUDA ordinal                       */
+	uint32_t watchdog_ms;           /* kernel time limit; 0 = none        */
+	uint32_t cpu_op_delay_us;
+	char     transport[16];         /* xen|loopback                       */
+	char     loopback_dir[256];     /* "" = the transport's default       */
+	bool     foreground;
+	int      log_level;
+	char     log_file[256];         /* "" = stderr / syslog               */
+	uint32_t max_inflight;          /* 0 = the ring size                  */
+	uint32_t max_contexts;
+	uint32_t max_handles_per_ctx;
+	uint32_t max_indirect_segments; /* advertised                         */
+	uint32_t max_ring_page_order;
+	uint32_t persistent_grants;     /* cache bound; 0 = feature off       */
+	uint64_t mem_quota;             /* default when XenStore has none     */
+	uint32_t storm_limit;           /* idle events/s before throttling    */
+	uint32_t shutdown_timeout_ms;   /* SIGTERM: wait for in-flight ops    */
+};
+
+void vgpuback_config_defaults(struct vgpuback_config *cfg);
+
+/*
+ * Apply one "key = value" setting (config-file keys are also the long flag
+ * names). 0, or -EINVAL (bad value) / -ENOENT (unknown key) with *why set.
+ */
+int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
+			const char *value, const char **why);
+
+/*
+ * Read a config file. 0, -ENOENT when it does not exist, or another -errno
+ * with errbuf holding "FILE:LINE: reason".
+ */
+int vgpuback_config_load(struct vgpuback_config *cfg, const char *path,
+			 char *errbuf, size_t errlen);
+
+/* Strict decimal with optional K/M/G/T suffix (for sizes): 0 or -EINVAL. */
+int vgpuback_config_parse_u64(const char *s, bool size_suffix, uint64_t *out);
+
+/* One line per setting, as a config file would say it. */
+void vgpuback_config_dump(const struct vgpuback_config *cfg, FILE *out);
+
+#endif /* VGPUBACK_CONFIG_H */

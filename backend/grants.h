@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grants.h - mapping a request's data grants: a bounded LRU cache of
+ * persistent mappings, and one-shot mappings for everything else.
+ *
+ * With feature-persistent negotiated, a data grant stays mapped after its
+ * request completes, so a guest reusing its buffers pays no map/unmap per
+ * request (blkback's scheme; its default bound is 1056 grants). When the
+ * cache is full of grants in use, the rest of a request is mapped for that
+ * request only. Everything is unmapped on disconnect.
+ *
+ * Only the ring thread calls these.
+ */
+#ifndef VGPUBACK_GRANTS_H
+#define VGPUBACK_GRANTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vgpuif.h"
+
+struct vgpuback_transport;
+
+#define VGPUBACK_DEFAULT_PERSISTENT_GRANTS 1056u
+
+struct vgpuback_gent {
+	uint32_t gref;
+	bool     writable;
+	uint32_t users;                 /* requests holding it now          */
+	void    *addr;                  /* one page                          */
+	struct vgpuback_gent *hnext;    /* hash chain                        */
+	struct vgpuback_gent *lru_prev, *lru_next; /* LRU: head = oldest   */
+};
+
+struct vgpuback_gstats {
+	uint64_t map_calls, unmap_calls; /* transport calls, data grants    */
+	uint64_t pages_mapped;
+	uint64_t hits, misses, evictions, oneshot;
+};
+
+struct vgpuback_gcache {
+	struct vgpuback_transport *t;
+	uint32_t domid;
+	uint32_t max;                   /* 0: no persistent grants           */
+	uint32_t count;
+	uint32_t nbuckets;              /* power of two                      */
+	struct vgpuback_gent **buckets;
+	struct vgpuback_gent lru;       /* sentinel                          */
+	struct vgpuback_gstats stats;
+};
+
+/* What one request holds; released by vgpuback_grants_put(). */
+struct vgpuback_gmap {
+	uint32_t nents;
+	struct vgpuback_gent **ents;    /* cache entries held                */
+	struct vgpuback_gent *ents_inline[VGPUIF_MAX_DIRECT_SEGMENTS];
+	void    *oneshot[2];            /* one-shot ranges: [0] ro, [1] rw   */
+	uint32_t oneshot_n[2];
+};
+
+int  vgpuback_gcache_init(struct vgpuback_gcache *gc,
+			  struct vgpuback_transport *t, uint32_t domid,
+			  uint32_t max);
+/* Unmap every cached grant (callers first put every request's). */
+void vgpuback_gcache_uninit(struct vgpuback_gcache *gc);
+
+/*
+ * Map the pages of nr segments; writable[i] says segment i is written.
+ * persistent: use (and fill) the cache. pages[i] receives the address of
+ * segment i's page. 0, or -EFAULT/-EPERM/-ENOMEM with nothing held.
+ */
+int  vgpuback_grants_get(struct vgpuback_gcache *gc,
+			 const struct vgpuif_segment *segs, uint32_t nr,
+			 const uint8_t *writable, bool persistent,
+			 struct vgpuback_gmap *m, uint8_t **pages);
+void vgpuback_grants_put(struct vgpuback_gcache *gc, struct vgpuback_gmap *m);
+
+/* One-shot read-only map and copy of count pages (indirect descriptors). */
+int  vgpuback_grants_copy_pages(struct vgpuback_gcache *gc,
+				const uint32_t *refs, uint32_t count,
+				void *dst);
+
+#endif /* VGPUBACK_GRANTS_H */

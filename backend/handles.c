@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handles.c - per-domain handle tables (see handles.h for the encoding).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vgpuif.h"
+#include "handles.h"
+
+#define GEN_MASK      0xffffffu
+#define OBJ_SLOT_BITS 12
+#define OBJ_CTX_SHIFT 12
+#define OBJ_TYPE_SHIFT 20
+#define OBJ_DOM_SHIFT 24
+#define OBJ_GEN_SHIFT 40
+
+_Static_assert(VGPUIF_MAX_HANDLES_PER_CTX <= (1u << OBJ_SLOT_BITS), "slot bits");
+_Static_assert(VGPUIF_MAX_CTX_PER_DEVICE <= 256, "ctx bits");
+
+static uint32_t next_gen(struct vgpuback_handles *h)
+{
+	h->gen_next = (h->gen_next + 1) & GEN_MASK;
+	if (h->gen_next == 0)
+		h->gen_next = 1;
+	return h->gen_next;
+}
+
+int vgpuback_handles_init(struct vgpuback_handles *h, uint32_t domid,
+			  uint32_t max_ctx, uint32_t max_per_ctx)
+{
+	memset(h, 0, sizeof(*h));
+	if (max_ctx == 0 || max_ctx > VGPUIF_MAX_CTX_PER_DEVICE ||
+	    max_per_ctx == 0 || max_per_ctx > VGPUIF_MAX_HANDLES_PER_CTX)
+		return -EINVAL;
+	h->ctxs = calloc(max_ctx, sizeof(*h->ctxs));
+	if (!h->ctxs)
+		return -ENOMEM;
+	h->domid = domid;
+	h->max_ctx = max_ctx;
+	h->max_per_ctx = max_per_ctx;
+	/* Different domains start far apart (Knuth's multiplicative hash). */
+	h->gen_next = ((domid + 1) * 2654435761u) & GEN_MASK;
+	return 0;
+}
+
+void vgpuback_handles_uninit(struct vgpuback_handles *h)
+{
+	uint32_t i;
+
+	if (!h->ctxs)
+		return;
+	for (i = 0; i < h->max_ctx; i++)
+		free(h->ctxs[i].objs);
+	free(h->ctxs);
+	h->ctxs = NULL;
+}
+
+int vgpuback_ctx_alloc(struct vgpuback_handles *h, struct vgpuback_ctx **out)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->max_ctx; i++) {
+		struct vgpuback_ctx *c = &h->ctxs[i];
+
+		if (c->state != VGPUBACK_CTX_FREE)
+			continue;
+		free(c->objs);
+		memset(c, 0, sizeof(*c));
+		c->state = VGPUBACK_CTX_LIVE;
+		c->idx = (uint8_t)i;
+		c->gen = next_gen(h);
+		c->handle = (c->gen << 8) | i;
+		h->nr_ctx++;
+		*out = c;
+		return 0;
+	}
+	return -EMFILE;
+}
+
+struct vgpuback_ctx *vgpuback_ctx_lookup(struct vgpuback_handles *h,
+					 uint32_t handle)
+{
+	uint32_t idx = handle & 0xff, gen = handle >> 8;
+	struct vgpuback_ctx *c;
+
+	if (gen == 0 || idx >= h->max_ctx)
+		return NULL;
+	c = &h->ctxs[idx];
+	if (c->state != VGPUBACK_CTX_LIVE || c->gen != gen)
+		return NULL;
+	return c;
+}
+
+void vgpuback_ctx_free(struct vgpuback_handles *h, struct vgpuback_ctx *ctx)
+{
+	uint32_t i;
+
+	if (ctx->state == VGPUBACK_CTX_FREE)
+		return;
+	for (i = 0; i < ctx->high; i++)
+		if (ctx->objs[i].state != VGPUBACK_SLOT_FREE &&
+		    ctx->objs[i].type == VGPUBACK_OBJ_MEM)
+			h->mem_used -= ctx->objs[i].size;
+	free(ctx->objs);
+	memset(ctx, 0, sizeof(*ctx));
+	h->nr_ctx--;
+}
+
+static int grow(struct vgpuback_handles *h, struct vgpuback_ctx *ctx)
+{
+	uint32_t n = ctx->nr_alloc ? ctx->nr_alloc * 2 : 16;
+	struct vgpuback_obj *o;
+
+	if (n > h->max_per_ctx)
+		n = h->max_per_ctx;
+	o = realloc(ctx->objs, n * sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	memset(o + ctx->nr_alloc, 0, (n - ctx->nr_alloc) * sizeof(*o));
+	ctx->objs = o;
+	ctx->nr_alloc = n;
+	return 0;
+}
+
+int vgpuback_obj_reserve(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
+			 enum vgpuback_obj_type type, struct vgpuback_obj **out,
+			 uint64_t *handle)
+{
+	struct vgpuback_obj *o;
+	uint32_t slot;
+	int err;
+
+	if (ctx->nr_used >= h->max_per_ctx)
+		return -EMFILE;
+	if (ctx->free_head) {
+		slot = ctx->free_head - 1;
+		ctx->free_head = ctx->objs[slot].next_free;
+	} else {
+		if (ctx->high >= ctx->nr_alloc) {
+			err = grow(h, ctx);
+			if (err)
+				return err;
+		}
+		slot = ctx->high++;
+	}
+	o = &ctx->objs[slot];
+	memset(o, 0, sizeof(*o));
+	o->type = (uint8_t)type;
+	o->state = VGPUBACK_SLOT_PENDING;
+	o->slot = (uint16_t)slot;
+	o->gen = next_gen(h);
+	ctx->nr_used++;
+	*out = o;
+	if (handle)
+		*handle = vgpuback_obj_handle(h, ctx, o);
+	return 0;
+}
+
+void vgpuback_obj_commit(struct vgpuback_obj *obj, void *eobj)
+{
+	obj->eobj = eobj;
+	obj->state = VGPUBACK_SLOT_LIVE;
+}
+
+void vgpuback_obj_release(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
+			  struct vgpuback_obj *obj)
+{
+	if (obj->state == VGPUBACK_SLOT_FREE)
+		return;
+	if (obj->type == VGPUBACK_OBJ_MEM)
+		h->mem_used -= obj->size;
+	obj->state = VGPUBACK_SLOT_FREE;
+	obj->eobj = NULL;
+	obj->size = 0;
+	obj->gen = 0;
+	obj->next_free = ctx->free_head;
+	ctx->free_head = (uint32_t)obj->slot + 1;
+	ctx->nr_used--;
+}
+
+uint64_t vgpuback_obj_handle(const struct vgpuback_handles *h,
+			     const struct vgpuback_ctx *ctx,
+			     const struct vgpuback_obj *obj)
+{
+	return (uint64_t)obj->slot |
+	       ((uint64_t)ctx->idx << OBJ_CTX_SHIFT) |
+	       ((uint64_t)obj->type << OBJ_TYPE_SHIFT) |
+	       ((uint64_t)(h->domid & 0xffff) << OBJ_DOM_SHIFT) |
+	       ((uint64_t)obj->gen << OBJ_GEN_SHIFT);
+}
+
+struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
+					 struct vgpuback_ctx *ctx,
+					 enum vgpuback_obj_type type,
+					 uint64_t handle)
+{
+	uint32_t slot = handle & ((1u << OBJ_SLOT_BITS) - 1);
+	uint32_t cidx = (handle >> OBJ_CTX_SHIFT) & 0xff;
+	uint32_t htype = (handle >> OBJ_TYPE_SHIFT) & 0xf;
+	uint32_t dom = (handle >> OBJ_DOM_SHIFT) & 0xffff;
+	uint32_t gen = (uint32_t)(handle >> OBJ_GEN_SHIFT);
+	struct vgpuback_obj *o;
+
+	if (!ctx || ctx->state != VGPUBACK_CTX_LIVE)
+		return NULL;
+	if (gen == 0 || cidx != ctx->idx || htype != (uint32_t)type ||
+	    dom != (h->domid & 0xffff) || slot >= ctx->high)
+		return NULL;
+	o = &ctx->objs[slot];
+	if (o->state != VGPUBACK_SLOT_LIVE || o->type != type || o->gen != gen)
+		return NULL;
+	if (type == VGPUBACK_OBJ_FUNC) {
+		struct vgpuback_obj *m;
+
+		if (o->parent_slot >= ctx->high)
+			return NULL;
+		m = &ctx->objs[o->parent_slot];
+		if (m->state != VGPUBACK_SLOT_LIVE ||
+		    m->type != VGPUBACK_OBJ_MOD || m->gen != o->parent_gen)
+			return NULL;
+	}
+	return o;
+}

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * handles.h - one domain's tables of guest-visible handles.
+ *
+ * A guest names its objects only through opaque handles that this table
+ * issued; every lookup checks the handle against the table of the request's
+ * own context, so a guessed, stale, freed, wrong-type, other-context or
+ * other-domain handle fails (VGPUIF_RSP_EBADF) instead of reaching the
+ * executor.
+ *
+ * Context handles (32-bit, req.ctx):
+ *   bits 0..7   context slot (VGPUIF_MAX_CTX_PER_DEVICE = 256)
+ *   bits 8..31  generation (never 0)
+ * Object handles (64-bit: memory, module, function):
+ *   bits 0..11  object slot in its context (VGPUIF_MAX_HANDLES_PER_CTX)
+ *   bits 12..19 context slot
+ *   bits 20..23 type (enum vgpuback_obj_type)
+ *   bits 24..39 domain id
+ *   bits 40..63 generation (never 0)
+ * Generations come from one counter per table, seeded from the domain id, so
+ * a slot reused after a free gets a new handle and two domains hand out
+ * different values for the same slot.
+ *
+ * Not thread-safe: only the backend's ring thread touches it.
+ */
+#ifndef VGPUBACK_HANDLES_H
+#define VGPUBACK_HANDLES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vgpu_exec_ctx;
+
+enum vgpuback_obj_type {
+	VGPUBACK_OBJ_NONE = 0,
+	VGPUBACK_OBJ_MEM  = 1,
+	VGPUBACK_OBJ_MOD  = 2,
+	VGPUBACK_OBJ_FUNC = 3
+};
+
+enum vgpuback_slot_state {
+	VGPUBACK_SLOT_FREE    = 0,
+	VGPUBACK_SLOT_PENDING = 1, /* reserved for an op in flight           */
+	VGPUBACK_SLOT_LIVE    = 2
+};
+
+struct vgpuback_obj {
+	uint8_t  type;           /* enum vgpuback_obj_type                  */
+	uint8_t  state;          /* enum vgpuback_slot_state                */
+	uint16_t slot;
+	uint32_t gen;            /* 24 bits                                  */
+	uint32_t next_free;      /* free list, slot index + 1; 0 = end      */
+	uint32_t parent_slot;    /* FUNC: its module's slot and generation  */
+	uint32_t parent_gen;
+	void    *eobj;           /* executor object (vgpu_exec_mem etc.)    */
+	uint64_t size;           /* MEM: bytes, counted against the quota  */
+	uint64_t dev_addr;       /* MEM: device address reported to guest  */
+};
+
+enum vgpuback_ctx_state {
+	VGPUBACK_CTX_FREE  = 0,
+	VGPUBACK_CTX_LIVE  = 1,
+	VGPUBACK_CTX_DYING = 2   /* CTX_DESTROY waits for in-flight ops     */
+};
+
+struct vgpuback_ctx {
+	uint8_t  state;          /* enum vgpuback_ctx_state                 */
+	uint8_t  idx;
+	uint32_t gen;
+	uint32_t handle;
+	struct vgpu_exec_ctx *ectx;
+	struct vgpuback_obj *objs; /* grown on demand up to max_per_ctx     */
+	uint32_t nr_alloc;       /* entries of objs                          */
+	uint32_t high;           /* slots ever used                          */
+	uint32_t nr_used;        /* slots PENDING or LIVE                    */
+	uint32_t free_head;      /* slot index + 1; 0 = none                */
+	uint32_t inflight;       /* requests submitted, not yet answered    */
+	void    *destroy_req;    /* the CTX_DESTROY waiting for inflight==0 */
+};
+
+struct vgpuback_handles {
+	uint32_t domid;
+	uint32_t max_ctx;        /* <= VGPUIF_MAX_CTX_PER_DEVICE            */
+	uint32_t max_per_ctx;    /* <= VGPUIF_MAX_HANDLES_PER_CTX           */
+	uint32_t nr_ctx;         /* LIVE or DYING                            */
+	uint32_t gen_next;
+	uint64_t mem_used;       /* bytes of MEM objects, PENDING included  */
+	struct vgpuback_ctx *ctxs;
+};
+
+int  vgpuback_handles_init(struct vgpuback_handles *h, uint32_t domid,
+			   uint32_t max_ctx, uint32_t max_per_ctx);
+/* Frees the tables (not the executor objects: the caller destroys those). */
+void vgpuback_handles_uninit(struct vgpuback_handles *h);
+
+/* A new LIVE context; -EMFILE when the table is full, -ENOMEM. */
+int  vgpuback_ctx_alloc(struct vgpuback_handles *h, struct vgpuback_ctx **out);
+/* The LIVE context named by handle, or NULL (DYING ones are not found). */
+struct vgpuback_ctx *vgpuback_ctx_lookup(struct vgpuback_handles *h,
+					 uint32_t handle);
+/* Release a context slot and all its object slots (subtracts its memory). */
+void vgpuback_ctx_free(struct vgpuback_handles *h, struct vgpuback_ctx *ctx);
+
+/*
+ * Reserve an object slot (PENDING) in ctx; *handle receives its future
+ * handle. -EMFILE when ctx holds max_per_ctx already, -ENOMEM.
+ */
+int  vgpuback_obj_reserve(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
+			  enum vgpuback_obj_type type, struct vgpuback_obj **out,
+			  uint64_t *handle);
+/* PENDING -> LIVE. */
+void vgpuback_obj_commit(struct vgpuback_obj *obj, void *eobj);
+/* Free a slot (PENDING or LIVE); MEM bytes leave mem_used. */
+void vgpuback_obj_release(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
+			  struct vgpuback_obj *obj);
+/*
+ * The LIVE object of this type named by handle in ctx, or NULL. A FUNC is
+ * found only while its module is still LIVE with the same generation.
+ */
+struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
+					 struct vgpuback_ctx *ctx,
+					 enum vgpuback_obj_type type,
+					 uint64_t handle);
+uint64_t vgpuback_obj_handle(const struct vgpuback_handles *h,
+			     const struct vgpuback_ctx *ctx,
+			     const struct vgpuback_obj *obj);
+
+/* Iterate LIVE/DYING contexts: i from 0 while < h->max_ctx. */
+static inline struct vgpuback_ctx *vgpuback_ctx_at(struct vgpuback_handles *h,
+						   uint32_t i)
+{
+	return h->ctxs[i].state != VGPUBACK_CTX_FREE ? &h->ctxs[i] : NULL;
+}
+
+#endif /* VGPUBACK_HANDLES_H */

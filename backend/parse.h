@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * parse.h - stage 2 of the data path: validate a private copy of a request.
+ *
+ * Input is what the get stage copied: the request and its segment
+ * descriptors (direct, or read once from the indirect pages). Nothing here
+ * reads shared memory, maps a grant or calls the executor, so the whole
+ * stage runs in unit tests and under libFuzzer as it is. A request that
+ * fails gets its status as the response; the executor never sees it.
+ */
+#ifndef VGPUBACK_PARSE_H
+#define VGPUBACK_PARSE_H
+
+#include <stdint.h>
+
+#include "vgpuif.h"
+#include "handles.h"
+
+/* What the backend allows this domain (from config and XenStore). */
+struct vgpuback_policy {
+	uint32_t max_indirect_segments; /* advertised; 0 = no indirect       */
+	uint64_t mem_quota;             /* bytes; 0 = none                   */
+};
+
+struct vgpuback_parsed {
+	uint8_t  op;
+	struct vgpuback_ctx *ctx;       /* NULL for NOP/GET_INFO/CTX_CREATE  */
+	struct vgpuback_obj *obj[2];    /* resolved handles: mem/mod/func;
+					 * D2D: [0] = dst, [1] = src          */
+	uint64_t stream_len;            /* bytes the segments must cover     */
+	uint64_t write_off, write_len;  /* stream range the backend writes   */
+};
+
+/*
+ * The header checks the get stage needs before it copies indirect pages:
+ * opcode, flags, nr_segments against the direct or advertised indirect
+ * limit. 0 or a VGPUIF_RSP_* status.
+ */
+int vgpuback_parse_header(const struct vgpuif_request *req,
+			  const struct vgpuback_policy *pol);
+
+/*
+ * Every check: the header again, each segment, the op's arguments and
+ * padding, the stream length, the handles against this domain's table, the
+ * quota. 0 and *out filled, or a VGPUIF_RSP_* status.
+ */
+int vgpuback_parse(struct vgpuback_handles *h,
+		   const struct vgpuback_policy *pol,
+		   const struct vgpuif_request *req,
+		   const struct vgpuif_segment *segs, uint32_t nr_segs,
+		   struct vgpuback_parsed *out);
+
+/* Does segment i (of segs, in stream order) overlap the written range? */
+int vgpuback_segment_written(const struct vgpuback_parsed *p,
+			     uint64_t seg_start, uint32_t seg_len);
+
+#endif /* VGPUBACK_PARSE_H */

@@ -1,0 +1,919 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.c - the data path: get -> parse -> execute, and the responses.
+ *
+ * get      RING_REQUEST_PROD_OVERFLOW (a lying producer halts the ring),
+ *          RING_COPY_REQUEST, indirect descriptor pages copied once;
+ * parse    parse.c, on the private copies only;
+ * execute  handles reserved, data grants mapped (grants.c), the op handed
+ *          to the scheduler hook (sched.c) and the executor; done() may come
+ *          from any thread: it queues the request and kicks an eventfd, and
+ *          the ring thread writes the response
+ *          (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY) and re-checks the ring
+ *          (RING_FINAL_CHECK_FOR_REQUESTS).
+ * In flight: at most the ring size (or max-inflight); past that the backend
+ * stops consuming until something completes, so a guest that never reads
+ * its responses neither blocks nor spins the backend.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "log.h"
+
+#define RING_BUDGET        256u   /* requests per pass before other work */
+#define STORM_THROTTLE_NS  (10ull * 1000 * 1000)
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* ------------------------------------------------------------ lifecycle */
+
+int vgpuback_dev_init(struct vgpuback_device *dev,
+		      const struct vgpuback_config *cfg,
+		      struct vgpuback_transport *t, struct vgpu_exec *exec)
+{
+	int err;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->domid = cfg->domid;
+	dev->devid = cfg->devid;
+	dev->cfg = cfg;
+	dev->t = t;
+	dev->exec = exec;
+	dev->ring.port = -1;
+	dev->done_fd = -1;
+	dev->priority = VGPUIF_PRIO_MEDIUM;
+	dev->policy.max_indirect_segments = cfg->max_indirect_segments;
+	dev->policy.mem_quota = cfg->mem_quota;
+	dev->ring_thread = pthread_self();
+	pthread_mutex_init(&dev->done_lock, NULL);
+
+	err = vgpuback_handles_init(&dev->handles, dev->domid,
+				    cfg->max_contexts, cfg->max_handles_per_ctx);
+	if (err)
+		goto out_mutex;
+	dev->seg_buf = malloc(VGPUIF_MAX_INDIRECT_PAGES * VGPUIF_PAGE_SIZE);
+	if (!dev->seg_buf) {
+		err = -ENOMEM;
+		goto out_handles;
+	}
+	dev->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dev->done_fd < 0) {
+		err = -errno;
+		goto out_segbuf;
+	}
+	if (exec) {
+		err = vgpu_exec_get_info(exec, &dev->einfo);
+		if (err)
+			goto out_fd;
+	}
+	err = vgpuback_sched_init(dev);
+	if (err)
+		goto out_fd;
+	return 0;
+
+out_fd:
+	close(dev->done_fd);
+	dev->done_fd = -1;
+out_segbuf:
+	free(dev->seg_buf);
+	dev->seg_buf = NULL;
+out_handles:
+	vgpuback_handles_uninit(&dev->handles);
+out_mutex:
+	pthread_mutex_destroy(&dev->done_lock);
+	return err;
+}
+
+void vgpuback_dev_uninit(struct vgpuback_device *dev)
+{
+	vgpuback_sched_uninit(dev);
+	if (dev->done_fd >= 0)
+		close(dev->done_fd);
+	dev->done_fd = -1;
+	free(dev->seg_buf);
+	dev->seg_buf = NULL;
+	vgpuback_handles_uninit(&dev->handles);
+	pthread_mutex_destroy(&dev->done_lock);
+}
+
+/* ------------------------------------------------------------ responses */
+
+static void respond(struct vgpuback_device *dev, uint64_t id, uint8_t op,
+		    int status, uint64_t r0, uint64_t r1, uint64_t exec_ns)
+{
+	struct vgpuif_response rsp;
+
+	if (dev->conn == VGPUBACK_DISCONNECTED)
+		return;
+	memset(&rsp, 0, sizeof(rsp));
+	rsp.id = id;
+	rsp.status = status;
+	rsp.op = op;
+	rsp.result[0] = r0;
+	rsp.result[1] = r1;
+	rsp.exec_ns = exec_ns;
+	memcpy(RING_GET_RESPONSE(&dev->ring.br, dev->ring.br.rsp_prod_pvt),
+	       &rsp, sizeof(rsp));
+	dev->ring.br.rsp_prod_pvt++;
+	dev->pending_push = true;
+	dev->stats.responses++;
+	if (status)
+		dev->stats.errors++;
+}
+
+static void push_responses(struct vgpuback_device *dev)
+{
+	int notify;
+
+	if (!dev->pending_push || dev->conn == VGPUBACK_DISCONNECTED)
+		return;
+	dev->pending_push = false;
+	/* Publishes the responses, then reads rsp_event (ring.h orders it). */
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&dev->ring.br, notify);
+	if (notify && dev->ring.port >= 0) {
+		dev->t->ops->evtchn_notify(dev->t, dev->ring.port);
+		dev->stats.notifies_sent++;
+	}
+}
+
+/* ------------------------------------------------------------- requests */
+
+static struct vgpuback_req *req_alloc(struct vgpuback_device *dev)
+{
+	struct vgpuback_req *r = dev->free_reqs;
+
+	if (!r)
+		return NULL;
+	dev->free_reqs = r->next;
+	memset(r, 0, sizeof(*r));
+	r->dev = dev;
+	r->iov = r->iov_inline;
+	dev->inflight++;
+	return r;
+}
+
+static void req_free(struct vgpuback_device *dev, struct vgpuback_req *r)
+{
+	if (r->iov != r->iov_inline)
+		free(r->iov);
+	r->iov = NULL;
+	r->next = dev->free_reqs;
+	dev->free_reqs = r;
+	dev->inflight--;
+}
+
+static void req_answer(struct vgpuback_device *dev, struct vgpuback_req *r,
+		       int status)
+{
+	respond(dev, r->id, r->op, status, status ? 0 : r->result[0],
+		status ? 0 : r->result[1], r->exec_ns);
+	req_free(dev, r);
+}
+
+/* Copy src into the request's (mapped) data stream. */
+static void stream_write(struct vgpuback_req *r, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+	uint32_t i;
+
+	for (i = 0; i < r->niov && len; i++) {
+		size_t n = r->iov[i].len < len ? r->iov[i].len : len;
+
+		memcpy(r->iov[i].base, p, n);
+		p += n;
+		len -= n;
+	}
+}
+
+/* --------------------------------------------------------- get + parse */
+
+int vgpuback_get_parse(struct vgpuback_device *dev,
+		       const struct vgpuif_request *req,
+		       struct vgpuif_segment *segs,
+		       struct vgpuback_parsed *parsed)
+{
+	uint32_t nr = req->nr_segments;
+	int rc;
+
+	rc = vgpuback_parse_header(req, &dev->policy);
+	if (rc)
+		return rc;
+	if (req->flags & VGPUIF_F_INDIRECT) {
+		uint32_t np = vgpuif_indirect_pages(nr);
+		uint32_t i;
+
+		/* Header checks bound np by VGPUIF_MAX_INDIRECT_PAGES. */
+		if (np == 0 || np > VGPUIF_MAX_INDIRECT_PAGES)
+			return VGPUIF_RSP_E2BIG;
+		for (i = np; i < VGPUIF_MAX_INDIRECT_PAGES; i++)
+			if (req->u.indirect_gref[i])
+				return VGPUIF_RSP_EINVAL;
+		/*
+		 * The one read of the descriptors: into our buffer, and only
+		 * the buffer is used from here on, so a guest rewriting the
+		 * pages afterwards changes nothing.
+		 */
+		if (dev->ring.persistent && dev->gcache.max) {
+			struct vgpuif_segment pseg[VGPUIF_MAX_INDIRECT_PAGES];
+			uint8_t *pages[VGPUIF_MAX_INDIRECT_PAGES];
+			struct vgpuback_gmap m;
+
+			for (i = 0; i < np; i++) {
+				pseg[i].gref = req->u.indirect_gref[i];
+				pseg[i].offset = 0;
+				pseg[i].length = VGPUIF_PAGE_SIZE;
+			}
+			if (vgpuback_grants_get(&dev->gcache, pseg, np, NULL,
+						true, &m, pages))
+				return VGPUIF_RSP_EFAULT;
+			for (i = 0; i < np; i++)
+				memcpy((uint8_t *)segs + (size_t)i * VGPUIF_PAGE_SIZE,
+				       pages[i], VGPUIF_PAGE_SIZE);
+			vgpuback_grants_put(&dev->gcache, &m);
+		} else if (vgpuback_grants_copy_pages(&dev->gcache,
+						      req->u.indirect_gref,
+						      np, segs)) {
+			return VGPUIF_RSP_EFAULT;
+		}
+	} else {
+		memcpy(segs, req->u.seg, sizeof(req->u.seg));
+	}
+	return vgpuback_parse(&dev->handles, &dev->policy, req, segs, nr,
+			      parsed);
+}
+
+/* ------------------------------------------------------------- execute */
+
+static void exec_done(struct vgpu_exec_op *op, int status)
+{
+	struct vgpuback_req *r = container_of(op, struct vgpuback_req, eop);
+	struct vgpuback_device *dev = r->dev;
+	uint64_t one = 1;
+
+	r->status = status;
+	pthread_mutex_lock(&dev->done_lock);
+	r->next = NULL;
+	if (dev->done_tail)
+		dev->done_tail->next = r;
+	else
+		dev->done_head = r;
+	dev->done_tail = r;
+	pthread_mutex_unlock(&dev->done_lock);
+	/* The ring thread drains after each submit; others must wake it. */
+	if (!pthread_equal(pthread_self(), dev->ring_thread))
+		if (write(dev->done_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			vb_err("cannot signal a completion: %s", strerror(errno));
+}
+
+static void ctx_destroy_now(struct vgpuback_device *dev,
+			    struct vgpuback_ctx *ctx)
+{
+	if (ctx->ectx && dev->exec)
+		vgpu_exec_ctx_destroy(dev->exec, ctx->ectx);
+	ctx->ectx = NULL;
+	vgpuback_ctx_free(&dev->handles, ctx);
+}
+
+/* A context's last op finished: a waiting CTX_DESTROY may go now. */
+static void ctx_op_finished(struct vgpuback_device *dev,
+			    struct vgpuback_ctx *ctx)
+{
+	struct vgpuback_req *d;
+
+	ctx->inflight--;
+	if (ctx->state != VGPUBACK_CTX_DYING || ctx->inflight || !ctx->destroy_req)
+		return;
+	d = ctx->destroy_req;
+	ctx->destroy_req = NULL;
+	ctx_destroy_now(dev, ctx);
+	req_answer(dev, d, VGPUIF_RSP_OK);
+}
+
+/* Map the data segments and build the executor's iov. */
+static int map_segments(struct vgpuback_device *dev, struct vgpuback_req *r,
+			const struct vgpuback_parsed *p,
+			const struct vgpuif_segment *segs, uint32_t nr)
+{
+	uint8_t wr_inline[VGPUIF_MAX_DIRECT_SEGMENTS], *wr = wr_inline;
+	uint8_t *pg_inline[VGPUIF_MAX_DIRECT_SEGMENTS], **pages = pg_inline;
+	uint64_t off = 0;
+	uint32_t i;
+	int err = 0;
+
+	if (nr == 0)
+		return 0;
+	if (nr > VGPUIF_MAX_DIRECT_SEGMENTS) {
+		wr = malloc(nr);
+		pages = malloc(nr * sizeof(*pages));
+		r->iov = malloc(nr * sizeof(*r->iov));
+		if (!wr || !pages || !r->iov) {
+			err = VGPUIF_RSP_ENOMEM;
+			goto out;
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		wr[i] = (uint8_t)vgpuback_segment_written(p, off, segs[i].length);
+		off += segs[i].length;
+	}
+	if (vgpuback_grants_get(&dev->gcache, segs, nr, wr,
+				dev->ring.persistent, &r->gmap, pages)) {
+		vb_warn_rl("request %llu (%s): a data grant could not be mapped",
+			   (unsigned long long)r->id, vgpuif_op_name(r->op));
+		err = VGPUIF_RSP_EFAULT;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		r->iov[i].base = pages[i] + segs[i].offset;
+		r->iov[i].len = segs[i].length;
+	}
+	r->niov = nr;
+out:
+	if (wr != wr_inline)
+		free(wr);
+	if (pages != pg_inline)
+		free(pages);
+	if (err && r->iov != r->iov_inline) {
+		free(r->iov);
+		r->iov = r->iov_inline;
+	}
+	return err;
+}
+
+static void do_get_info(struct vgpuback_device *dev, struct vgpuback_req *r)
+{
+	struct vgpuif_info info;
+	uint64_t free_b = 0, total_b = 0;
+
+	memset(&info, 0, sizeof(info));
+	info.protocol_version = VGPUIF_PROTOCOL_VERSION;
+	info.executor = dev->einfo.kind;
+	memcpy(info.gpu_name, dev->einfo.name, sizeof(info.gpu_name) - 1);
+	info.total_mem = dev->einfo.total_mem;
+	info.free_mem = dev->einfo.free_mem;
+	if (dev->exec && !vgpu_exec_mem_info(dev->exec, &free_b, &total_b)) {
+		info.free_mem = free_b;
+		info.total_mem = total_b;
+	}
+	info.mem_quota = dev->policy.mem_quota;
+	info.mem_used = dev->handles.mem_used;
+	info.cc_major = dev->einfo.cc_major;
+	info.cc_minor = dev->einfo.cc_minor;
+	info.sm_count = dev->einfo.sm_count;
+	info.copy_mode = dev->einfo.copy_mode;
+	info.max_segments = dev->policy.max_indirect_segments;
+	info.max_param_bytes = VGPUIF_MAX_PARAM_BYTES;
+	info.max_handles = dev->handles.max_per_ctx;
+	info.priority = dev->priority;
+	info.pool = dev->pool;
+	info.domid = dev->domid;
+	stream_write(r, &info, sizeof(info));
+}
+
+/* Undo what execute reserved for a request that will not run. */
+static void unreserve(struct vgpuback_device *dev, struct vgpuback_req *r)
+{
+	if (r->newobj)
+		vgpuback_obj_release(&dev->handles, r->ctx, r->newobj);
+	r->newobj = NULL;
+	if (r->freeobj)
+		r->freeobj->state = VGPUBACK_SLOT_LIVE;
+	r->freeobj = NULL;
+}
+
+/* A request's executor work is over (done() or a failed submit). */
+static void finish(struct vgpuback_device *dev, struct vgpuback_req *r)
+{
+	struct vgpuback_ctx *ctx = r->ctx;
+	int status = r->status;
+
+	if (r->submitted)
+		vgpuback_sched_complete(dev, r);
+	vgpuback_grants_put(&dev->gcache, &r->gmap);
+	r->result[0] = r->eop.result[0];
+	r->result[1] = r->eop.result[1];
+	r->exec_ns = r->eop.exec_ns;
+	if (status) {
+		unreserve(dev, r);
+	} else if (r->newobj) {
+		if (!r->eop.object) {
+			vb_err("executor returned no object for %s; failing it",
+			       vgpuif_op_name(r->op));
+			unreserve(dev, r);
+			status = VGPUIF_RSP_EIO;
+		} else {
+			vgpuback_obj_commit(r->newobj, r->eop.object);
+			if (r->op == VGPUIF_OP_MEM_ALLOC)
+				r->newobj->dev_addr = r->eop.result[1];
+			r->result[0] = r->newhandle;
+		}
+	} else if (r->freeobj) {
+		vgpuback_obj_release(&dev->handles, ctx, r->freeobj);
+	}
+	req_answer(dev, r, status);
+	if (ctx)
+		ctx_op_finished(dev, ctx);
+}
+
+static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
+		    const struct vgpuif_request *req,
+		    const struct vgpuback_parsed *p,
+		    const struct vgpuif_segment *segs)
+{
+	const union vgpuif_args *a = &req->args;
+	struct vgpu_exec_op *e = &r->eop;
+	struct vgpuback_ctx *ctx = p->ctx;
+	int rc;
+
+	switch (req->op) {
+	case VGPUIF_OP_NOP:
+		req_answer(dev, r, VGPUIF_RSP_OK);
+		return;
+	case VGPUIF_OP_CTX_CREATE: {
+		struct vgpuback_ctx *c;
+
+		rc = vgpuback_ctx_alloc(&dev->handles, &c);
+		if (rc) {
+			req_answer(dev, r, VGPUIF_RSP_EMFILE);
+			return;
+		}
+		rc = dev->exec ? vgpu_exec_ctx_create(dev->exec, &c->ectx)
+			       : VGPUIF_RSP_EIO;
+		if (rc) {
+			vgpuback_ctx_free(&dev->handles, c);
+			vb_warn_rl("executor refused a new context: %s",
+				   vgpuif_status_str(rc < 0 ? rc : -rc));
+			req_answer(dev, r, rc < 0 ? rc : VGPUIF_RSP_EIO);
+			return;
+		}
+		r->result[0] = c->handle;
+		req_answer(dev, r, VGPUIF_RSP_OK);
+		return;
+	}
+	case VGPUIF_OP_CTX_DESTROY:
+		ctx->state = VGPUBACK_CTX_DYING;
+		if (ctx->inflight) {
+			ctx->destroy_req = r; /* answered by ctx_op_finished */
+			return;
+		}
+		ctx_destroy_now(dev, ctx);
+		req_answer(dev, r, VGPUIF_RSP_OK);
+		return;
+	default:
+		break;
+	}
+
+	r->ctx = ctx;
+	rc = map_segments(dev, r, p, segs, req->nr_segments);
+	if (rc) {
+		r->ctx = NULL;
+		req_answer(dev, r, rc);
+		return;
+	}
+	if (req->op == VGPUIF_OP_GET_INFO) {
+		do_get_info(dev, r);
+		vgpuback_grants_put(&dev->gcache, &r->gmap);
+		req_answer(dev, r, VGPUIF_RSP_OK);
+		return;
+	}
+
+	e->opcode = req->op;
+	e->ctx = ctx->ectx;
+	e->iov = r->iov;
+	e->niov = r->niov;
+	e->done = exec_done;
+	e->priv = r;
+	switch (req->op) {
+	case VGPUIF_OP_MEM_ALLOC:
+		e->u.mem_alloc.size = a->mem_alloc.size;
+		rc = vgpuback_obj_reserve(&dev->handles, ctx, VGPUBACK_OBJ_MEM,
+					  &r->newobj, &r->newhandle);
+		if (!rc) {
+			/* Counted against the quota while in flight. */
+			r->newobj->size = a->mem_alloc.size;
+			dev->handles.mem_used += a->mem_alloc.size;
+		}
+		break;
+	case VGPUIF_OP_MEM_FREE:
+		e->u.mem_free.mem = p->obj[0]->eobj;
+		r->freeobj = p->obj[0];
+		break;
+	case VGPUIF_OP_MEMCPY_H2D:
+	case VGPUIF_OP_MEMCPY_D2H:
+		e->u.copy.mem = p->obj[0]->eobj;
+		e->u.copy.offset = a->memcpy.offset;
+		e->u.copy.length = a->memcpy.length;
+		break;
+	case VGPUIF_OP_MEMCPY_D2D:
+		e->u.d2d.dst = p->obj[0]->eobj;
+		e->u.d2d.dst_offset = a->memcpy_d2d.dst_offset;
+		e->u.d2d.src = p->obj[1]->eobj;
+		e->u.d2d.src_offset = a->memcpy_d2d.src_offset;
+		e->u.d2d.length = a->memcpy_d2d.length;
+		break;
+	case VGPUIF_OP_MEMSET:
+		e->u.memset.mem = p->obj[0]->eobj;
+		e->u.memset.offset = a->memset.offset;
+		e->u.memset.length = a->memset.length;
+		e->u.memset.value = a->memset.value;
+		e->u.memset.elem_size = a->memset.elem_size;
+		break;
+	case VGPUIF_OP_MODULE_LOAD:
+		e->u.module_load.image_len = a->module_load.image_len;
+		e->u.module_load.format = a->module_load.format;
+		e->u.module_load.log_len = a->module_load.log_len;
+		rc = vgpuback_obj_reserve(&dev->handles, ctx, VGPUBACK_OBJ_MOD,
+					  &r->newobj, &r->newhandle);
+		break;
+	case VGPUIF_OP_MODULE_UNLOAD:
+		e->u.module_unload.mod = p->obj[0]->eobj;
+		r->freeobj = p->obj[0];
+		break;
+	case VGPUIF_OP_FUNC_GET:
+		e->u.func_get.mod = p->obj[0]->eobj;
+		e->u.func_get.name_len = a->func_get.name_len;
+		rc = vgpuback_obj_reserve(&dev->handles, ctx, VGPUBACK_OBJ_FUNC,
+					  &r->newobj, &r->newhandle);
+		if (!rc) {
+			r->newobj->parent_slot = p->obj[0]->slot;
+			r->newobj->parent_gen = p->obj[0]->gen;
+		}
+		break;
+	case VGPUIF_OP_LAUNCH:
+		e->u.launch.func = p->obj[0]->eobj;
+		memcpy(e->u.launch.grid, a->launch.grid, sizeof(e->u.launch.grid));
+		memcpy(e->u.launch.block, a->launch.block,
+		       sizeof(e->u.launch.block));
+		e->u.launch.shared_mem = a->launch.shared_mem;
+		e->u.launch.param_len = a->launch.param_len;
+		break;
+	case VGPUIF_OP_VECTOR_ADD:
+		e->u.vector_add.n = a->vector_add.n;
+		break;
+	case VGPUIF_OP_SYNC:
+	default:
+		break;
+	}
+	if (rc) {
+		/* -EMFILE: this context's handle table is full. */
+		r->status = rc == -EMFILE ? VGPUIF_RSP_EMFILE : VGPUIF_RSP_ENOMEM;
+		ctx->inflight++;
+		finish(dev, r);
+		return;
+	}
+	/* Freed objects vanish for later requests at once. */
+	if (r->freeobj)
+		r->freeobj->state = VGPUBACK_SLOT_PENDING;
+	ctx->inflight++;
+	dev->in_submit = true;
+	rc = vgpuback_sched_submit(dev, r);
+	dev->in_submit = false;
+	if (rc) {
+		r->status = rc < 0 ? rc : VGPUIF_RSP_EIO;
+		finish(dev, r);
+		return;
+	}
+	r->submitted = true;
+}
+
+static void handle_request(struct vgpuback_device *dev,
+			   const struct vgpuif_request *req)
+{
+	struct vgpuback_req *r = req_alloc(dev);
+	struct vgpuback_parsed p;
+	int rc;
+
+	if (!r) /* cannot happen: consume() checks inflight < max first */
+		return;
+	r->id = req->id;
+	r->op = req->op;
+	dev->stats.requests++;
+	if (dev->shutting_down) {
+		req_answer(dev, r, VGPUIF_RSP_ESHUTDOWN);
+		return;
+	}
+	rc = vgpuback_get_parse(dev, req, dev->seg_buf, &p);
+	if (rc) {
+		vb_debug("request %llu (%s, op %u): %s",
+			 (unsigned long long)req->id, vgpuif_op_name(req->op),
+			 req->op, vgpuif_status_str(rc));
+		req_answer(dev, r, rc);
+		return;
+	}
+	execute(dev, r, req, &p, dev->seg_buf);
+}
+
+/* ------------------------------------------------------------- the ring */
+
+static void halt(struct vgpuback_device *dev, RING_IDX rp)
+{
+	vb_err("frontend's req_prod %u runs %u entries past our responses (ring of %u): halting the ring and closing the device",
+	       rp, rp - dev->ring.br.rsp_prod_pvt, dev->ring.size);
+	dev->conn = VGPUBACK_HALTED;
+	vgpuback_xenbus_ring_halted(dev);
+}
+
+static void drain_completions(struct vgpuback_device *dev)
+{
+	struct vgpuback_req *r, *next;
+
+	pthread_mutex_lock(&dev->done_lock);
+	r = dev->done_head;
+	dev->done_head = dev->done_tail = NULL;
+	pthread_mutex_unlock(&dev->done_lock);
+	for (; r; r = next) {
+		next = r->next;
+		finish(dev, r);
+	}
+}
+
+static void finish_disconnect(struct vgpuback_device *dev);
+
+/* One pass: consume up to the budget, answer what finished, push. */
+static void consume(struct vgpuback_device *dev)
+{
+	unsigned int budget = RING_BUDGET;
+	struct vgpuif_request req;
+	int more;
+
+	dev->kick_pending = false;
+	drain_completions(dev);
+	if (dev->conn != VGPUBACK_CONNECTED)
+		goto out;
+	do {
+		RING_IDX rc = dev->ring.br.req_cons;
+		RING_IDX rp = dev->ring.br.sring->req_prod;
+
+		xen_rmb(); /* read req_prod before the requests it covers */
+		if (RING_REQUEST_PROD_OVERFLOW(&dev->ring.br, rp)) {
+			halt(dev, rp);
+			goto out;
+		}
+		while (rc != rp) {
+			if (RING_REQUEST_CONS_OVERFLOW(&dev->ring.br, rc))
+				break;
+			if (dev->inflight >= dev->max_inflight) {
+				dev->backpressure = true;
+				goto out;
+			}
+			if (!budget--) {
+				dev->kick_pending = true;
+				goto out;
+			}
+			RING_COPY_REQUEST(&dev->ring.br, rc, &req);
+			dev->ring.br.req_cons = ++rc;
+			handle_request(dev, &req);
+			drain_completions(dev);
+			if (dev->conn != VGPUBACK_CONNECTED)
+				goto out;
+		}
+		push_responses(dev);
+		RING_FINAL_CHECK_FOR_REQUESTS(&dev->ring.br, more);
+	} while (more);
+out:
+	push_responses(dev);
+	if (dev->conn == VGPUBACK_DRAINING && dev->inflight == 0)
+		finish_disconnect(dev);
+}
+
+void vgpuback_ring_kick(struct vgpuback_device *dev)
+{
+	consume(dev);
+}
+
+void vgpuback_ring_completions(struct vgpuback_device *dev)
+{
+	uint64_t v;
+
+	/* Clear the count first: a done() after this read kicks it again. */
+	if (read(dev->done_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		vb_err("completion eventfd: %s", strerror(errno));
+	drain_completions(dev);
+	push_responses(dev);
+	if (dev->backpressure && dev->inflight < dev->max_inflight) {
+		dev->backpressure = false;
+		consume(dev);
+		return;
+	}
+	if (dev->conn == VGPUBACK_DRAINING && dev->inflight == 0)
+		finish_disconnect(dev);
+}
+
+void vgpuback_ring_event(struct vgpuback_device *dev)
+{
+	struct vgpuback_transport *t = dev->t;
+	bool ours = false;
+	int port;
+	RING_IDX before;
+
+	while ((port = t->ops->evtchn_pending(t)) >= 0) {
+		if (port == dev->ring.port)
+			ours = true;
+		else
+			t->ops->evtchn_unmask(t, port); /* a stale port */
+	}
+	if (!ours)
+		return;
+	dev->stats.events++;
+	before = dev->ring.br.req_cons;
+	if (dev->conn == VGPUBACK_CONNECTED && !dev->unmask_at_ns)
+		consume(dev);
+	if (dev->ring.port < 0)
+		return; /* disconnected inside consume */
+	if (dev->conn == VGPUBACK_CONNECTED && dev->ring.br.req_cons == before &&
+	    !dev->backpressure && dev->cfg->storm_limit) {
+		uint64_t now = vgpuback_now_ns();
+
+		/* A notification that brought nothing: count it (XSA-332). */
+		dev->stats.spurious_events++;
+		if (now - dev->storm_window_ns > 1000000000ull) {
+			dev->storm_window_ns = now;
+			dev->storm_count = 0;
+		}
+		if (++dev->storm_count > dev->cfg->storm_limit) {
+			/* Stay masked a while: events coalesce meanwhile. */
+			dev->stats.throttled++;
+			dev->unmask_at_ns = now + STORM_THROTTLE_NS;
+			vb_warn_rl("event storm: more than %u notifications/s without requests; throttling the event channel",
+				   dev->cfg->storm_limit);
+			return;
+		}
+	}
+	/* Unmask only after draining (XSA-332). */
+	t->ops->evtchn_unmask(t, dev->ring.port);
+}
+
+int vgpuback_ring_timeout_ms(struct vgpuback_device *dev)
+{
+	uint64_t now;
+
+	if (dev->kick_pending)
+		return 0;
+	if (!dev->unmask_at_ns)
+		return -1;
+	now = vgpuback_now_ns();
+	if (now >= dev->unmask_at_ns)
+		return 0;
+	return (int)((dev->unmask_at_ns - now + 999999) / 1000000);
+}
+
+void vgpuback_ring_timer(struct vgpuback_device *dev)
+{
+	if (dev->unmask_at_ns && vgpuback_now_ns() >= dev->unmask_at_ns) {
+		dev->unmask_at_ns = 0;
+		if (dev->ring.port >= 0) {
+			consume(dev);
+			if (dev->ring.port >= 0)
+				dev->t->ops->evtchn_unmask(dev->t, dev->ring.port);
+		}
+	}
+	if (dev->kick_pending)
+		consume(dev);
+}
+
+int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
+			  uint32_t nr_pages, uint32_t remote_port,
+			  bool persistent, const char **why)
+{
+	struct vgpuback_transport *t = dev->t;
+	uint32_t i;
+	int err;
+
+	if (dev->conn != VGPUBACK_DISCONNECTED) {
+		*why = "already connected";
+		return -EBUSY;
+	}
+	dev->ring.sring = t->ops->map_grants(t, dev->domid, nr_pages, refs, true);
+	if (!dev->ring.sring) {
+		err = errno ? -errno : -EFAULT;
+		*why = "cannot map the ring's grant references";
+		return err;
+	}
+	dev->ring.nr_pages = nr_pages;
+	BACK_RING_INIT(&dev->ring.br, dev->ring.sring,
+		       (size_t)VGPUIF_PAGE_SIZE * nr_pages);
+	dev->ring.size = RING_SIZE(&dev->ring.br);
+	dev->reqs = calloc(dev->ring.size, sizeof(*dev->reqs));
+	if (!dev->reqs) {
+		err = -ENOMEM;
+		*why = "out of memory for the request table";
+		goto out_unmap;
+	}
+	dev->free_reqs = NULL;
+	for (i = 0; i < dev->ring.size; i++) {
+		dev->reqs[i].next = dev->free_reqs;
+		dev->free_reqs = &dev->reqs[i];
+	}
+	dev->inflight = 0;
+	dev->max_inflight = dev->ring.size;
+	if (dev->cfg->max_inflight && dev->cfg->max_inflight < dev->ring.size)
+		dev->max_inflight = dev->cfg->max_inflight;
+	err = vgpuback_gcache_init(&dev->gcache, t, dev->domid,
+				   persistent ? dev->cfg->persistent_grants : 0);
+	if (err) {
+		*why = "out of memory for the grant cache";
+		goto out_reqs;
+	}
+	dev->ring.persistent = persistent && dev->cfg->persistent_grants;
+	err = t->ops->evtchn_bind(t, dev->domid, remote_port);
+	if (err < 0) {
+		*why = "cannot bind the event channel";
+		goto out_gcache;
+	}
+	dev->ring.port = err;
+	dev->conn = VGPUBACK_CONNECTED;
+	dev->backpressure = false;
+	dev->unmask_at_ns = 0;
+	memset(&dev->stats, 0, sizeof(dev->stats));
+	vb_info("connected: ring of %u page(s), %u entries, event channel %u (local %d), persistent grants %s",
+		nr_pages, dev->ring.size, remote_port, dev->ring.port,
+		dev->ring.persistent ? "on" : "off");
+	/* The frontend may have queued requests before we came. */
+	consume(dev);
+	return 0;
+
+out_gcache:
+	vgpuback_gcache_uninit(&dev->gcache);
+out_reqs:
+	free(dev->reqs);
+	dev->reqs = NULL;
+out_unmap:
+	t->ops->unmap_grants(t, dev->ring.sring, nr_pages);
+	dev->ring.sring = NULL;
+	return err;
+}
+
+void vgpuback_ring_log_stats(struct vgpuback_device *dev)
+{
+	const struct vgpuback_gstats *g = &dev->gcache.stats;
+
+	vb_info("stats: requests %llu, errors %llu, responses %llu, notifies %llu, events %llu (%llu idle, %llu throttled); grants: map calls %llu, unmap calls %llu, pages %llu, hits %llu, misses %llu, evictions %llu, one-shot %llu, cached %u",
+		(unsigned long long)dev->stats.requests,
+		(unsigned long long)dev->stats.errors,
+		(unsigned long long)dev->stats.responses,
+		(unsigned long long)dev->stats.notifies_sent,
+		(unsigned long long)dev->stats.events,
+		(unsigned long long)dev->stats.spurious_events,
+		(unsigned long long)dev->stats.throttled,
+		(unsigned long long)g->map_calls,
+		(unsigned long long)g->unmap_calls,
+		(unsigned long long)g->pages_mapped,
+		(unsigned long long)g->hits, (unsigned long long)g->misses,
+		(unsigned long long)g->evictions,
+		(unsigned long long)g->oneshot, dev->gcache.count);
+}
+
+static void finish_disconnect(struct vgpuback_device *dev)
+{
+	struct vgpuback_transport *t = dev->t;
+	uint32_t i, released = 0;
+
+	for (i = 0; i < dev->handles.max_ctx; i++) {
+		struct vgpuback_ctx *c = vgpuback_ctx_at(&dev->handles, i);
+
+		if (!c)
+			continue;
+		if (c->destroy_req)
+			req_answer(dev, c->destroy_req, VGPUIF_RSP_OK);
+		c->destroy_req = NULL;
+		ctx_destroy_now(dev, c);
+		released++;
+	}
+	push_responses(dev);
+	vgpuback_ring_log_stats(dev);
+	if (dev->ring.port >= 0)
+		t->ops->evtchn_unbind(t, dev->ring.port);
+	dev->ring.port = -1;
+	vgpuback_gcache_uninit(&dev->gcache);
+	if (dev->ring.sring)
+		t->ops->unmap_grants(t, dev->ring.sring, dev->ring.nr_pages);
+	dev->ring.sring = NULL;
+	free(dev->reqs);
+	dev->reqs = NULL;
+	dev->free_reqs = NULL;
+	dev->conn = VGPUBACK_DISCONNECTED;
+	dev->unmask_at_ns = 0;
+	dev->kick_pending = false;
+	dev->backpressure = false;
+	vb_info("disconnected: %u guest context(s) released", released);
+	vgpuback_xenbus_drained(dev);
+}
+
+void vgpuback_ring_disconnect(struct vgpuback_device *dev)
+{
+	if (dev->conn == VGPUBACK_DISCONNECTED) {
+		vgpuback_xenbus_drained(dev);
+		return;
+	}
+	if (dev->conn != VGPUBACK_DRAINING)
+		vb_info("disconnecting: %u request(s) in flight", dev->inflight);
+	dev->conn = VGPUBACK_DRAINING;
+	drain_completions(dev);
+	if (dev->inflight == 0)
+		finish_disconnect(dev);
+}
