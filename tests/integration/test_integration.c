@@ -410,6 +410,341 @@ START_TEST(test_bad_requests)
 }
 END_TEST
 
+
+/* ------------------------------------------------- malicious frontends */
+
+/* Is the backend asleep (in poll), not spinning? Sampled a few times. */
+static bool backend_sleeping(struct tf_dom *d)
+{
+	int i, sleeping = 0;
+
+	for (i = 0; i < 20; i++) {
+		char path[64], buf[512], *p;
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", d->backend);
+		fp = fopen(path, "r");
+		if (!fp)
+			return false;
+		if (!fgets(buf, sizeof(buf), fp))
+			buf[0] = 0;
+		fclose(fp);
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'S')
+			sleeping++;
+		tf_msleep(5);
+	}
+	return sleeping >= 18;
+}
+
+START_TEST(test_req_prod_overflow_halts)
+{
+	char *err;
+
+	up(&D, 6, 0);
+	ck_assert_int_eq(tf_nop(&D), 0);
+	/* Jump req_prod by more than the ring size. */
+	tf_set_req_prod(&D, D.fr.req_prod_pvt + 1000);
+	ck_assert_int_eq(tf_wait_be_state(&D, 5), 0); /* Closing */
+	err = tf_be_read(&D, "error");
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(strstr(err, "overflow"), "error node: %s", err);
+	free(err);
+	ck_assert(tf_backend_alive(&D));
+	ck_assert(backend_sleeping(&D));
+	/* The frontend resets and reconnects; the device works again. */
+	ck_assert_int_eq(tf_close(&D), 0);
+	ck_assert_int_eq(tf_connect(&D), 0);
+	ck_assert_int_eq(tf_nop(&D), 0);
+	down_clean(&D);
+}
+END_TEST
+
+START_TEST(test_responses_never_consumed)
+{
+	struct vgpuif_request r;
+	unsigned int i, size;
+
+	up(&D, 7, 0);
+	size = RING_SIZE(&D.fr);
+	/* Fill the ring twice over without ever reading a response. */
+	for (i = 0; i < 2 * size; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_NOP;
+		r.id = i + 1;
+		memcpy(RING_GET_REQUEST(&D.fr, D.fr.req_prod_pvt), &r, sizeof(r));
+		D.fr.req_prod_pvt++;
+		if ((i + 1) % size == 0) {
+			RING_IDX want = D.fr.req_prod_pvt;
+
+			tf_set_req_prod(&D, want);
+			/* Wait until the backend answered all of them. */
+			while (D.fr.sring->rsp_prod != want)
+				tf_msleep(1);
+		}
+	}
+	ck_assert_uint_eq(D.fr.sring->rsp_prod, 2 * size);
+	ck_assert(tf_backend_alive(&D));
+	ck_assert(backend_sleeping(&D));
+	/* Consume everything now: the ring is usable. */
+	D.fr.rsp_cons = D.fr.sring->rsp_prod;
+	ck_assert_int_eq(tf_nop(&D), 0);
+	down_clean(&D);
+}
+END_TEST
+
+START_TEST(test_notification_storm)
+{
+	unsigned int i;
+	int lines;
+
+	up(&D, 8, 0);
+	for (i = 0; i < 1000000; i++)
+		lb_evtchn_notify(D.ev, (uint32_t)D.port);
+	ck_assert(tf_backend_alive(&D));
+	ck_assert_int_eq(tf_nop(&D), 0);
+	ck_assert(backend_sleeping(&D));
+	lines = tf_log_count(&D, "event storm");
+	ck_assert_msg(lines >= 0 && lines <= 20, "%d storm log lines", lines);
+	down_clean(&D);
+}
+END_TEST
+
+/* Garbage in the frontend's keys: Closing with an error, never a crash. */
+struct key_row {
+	const char *key, *value; /* value NULL: remove the key */
+};
+static const struct key_row key_rows[] = {
+	{ VGPUIF_XS_RING_REF, "abc" },
+	{ VGPUIF_XS_RING_REF, "-1" },
+	{ VGPUIF_XS_RING_REF, "4294967296" },
+	{ VGPUIF_XS_RING_REF, "" },
+	{ VGPUIF_XS_RING_REF, " 12" },
+	{ VGPUIF_XS_RING_REF, "0x10" },
+	{ VGPUIF_XS_RING_REF, "012" },
+	{ VGPUIF_XS_RING_REF, "99999999999999999999999" },
+	{ VGPUIF_XS_RING_REF, NULL },
+	{ VGPUIF_XS_RING_REF, "30000" },          /* never granted */
+	{ VGPUIF_XS_EVENT_CHANNEL, "x" },
+	{ VGPUIF_XS_EVENT_CHANNEL, "99999999999" },
+	{ VGPUIF_XS_EVENT_CHANNEL, "77" },        /* not offered to dom0 */
+	{ VGPUIF_XS_EVENT_CHANNEL, NULL },
+	{ VGPUIF_XS_PROTOCOL, "vgpuif-2" },
+	{ VGPUIF_XS_PROTOCOL, "vgpuif-1 " },
+	{ VGPUIF_XS_PROTOCOL, NULL },
+	{ VGPUIF_XS_RING_PAGE_ORDER, "5" },
+	{ VGPUIF_XS_RING_PAGE_ORDER, "1" },       /* ring-ref0/1 missing */
+	{ VGPUIF_XS_FEATURE_PERSISTENT, "2" },
+};
+
+START_TEST(test_garbage_keys)
+{
+	const struct key_row *k = &key_rows[_i];
+	char *err;
+
+	ck_assert_int_eq(tf_dom_create(&W, &D, 9, 0), 0);
+	ck_assert_int_eq(tf_setup_ring(&D), 0);
+	ck_assert_int_eq(tf_fe_write(&D, k->key, k->value), 0);
+	tf_fe_write(&D, VGPUIF_XS_STATE, "3");
+	ck_assert_msg(tf_wait_be_state(&D, 5) == 0, "%s=%s: no Closing", k->key,
+		      k->value ? k->value : "(removed)");
+	err = tf_be_read(&D, "error");
+	ck_assert_ptr_nonnull(err);
+	ck_assert_msg(err[0], "empty error node");
+	free(err);
+	ck_assert(tf_backend_alive(&D));
+	/* The frontend closes and comes back with good keys. */
+	ck_assert_int_eq(tf_close(&D), 0);
+	tf_fe_write(&D, k->key, NULL);
+	ck_assert_int_eq(tf_connect(&D), 0);
+	ck_assert_int_eq(tf_nop(&D), 0);
+	down_clean(&D);
+}
+END_TEST
+
+START_TEST(test_close_with_requests_in_flight)
+{
+	struct vgpuif_request r;
+	uint32_t ctx;
+	int i;
+
+	D.extra[0] = "--cpu-op-delay-us";
+	D.extra[1] = "20000";
+	up(&D, 10, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	for (i = 0; i < 16; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		tf_submit(&D, &r);
+	}
+	/* Close at once, with the syncs queued in the executor. */
+	tf_fe_write(&D, VGPUIF_XS_STATE, "5");
+	ck_assert_int_eq(tf_wait_be_state(&D, 5), 0);
+	tf_fe_write(&D, VGPUIF_XS_STATE, "6");
+	ck_assert_int_eq(tf_wait_be_state(&D, 2), 0);
+	ck_assert(tf_backend_alive(&D));
+	ck_assert_int_ge(tf_log_count(&D, "disconnected: 1 guest context(s) released"), 1);
+	/* Reconnect: the old context is gone. */
+	D.port = -1;
+	D.ring_gref = -1;
+	ck_assert_int_eq(tf_connect(&D), 0);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_SYNC;
+	r.ctx = ctx;
+	{
+		struct vgpuif_response p;
+
+		ck_assert_int_eq(tf_call(&D, &r, &p), VGPUIF_RSP_EBADF);
+	}
+	down_clean(&D);
+}
+END_TEST
+
+START_TEST(test_sigterm_with_work_queued)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint32_t ctx;
+	int i, n = 0, bad = 0;
+
+	D.extra[0] = "--cpu-op-delay-us";
+	D.extra[1] = "5000";
+	up(&D, 11, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	/* A ring of one page holds 16: stay within it (no lying here). */
+	for (i = 0; i < 12; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		tf_submit(&D, &r);
+	}
+	down_clean(&D);
+	/* Every answer is success or a clear ESHUTDOWN; the device closed. */
+	while (RING_HAS_UNCONSUMED_RESPONSES(&D.fr)) {
+		memcpy(&p, RING_GET_RESPONSE(&D.fr, D.fr.rsp_cons), sizeof(p));
+		D.fr.rsp_cons++;
+		n++;
+		if (p.status != 0 && p.status != VGPUIF_RSP_ESHUTDOWN)
+			bad++;
+	}
+	ck_assert_int_eq(bad, 0);
+	ck_assert_int_eq(n, 12);
+	ck_assert_int_eq(tf_be_state(&D), 6);
+}
+END_TEST
+
+START_TEST(test_kill9_and_restart)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint32_t ctx;
+	int st;
+
+	up(&D, 12, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	kill(D.backend, SIGKILL);
+	waitpid(D.backend, &st, 0);
+	D.backend = 0;
+	/* A new instance finds the frontend connected to the dead one. */
+	ck_assert(tf_backend_start(&D) > 0);
+	ck_assert_int_eq(tf_wait_be_state(&D, 5), 0);
+	/* The frontend fails what it had in flight, closes, reconnects. */
+	ck_assert_int_eq(tf_close(&D), 0);
+	ck_assert_int_eq(tf_connect(&D), 0);
+	ck_assert_int_eq(tf_nop(&D), 0);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_SYNC;
+	r.ctx = ctx;
+	ck_assert_int_eq(tf_call(&D, &r, &p), VGPUIF_RSP_EBADF);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	down_clean(&D);
+}
+END_TEST
+
+START_TEST(test_domain_dies)
+{
+	uint32_t ctx;
+	uint64_t mem;
+	int st, i;
+
+	up(&D, 13, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	ck_assert_int_eq(tf_mem_alloc(&D, ctx, 4096, &mem), 0);
+	ck_assert_int_eq(lb_domain_destroy(W.w, 13), 0);
+	/* The backend releases everything and exits 0 by itself. */
+	for (i = 0; i < TF_WAIT_MS / 5; i++) {
+		if (waitpid(D.backend, &st, WNOHANG) == D.backend)
+			break;
+		tf_msleep(5);
+	}
+	ck_assert_msg(i < TF_WAIT_MS / 5, "backend still running after its domain died");
+	D.backend = 0;
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+START_TEST(test_several_domains)
+{
+	static struct tf_dom d[3];
+	uint32_t ctx[3];
+	uint64_t mem[3];
+	unsigned int i, round;
+
+	for (i = 0; i < 3; i++) {
+		memset(&d[i], 0, sizeof(d[i]));
+		up(&d[i], 20 + i, 0);
+		ck_assert_int_eq(tf_ctx_create(&d[i], &ctx[i]), 0);
+		ck_assert_int_eq(tf_mem_alloc(&d[i], ctx[i], 8192, &mem[i]), 0);
+	}
+	for (round = 0; round < 20; round++) {
+		for (i = 0; i < 3; i++) {
+			uint8_t buf[512], back[512];
+
+			memset(buf, (int)(i * 50 + round), sizeof(buf));
+			ck_assert_int_eq(tf_copy(&d[i], VGPUIF_OP_MEMCPY_H2D, ctx[i],
+						 mem[i], 0, buf, sizeof(buf), false), 0);
+			ck_assert_int_eq(tf_copy(&d[i], VGPUIF_OP_MEMCPY_D2H, ctx[i],
+						 mem[i], 0, back, sizeof(back), false), 0);
+			ck_assert_mem_eq(buf, back, sizeof(buf));
+		}
+	}
+	for (i = 0; i < 3; i++) {
+		struct vgpuif_request r;
+		struct vgpuif_response p;
+
+		/* Another domain's (context, memory) pair means nothing here. */
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_MEM_FREE;
+		r.ctx = ctx[(i + 1) % 3];
+		r.args.mem_free.mem = mem[(i + 1) % 3];
+		ck_assert_int_eq(tf_call(&d[i], &r, &p), VGPUIF_RSP_EBADF);
+	}
+	for (i = 0; i < 3; i++) {
+		down_clean(&d[i]);
+		tf_dom_destroy(&d[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_sighup_reopens_log)
+{
+	char moved[400];
+
+	up(&D, 14, 0);
+	snprintf(moved, sizeof(moved), "%s.1", D.log);
+	ck_assert_int_eq(rename(D.log, moved), 0);
+	kill(D.backend, SIGHUP);
+	for (int i = 0; i < TF_WAIT_MS && access(D.log, F_OK); i++)
+		tf_msleep(1);
+	ck_assert_int_eq(access(D.log, F_OK), 0);
+	ck_assert_int_ge(tf_log_count(&D, "log reopened"), 1);
+	ck_assert_int_ge(tf_log_count(&D, "dom14/0"), 1);
+	down_clean(&D);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("backend-integration");
@@ -419,6 +754,25 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_basic_ops);
 	tcase_add_test(tc, test_bad_requests);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("malicious");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_req_prod_overflow_halts);
+	tcase_add_test(tc, test_responses_never_consumed);
+	tcase_add_test(tc, test_notification_storm);
+	tcase_add_loop_test(tc, test_garbage_keys, 0,
+			    sizeof(key_rows) / sizeof(key_rows[0]));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("lifecycle");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_close_with_requests_in_flight);
+	tcase_add_test(tc, test_sigterm_with_work_queued);
+	tcase_add_test(tc, test_kill9_and_restart);
+	tcase_add_test(tc, test_domain_dies);
+	tcase_add_test(tc, test_several_domains);
+	tcase_add_test(tc, test_sighup_reopens_log);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -187,6 +187,8 @@ int tf_dom_create(struct tf_world *tw, struct tf_dom *d, uint32_t domid,
 
 void tf_dom_destroy(struct tf_dom *d)
 {
+	if (!d->tw)
+		return;
 	if (d->backend > 0)
 		tf_backend_stop(d);
 	if (d->ev)
@@ -196,6 +198,7 @@ void tf_dom_destroy(struct tf_dom *d)
 	d->ev = NULL;
 	d->xs = NULL;
 	lb_domain_destroy(d->tw->w, d->domid);
+	d->tw = NULL;
 }
 
 char *tf_be_read(struct tf_dom *d, const char *key)
