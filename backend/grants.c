@@ -210,7 +210,13 @@ int vgpuback_grants_get(struct vgpuback_gcache *gc,
 			gc->stats.oneshot++;
 			continue;
 		}
-		err = map_one_cached(gc, segs[i].gref, w, &e);
+		/*
+		 * Cache writable when the guest allows it, so that the same
+		 * buffer serves reads and writes without a remap later.
+		 */
+		err = map_one_cached(gc, segs[i].gref, true, &e);
+		if (err == -EPERM && !w)
+			err = map_one_cached(gc, segs[i].gref, false, &e);
 		if (err)
 			goto out_put;
 		e->users = 1;

@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_ring.c - the data path (ring.c, grants.c) over the fake transport
+ * and fake executor: persistent grants, LRU bound, indirect descriptors
+ * copied once, completions from another thread, backpressure, ordering of
+ * CTX_DESTROY, disconnect with work in flight, quota and table limits,
+ * the event-storm throttle and a lying producer index.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "log.h"
+#include "fake.h"
+
+#define RING_GREF 8u
+
+static struct fake_transport *T;
+static struct vgpu_exec *EX;
+static struct vgpuback_config CFG;
+static struct vgpuback_device DEV;
+static struct vgpuif_front_ring FR;
+static uint64_t next_id;
+
+static void base_setup(void)
+{
+	/* Unit tests stay off the host-wide arbiter region. */
+	setenv("VGPU_ARB", "off", 1);
+	T = fake_transport_new();
+	ck_assert_ptr_nonnull(T);
+	fake_exec_reset();
+	vgpuback_config_defaults(&CFG);
+	CFG.domid = 3;
+	CFG.persistent_grants = 4;
+	vgpuback_log_init(3, 0, getenv("VGPUBACK_TEST_DEBUG") ?
+			  VGPUBACK_LOG_DEBUG : VGPUBACK_LOG_ERROR, NULL, 0);
+	next_id = 0;
+}
+
+static void start(bool persistent)
+{
+	const char *why = NULL;
+	uint32_t ref = RING_GREF;
+	struct vgpuif_sring *s;
+
+	ck_assert_int_eq(vgpu_exec_open(&EX, NULL, NULL), 0);
+	ck_assert_int_eq(vgpuback_dev_init(&DEV, &CFG, &T->t, EX), 0);
+	DEV.be_path = strdup("/be");
+	DEV.fe_path = strdup("/fe");
+	fake_grant(T, RING_GREF, false);
+	s = fake_page(T, RING_GREF);
+	SHARED_RING_INIT(s);
+	FRONT_RING_INIT(&FR, s, 4096);
+	ck_assert_int_eq(vgpuback_ring_connect(&DEV, &ref, 1, 5, persistent, &why), 0);
+	ck_assert_int_eq(DEV.conn, VGPUBACK_CONNECTED);
+}
+
+static void teardown(void)
+{
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&DEV);
+	vgpuback_ring_disconnect(&DEV);
+	ck_assert_int_eq(DEV.conn, VGPUBACK_DISCONNECTED);
+	vgpuback_xenbus_uninit(&DEV);
+	vgpuback_dev_uninit(&DEV);
+	vgpu_exec_close(EX);
+	ck_assert_int_eq(fake_live_maps(T), 0);
+	ck_assert_int_eq(fake_exec_stats().ctx_live, 0);
+	ck_assert_int_eq(fake_exec_stats().mem_live, 0);
+	fake_transport_free(T);
+	vgpuback_log_uninit();
+}
+
+static void push(struct vgpuif_request *r)
+{
+	int notify;
+
+	if (!r->id)
+		r->id = ++next_id;
+	memcpy(RING_GET_REQUEST(&FR, FR.req_prod_pvt), r, sizeof(*r));
+	FR.req_prod_pvt++;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&FR, notify);
+	(void)notify;
+}
+
+static int pending_rsps(void)
+{
+	return (int)(FR.sring->rsp_prod - FR.rsp_cons);
+}
+
+static struct vgpuif_response pop(void)
+{
+	struct vgpuif_response p;
+
+	ck_assert_int_gt(pending_rsps(), 0);
+	memcpy(&p, RING_GET_RESPONSE(&FR, FR.rsp_cons), sizeof(p));
+	FR.rsp_cons++;
+	return p;
+}
+
+static int call(struct vgpuif_request *r, struct vgpuif_response *out)
+{
+	struct vgpuif_response p;
+
+	push(r);
+	vgpuback_ring_kick(&DEV);
+	p = pop();
+	ck_assert_uint_eq(p.id, r->id);
+	if (out)
+		*out = p;
+	return p.status;
+}
+
+static uint32_t ctx_create(void)
+{
+	struct vgpuif_request r = { .op = VGPUIF_OP_CTX_CREATE };
+	struct vgpuif_response p;
+
+	ck_assert_int_eq(call(&r, &p), 0);
+	return (uint32_t)p.result[0];
+}
+
+static int mem_alloc(uint32_t ctx, uint64_t size, uint64_t *mem)
+{
+	struct vgpuif_request r = { .op = VGPUIF_OP_MEM_ALLOC, .ctx = ctx };
+	struct vgpuif_response p;
+	int st;
+
+	r.args.mem_alloc.size = size;
+	st = call(&r, &p);
+	*mem = p.result[0];
+	return st;
+}
+
+static int copy(uint8_t op, uint32_t ctx, uint64_t mem, uint32_t gref,
+		uint32_t len)
+{
+	struct vgpuif_request r = { .op = op, .ctx = ctx, .nr_segments = 1 };
+
+	r.args.memcpy.mem = mem;
+	r.args.memcpy.length = len;
+	r.u.seg[0].gref = gref;
+	r.u.seg[0].length = (uint16_t)len;
+	return call(&r, NULL);
+}
+
+/* ---------------------------------------------------------- grants */
+
+START_TEST(test_persistent_steady_state)
+{
+	uint64_t mem, maps, unmaps;
+	uint32_t ctx;
+	int i;
+
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 65536, &mem), 0);
+	fake_grant(T, 20, false);
+	memset(fake_page(T, 20), 0x5a, 4096);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 4096), 0);
+	maps = T->map_calls;
+	unmaps = T->unmap_calls;
+	for (i = 0; i < 100; i++) {
+		ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 4096), 0);
+		ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 20, 4096), 0);
+	}
+	ck_assert_uint_eq(T->map_calls, maps);
+	ck_assert_uint_eq(T->unmap_calls, unmaps);
+	ck_assert_uint_eq(DEV.gcache.stats.hits, 200);
+	ck_assert_uint_eq(((uint8_t *)fake_page(T, 20))[4095], 0x5a);
+}
+END_TEST
+
+START_TEST(test_nonpersistent_maps_each_request)
+{
+	uint64_t mem, maps;
+	uint32_t ctx;
+	int i;
+
+	start(false);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	fake_grant(T, 20, false);
+	maps = T->map_calls;
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 100), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 10);
+	ck_assert_int_eq(fake_live_maps(T), 1); /* the ring only */
+}
+END_TEST
+
+START_TEST(test_lru_bound)
+{
+	uint64_t mem;
+	uint32_t ctx, g;
+	int round;
+
+	start(true); /* cache of 4 */
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	for (g = 20; g < 26; g++)
+		fake_grant(T, g, true);
+	for (round = 0; round < 3; round++)
+		for (g = 20; g < 26; g++) {
+			ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, mem, g, 64), 0);
+			ck_assert_uint_le(DEV.gcache.count, 4);
+		}
+	ck_assert_uint_gt(DEV.gcache.stats.evictions, 0);
+	ck_assert_int_eq(fake_live_maps(T), 1 + 4);
+	/* Read-only cached, needed writable: remapped, not failed. */
+	fake_grant(T, 25, false);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 25, 64), 0);
+}
+END_TEST
+
+START_TEST(test_bad_grants)
+{
+	uint64_t mem;
+	uint32_t ctx;
+
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 3, 64), VGPUIF_RSP_EFAULT);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 99999, 64), VGPUIF_RSP_EFAULT);
+	fake_grant(T, 21, true);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 21, 64), VGPUIF_RSP_EFAULT);
+	fake_revoke(T, 21);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 21, 64), VGPUIF_RSP_EFAULT);
+	ck_assert_int_eq(fake_live_maps(T), 1);
+}
+END_TEST
+
+/* The guest rewrites its indirect page right after the backend read it. */
+static void scribble(struct fake_transport *f, uint32_t gref)
+{
+	struct vgpuif_segment *s = fake_page(f, gref);
+
+	s[0].gref = 3; /* never granted */
+	s[0].offset = 4000;
+	s[0].length = 4000;
+}
+
+START_TEST(test_indirect_changed_after_copy)
+{
+	struct vgpuif_request r = { .op = VGPUIF_OP_MEMCPY_H2D };
+	struct vgpuif_segment *s;
+	uint64_t mem;
+	uint32_t ctx;
+
+	start(false); /* one-shot copy of the descriptor page */
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	fake_grant(T, 30, true);
+	fake_grant(T, 31, false);
+	memset(fake_page(T, 31), 0x77, 4096);
+	s = fake_page(T, 30);
+	s[0].gref = 31;
+	s[0].offset = 0;
+	s[0].length = 128;
+	T->hook_gref = 30;
+	T->on_unmap = scribble;
+	r.ctx = ctx;
+	r.flags = VGPUIF_F_INDIRECT;
+	r.nr_segments = 1;
+	r.u.indirect_gref[0] = 30;
+	r.args.memcpy.mem = mem;
+	r.args.memcpy.length = 128;
+	ck_assert_int_eq(call(&r, NULL), 0);
+	ck_assert_ptr_null(T->on_unmap); /* the hook ran */
+	ck_assert_uint_eq(s[0].gref, 3);
+	/* The data came from gref 31, as the copy said. */
+	memset(fake_page(T, 31), 0, 4096);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 31, 128), 0);
+	ck_assert_uint_eq(((uint8_t *)fake_page(T, 31))[127], 0x77);
+}
+END_TEST
+
+/* ------------------------------------------------- completions/ordering */
+
+START_TEST(test_completions_from_thread_with_backpressure)
+{
+	struct vgpuif_request r;
+	uint32_t ctx;
+	int i, got = 0;
+
+	CFG.max_inflight = 2;
+	start(true);
+	ctx = ctx_create();
+	fake_exec_hold(true);
+	for (i = 0; i < 6; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		push(&r);
+	}
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(fake_exec_held(), 2);
+	ck_assert_int_eq(pending_rsps(), 0);
+	while (got < 6) {
+		struct vgpuif_response p;
+
+		ck_assert_int_gt(fake_exec_held(), 0);
+		fake_exec_release(-1);          /* done() from another thread */
+		vgpuback_ring_completions(&DEV); /* what the eventfd triggers */
+		while (pending_rsps()) {
+			p = pop();
+			ck_assert_int_eq(p.status, 0);
+			ck_assert_uint_eq(p.id, (uint64_t)got + 2); /* in order */
+			got++;
+		}
+		ck_assert_int_le(fake_exec_held(), 2);
+	}
+}
+END_TEST
+
+START_TEST(test_ctx_destroy_waits_for_its_ops)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint32_t ctx;
+
+	start(true);
+	ctx = ctx_create();
+	fake_exec_hold(true);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_SYNC;
+	r.ctx = ctx;
+	push(&r);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_CTX_DESTROY;
+	r.ctx = ctx;
+	push(&r);
+	/* A request after the destroy already finds no context. */
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_SYNC;
+	r.ctx = ctx;
+	push(&r);
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(pending_rsps(), 1);
+	p = pop();
+	ck_assert_uint_eq(p.id, 4);
+	ck_assert_int_eq(p.status, VGPUIF_RSP_EBADF);
+	ck_assert_int_eq(fake_exec_stats().ctx_live, 1);
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&DEV);
+	p = pop();
+	ck_assert_uint_eq(p.id, 2);
+	ck_assert_int_eq(p.status, 0);
+	p = pop();
+	ck_assert_uint_eq(p.id, 3);
+	ck_assert_int_eq(p.status, 0);
+	ck_assert_int_eq(fake_exec_stats().ctx_live, 0);
+}
+END_TEST
+
+START_TEST(test_disconnect_with_work_in_flight)
+{
+	struct vgpuif_request r;
+	uint64_t mem;
+	uint32_t ctx;
+	int i;
+
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	fake_grant(T, 20, false);
+	fake_exec_hold(true);
+	for (i = 0; i < 3; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_MEMCPY_D2H;
+		r.ctx = ctx;
+		r.nr_segments = 1;
+		r.args.memcpy.mem = mem;
+		r.args.memcpy.length = 64;
+		r.u.seg[0].gref = 20;
+		r.u.seg[0].length = 64;
+		push(&r);
+	}
+	vgpuback_ring_kick(&DEV);
+	vgpuback_ring_disconnect(&DEV);
+	ck_assert_int_eq(DEV.conn, VGPUBACK_DRAINING);
+	ck_assert_int_gt(fake_live_maps(T), 1);
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&DEV);
+	ck_assert_int_eq(DEV.conn, VGPUBACK_DISCONNECTED);
+	ck_assert_int_eq(fake_live_maps(T), 0);
+	ck_assert_int_eq(fake_exec_stats().ctx_live, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ limits */
+
+START_TEST(test_quota_counts_allocations_in_flight)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint64_t mem;
+	uint32_t ctx;
+
+	CFG.mem_quota = 1 << 20;
+	start(true);
+	ctx = ctx_create();
+	fake_exec_hold(true);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MEM_ALLOC;
+	r.ctx = ctx;
+	r.args.mem_alloc.size = 600 << 10;
+	push(&r);
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(pending_rsps(), 0);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MEM_ALLOC;
+	r.ctx = ctx;
+	r.args.mem_alloc.size = 600 << 10;
+	push(&r);
+	vgpuback_ring_kick(&DEV);
+	p = pop();
+	ck_assert_int_eq(p.status, VGPUIF_RSP_EDQUOT);
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&DEV);
+	p = pop();
+	ck_assert_int_eq(p.status, 0);
+	ck_assert_uint_eq(DEV.handles.mem_used, 600 << 10);
+	fake_exec_hold(false);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MEM_FREE;
+	r.ctx = ctx;
+	r.args.mem_free.mem = p.result[0];
+	ck_assert_int_eq(call(&r, NULL), 0);
+	ck_assert_uint_eq(DEV.handles.mem_used, 0);
+	ck_assert_int_eq(mem_alloc(ctx, 1 << 20, &mem), 0);
+}
+END_TEST
+
+START_TEST(test_table_limits)
+{
+	struct vgpuif_request r = { .op = VGPUIF_OP_CTX_CREATE };
+	uint64_t mem;
+	uint32_t ctx;
+
+	CFG.max_contexts = 2;
+	CFG.max_handles_per_ctx = 2;
+	start(true);
+	ctx = ctx_create();
+	ctx_create();
+	ck_assert_int_eq(call(&r, NULL), VGPUIF_RSP_EMFILE);
+	ck_assert_int_eq(mem_alloc(ctx, 16, &mem), 0);
+	ck_assert_int_eq(mem_alloc(ctx, 16, &mem), 0);
+	ck_assert_int_eq(mem_alloc(ctx, 16, &mem), VGPUIF_RSP_EMFILE);
+}
+END_TEST
+
+/* ------------------------------------------------------ hostile rings */
+
+START_TEST(test_storm_throttle)
+{
+	uint64_t one = 1;
+	int i;
+
+	CFG.storm_limit = 100;
+	start(true);
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(write(T->ev_fd, &one, sizeof(one)), sizeof(one));
+		vgpuback_ring_event(&DEV);
+	}
+	ck_assert_uint_ge(DEV.stats.spurious_events, 100);
+	ck_assert_uint_ge(DEV.stats.throttled, 1);
+	ck_assert_int_gt(vgpuback_ring_timeout_ms(&DEV), 0);
+	/* Requests still get through once the throttle lifts. */
+	{
+		struct vgpuif_request r = { .op = VGPUIF_OP_NOP };
+
+		push(&r);
+		DEV.unmask_at_ns = 1; /* pretend the time passed */
+		vgpuback_ring_timer(&DEV);
+		ck_assert_int_eq(pop().status, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_producer_overflow_halts)
+{
+	struct vgpuif_request r = { .op = VGPUIF_OP_NOP };
+
+	start(true);
+	ck_assert_int_eq(call(&r, NULL), 0);
+	FR.sring->req_prod = FR.req_prod_pvt + RING_SIZE(&FR) + 1;
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(DEV.conn, VGPUBACK_HALTED);
+	ck_assert_str_eq(fake_get(T, "/be/state"), "5");
+	ck_assert_ptr_nonnull(strstr(fake_get(T, "/be/error"), "overflow"));
+	/* Nothing more is consumed. */
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(pending_rsps(), 0);
+}
+END_TEST
+
+START_TEST(test_shutdown_answers_eshutdown)
+{
+	struct vgpuif_request r = { .op = VGPUIF_OP_NOP };
+
+	start(true);
+	DEV.shutting_down = true;
+	push(&r);
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(pop().status, VGPUIF_RSP_ESHUTDOWN);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("ring");
+	TCase *tc = tcase_create("grants");
+
+	tcase_add_checked_fixture(tc, base_setup, teardown);
+	tcase_add_test(tc, test_persistent_steady_state);
+	tcase_add_test(tc, test_nonpersistent_maps_each_request);
+	tcase_add_test(tc, test_lru_bound);
+	tcase_add_test(tc, test_bad_grants);
+	tcase_add_test(tc, test_indirect_changed_after_copy);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("completions");
+	tcase_add_checked_fixture(tc, base_setup, teardown);
+	tcase_add_test(tc, test_completions_from_thread_with_backpressure);
+	tcase_add_test(tc, test_ctx_destroy_waits_for_its_ops);
+	tcase_add_test(tc, test_disconnect_with_work_in_flight);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, base_setup, teardown);
+	tcase_add_test(tc, test_quota_counts_allocations_in_flight);
+	tcase_add_test(tc, test_table_limits);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hostile");
+	tcase_add_checked_fixture(tc, base_setup, teardown);
+	tcase_add_test(tc, test_storm_throttle);
+	tcase_add_test(tc, test_producer_overflow_halts);
+	tcase_add_test(tc, test_shutdown_answers_eshutdown);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
