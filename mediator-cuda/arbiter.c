@@ -72,6 +72,7 @@ struct arb_shm_slot {
 	uint64_t quota_refusals;/* atomic                                    */
 	uint64_t last_seen_ns;  /* atomic                                    */
 	uint64_t gpu_ns, grants, wait_ns, aged;
+	uint64_t last_grant;    /* its GPU's grant number at its last grant */
 	uint64_t registered_ns;
 	uint64_t win_start_ns, win_gpu_ns; /* GPU-time share window          */
 };
@@ -1124,7 +1125,7 @@ int vgpu_arb_acquire(struct vgpu_arb_slot *slot, uint64_t timeout_ns)
 			arb_ticket_drop(shm, t);
 			if (!shm->gpu[gpu].in_use++)
 				shm->gpu[gpu].busy_since = now;
-			shm->gpu[gpu].grants++;
+			s->last_grant = ++shm->gpu[gpu].grants;
 			s->held++;
 			s->grants++;
 			s->wait_ns += now > tk->enq_ns ? now - tk->enq_ns : 0;
@@ -1335,6 +1336,7 @@ int vgpu_arb_snapshot(struct vgpu_arb *arb, struct vgpu_arb_snapshot *snap)
 		di->grants = s->grants;
 		di->wait_ns = s->wait_ns;
 		di->aged = s->aged;
+		di->last_grant = s->last_grant;
 		di->registered_ns = s->registered_ns;
 		di->last_seen_ns = __atomic_load_n(&s->last_seen_ns,
 						   __ATOMIC_RELAXED);

@@ -219,6 +219,8 @@ struct vgpu_arb_domain_info {
 	uint64_t grants;         /* turns granted                          */
 	uint64_t wait_ns;        /* total time its acquires waited         */
 	uint64_t aged;           /* grants won by aging                    */
+	uint64_t last_grant;     /* its GPU's `grants` when it last got a
+				  * turn: the order of service             */
 	uint64_t registered_ns;  /* CLOCK_MONOTONIC                        */
 	uint64_t last_seen_ns;   /* last call from the backend             */
 };
