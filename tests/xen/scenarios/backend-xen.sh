@@ -2,6 +2,9 @@
 # backend-xen: the xen transport (backend/transport-xen.c) for real. vgpu-attach starts
 # the real vgpu-backend --transport xen (cpu executor) in dom0 for the last guest:
 #   - it reaches InitWait and publishes its features where the guest can read them;
+#   - a userspace frontend in the guest (vgpu-xen-testfront: gntalloc + evtchn, no module)
+#     connects: the backend grant-maps its ring and a data page and binds its event
+#     channel; NOPs and a GET_INFO go round, with events both ways;
 #   - once the guest's module appears, it maps the granted ring (a gntdev mapping in the
 #     backend's address space) and binds the event channel (an evtchn:vgpu-backend
 #     interrupt in dom0), and both ends go Connected;
@@ -56,6 +59,25 @@ features() {
                     ! xenstore-write $BE/executor cuda 2>/dev/null" ||
         { echo "the guest cannot read the features, or may write them"; ok=1; }
     return $ok
+}
+
+testfront() {
+    local out rc=0
+    out=$(guest_run "$G" "
+        modprobe xen-gntalloc 2>/dev/null; modprobe xen-evtchn 2>/dev/null
+        grep -q '^vgpu_front ' /proc/modules && { echo 'vgpu-front.ko is loaded: it owns the device'; exit 1; }
+        vgpu-xen-testfront --devid 0 --count 16 --timeout 60") || rc=$?
+    echo "$out"
+    [ "$rc" = 0 ] || { show_log; return 1; }
+    echo "$out" | grep -q "16 NOP and 1 GET_INFO answered" || return 1
+    echo "$out" | grep -q "executor 1, .* domid $D," || { echo "GET_INFO did not name executor cpu and domid $D"; return 1; }
+    # The guest got answers only through events from dom0; dom0 answered only after an
+    # event from the guest and after mapping the ring.
+    echo "$out" | grep -Eq "answered, [1-9][0-9]* event" || return 1
+    # Back to InitWait for the next frontend instance; a fresh frontend starts at 1.
+    wait_for 30 sh -c "[ \"\$(xenstore-read $BE/state)\" = 2 ]" ||
+        { echo "backend state $(st "$BE") after the frontend closed, want InitWait"; show_log; return 1; }
+    guest_run "$G" "xenstore-write $FE/state 1"
 }
 
 connect() {
@@ -125,6 +147,7 @@ detach() {
 
 step "guest $G: vgpu-attach starts vgpu-backend --transport xen; InitWait" attach_initwait &&
 step "guest $G: backend features published, guest-readable, not guest-writable" features &&
+step "guest $G: userspace frontend (gntalloc, evtchn): ring mapped, NOP and GET_INFO answered" testfront &&
 step "guest $G: module connects: ring grant-mapped, event channel bound" connect &&
 step "guest $G: requests round the ring raise events in dom0" round_trip &&
 step "guest $G: a SIGKILLed backend started again reconnects" crash_and_reconnect
