@@ -1,0 +1,1373 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec-cuda.c - the cuda executor: one CUDA context per executor (per guest
+ * domain), owned by a GPU worker process (cuda-worker.c) that this file
+ * starts, feeds and, after a GPU fault or a watchdog expiry, kills and
+ * restarts. cuda-ipc.h says why a process: on the H100 a sticky error
+ * poisons every context of its process, and a spinning kernel cannot be
+ * stopped short of ending the process that owns it.
+ *
+ * Data path: submit() (the backend's ring thread) validates the op again,
+ * stages its input into the shared arena and sends one command; it never
+ * waits for the GPU. The reader thread receives the worker's responses,
+ * which come in command order, copies output from the arena to the op's
+ * stream, and calls done(). Ops that do not fit in the arena yet wait in a
+ * pending FIFO that the reader flushes as space frees, so order holds.
+ *
+ * Faults: a response with lost set (the context is poisoned), the worker's
+ * death, or an op at the head of the in-flight list for longer than
+ * watchdog_ms ends the worker. The op at fault gets VGPUIF_RSP_EREMOTEIO
+ * (VGPUIF_RSP_ETIMEDOUT for the watchdog), every other in-flight op
+ * VGPUIF_RSP_EREMOTEIO. A new worker starts with a fresh context; guest
+ * contexts carry on (their streams are re-created on next use) but every
+ * object made before is gone: ops naming one get VGPUIF_RSP_EREMOTEIO,
+ * MEM_FREE/MODULE_UNLOAD of one succeed (so the backend can clean up).
+ *
+ * Lock order: ce->lock only; done() is always called without it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <dlfcn.h>
+
+#include "exec-private.h"
+#include "cuda-ipc.h"
+
+extern char **environ;
+
+#define CU_CTX_MAGIC  0x41445543u  /* "CUDA" */
+#define CU_OBJ_MAGIC  0x4a424f43u  /* "COBJ" */
+#define CU_DEAD_MAGIC 0xdeadbeefu
+/* The staging arena: room for several of the largest requests in flight. */
+#define CU_ARENA_DEFAULT (128ull << 20)
+#define CU_HELLO_TIMEOUT_MS 60000
+
+enum cobj_kind { K_MEM = 1, K_MOD, K_FUNC };
+
+/* What vgpu_exec_mem / _mod / _func are: one shape for the three. */
+struct cobj {
+	uint32_t magic;
+	uint8_t  kind;
+	uint32_t gen;                   /* worker generation it belongs to  */
+	struct vgpu_exec_ctx *ctx;
+	uint64_t wid;                   /* the worker's object id           */
+	uint64_t size, addr;            /* mem                              */
+	uint32_t param_bytes;           /* func: 0 = unknown                */
+	struct cobj *mod;               /* func: its module                 */
+	struct cobj *prev, *next;       /* ctx->objs                        */
+};
+struct vgpu_exec_mem  { struct cobj h; };
+struct vgpu_exec_mod  { struct cobj h; };
+struct vgpu_exec_func { struct cobj h; };
+
+struct vgpu_exec_ctx {
+	uint32_t magic;
+	uint64_t id;
+	uint32_t gen;                   /* its worker stream exists in gen  */
+	struct cobj *objs;
+	struct vgpu_exec_ctx *prev, *next;
+};
+
+/* A synchronous caller waiting for an internal command. */
+struct xwait {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	struct cw_rsp rsp;
+};
+
+struct xop {
+	struct vgpu_exec_op *op;        /* NULL: internal command            */
+	struct xwait *w;                /* internal: who waits (may be NULL) */
+	struct cw_cmd cmd;
+	bool staged;                    /* holds arena [stage_off, +len)     */
+	bool stale;                     /* names an object of a dead worker  */
+	int  fail;                      /* answer this status, in order      */
+	struct cobj *freeobj;           /* MEM_FREE/MODULE_UNLOAD: on success */
+	struct vgpu_exec_ctx *freectx;  /* CTX_DESTROY op                    */
+	struct xop *next;
+};
+
+struct cuda_exec {
+	struct vgpu_exec base;          /* first: exec.c casts               */
+	int memfd;
+	unsigned char *arena;
+	size_t arena_size;
+	int device;
+	uint32_t watchdog_ms;
+
+	pthread_mutex_t lock;           /* protects everything below         */
+	pthread_cond_t idle_cond;       /* lists drained / worker state      */
+	int sock;                       /* -1 while restarting               */
+	pid_t pid;
+	uint32_t gen;
+	bool dead;                      /* no worker can be started          */
+	bool closing;
+	struct cw_hello hello;
+	size_t arena_head;              /* next free byte (ring allocator)   */
+	struct xop *inflight, *inflight_tail;
+	struct xop *pending, *pending_tail;
+	uint64_t head_since;            /* when the in-flight head became it */
+	uint64_t next_tag, next_ctx_id;
+	struct vgpu_exec_ctx *ctxs;
+	uint32_t restarts;
+	pthread_t reader;
+};
+
+static struct cuda_exec *to_ce(struct vgpu_exec *ex)
+{
+	return (struct cuda_exec *)ex;
+}
+
+#define CLOG(ce, lvl, ...) vgpu_exec_log(&(ce)->base.cfg, "cuda", lvl, __VA_ARGS__)
+
+/* ------------------------------------------------------------- worker */
+
+/*
+ * Start a worker: /proc/self/exe with CW_ENV set (cuda-worker.c's
+ * constructor takes over), the socket and the arena's memfd inherited.
+ * Waits for its hello. Returns 0 with *sock_out and *pid_out, or -errno with
+ * why filled.
+ */
+static int worker_spawn(struct cuda_exec *ce, int *sock_out, pid_t *pid_out,
+			struct cw_hello *hello, char *why, size_t whylen)
+{
+	int sv[2], rc, n = 0, st;
+	char spec[128], envvar[192];
+	char **envp;
+	char *argv[] = { (char *)"vgpu-exec-cuda-worker", NULL };
+	struct pollfd pfd;
+	pid_t pid;
+	ssize_t got;
+	int bufsz = 1 << 20;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(why, whylen, "socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	snprintf(spec, sizeof(spec), "%d:%d:%zu:%d", sv[1], ce->memfd,
+		 ce->arena_size, ce->device);
+	snprintf(envvar, sizeof(envvar), "%s=%s", CW_ENV, spec);
+	while (environ && environ[n])
+		n++;
+	envp = calloc((size_t)n + 2, sizeof(*envp));
+	if (!envp) {
+		close(sv[0]);
+		close(sv[1]);
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0, j = 0; i < n; i++)
+		if (strncmp(environ[i], CW_ENV "=", sizeof(CW_ENV)))
+			envp[j++] = environ[i];
+	for (int j = 0; ; j++)
+		if (!envp[j]) {
+			envp[j] = envvar;
+			break;
+		}
+
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		free(envp);
+		close(sv[0]);
+		close(sv[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		/* only async-signal-safe calls until execve */
+		fcntl(sv[1], F_SETFD, 0);
+		fcntl(ce->memfd, F_SETFD, 0);
+		execve("/proc/self/exe", argv, envp);
+		_exit(127);
+	}
+	free(envp);
+	close(sv[1]);
+
+	pfd.fd = sv[0];
+	pfd.events = POLLIN;
+	do
+		rc = poll(&pfd, 1, CU_HELLO_TIMEOUT_MS);
+	while (rc < 0 && errno == EINTR);
+	got = rc > 0 ? recv(sv[0], hello, sizeof(*hello), 0) : -1;
+	if (got != (ssize_t)sizeof(*hello) || hello->status) {
+		if (got == (ssize_t)sizeof(*hello)) {
+			hello->why[sizeof(hello->why) - 1] = '\0';
+			snprintf(why, whylen, "%s", hello->why);
+			rc = hello->status;
+		} else {
+			snprintf(why, whylen, rc == 0 ?
+				 "the GPU worker did not report within %d s" :
+				 "the GPU worker exited before reporting",
+				 CU_HELLO_TIMEOUT_MS / 1000);
+			rc = -EIO;
+		}
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		close(sv[0]);
+		return rc;
+	}
+	hello->name[sizeof(hello->name) - 1] = '\0';
+	*sock_out = sv[0];
+	*pid_out = pid;
+	return 0;
+}
+
+static void worker_reap(struct cuda_exec *ce, int sock, pid_t pid)
+{
+	int st;
+
+	(void)ce;
+	if (sock >= 0)
+		close(sock);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+}
+
+/* ------------------------------------------------------------ objects */
+
+static void obj_link(struct vgpu_exec_ctx *ctx, struct cobj *o)
+{
+	o->ctx = ctx;
+	o->prev = NULL;
+	o->next = ctx->objs;
+	if (o->next)
+		o->next->prev = o;
+	ctx->objs = o;
+}
+
+static void obj_free(struct cobj *o)
+{
+	struct vgpu_exec_ctx *ctx = o->ctx;
+
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		ctx->objs = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	o->magic = CU_DEAD_MAGIC;
+	free(o);
+}
+
+/* A module takes its functions with it. */
+static void obj_free_mod(struct cobj *mod)
+{
+	struct cobj *o = mod->ctx->objs, *next;
+
+	for (; o; o = next) {
+		next = o->next;
+		if (o->kind == K_FUNC && o->mod == mod)
+			obj_free(o);
+	}
+	obj_free(mod);
+}
+
+static void ctx_free(struct cuda_exec *ce, struct vgpu_exec_ctx *ctx)
+{
+	while (ctx->objs)
+		obj_free(ctx->objs);
+	if (ctx->prev)
+		ctx->prev->next = ctx->next;
+	else
+		ce->ctxs = ctx->next;
+	if (ctx->next)
+		ctx->next->prev = ctx->prev;
+	ctx->magic = CU_DEAD_MAGIC;
+	free(ctx);
+}
+
+static bool obj_ok(const struct vgpu_exec_ctx *ctx, const void *p, int kind)
+{
+	const struct cobj *o = p;
+
+	return ctx && o && o->magic == CU_OBJ_MAGIC && o->kind == kind &&
+	       o->ctx == ctx;
+}
+
+/* --------------------------------------------------------------- arena */
+
+/* Oldest staged in-flight op: where the ring allocator's free space ends. */
+static bool arena_alloc(struct cuda_exec *ce, uint64_t len, uint64_t *off)
+{
+	struct xop *x;
+	size_t tail;
+
+	for (x = ce->inflight; x && !x->staged; x = x->next)
+		;
+	if (!x) {
+		ce->arena_head = 0;     /* nothing staged: the arena is empty */
+		if (len > ce->arena_size)
+			return false;
+		*off = 0;
+		ce->arena_head = (size_t)len;
+		return true;
+	}
+	tail = (size_t)x->cmd.stage_off;
+	if (ce->arena_head >= tail) {
+		if (len <= ce->arena_size - ce->arena_head) {
+			*off = ce->arena_head;
+			ce->arena_head += (size_t)len;
+			return true;
+		}
+		if (len < tail) {       /* wrap; the end's gap is skipped */
+			*off = 0;
+			ce->arena_head = (size_t)len;
+			return true;
+		}
+		return false;
+	}
+	if (len < tail - ce->arena_head) {
+		*off = ce->arena_head;
+		ce->arena_head += (size_t)len;
+		return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void push(struct xop **head, struct xop **tail, struct xop *x)
+{
+	x->next = NULL;
+	if (*tail)
+		(*tail)->next = x;
+	else
+		*head = x;
+	*tail = x;
+}
+
+static int send_cmd(struct cuda_exec *ce, const struct cw_cmd *c)
+{
+	ssize_t n;
+
+	do
+		n = send(ce->sock, c, sizeof(*c), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(*c) ? 0 : -EIO;
+}
+
+/* Queue an internal command (no op) right away; caller holds the lock. */
+static struct xop *internal_new(uint32_t opcode, uint64_t ctx_id, struct xwait *w)
+{
+	struct xop *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->w = w;
+	x->cmd.op = opcode;
+	x->cmd.ctx = ctx_id;
+	return x;
+}
+
+/* Stage an op's input into the arena. */
+static void stage_in(struct cuda_exec *ce, struct xop *x)
+{
+	struct vgpu_exec_op *op = x->op;
+	uint64_t len = 0;
+
+	switch (op->opcode) {
+	case VGPUIF_OP_MEMCPY_H2D:   len = op->u.copy.length; break;
+	case VGPUIF_OP_VECTOR_ADD:   len = 8ull * op->u.vector_add.n; break;
+	case VGPUIF_OP_MODULE_LOAD:  len = op->u.module_load.image_len; break;
+	case VGPUIF_OP_FUNC_GET:     len = op->u.func_get.name_len; break;
+	case VGPUIF_OP_LAUNCH:       len = op->u.launch.param_len; break;
+	default: return;
+	}
+	/* lengths were checked against the stream in submit */
+	vgpu_exec_stream_read(op->iov, op->niov, 0, ce->arena + x->cmd.stage_off,
+			      (size_t)len);
+}
+
+/*
+ * Send what can be sent from the pending FIFO, in order; caller holds the
+ * lock. Stops at the first op the arena has no room for yet.
+ */
+static void flush_pending(struct cuda_exec *ce)
+{
+	while (ce->pending && ce->sock >= 0) {
+		struct xop *x = ce->pending;
+		struct vgpu_exec_ctx *ctx = x->op ? x->op->ctx : NULL;
+		uint64_t off = 0;
+
+		/* a guest context from before a restart gets its stream again */
+		if (ctx && ctx->gen != ce->gen && x->cmd.op != VGPUIF_OP_CTX_DESTROY) {
+			struct cw_cmd c = { .tag = ce->next_tag++,
+					    .op = VGPUIF_OP_CTX_CREATE,
+					    .ctx = ctx->id };
+			struct xop *cx = internal_new(VGPUIF_OP_CTX_CREATE, ctx->id, NULL);
+
+			if (!cx)
+				return; /* retried at the next flush */
+			cx->cmd = c;
+			if (send_cmd(ce, &cx->cmd)) {
+				free(cx);
+				return; /* the reader sees the socket die */
+			}
+			if (!ce->inflight)
+				ce->head_since = vgpu_exec_now_ns();
+			push(&ce->inflight, &ce->inflight_tail, cx);
+			ctx->gen = ce->gen;
+		}
+		if (x->stale || x->fail) {
+			/* answered in order by the worker, as a NOP */
+			x->cmd.op = VGPUIF_OP_NOP;
+			x->cmd.arg[0] = (uint64_t)(int64_t)(x->stale ?
+					VGPUIF_RSP_EREMOTEIO : x->fail);
+			x->cmd.stage_len = 0;
+		}
+		if (x->cmd.stage_len) {
+			if (!arena_alloc(ce, x->cmd.stage_len, &off))
+				return;
+			x->cmd.stage_off = off;
+			x->staged = true;
+			if (x->op)
+				stage_in(ce, x);
+		}
+		x->cmd.tag = ce->next_tag++;
+		if (send_cmd(ce, &x->cmd))
+			return;
+		ce->pending = x->next;
+		if (!ce->pending)
+			ce->pending_tail = NULL;
+		if (!ce->inflight)
+			ce->head_since = vgpu_exec_now_ns();
+		push(&ce->inflight, &ce->inflight_tail, x);
+	}
+}
+
+/* ------------------------------------------------------ completing ops */
+
+static void finish_wire_info(struct cuda_exec *ce, struct vgpu_exec_op *op,
+			     const struct cw_rsp *r)
+{
+	struct vgpu_exec_info ei;
+	struct vgpuif_info wi;
+
+	memset(&ei, 0, sizeof(ei));
+	ei.kind = VGPUIF_EXECUTOR_CUDA;
+	memcpy(ei.name, ce->hello.name, sizeof(ei.name));
+	ei.total_mem = r->result[1];
+	ei.free_mem = r->result[0];
+	ei.cc_major = ce->hello.cc_major;
+	ei.cc_minor = ce->hello.cc_minor;
+	ei.sm_count = ce->hello.sm_count;
+	ei.copy_mode = VGPUIF_COPY_STAGED;
+	op->result[0] = ei.total_mem;
+	op->result[1] = ei.free_mem;
+	if (vgpu_exec_stream_len(op->iov, op->niov) >= sizeof(wi)) {
+		vgpu_exec_fill_wire_info(&ei, &wi);
+		vgpu_exec_stream_write(op->iov, op->niov, 0, &wi, sizeof(wi));
+	}
+}
+
+/*
+ * The worker answered x (lock held): copy output, make or free objects.
+ * Returns the status for done().
+ */
+static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r)
+{
+	struct vgpu_exec_op *op = x->op;
+	const unsigned char *stage = ce->arena + x->cmd.stage_off;
+	struct cobj *o;
+	int st = r->status;
+
+	op->exec_ns = r->exec_ns;
+	if (x->stale || x->fail) {
+		if (x->freeobj) {       /* freeing a dead worker's object: fine */
+			if (x->freeobj->kind == K_MOD)
+				obj_free_mod(x->freeobj);
+			else
+				obj_free(x->freeobj);
+			return 0;
+		}
+		return st;
+	}
+	switch (op->opcode) {
+	case VGPUIF_OP_GET_INFO:
+		if (!st)
+			finish_wire_info(ce, op, r);
+		break;
+	case VGPUIF_OP_MEMCPY_D2H:
+		if (!st)
+			vgpu_exec_stream_write(op->iov, op->niov, 0, stage,
+					       (size_t)op->u.copy.length);
+		break;
+	case VGPUIF_OP_VECTOR_ADD:
+		if (!st)
+			vgpu_exec_stream_write(op->iov, op->niov,
+					       8ull * op->u.vector_add.n,
+					       stage + 8ull * op->u.vector_add.n,
+					       4ull * op->u.vector_add.n);
+		break;
+	case VGPUIF_OP_MODULE_LOAD:
+		op->result[1] = r->result[1];
+		if (r->result[1] && r->result[1] <= op->u.module_load.log_len)
+			vgpu_exec_stream_write(op->iov, op->niov,
+					       op->u.module_load.image_len,
+					       stage + op->u.module_load.image_len,
+					       (size_t)r->result[1]);
+		/* fall through */
+	case VGPUIF_OP_MEM_ALLOC:
+	case VGPUIF_OP_FUNC_GET:
+		if (st)
+			break;
+		o = calloc(1, sizeof(*o));
+		if (!o) {
+			/* the worker's object leaks until the context dies */
+			st = VGPUIF_RSP_ENOMEM;
+			break;
+		}
+		o->magic = CU_OBJ_MAGIC;
+		o->gen = ce->gen;
+		o->wid = r->obj;
+		if (op->opcode == VGPUIF_OP_MEM_ALLOC) {
+			o->kind = K_MEM;
+			o->size = op->u.mem_alloc.size;
+			o->addr = r->result[1];
+			op->result[0] = o->size;
+			op->result[1] = o->addr;
+		} else if (op->opcode == VGPUIF_OP_MODULE_LOAD) {
+			o->kind = K_MOD;
+		} else {
+			o->kind = K_FUNC;
+			o->mod = (struct cobj *)op->u.func_get.mod;
+			o->param_bytes = (uint32_t)r->result[1];
+			op->result[1] = r->result[1];
+		}
+		obj_link(op->ctx, o);
+		op->object = o;
+		break;
+	case VGPUIF_OP_MEM_FREE:
+		if (!st)
+			obj_free(x->freeobj);
+		break;
+	case VGPUIF_OP_MODULE_UNLOAD:
+		if (!st)
+			obj_free_mod(x->freeobj);
+		break;
+	case VGPUIF_OP_CTX_CREATE:
+		break;
+	case VGPUIF_OP_CTX_DESTROY:
+		ctx_free(ce, x->freectx);
+		break;
+	default:
+		break;
+	}
+	return st;
+}
+
+/* ------------------------------------------------------------- reader */
+
+struct done_item {
+	struct vgpu_exec_op *op;
+	int status;
+};
+
+static void complete_internal(struct xop *x, const struct cw_rsp *r)
+{
+	if (x->w) {
+		pthread_mutex_lock(&x->w->lock);
+		x->w->rsp = *r;
+		x->w->done = true;
+		pthread_cond_broadcast(&x->w->cond);
+		pthread_mutex_unlock(&x->w->lock);
+	}
+	free(x);
+}
+
+/*
+ * End the worker (lock held): every in-flight op fails, the first with
+ * head_status; returns the ops to complete (count in *n, array malloc'd).
+ */
+static struct done_item *fail_inflight(struct cuda_exec *ce, int head_status,
+				       size_t *n)
+{
+	struct done_item *items;
+	size_t cnt = 0, i = 0;
+	struct xop *x, *next;
+
+	for (x = ce->inflight; x; x = x->next)
+		cnt++;
+	items = calloc(cnt ? cnt : 1, sizeof(*items));
+	for (x = ce->inflight; x; x = next) {
+		struct cw_rsp r = { .tag = x->cmd.tag };
+		int st = x == ce->inflight ? head_status : VGPUIF_RSP_EREMOTEIO;
+
+		next = x->next;
+		r.status = st;
+		r.lost = 1;
+		if (!x->op) {
+			complete_internal(x, &r);
+			continue;
+		}
+		if (x->freeobj) {       /* the object is gone with the worker */
+			st = 0;
+			if (x->freeobj->kind == K_MOD)
+				obj_free_mod(x->freeobj);
+			else
+				obj_free(x->freeobj);
+		}
+		if (x->freectx) {
+			st = 0;
+			ctx_free(ce, x->freectx);
+		}
+		if (items) {
+			items[i].op = x->op;
+			items[i].status = st;
+			i++;
+		}
+		free(x);
+	}
+	ce->inflight = ce->inflight_tail = NULL;
+	ce->arena_head = 0;
+	*n = i;
+	return items;
+}
+
+static void call_done(struct done_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		items[i].op->done(items[i].op, items[i].status);
+	free(items);
+}
+
+/* Kill the worker, fail what it held, start a new one. Lock not held. */
+static void worker_restart(struct cuda_exec *ce, int head_status,
+			   const char *reason)
+{
+	struct done_item *items;
+	size_t n;
+	int sock, rc;
+	pid_t pid;
+	char why[256];
+	struct cw_hello hello;
+
+	pthread_mutex_lock(&ce->lock);
+	sock = ce->sock;
+	pid = ce->pid;
+	ce->sock = -1;
+	ce->pid = 0;
+	items = fail_inflight(ce, head_status, &n);
+	ce->gen++;
+	ce->restarts++;
+	pthread_mutex_unlock(&ce->lock);
+
+	worker_reap(ce, sock, pid);
+	if (ce->closing) {
+		call_done(items, n);
+		return;
+	}
+	CLOG(ce, VGPU_EXEC_LOG_WARN,
+	     "%s: the domain's CUDA context is lost (%zu requests failed); "
+	     "starting a new GPU worker", reason, n);
+	call_done(items, n);
+
+	rc = worker_spawn(ce, &sock, &pid, &hello, why, sizeof(why));
+	pthread_mutex_lock(&ce->lock);
+	if (rc) {
+		ce->dead = true;
+		CLOG(ce, VGPU_EXEC_LOG_ERROR, "cannot restart the GPU worker: %s", why);
+	} else {
+		ce->sock = sock;
+		ce->pid = pid;
+		ce->hello = hello;
+		CLOG(ce, VGPU_EXEC_LOG_INFO, "GPU worker %d ready (generation %u)",
+		     (int)pid, ce->gen);
+	}
+	pthread_cond_broadcast(&ce->idle_cond);
+	pthread_mutex_unlock(&ce->lock);
+}
+
+/* Answer every pending op (the executor is dead or closing). */
+static void fail_pending(struct cuda_exec *ce, int status)
+{
+	struct done_item *items;
+	size_t n = 0, i = 0;
+	struct xop *x, *next;
+
+	pthread_mutex_lock(&ce->lock);
+	for (x = ce->pending; x; x = x->next)
+		n++;
+	items = calloc(n ? n : 1, sizeof(*items));
+	for (x = ce->pending; x; x = next) {
+		struct cw_rsp r = { .status = status };
+
+		next = x->next;
+		if (!x->op) {
+			complete_internal(x, &r);
+			continue;
+		}
+		if (x->freectx)
+			ctx_free(ce, x->freectx);
+		if (items) {
+			items[i].op = x->op;
+			items[i].status = status;
+			i++;
+		}
+		free(x);
+	}
+	ce->pending = ce->pending_tail = NULL;
+	pthread_cond_broadcast(&ce->idle_cond);
+	pthread_mutex_unlock(&ce->lock);
+	call_done(items, i);
+}
+
+static void *reader_thread(void *arg)
+{
+	struct cuda_exec *ce = arg;
+	uint64_t spin_ns = 30000;
+	const char *sp = getenv("VGPU_EXEC_SPIN_US");
+
+	if (sp)
+		spin_ns = strtoull(sp, NULL, 10) * 1000ull;
+	for (;;) {
+		struct cw_rsp r;
+		struct pollfd pfd;
+		struct xop *x;
+		ssize_t got;
+		int timeout = -1, rc, st;
+		int sock;
+		uint64_t t;
+
+		pthread_mutex_lock(&ce->lock);
+		while (ce->sock < 0 && !ce->dead && !ce->closing)
+			pthread_cond_wait(&ce->idle_cond, &ce->lock);
+		if (ce->dead || (ce->closing && ce->sock < 0)) {
+			pthread_mutex_unlock(&ce->lock);
+			break;
+		}
+		sock = ce->sock;
+		if (ce->watchdog_ms && ce->inflight) {
+			uint64_t age = vgpu_exec_now_ns() - ce->head_since;
+			uint64_t lim = (uint64_t)ce->watchdog_ms * 1000000ull;
+
+			if (age >= lim) {
+				pthread_mutex_unlock(&ce->lock);
+				CLOG(ce, VGPU_EXEC_LOG_WARN,
+				     "watchdog: a request ran past %u ms", ce->watchdog_ms);
+				worker_restart(ce, VGPUIF_RSP_ETIMEDOUT,
+					       "watchdog expired");
+				continue;
+			}
+			timeout = (int)((lim - age) / 1000000ull) + 1;
+		} else if (ce->watchdog_ms) {
+			timeout = 50;   /* an op may arrive: look again soon */
+		}
+		pthread_mutex_unlock(&ce->lock);
+
+		/* a short spin first: answers of small ops come within µs */
+		t = vgpu_exec_now_ns();
+		do
+			got = recv(sock, &r, sizeof(r), MSG_DONTWAIT);
+		while (got < 0 && (errno == EAGAIN || errno == EINTR) &&
+		       vgpu_exec_now_ns() - t < spin_ns);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
+			pfd.fd = sock;
+			pfd.events = POLLIN;
+			rc = poll(&pfd, 1, timeout);
+			if (rc == 0 || (rc < 0 && errno == EINTR))
+				continue;
+			got = recv(sock, &r, sizeof(r), MSG_DONTWAIT);
+			if (got < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+		}
+		if (got != (ssize_t)sizeof(r)) {
+			if (ce->closing) {
+				pthread_mutex_lock(&ce->lock);
+				sock = ce->sock;
+				ce->sock = -1;
+				pthread_mutex_unlock(&ce->lock);
+				worker_reap(ce, sock, ce->pid);
+				ce->pid = 0;
+				break;
+			}
+			worker_restart(ce, VGPUIF_RSP_EREMOTEIO,
+				       "the GPU worker died");
+			continue;
+		}
+
+		pthread_mutex_lock(&ce->lock);
+		x = ce->inflight;
+		if (!x || x->cmd.tag != r.tag) {
+			pthread_mutex_unlock(&ce->lock);
+			worker_restart(ce, VGPUIF_RSP_EIO,
+				       "the GPU worker answered out of order");
+			continue;
+		}
+		ce->inflight = x->next;
+		if (!ce->inflight)
+			ce->inflight_tail = NULL;
+		ce->head_since = vgpu_exec_now_ns();
+		if (!x->op) {
+			if (x->cmd.op == VGPUIF_OP_CTX_CREATE && r.status)
+				CLOG(ce, VGPU_EXEC_LOG_WARN,
+				     "context %llu: no stream: %s",
+				     (unsigned long long)x->cmd.ctx,
+				     vgpuif_status_str(r.status));
+			complete_internal(x, &r);
+			st = 0;
+			x = NULL;
+		} else {
+			st = finish(ce, x, &r);
+		}
+		flush_pending(ce);
+		if (!ce->inflight && !ce->pending)
+			pthread_cond_broadcast(&ce->idle_cond);
+		pthread_mutex_unlock(&ce->lock);
+
+		if (x) {
+			struct vgpu_exec_op *op = x->op;
+
+			free(x);
+			op->done(op, st);
+		}
+		if (r.lost)
+			worker_restart(ce, VGPUIF_RSP_EREMOTEIO,
+				       "a GPU fault (sticky CUDA error)");
+	}
+	fail_pending(ce, ce->dead ? VGPUIF_RSP_EIO : VGPUIF_RSP_ESHUTDOWN);
+	return NULL;
+}
+
+/* ------------------------------------------------------------- submit */
+
+static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
+		    struct xop *x)
+{
+	struct vgpu_exec_ctx *ctx = op->ctx;
+	struct cw_cmd *c = &x->cmd;
+	uint64_t slen = vgpu_exec_stream_len(op->iov, op->niov);
+	struct cobj *m, *m2;
+
+	c->op = op->opcode;
+	switch (op->opcode) {
+	case VGPUIF_OP_GET_INFO:
+		c->op = CW_OP_MEMINFO;
+		return 0;
+	case VGPUIF_OP_SYNC:
+	case VGPUIF_OP_NOP:
+		return 0;
+	case VGPUIF_OP_VECTOR_ADD:
+		if (op->u.vector_add.n == 0 ||
+		    op->u.vector_add.n > VGPUIF_MAX_VECTOR_ADD_ELEMS)
+			return VGPUIF_RSP_EINVAL;
+		if (slen < 12ull * op->u.vector_add.n)
+			return VGPUIF_RSP_ERANGE;
+		c->arg[0] = op->u.vector_add.n;
+		c->stage_len = 12ull * op->u.vector_add.n;
+		return 0;
+	case VGPUIF_OP_CTX_CREATE:
+		return 0;       /* handled by the caller */
+	case VGPUIF_OP_CTX_DESTROY:
+	case VGPUIF_OP_MEM_ALLOC:
+	case VGPUIF_OP_MEM_FREE:
+	case VGPUIF_OP_MEMCPY_H2D:
+	case VGPUIF_OP_MEMCPY_D2H:
+	case VGPUIF_OP_MEMCPY_D2D:
+	case VGPUIF_OP_MEMSET:
+	case VGPUIF_OP_MODULE_LOAD:
+	case VGPUIF_OP_MODULE_UNLOAD:
+	case VGPUIF_OP_FUNC_GET:
+	case VGPUIF_OP_LAUNCH:
+		if (!ctx || ctx->magic != CU_CTX_MAGIC)
+			return VGPUIF_RSP_EBADF;
+		c->ctx = ctx->id;
+		break;
+	default:
+		return VGPUIF_RSP_ENOSYS;
+	}
+
+	switch (op->opcode) {
+	case VGPUIF_OP_CTX_DESTROY:
+		x->freectx = ctx;
+		return 0;
+	case VGPUIF_OP_MEM_ALLOC:
+		if (op->u.mem_alloc.size == 0)
+			return VGPUIF_RSP_EINVAL;
+		c->arg[0] = op->u.mem_alloc.size;
+		return 0;
+	case VGPUIF_OP_MEM_FREE:
+		m = (struct cobj *)op->u.mem_free.mem;
+		if (!obj_ok(ctx, m, K_MEM))
+			return VGPUIF_RSP_EBADF;
+		c->obj[0] = m->wid;
+		x->freeobj = m;
+		x->stale = m->gen != ce->gen;
+		return 0;
+	case VGPUIF_OP_MEMCPY_H2D:
+	case VGPUIF_OP_MEMCPY_D2H:
+		m = (struct cobj *)op->u.copy.mem;
+		if (!obj_ok(ctx, m, K_MEM))
+			return VGPUIF_RSP_EBADF;
+		if (op->u.copy.length == 0)
+			return VGPUIF_RSP_EINVAL;
+		if (!vgpuif_range_ok(op->u.copy.offset, op->u.copy.length, m->size) ||
+		    slen < op->u.copy.length)
+			return VGPUIF_RSP_ERANGE;
+		if (op->u.copy.length > ce->arena_size)
+			return VGPUIF_RSP_E2BIG;
+		c->obj[0] = m->wid;
+		c->arg[0] = op->u.copy.offset;
+		c->arg[1] = op->u.copy.length;
+		c->stage_len = op->u.copy.length;
+		x->stale = m->gen != ce->gen;
+		return 0;
+	case VGPUIF_OP_MEMCPY_D2D:
+		m = (struct cobj *)op->u.d2d.dst;
+		m2 = (struct cobj *)op->u.d2d.src;
+		if (!obj_ok(ctx, m, K_MEM) || !obj_ok(ctx, m2, K_MEM))
+			return VGPUIF_RSP_EBADF;
+		if (op->u.d2d.length == 0)
+			return VGPUIF_RSP_EINVAL;
+		if (!vgpuif_range_ok(op->u.d2d.dst_offset, op->u.d2d.length, m->size) ||
+		    !vgpuif_range_ok(op->u.d2d.src_offset, op->u.d2d.length, m2->size))
+			return VGPUIF_RSP_ERANGE;
+		c->obj[0] = m->wid;
+		c->obj[1] = m2->wid;
+		c->arg[0] = op->u.d2d.dst_offset;
+		c->arg[1] = op->u.d2d.src_offset;
+		c->arg[2] = op->u.d2d.length;
+		x->stale = m->gen != ce->gen || m2->gen != ce->gen;
+		return 0;
+	case VGPUIF_OP_MEMSET: {
+		uint32_t es = op->u.memset.elem_size;
+
+		m = (struct cobj *)op->u.memset.mem;
+		if (!obj_ok(ctx, m, K_MEM))
+			return VGPUIF_RSP_EBADF;
+		if (es != 1 && es != 2 && es != 4)
+			return VGPUIF_RSP_EINVAL;
+		if (op->u.memset.length == 0 || op->u.memset.offset % es ||
+		    op->u.memset.length % es)
+			return VGPUIF_RSP_EINVAL;
+		if (!vgpuif_range_ok(op->u.memset.offset, op->u.memset.length, m->size))
+			return VGPUIF_RSP_ERANGE;
+		c->obj[0] = m->wid;
+		c->arg[0] = op->u.memset.offset;
+		c->arg[1] = op->u.memset.length;
+		c->arg[2] = op->u.memset.value;
+		c->arg[3] = es;
+		x->stale = m->gen != ce->gen;
+		return 0;
+	}
+	case VGPUIF_OP_MODULE_LOAD: {
+		uint64_t il = op->u.module_load.image_len;
+		uint32_t ll = op->u.module_load.log_len;
+
+		if (il == 0 || op->u.module_load.format > VGPUIF_MODULE_FATBIN)
+			return VGPUIF_RSP_EINVAL;
+		if (il > VGPUIF_MAX_MODULE_BYTES || ll > VGPUIF_MAX_MODULE_LOG)
+			return VGPUIF_RSP_E2BIG;
+		if (slen < il + ll)
+			return VGPUIF_RSP_ERANGE;
+		c->arg[0] = il;
+		c->arg[1] = op->u.module_load.format;
+		c->arg[2] = ll;
+		c->stage_len = il + ll;
+		return 0;
+	}
+	case VGPUIF_OP_MODULE_UNLOAD:
+		m = (struct cobj *)op->u.module_unload.mod;
+		if (!obj_ok(ctx, m, K_MOD))
+			return VGPUIF_RSP_EBADF;
+		c->obj[0] = m->wid;
+		x->freeobj = m;
+		x->stale = m->gen != ce->gen;
+		return 0;
+	case VGPUIF_OP_FUNC_GET:
+		m = (struct cobj *)op->u.func_get.mod;
+		if (!obj_ok(ctx, m, K_MOD))
+			return VGPUIF_RSP_EBADF;
+		if (op->u.func_get.name_len == 0)
+			return VGPUIF_RSP_EINVAL;
+		if (op->u.func_get.name_len > VGPUIF_MAX_FUNC_NAME)
+			return VGPUIF_RSP_E2BIG;
+		if (slen < op->u.func_get.name_len)
+			return VGPUIF_RSP_ERANGE;
+		c->obj[0] = m->wid;
+		c->arg[0] = op->u.func_get.name_len;
+		c->stage_len = op->u.func_get.name_len;
+		x->stale = m->gen != ce->gen;
+		return 0;
+	case VGPUIF_OP_LAUNCH: {
+		const uint32_t *g = op->u.launch.grid, *b = op->u.launch.block;
+		uint32_t plen = op->u.launch.param_len;
+
+		m = (struct cobj *)op->u.launch.func;
+		if (!obj_ok(ctx, m, K_FUNC))
+			return VGPUIF_RSP_EBADF;
+		if (!g[0] || !g[1] || !g[2] || !b[0] || !b[1] || !b[2])
+			return VGPUIF_RSP_EINVAL;
+		if (g[0] > VGPUIF_MAX_GRID_DIM_X || g[1] > VGPUIF_MAX_GRID_DIM_YZ ||
+		    g[2] > VGPUIF_MAX_GRID_DIM_YZ ||
+		    (uint64_t)b[0] * b[1] * b[2] > VGPUIF_MAX_BLOCK_THREADS)
+			return VGPUIF_RSP_EINVAL;
+		if (plen > VGPUIF_MAX_PARAM_BYTES)
+			return VGPUIF_RSP_E2BIG;
+		if (slen < plen)
+			return VGPUIF_RSP_ERANGE;
+		/* checked again by the worker against the kernel's layout */
+		if (m->param_bytes &&
+		    (plen < m->param_bytes || plen > ((m->param_bytes + 7u) & ~7u)))
+			return VGPUIF_RSP_EINVAL;
+		c->obj[0] = m->wid;
+		memcpy(c->dims, g, 3 * sizeof(*g));
+		memcpy(c->dims + 3, b, 3 * sizeof(*b));
+		c->dims[6] = op->u.launch.shared_mem;
+		c->dims[7] = plen;
+		c->stage_len = plen;
+		x->stale = m->gen != ce->gen;
+		return 0;
+	}
+	}
+	return VGPUIF_RSP_ENOSYS;
+}
+
+static int queue_xop(struct cuda_exec *ce, struct xop *x)
+{
+	pthread_mutex_lock(&ce->lock);
+	if (ce->dead || ce->closing) {
+		pthread_mutex_unlock(&ce->lock);
+		return ce->dead ? VGPUIF_RSP_EIO : VGPUIF_RSP_ESHUTDOWN;
+	}
+	push(&ce->pending, &ce->pending_tail, x);
+	flush_pending(ce);
+	pthread_mutex_unlock(&ce->lock);
+	return 0;
+}
+
+static int cuda_ctx_create(struct vgpu_exec *ex, struct vgpu_exec_ctx **out);
+
+static int cuda_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
+{
+	struct cuda_exec *ce = to_ce(ex);
+	struct xop *x;
+	int rc;
+
+	if (op->opcode == VGPUIF_OP_NOP && !op->ctx) {
+		/* nothing to order against: answer at once */
+		op->done(op, 0);
+		return 0;
+	}
+	if (op->opcode == VGPUIF_OP_CTX_CREATE) {
+		struct vgpu_exec_ctx *ctx;
+
+		rc = cuda_ctx_create(ex, &ctx);
+		if (rc < 0)
+			return rc == -ENOMEM ? VGPUIF_RSP_ENOMEM : VGPUIF_RSP_EIO;
+		op->object = ctx;
+		op->done(op, 0);
+		return 0;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return VGPUIF_RSP_ENOMEM;
+	x->op = op;
+	rc = check_op(ce, op, x);
+	if (rc) {
+		free(x);
+		return rc;
+	}
+	rc = queue_xop(ce, x);
+	if (rc)
+		free(x);
+	return rc;
+}
+
+/* Send an internal command and wait for its answer (not on the reader). */
+static int internal_wait(struct cuda_exec *ce, uint32_t opcode, uint64_t ctx_id,
+			 struct cw_rsp *rsp)
+{
+	struct xwait w;
+	struct xop *x;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	x = internal_new(opcode, ctx_id, &w);
+	if (!x)
+		return -ENOMEM;
+	rc = queue_xop(ce, x);
+	if (rc) {
+		free(x);
+		return -EIO;
+	}
+	pthread_mutex_lock(&w.lock);
+	while (!w.done)
+		pthread_cond_wait(&w.cond, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	*rsp = w.rsp;
+	return 0;
+}
+
+/* ------------------------------------------------------ the interface */
+
+static int cuda_ctx_create(struct vgpu_exec *ex, struct vgpu_exec_ctx **out)
+{
+	struct cuda_exec *ce = to_ce(ex);
+	struct vgpu_exec_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct xop *x;
+
+	if (!ctx)
+		return -ENOMEM;
+	x = internal_new(VGPUIF_OP_CTX_CREATE, 0, NULL);
+	if (!x) {
+		free(ctx);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&ce->lock);
+	if (ce->dead) {
+		pthread_mutex_unlock(&ce->lock);
+		free(x);
+		free(ctx);
+		return -EIO;
+	}
+	ctx->magic = CU_CTX_MAGIC;
+	ctx->id = ++ce->next_ctx_id;
+	ctx->gen = ce->gen;
+	ctx->next = ce->ctxs;
+	if (ctx->next)
+		ctx->next->prev = ctx;
+	ce->ctxs = ctx;
+	/* the worker makes its stream in order, without us waiting */
+	x->cmd.ctx = ctx->id;
+	push(&ce->pending, &ce->pending_tail, x);
+	flush_pending(ce);
+	pthread_mutex_unlock(&ce->lock);
+	*out = ctx;
+	return 0;
+}
+
+static void cuda_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx)
+{
+	struct cuda_exec *ce = to_ce(ex);
+	struct cw_rsp r;
+
+	if (ctx->magic != CU_CTX_MAGIC)
+		return;
+	if (pthread_equal(pthread_self(), ce->reader)) {
+		/* from inside done(): cannot wait for the worker */
+		struct xop *x = internal_new(VGPUIF_OP_CTX_DESTROY, ctx->id, NULL);
+
+		if (x && queue_xop(ce, x))
+			free(x);
+	} else {
+		/* waits for the context's work; frees its device memory */
+		internal_wait(ce, VGPUIF_OP_CTX_DESTROY, ctx->id, &r);
+	}
+	pthread_mutex_lock(&ce->lock);
+	ctx_free(ce, ctx);
+	pthread_mutex_unlock(&ce->lock);
+}
+
+static int cuda_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_b)
+{
+	struct cuda_exec *ce = to_ce(ex);
+	struct cw_rsp r;
+	int rc;
+
+	if (pthread_equal(pthread_self(), ce->reader)) {
+		*free_b = ce->hello.free_mem;
+		*total_b = ce->hello.total_mem;
+		return 0;
+	}
+	rc = internal_wait(ce, CW_OP_MEMINFO, 0, &r);
+	if (rc)
+		return rc;
+	if (r.status)
+		return -EIO;
+	*free_b = r.result[0];
+	*total_b = r.result[1];
+	return 0;
+}
+
+static int cuda_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
+{
+	struct cuda_exec *ce = to_ce(ex);
+	uint64_t f = 0, t = 0;
+
+	info->kind = VGPUIF_EXECUTOR_CUDA;
+	pthread_mutex_lock(&ce->lock);
+	memcpy(info->name, ce->hello.name, sizeof(info->name));
+	info->total_mem = ce->hello.total_mem;
+	info->free_mem = ce->hello.free_mem;
+	info->cc_major = ce->hello.cc_major;
+	info->cc_minor = ce->hello.cc_minor;
+	info->sm_count = ce->hello.sm_count;
+	pthread_mutex_unlock(&ce->lock);
+	info->copy_mode = VGPUIF_COPY_STAGED;
+	if (!cuda_mem_info(ex, &f, &t)) {
+		info->free_mem = f;
+		info->total_mem = t;
+	}
+	return 0;
+}
+
+/*
+ * Guest pages live in this process; the GPU work in the worker, which
+ * cannot see them. Registration would need the worker to map the grants
+ * itself: not done, so copies are staged through the pinned arena.
+ */
+static int cuda_host_register(struct vgpu_exec *ex, void *addr, size_t len)
+{
+	(void)ex; (void)addr; (void)len;
+	return -EOPNOTSUPP;
+}
+
+static void cuda_host_unregister(struct vgpu_exec *ex, void *addr)
+{
+	(void)ex; (void)addr;
+}
+
+static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
+		     const char **why)
+{
+	static __thread char whybuf[256];
+	struct cuda_exec *ce;
+	const char *env;
+	void *h;
+	int rc;
+
+	/* no driver: say so without starting a worker */
+	h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+	if (!h) {
+		snprintf(whybuf, sizeof(whybuf), "no NVIDIA driver (%s)", dlerror());
+		*why = whybuf;
+		return -ENODEV;
+	}
+	dlclose(h);
+
+	ce = calloc(1, sizeof(*ce));
+	if (!ce) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	ce->base.cfg = *cfg;
+	ce->device = cfg->device;
+	ce->watchdog_ms = cfg->watchdog_ms;
+	ce->arena_size = CU_ARENA_DEFAULT;
+	env = getenv("VGPU_EXEC_ARENA_MB");
+	if (env && strtoull(env, NULL, 10) >= 40)
+		ce->arena_size = strtoull(env, NULL, 10) << 20;
+	ce->sock = -1;
+	pthread_mutex_init(&ce->lock, NULL);
+	pthread_cond_init(&ce->idle_cond, NULL);
+
+	ce->memfd = memfd_create("vgpu-exec-arena", MFD_CLOEXEC);
+	if (ce->memfd < 0 || ftruncate(ce->memfd, (off_t)ce->arena_size) < 0) {
+		rc = -errno;
+		snprintf(whybuf, sizeof(whybuf), "staging arena: %s", strerror(errno));
+		goto out_free;
+	}
+	ce->arena = mmap(NULL, ce->arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 ce->memfd, 0);
+	if (ce->arena == MAP_FAILED) {
+		rc = -errno;
+		snprintf(whybuf, sizeof(whybuf), "staging arena: %s", strerror(errno));
+		goto out_close;
+	}
+	rc = worker_spawn(ce, &ce->sock, &ce->pid, &ce->hello, whybuf, sizeof(whybuf));
+	if (rc)
+		goto out_unmap;
+	rc = pthread_create(&ce->reader, NULL, reader_thread, ce);
+	if (rc) {
+		snprintf(whybuf, sizeof(whybuf), "cannot start the reader thread");
+		rc = -rc;
+		goto out_worker;
+	}
+	CLOG(ce, VGPU_EXEC_LOG_INFO,
+	     "open: %s (cc %u.%u, %u SMs, %llu MiB), driver %u.%u, GPU worker "
+	     "pid %d, copies staged through a %zu MiB pinned arena, watchdog %u ms",
+	     ce->hello.name, ce->hello.cc_major, ce->hello.cc_minor,
+	     ce->hello.sm_count, (unsigned long long)(ce->hello.total_mem >> 20),
+	     ce->hello.driver_version / 1000, ce->hello.driver_version % 1000 / 10,
+	     (int)ce->pid, ce->arena_size >> 20, ce->watchdog_ms);
+	*out = &ce->base;
+	return 0;
+
+out_worker:
+	worker_reap(ce, ce->sock, ce->pid);
+out_unmap:
+	munmap(ce->arena, ce->arena_size);
+out_close:
+	if (ce->memfd >= 0)
+		close(ce->memfd);
+out_free:
+	pthread_cond_destroy(&ce->idle_cond);
+	pthread_mutex_destroy(&ce->lock);
+	free(ce);
+	*why = whybuf;
+	return rc;
+}
+
+static void cuda_close(struct vgpu_exec *ex)
+{
+	struct cuda_exec *ce = to_ce(ex);
+	int sock;
+
+	/* every op still gets done(): wait until both lists drain */
+	pthread_mutex_lock(&ce->lock);
+	while ((ce->inflight || ce->pending) && !ce->dead)
+		pthread_cond_wait(&ce->idle_cond, &ce->lock);
+	ce->closing = true;
+	sock = ce->sock;
+	if (sock >= 0)
+		shutdown(sock, SHUT_RDWR);  /* the worker sees EOF and exits */
+	pthread_cond_broadcast(&ce->idle_cond);
+	pthread_mutex_unlock(&ce->lock);
+	pthread_join(ce->reader, NULL);
+	pthread_mutex_lock(&ce->lock);
+	if (ce->sock >= 0 || ce->pid > 0) {
+		sock = ce->sock;
+		ce->sock = -1;
+		pthread_mutex_unlock(&ce->lock);
+		worker_reap(ce, sock, ce->pid);
+		pthread_mutex_lock(&ce->lock);
+	}
+	while (ce->ctxs)
+		ctx_free(ce, ce->ctxs);
+	pthread_mutex_unlock(&ce->lock);
+	munmap(ce->arena, ce->arena_size);
+	close(ce->memfd);
+	pthread_cond_destroy(&ce->idle_cond);
+	pthread_mutex_destroy(&ce->lock);
+	free(ce);
+}
+
+const struct vgpu_exec_impl vgpu_exec_cuda_impl = {
+	.name            = "cuda",
+	.open            = cuda_open,
+	.close           = cuda_close,
+	.get_info        = cuda_get_info,
+	.ctx_create      = cuda_ctx_create,
+	.ctx_destroy     = cuda_ctx_destroy,
+	.submit          = cuda_submit,
+	.host_register   = cuda_host_register,
+	.host_unregister = cuda_host_unregister,
+	.mem_info        = cuda_mem_info,
+};
+
+/* Keeps cuda-worker.o (and its constructor) in every linked program. */
+int (*const vgpu_exec_cuda_worker_entry)(const char *) = vgpu_exec_cuda_worker_main;
