@@ -8,7 +8,8 @@
 #   - the module connects; vgpu-list shows both ends (table and --json);
 #   - attaching twice is refused;
 #   - detach while idle, re-attach, detach while busy (a guest process holds the
-#     device open), each leaving no node, no backend process and a healthy guest.
+#     work in flight: `vgpu stress`), each leaving no node, no backend process and a
+#     healthy guest; the busy guest program ends with an error instead of hanging.
 # Uses guest 1 only; it ends with guest 1 running again (new domid in g1.domid) and
 # without a vgpu device.
 
@@ -100,7 +101,8 @@ insmod_and_connect() {
         [ -f $KO ] || { echo 'no $KO in the guest (host: $KO_NOTE)'; exit 1; }
         grep -q '^vgpu_front ' /proc/modules || insmod $KO || { dmesg | tail -n 8; exit 1; }
         echo loaded" || return 1
-    connected "$d"
+    connected "$d" || return 1
+    guest_run "$G" 'vgpu vector-add 1024 && vgpu info' || { backend_log "$d"; return 1; }
 }
 
 list_shows_both_ends() {
@@ -155,6 +157,7 @@ reattach() {
     vgpu-attach "$d" --executor cpu --priority low --no-systemd || return 1
     connected "$d" || return 1
     [ "$(xenstore-read "$(be_dir "$d")/priority")" = low ] || return 1
+    guest_run "$G" 'vgpu nop 10 && vgpu vector-add 1024' || { backend_log "$d"; return 1; }
     vgpu-list "$d"
 }
 
@@ -162,15 +165,19 @@ detach_busy() {
     local d pid
     d=$(guest_domid "$G") || return 1
     pid=$(cat "/run/vgpu-xen/backend-$d.pid") || return 1
-    # A guest process holds the device open (and with it a context in the backend).
+    # Guest work in flight: two threads mixing NOP, VECTOR_ADD, copies and MEMSET+SYNC.
     guest_run "$G" '
-        [ -c /dev/vgpu_stub ] || { echo "no /dev/vgpu_stub"; ls -l /dev | grep -i vgpu; exit 1; }
-        (exec 3</dev/vgpu_stub; echo $$ >/run/holder.pid; exec sleep 600) >/dev/null 2>&1 &
-        sleep 1; p=$(cat /run/holder.pid); kill -0 $p && echo "holder $p has /dev/vgpu_stub open"' \
-        || return 1
+        (vgpu stress --seconds 300 --threads 2 >/run/stress.out 2>&1; echo $? >/run/stress.rc) &
+        sleep 3; [ ! -e /run/stress.rc ] || { echo "stress ended early:"; cat /run/stress.out; exit 1; }
+        echo "stress running"' || return 1
     vgpu-detach "$d" --timeout 60 || { backend_log "$d"; return 1; }
     detached "$d" "$pid" || return 1
-    guest_run "$G" 'p=$(cat /run/holder.pid); kill -0 $p && echo "holder $p survived the detach"; kill $p'
+    # The guest program must end with an error, not hang, once its device is gone.
+    guest_run "$G" '
+        i=0; while [ ! -e /run/stress.rc ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+        [ -e /run/stress.rc ] || { echo "vgpu stress still runs 30 s after the detach: it hangs"; exit 1; }
+        echo "vgpu stress ended with status $(cat /run/stress.rc):"; tail -n 5 /run/stress.out
+        [ "$(cat /run/stress.rc)" != 0 ] || { echo "it reported no error although its device went away"; exit 1; }'
 }
 
 step "vgpu-attach to a domain that does not exist: clear error, nothing written" no_such_domain
@@ -181,4 +188,4 @@ step "vgpu-list shows both ends' states (table and --json)" list_shows_both_ends
 step "vgpu-attach of an attached device is refused" attach_twice_refused &&
 step "vgpu-detach while idle: nodes, backend and guest device gone" detach_idle &&
 step "re-attach: Connected again with the new policy" reattach &&
-step "vgpu-detach while busy (device held open in the guest)" detach_busy
+step "vgpu-detach while busy (vgpu stress running in the guest)" detach_busy
