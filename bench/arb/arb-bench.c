@@ -1,0 +1,439 @@
+/*
+ * arb-bench - the arbiter under load, with real vgpu-backend processes over
+ * the loopback transport (cpu executor here, cuda executor on a GPU).
+ *
+ * Scenarios (docs/performance.md, "Arbiter"):
+ *   priority  one high-priority domain issues one op at a time (a latency
+ *             probe): first alone, then while six low-priority domains keep
+ *             the GPU saturated (each with --depth ops outstanding). Reports
+ *             the high domain's p50/p99 round trip both ways and the ratio
+ *             (target: contended p99 within 1.5x solo p99).
+ *   fair      seven medium-priority domains, each with --depth ops
+ *             outstanding; reports each one's ops/s and GPU-time share
+ *             against a fair share of 1/7 (target: each within 10 %).
+ * The op is a MEMSET of --bytes on a per-domain allocation: on the GPU a
+ * cuMemsetD8Async of known size, on the cpu executor a host memset plus
+ * --cpu-op-delay-us. Not a test: nothing here asserts.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arbiter.h"
+#include "tfront.h"
+
+#define NDOM 7
+#define MAX_LAT (1u << 21)
+
+static const char usage_text[] =
+"Usage: arb-bench [OPTIONS]\n"
+"Benchmark the dom0 arbiter with real vgpu-backend processes over the\n"
+"loopback transport: priority (1 high + 6 low domains) and fairness\n"
+"(7 equal domains). Needs VGPU_BACKEND=path/to/vgpu-backend.\n"
+"\n"
+"Options:\n"
+"  --executor cpu|cuda   backend executor (default cpu)\n"
+"  --gpu N               CUDA ordinal for cuda (default 0)\n"
+"  --cpu-op-delay-us US  cpu executor: time per op (default 200)\n"
+"  --bytes N             MEMSET size per op (default 4096 for cpu,\n"
+"                        16777216 for cuda)\n"
+"  --seconds S           measured time per phase (default 5)\n"
+"  --warmup-ms MS        unmeasured time before each phase (default 500)\n"
+"  --depth D             ops each loaded domain keeps outstanding (default 4)\n"
+"  --tokens N            arbiter turns per GPU (default 1)\n"
+"  --aging-ms MS         arbiter aging period (default 50; 0 = off)\n"
+"  --scenario NAME       priority, fair or all (default all)\n"
+"  -h, --help            this text\n"
+"Output: one block per scenario, then markdown table rows for\n"
+"docs/performance.md. Exit status: 0 done, 1 setup failed, 2 bad usage.\n";
+
+struct opts {
+	const char *executor;
+	const char *gpu;
+	const char *delay_us;
+	uint64_t bytes;
+	double seconds;
+	int warmup_ms;
+	int depth;
+	const char *tokens, *aging_ms;
+	const char *scenario;
+};
+
+static struct opts O = {
+	.executor = "cpu", .gpu = "0", .delay_us = "200", .bytes = 0,
+	.seconds = 5, .warmup_ms = 500, .depth = 4, .tokens = "1",
+	.aging_ms = "50", .scenario = "all",
+};
+
+static struct tf_world W;
+static char g_region[64];
+static struct vgpu_arb *g_arb;
+
+struct dom_run {
+	struct tf_dom d;
+	uint32_t domid, ctx;
+	uint64_t mem;
+	int depth;
+	pthread_t thr;
+	bool running;
+	/* results */
+	uint64_t ops, errors;
+	uint64_t *lat;      /* ns, measured ops only */
+	uint32_t nlat;
+	uint64_t gpu_ns0, gpu_ns1;
+};
+
+static volatile int g_stop, g_measure;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int dom_up(struct dom_run *r, uint32_t domid, const char *prio, int depth)
+{
+	struct tf_dom *d = &r->d;
+	int n = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->domid = domid;
+	r->depth = depth;
+	d->tw = &W;
+	d->domid = domid;
+	d->ring_gref = -1;
+	d->port = -1;
+	snprintf(d->log, sizeof(d->log), "%s/backend-%u.log", W.dir, domid);
+	snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/vgpu/0", domid);
+	snprintf(d->be, sizeof(d->be), "/local/domain/0/backend/vgpu/%u/0", domid);
+	if (lb_domain_create(W.w, domid) || lb_attach_device(W.w, domid, 0, prio, 0, 0))
+		return -1;
+	d->xs = lb_xs_open(W.w, domid);
+	d->ev = lb_evtchn_open(W.w, domid);
+	d->mem = lb_mem_map(W.w, domid, &d->memsz);
+	if (!d->xs || !d->ev || !d->mem)
+		return -1;
+	d->extra[n++] = "--executor";
+	d->extra[n++] = O.executor;
+	d->extra[n++] = "--log-level";
+	d->extra[n++] = "info";
+	if (!strcmp(O.executor, "cuda")) {
+		d->extra[n++] = "--gpu";
+		d->extra[n++] = O.gpu;
+	} else {
+		d->extra[n++] = "--cpu-op-delay-us";
+		d->extra[n++] = O.delay_us;
+	}
+	if (tf_backend_start(d) < 0 || tf_wait_be_state(d, 2) || tf_connect(d) ||
+	    tf_ctx_create(d, &r->ctx) || tf_mem_alloc(d, r->ctx, O.bytes, &r->mem)) {
+		fprintf(stderr, "arb-bench: domain %u did not come up (see %s)\n",
+			domid, d->log);
+		return -1;
+	}
+	r->lat = malloc(MAX_LAT * sizeof(uint64_t));
+	return r->lat ? 0 : -1;
+}
+
+static void dom_down(struct dom_run *r)
+{
+	free(r->lat);
+	r->lat = NULL;
+	tf_dom_destroy(&r->d);
+}
+
+static uint64_t submit_memset(struct dom_run *r, uint32_t value)
+{
+	struct vgpuif_request q;
+
+	memset(&q, 0, sizeof(q));
+	q.op = VGPUIF_OP_MEMSET;
+	q.ctx = r->ctx;
+	q.args.memset.mem = r->mem;
+	q.args.memset.length = O.bytes;
+	q.args.memset.value = value;
+	q.args.memset.elem_size = 1;
+	return tf_submit(&r->d, &q);
+}
+
+/* Closed loop: keep `depth` ops outstanding until told to stop. */
+static void *dom_main(void *arg)
+{
+	struct dom_run *r = arg;
+	uint64_t sent_at[64];
+	struct vgpuif_response p;
+	int out = 0;
+
+	while (out < r->depth) {
+		uint64_t id = submit_memset(r, (uint32_t)out);
+		sent_at[id % 64] = now_ns();
+		out++;
+	}
+	while (out > 0) {
+		if (tf_wait_rsp(&r->d, &p)) {
+			fprintf(stderr, "arb-bench: domain %u: no response for %d s\n",
+				r->domid, TF_WAIT_MS / 1000);
+			r->errors++;
+			break;
+		}
+		out--;
+		if (p.status)
+			r->errors++;
+		if (g_measure) {
+			r->ops++;
+			if (r->nlat < MAX_LAT)
+				r->lat[r->nlat++] = now_ns() - sent_at[p.id % 64];
+		}
+		if (!g_stop) {
+			uint64_t id = submit_memset(r, (uint32_t)p.id);
+			sent_at[id % 64] = now_ns();
+			out++;
+		}
+	}
+	return NULL;
+}
+
+static uint64_t gpu_ns_of(uint32_t domid)
+{
+	static struct vgpu_arb_snapshot s;
+
+	if (vgpu_arb_snapshot(g_arb, &s))
+		return 0;
+	for (uint32_t i = 0; i < s.ndomains; i++)
+		if (s.dom[i].domid == domid)
+			return s.dom[i].gpu_ns;
+	return 0;
+}
+
+/* Run the domains that have a depth for warmup + seconds. */
+static double run_phase(struct dom_run *doms, unsigned int n)
+{
+	uint64_t t0, t1;
+
+	g_stop = 0;
+	g_measure = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		doms[i].ops = doms[i].errors = 0;
+		doms[i].nlat = 0;
+		doms[i].running = pthread_create(&doms[i].thr, NULL, dom_main, &doms[i]) == 0;
+	}
+	usleep((useconds_t)O.warmup_ms * 1000);
+	for (unsigned int i = 0; i < n; i++)
+		doms[i].gpu_ns0 = gpu_ns_of(doms[i].domid);
+	t0 = now_ns();
+	g_measure = 1;
+	usleep((useconds_t)(O.seconds * 1e6));
+	g_measure = 0;
+	t1 = now_ns();
+	for (unsigned int i = 0; i < n; i++)
+		doms[i].gpu_ns1 = gpu_ns_of(doms[i].domid);
+	g_stop = 1;
+	for (unsigned int i = 0; i < n; i++)
+		if (doms[i].running)
+			pthread_join(doms[i].thr, NULL);
+	return (double)(t1 - t0) / 1e9;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(struct dom_run *r, double p)
+{
+	size_t k;
+
+	if (!r->nlat)
+		return NAN;
+	qsort(r->lat, r->nlat, sizeof(r->lat[0]), cmp_u64);
+	k = (size_t)ceil(p / 100.0 * r->nlat);
+	if (k)
+		k--;
+	if (k >= r->nlat)
+		k = r->nlat - 1;
+	return (double)r->lat[k] / 1000.0;   /* us */
+}
+
+static int scenario_priority(void)
+{
+	struct dom_run *d = calloc(NDOM, sizeof(*d));
+	double solo50, solo99, c50, c99, secs, low_ops = 0;
+	uint64_t errs = 0;
+	int rc = 1;
+
+	if (!d)
+		return 1;
+	if (dom_up(&d[0], 1, "high", 1))
+		goto out;
+	secs = run_phase(d, 1);
+	solo50 = pct(&d[0], 50);
+	solo99 = pct(&d[0], 99);
+	printf("priority: high alone: %llu ops in %.1f s, p50 %.1f us, p99 %.1f us\n",
+	       (unsigned long long)d[0].ops, secs, solo50, solo99);
+	errs += d[0].errors;
+	for (int i = 1; i < NDOM; i++)
+		if (dom_up(&d[i], (uint32_t)(1 + i), "low", O.depth))
+			goto out;
+	secs = run_phase(d, NDOM);
+	c50 = pct(&d[0], 50);
+	c99 = pct(&d[0], 99);
+	for (int i = 0; i < NDOM; i++) {
+		errs += d[i].errors;
+		if (i)
+			low_ops += (double)d[i].ops;
+	}
+	printf("priority: high + 6 low (depth %d): high %llu ops, p50 %.1f us, "
+	       "p99 %.1f us; low total %.0f ops/s; errors %llu\n",
+	       O.depth, (unsigned long long)d[0].ops, c50, c99, low_ops / secs,
+	       (unsigned long long)errs);
+	printf("priority: contended p99 / solo p99 = %.2f (target <= 1.5)\n", c99 / solo99);
+	printf("| %s | priority | 1 high + 6 low, depth %d, %s turn(s), aging %s ms, "
+	       "memset %llu B%s%s | high solo p50/p99 %.1f / %.1f us | high contended "
+	       "p50/p99 %.1f / %.1f us | **%.2fx** | low %.0f ops/s |\n",
+	       O.executor, O.depth, O.tokens, O.aging_ms,
+	       (unsigned long long)O.bytes,
+	       strcmp(O.executor, "cpu") ? "" : ", op delay ",
+	       strcmp(O.executor, "cpu") ? "" : O.delay_us,
+	       solo50, solo99, c50, c99, c99 / solo99, low_ops / secs);
+	rc = errs ? 1 : 0;
+out:
+	for (int i = 0; i < NDOM; i++)
+		dom_down(&d[i]);
+	free(d);
+	return rc;
+}
+
+static int scenario_fair(void)
+{
+	struct dom_run *d = calloc(NDOM, sizeof(*d));
+	double secs, total_ops = 0, total_gpu = 0, worst_ops = 0, worst_gpu = 0;
+	uint64_t errs = 0;
+	int rc = 1;
+
+	if (!d)
+		return 1;
+	for (int i = 0; i < NDOM; i++)
+		if (dom_up(&d[i], (uint32_t)(11 + i), "medium", O.depth))
+			goto out;
+	secs = run_phase(d, NDOM);
+	for (int i = 0; i < NDOM; i++) {
+		total_ops += (double)d[i].ops;
+		total_gpu += (double)(d[i].gpu_ns1 - d[i].gpu_ns0);
+		errs += d[i].errors;
+	}
+	for (int i = 0; i < NDOM; i++) {
+		double ops_dev = ((double)d[i].ops / (total_ops / NDOM) - 1.0) * 100.0;
+		double gpu = (double)(d[i].gpu_ns1 - d[i].gpu_ns0);
+		double gpu_dev = total_gpu > 0 ? (gpu / (total_gpu / NDOM) - 1.0) * 100.0 : NAN;
+
+		printf("fair: domain %u: %.0f ops/s (%+.1f %% of fair share), GPU time "
+		       "%.1f %% of the total (%+.1f %%), p50 %.1f us p99 %.1f us\n",
+		       d[i].domid, (double)d[i].ops / secs, ops_dev,
+		       total_gpu > 0 ? gpu * 100.0 / total_gpu : NAN, gpu_dev,
+		       pct(&d[i], 50), pct(&d[i], 99));
+		if (fabs(ops_dev) > worst_ops)
+			worst_ops = fabs(ops_dev);
+		if (fabs(gpu_dev) > worst_gpu)
+			worst_gpu = fabs(gpu_dev);
+	}
+	printf("fair: total %.0f ops/s; worst deviation from fair share: ops %.1f %%, "
+	       "GPU time %.1f %% (target <= 10 %%); errors %llu\n",
+	       total_ops / secs, worst_ops, worst_gpu, (unsigned long long)errs);
+	printf("| %s | fair | 7 medium, depth %d, %s turn(s), memset %llu B%s%s | "
+	       "total %.0f ops/s | worst ops deviation **%.1f %%** | worst GPU-time "
+	       "deviation **%.1f %%** |\n",
+	       O.executor, O.depth, O.tokens, (unsigned long long)O.bytes,
+	       strcmp(O.executor, "cpu") ? "" : ", op delay ",
+	       strcmp(O.executor, "cpu") ? "" : O.delay_us,
+	       total_ops / secs, worst_ops, worst_gpu);
+	rc = errs ? 1 : 0;
+out:
+	for (int i = 0; i < NDOM; i++)
+		dom_down(&d[i]);
+	free(d);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "executor", required_argument, NULL, 'e' },
+		{ "gpu", required_argument, NULL, 'g' },
+		{ "cpu-op-delay-us", required_argument, NULL, 'y' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "seconds", required_argument, NULL, 's' },
+		{ "warmup-ms", required_argument, NULL, 'w' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "tokens", required_argument, NULL, 't' },
+		{ "aging-ms", required_argument, NULL, 'a' },
+		{ "scenario", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *why = NULL;
+	int c, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'e': O.executor = optarg; break;
+		case 'g': O.gpu = optarg; break;
+		case 'y': O.delay_us = optarg; break;
+		case 'b': O.bytes = strtoull(optarg, NULL, 10); break;
+		case 's': O.seconds = atof(optarg); break;
+		case 'w': O.warmup_ms = atoi(optarg); break;
+		case 'd': O.depth = atoi(optarg); break;
+		case 't': O.tokens = optarg; break;
+		case 'a': O.aging_ms = optarg; break;
+		case 'c': O.scenario = optarg; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: fputs(usage_text, stderr); return 2;
+		}
+	}
+	if (strcmp(O.executor, "cpu") && strcmp(O.executor, "cuda")) {
+		fprintf(stderr, "arb-bench: --executor must be cpu or cuda\n");
+		return 2;
+	}
+	if (!O.bytes)
+		O.bytes = strcmp(O.executor, "cuda") ? 4096 : 16u << 20;
+	if (O.depth < 1 || O.depth > 12 || !(O.seconds > 0) || O.seconds > 3600 ||
+	    O.warmup_ms < 0 || (strcmp(O.scenario, "all") && strcmp(O.scenario, "priority") &&
+				strcmp(O.scenario, "fair"))) {
+		fprintf(stderr, "arb-bench: bad --depth (1..12), --seconds or --scenario\n");
+		return 2;
+	}
+	tf_backend_path();
+	if (tf_world_init(&W)) {
+		fprintf(stderr, "arb-bench: cannot create the loopback world\n");
+		return 1;
+	}
+	snprintf(g_region, sizeof(g_region), "vgpu-arb-bench-%d", (int)getpid());
+	setenv("VGPU_ARB_NAME", g_region, 1);
+	setenv("VGPU_ARB_TOKENS", O.tokens, 1);
+	setenv("VGPU_ARB_AGING_MS", O.aging_ms, 1);
+	if (vgpu_arb_open(&g_arb, g_region, NULL, 0, &why)) {
+		fprintf(stderr, "arb-bench: arbiter: %s\n", why ? why : "open failed");
+		rc = 1;
+		goto out;
+	}
+	printf("arb-bench: executor %s, %s turn(s) per GPU, aging %s ms, memset %llu B, "
+	       "%.1f s per phase\n", O.executor, O.tokens, O.aging_ms,
+	       (unsigned long long)O.bytes, O.seconds);
+	if (!strcmp(O.scenario, "all") || !strcmp(O.scenario, "priority"))
+		rc |= scenario_priority();
+	if (!strcmp(O.scenario, "all") || !strcmp(O.scenario, "fair"))
+		rc |= scenario_fair();
+	vgpu_arb_close(g_arb);
+out:
+	vgpu_arb_unlink(g_region);
+	tf_world_fini(&W);
+	return rc;
+}
