@@ -466,6 +466,28 @@ static int wait_event(struct loopfront *lf, int timeout_ms)
 	return 0;
 }
 
+/* Poll the ring for up to spin_us before sleeping: true if a response came. */
+static bool spin_for_response(struct loopfront *lf)
+{
+	int64_t end_ns;
+	struct timespec ts;
+
+	if (!lf->o.spin_us)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
+		 (int64_t)lf->o.spin_us * 1000;
+	for (;;) {
+		if (__atomic_load_n(&lf->ring.sring->rsp_prod, __ATOMIC_ACQUIRE) !=
+		    lf->ring.rsp_cons)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= end_ns)
+			return false;
+		__builtin_ia32_pause();
+	}
+}
+
 static int release_slot(struct loopfront *lf, unsigned int slot,
 			struct vgpuif_response *rsp)
 {
@@ -659,6 +681,8 @@ int loopfront_poll(struct loopfront *lf, struct vgpuif_response *rsp,
 				return 0;
 			left = (int)l;
 		}
+		if (spin_for_response(lf))
+			continue;
 		r = wait_event(lf, left);
 		if (r)
 			return r;
@@ -732,6 +756,8 @@ int loopfront_call(struct loopfront *lf, uint8_t op, uint32_t ctx,
 			}
 			left = (int)l;
 		}
+		if (spin_for_response(lf))
+			continue;
 		r = wait_event(lf, left);
 		if (r)
 			return r;
@@ -874,6 +900,11 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 	lf->o = *o;
 	if (lf->o.timeout_ms == 0)
 		lf->o.timeout_ms = LF_DEFAULT_TIMEOUT;
+	if (!lf->o.spin_us && getenv("VGPU_LOOPFRONT_SPIN_US"))
+		lf->o.spin_us = (unsigned int)strtoul(
+			getenv("VGPU_LOOPFRONT_SPIN_US"), NULL, 10);
+	if (lf->o.spin_us > 1000000)
+		lf->o.spin_us = 1000000;
 	timeout = lf->o.timeout_ms;
 	lf->consume = true;
 	lf->port = -1;

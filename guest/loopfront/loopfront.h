@@ -45,7 +45,10 @@ struct loopfront_opts {
 	int persistent;         /* -1/1: reuse data grants (feature-persistent),
 				 * 0: grant and revoke per request            */
 	int timeout_ms;         /* handshake, close and each wait for a
-				 * response; 0: 60000; < 0: wait forever     */
+				 * response; 0: 60000; < 0: wait forever     */	unsigned int spin_us;   /* before sleeping on the event channel, poll
+				 * the ring this long for a response (lower
+				 * latency, burns a CPU); 0: off, or
+				 * $VGPU_LOOPFRONT_SPIN_US                    */
 };
 
 /* Fill o with the defaults. */

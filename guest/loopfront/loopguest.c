@@ -53,6 +53,9 @@ static const char usage[] =
 "                           backend's max-ring-page-order caps it)\n"
 "      --no-persistent      grant and revoke data pages per request\n"
 "  -t, --timeout MS         handshake and response timeout (default 60000)\n"
+"      --spin-us US         poll the ring this long before sleeping on the\n"
+"                           event channel (default 0 = never; lower latency,\n"
+"                           burns a CPU)\n"
 "  -r, --repeat N           vector adds in the repeat step (default 10)\n"
 "  -n, --count N            round trips for nop-bench (default 10000)\n"
 "      --mem MB             memory of a new domain (default 256)\n"
@@ -344,7 +347,7 @@ static int cmd_nop_bench(struct cfg *c)
 
 int main(int argc, char **argv)
 {
-	enum { O_NOPERS = 256, O_MEM, O_PRIO, O_POOL, O_QUOTA };
+	enum { O_NOPERS = 256, O_MEM, O_PRIO, O_POOL, O_QUOTA, O_SPIN };
 	static const struct option opts[] = {
 		{ "world", required_argument, NULL, 'w' },
 		{ "domid", required_argument, NULL, 'd' },
@@ -358,6 +361,7 @@ int main(int argc, char **argv)
 		{ "priority", required_argument, NULL, O_PRIO },
 		{ "pool", required_argument, NULL, O_POOL },
 		{ "mem-quota", required_argument, NULL, O_QUOTA },
+		{ "spin-us", required_argument, NULL, O_SPIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -426,6 +430,11 @@ int main(int argc, char **argv)
 			if (parse_u64(optarg, UINT64_MAX, &v))
 				goto bad;
 			c.quota = v;
+			break;
+		case O_SPIN:
+			if (parse_u64(optarg, 1000000, &v))
+				goto bad;
+			c.fo.spin_us = (unsigned int)v;
 			break;
 		case 'h':
 			fputs(usage, stdout);
