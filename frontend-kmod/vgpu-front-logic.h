@@ -128,7 +128,7 @@ static inline uint64_t vgpufront_slots_get(struct vgpufront_slots *s,
 	uint32_t i = s->free_head;
 	uint64_t id;
 
-	if (s->nr_free == 0 || i >= s->size)
+	if (s->nr_free == 0 || i >= VGPUFRONT_MAX_SLOTS || i >= s->size)
 		return 0;
 	s->free_head = s->next_free[i];
 	s->nr_free--;
@@ -149,7 +149,7 @@ static inline int vgpufront_slots_lookup(const struct vgpufront_slots *s,
 {
 	uint32_t i = (uint32_t)(id & 0xffffu);
 
-	if (id == 0 || i >= s->size || s->id[i] != id)
+	if (id == 0 || i >= VGPUFRONT_MAX_SLOTS || i >= s->size || s->id[i] != id)
 		return VGPUIF_RSP_EINVAL;
 	*slot = i;
 	return 0;
@@ -157,7 +157,7 @@ static inline int vgpufront_slots_lookup(const struct vgpufront_slots *s,
 
 static inline void vgpufront_slots_put(struct vgpufront_slots *s, uint32_t slot)
 {
-	if (slot >= s->size || s->id[slot] == 0)
+	if (slot >= VGPUFRONT_MAX_SLOTS || slot >= s->size || s->id[slot] == 0)
 		return;
 	s->id[slot] = 0;
 	s->next_free[slot] = (uint16_t)s->free_head;

@@ -1,0 +1,13 @@
+/*
+ * Compiled with -m32: the ioctl structs of uapi/vgpu_stub.h must be laid out
+ * as in a 64-bit program (the header's own asserts check the sizes), so that
+ * compat_ptr_ioctl passes them unchanged.
+ */
+#include "uapi/vgpu_stub.h"
+
+_Static_assert(sizeof(void *) == 4, "this file must be built with -m32");
+_Static_assert(sizeof(struct vgpu_stub_query) == 208, "32-bit query size");
+_Static_assert(sizeof(struct vgpu_stub_launch) == 48, "32-bit launch size");
+_Static_assert(VGPU_STUB_IOC_LAUNCH == _IOW('V', 0x0c, struct vgpu_stub_launch), "same number");
+
+int vgpu_uapi_layout_m32_marker;
