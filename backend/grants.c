@@ -86,21 +86,41 @@ void vgpuback_gcache_uninit(struct vgpuback_gcache *gc)
 	gc->buckets = NULL;
 }
 
-/* Room for one more entry: below the bound, or the oldest idle one goes. */
+/*
+ * Room for one more entry? Below the bound, yes. A full cache does not
+ * evict on every miss (a working set larger than the cache would then remap
+ * page by page, forever): the miss is mapped one-shot, batched, and at most
+ * every PURGE_INTERVAL the least recently used idle entries (PURGE_PERCENT
+ * of the bound) are dropped, so the cache follows a changing working set
+ * (xen-blkback's purge_persistent_gnt() policy).
+ */
+#define PURGE_INTERVAL_NS (100ull * 1000 * 1000)
+#define PURGE_PERCENT     5u
+
 static int make_room(struct vgpuback_gcache *gc)
 {
-	struct vgpuback_gent *e;
+	struct vgpuback_gent *e, *next;
+	uint32_t n;
+	uint64_t now;
 
 	if (gc->count < gc->max)
 		return 1;
-	for (e = gc->lru.lru_next; e != &gc->lru; e = e->lru_next) {
+	now = vgpuback_now_ns();
+	if (now - gc->last_purge < PURGE_INTERVAL_NS)
+		return 0;
+	gc->last_purge = now;
+	n = gc->max * PURGE_PERCENT / 100;
+	if (n == 0)
+		n = 1;
+	for (e = gc->lru.lru_next; e != &gc->lru && n; e = next) {
+		next = e->lru_next;
 		if (!e->users) {
 			entry_remove(gc, e);
 			gc->stats.evictions++;
-			return 1;
+			n--;
 		}
 	}
-	return 0;
+	return gc->count < gc->max;
 }
 
 static int map_one_cached(struct vgpuback_gcache *gc, uint32_t gref, bool w,

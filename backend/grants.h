@@ -46,6 +46,7 @@ struct vgpuback_gcache {
 	uint32_t nbuckets;              /* power of two                      */
 	struct vgpuback_gent **buckets;
 	struct vgpuback_gent lru;       /* sentinel                          */
+	uint64_t last_purge;            /* ns; see make_room() in grants.c  */
 	struct vgpuback_gstats stats;
 };
 

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_loopback.c - vgpu-backend benchmarks over the loopback transport:
+ * NOP round trip, small-op throughput with many requests in flight, 1/2/7
+ * guests at once, MEMCPY_H2D bandwidth with and without persistent grants,
+ * and the backend's grant map calls in the steady state.
+ *
+ * It plays toolstack (a loopback world in a temporary directory, one guest
+ * domain per guest, a device attached to each), starts one real
+ * vgpu-backend per domain (cpu executor unless --executor says otherwise)
+ * and drives each through the userspace frontend (loopfront). Results are
+ * printed as a Markdown table for docs/performance.md. Numbers, not
+ * assertions: this is not a test.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loopback.h"
+#include "loopfront.h"
+
+struct guest {
+	uint32_t domid;
+	pid_t backend;
+	char log[512];
+	struct loopfront *lf;
+	uint32_t ctx;
+	uint64_t mem;
+	/* throughput run */
+	double seconds;
+	unsigned int depth;
+	uint8_t op;
+	uint64_t ops;
+	double ops_per_s;
+};
+
+static char world_dir[256], conf_path[300];
+static const char *backend_path, *executor = "cpu";
+static struct lb_world *W;
+static bool quick;
+static pthread_barrier_t barrier;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void guest_start(struct guest *g, uint32_t domid, bool persistent)
+{
+	struct loopfront_opts o;
+	char dom[16], why[256];
+	pid_t pid;
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	g->domid = domid;
+	snprintf(g->log, sizeof(g->log), "%s/backend-%u.log", world_dir, domid);
+	r = lb_domain_create_ex(W, domid, LB_DOMAIN_PERSISTENT, 512ull << 20);
+	if (r) {
+		errno = -r;
+		die("lb_domain_create");
+	}
+	r = lb_attach_device(W, domid, 0, NULL, 0, 0);
+	if (r) {
+		errno = -r;
+		die("lb_attach_device");
+	}
+	snprintf(dom, sizeof(dom), "%u", domid);
+	pid = fork();
+	if (pid == 0) {
+		execl(backend_path, backend_path, "--domid", dom, "--transport",
+		      "loopback", "--loopback-dir", world_dir, "--config",
+		      conf_path, "--executor", executor, "--foreground",
+		      "--log-file", g->log, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0)
+		die("fork");
+	g->backend = pid;
+	loopfront_opts_init(&o);
+	o.world_dir = world_dir;
+	o.domid = domid;
+	o.persistent = persistent ? 1 : 0;
+	g->lf = loopfront_open(&o, why, sizeof(why));
+	if (!g->lf) {
+		fprintf(stderr, "bench: loopfront_open dom%u: %s\n", domid, why);
+		exit(1);
+	}
+	if (loopfront_ctx_create(g->lf, &g->ctx) ||
+	    loopfront_mem_alloc(g->lf, g->ctx, 64ull << 20, &g->mem, NULL)) {
+		fprintf(stderr, "bench: dom%u: %s\n", domid, loopfront_error(g->lf));
+		exit(1);
+	}
+}
+
+static void guest_stop(struct guest *g)
+{
+	int st;
+
+	loopfront_close(g->lf);
+	kill(g->backend, SIGTERM);
+	waitpid(g->backend, &st, 0);
+	lb_domain_destroy(W, g->domid);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bench_nop(void)
+{
+	unsigned int n = quick ? 20000 : 200000, i;
+	double *lat = malloc(n * sizeof(double)), sum = 0;
+	struct guest g;
+
+	guest_start(&g, 1, true);
+	for (i = 0; i < 2000; i++)
+		loopfront_nop(g.lf);
+	for (i = 0; i < n; i++) {
+		double t0 = now_s();
+
+		if (loopfront_nop(g.lf)) {
+			fprintf(stderr, "bench: NOP failed: %s\n", loopfront_error(g.lf));
+			exit(1);
+		}
+		lat[i] = (now_s() - t0) * 1e6;
+		sum += lat[i];
+	}
+	qsort(lat, n, sizeof(double), cmp_double);
+	printf("| NOP round trip, 1 guest | %u calls | p50 %.1f us, p99 %.1f us, mean %.1f us |\n",
+	       n, lat[n / 2], lat[(size_t)n * 99 / 100], sum / n);
+	free(lat);
+	guest_stop(&g);
+}
+
+/* Keep g->depth requests in flight for g->seconds. */
+static void *throughput(void *arg)
+{
+	struct guest *g = arg;
+	union vgpuif_args a;
+	struct vgpuif_response rsp;
+	double t0, t1;
+	uint64_t id, done = 0;
+
+	memset(&a, 0, sizeof(a));
+	if (g->op == VGPUIF_OP_MEMSET) {
+		a.memset.mem = g->mem;
+		a.memset.length = 64;
+		a.memset.value = 1;
+		a.memset.elem_size = 4;
+	}
+	pthread_barrier_wait(&barrier);
+	t0 = now_s();
+	t1 = t0 + g->seconds;
+	for (;;) {
+		int r;
+
+		while (loopfront_inflight(g->lf) < g->depth) {
+			r = loopfront_submit(g->lf, g->op,
+					     g->op == VGPUIF_OP_NOP ? 0 : g->ctx,
+					     &a, NULL, 0, &id);
+			if (r == -EAGAIN)
+				break;
+			if (r) {
+				fprintf(stderr, "bench: submit: %s\n", loopfront_error(g->lf));
+				exit(1);
+			}
+		}
+		r = loopfront_poll(g->lf, &rsp, -1);
+		if (r != 1 || rsp.status) {
+			fprintf(stderr, "bench: poll %d status %d: %s\n", r,
+				rsp.status, loopfront_error(g->lf));
+			exit(1);
+		}
+		done++;
+		if ((done & 255) == 0 && now_s() >= t1)
+			break;
+	}
+	t1 = now_s();
+	while (loopfront_inflight(g->lf))
+		loopfront_poll(g->lf, &rsp, -1);
+	g->ops = done;
+	g->ops_per_s = (double)done / (t1 - t0);
+	return NULL;
+}
+
+static void bench_throughput(unsigned int nguests, uint8_t op, unsigned int depth)
+{
+	struct guest *g = calloc(nguests, sizeof(*g));
+	pthread_t *th = calloc(nguests, sizeof(*th));
+	double total = 0, min = 1e30;
+	unsigned int i;
+
+	for (i = 0; i < nguests; i++) {
+		guest_start(&g[i], 10 + i, true);
+		g[i].seconds = quick ? 1.0 : 3.0;
+		g[i].depth = depth;
+		g[i].op = op;
+	}
+	pthread_barrier_init(&barrier, NULL, nguests);
+	for (i = 0; i < nguests; i++)
+		pthread_create(&th[i], NULL, throughput, &g[i]);
+	for (i = 0; i < nguests; i++) {
+		pthread_join(th[i], NULL);
+		total += g[i].ops_per_s;
+		if (g[i].ops_per_s < min)
+			min = g[i].ops_per_s;
+	}
+	pthread_barrier_destroy(&barrier);
+	printf("| %s, %u in flight, %u guest%s | %.1f s | %.0f ops/s total, %.0f ops/s per guest (slowest %.0f) |\n",
+	       op == VGPUIF_OP_NOP ? "NOP" : "MEMSET 64 B", depth, nguests,
+	       nguests > 1 ? "s" : "", g[0].seconds, total, total / nguests, min);
+	for (i = 0; i < nguests; i++)
+		guest_stop(&g[i]);
+	free(g);
+	free(th);
+}
+
+/* The backend's counters, through SIGUSR1 and its log. */
+static long long map_calls(struct guest *g)
+{
+	char line[2048], *p;
+	long long v = -1;
+	FILE *fp;
+	int tries;
+
+	for (tries = 0; tries < 200; tries++) {
+		long long last = -1;
+		int lines = 0;
+
+		fp = fopen(g->log, "r");
+		if (!fp)
+			return -1;
+		while (fgets(line, sizeof(line), fp))
+			if ((p = strstr(line, "map calls "))) {
+				last = atoll(p + 10);
+				lines++;
+			}
+		fclose(fp);
+		if (tries == 0) {
+			kill(g->backend, SIGUSR1);
+			v = lines;
+			usleep(2000);
+			continue;
+		}
+		if (lines > v)
+			return last;
+		usleep(5000);
+	}
+	return -1;
+}
+
+static void bench_h2d(bool persistent)
+{
+	static const size_t sizes[] = { 4096, 65536, 1 << 20, 16 << 20, 64 << 20 };
+	struct guest g;
+	struct loopfront_buf *b;
+	unsigned int s;
+
+	guest_start(&g, 30 + persistent, persistent);
+	b = loopfront_buf_alloc(g.lf, 64 << 20);
+	if (!b)
+		die("loopfront_buf_alloc");
+	memset(loopfront_buf_ptr(b), 0x3c, 64 << 20);
+	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t sz = sizes[s];
+		unsigned int reps = (unsigned int)((quick ? 256ull : 1024ull << 20) /
+						   (quick ? 1 : 1) / sz);
+		long long m0, m1;
+		double t0, t;
+		unsigned int i;
+
+		if (quick)
+			reps = (unsigned int)((256ull << 20) / sz);
+		if (reps < 8)
+			reps = 8;
+		if (reps > 20000)
+			reps = 20000;
+		/* Warm up: the persistent cache fills here. */
+		for (i = 0; i < 4; i++)
+			loopfront_memcpy_h2d(g.lf, g.ctx, g.mem, 0, b, 0, sz);
+		m0 = map_calls(&g);
+		t0 = now_s();
+		for (i = 0; i < reps; i++) {
+			if (loopfront_memcpy_h2d(g.lf, g.ctx, g.mem, 0, b, 0, sz)) {
+				fprintf(stderr, "bench: h2d: %s\n", loopfront_error(g.lf));
+				exit(1);
+			}
+		}
+		t = now_s() - t0;
+		m1 = map_calls(&g);
+		printf("| MEMCPY_H2D %zu KiB, persistent grants %s | %u copies | %.2f GB/s, %.1f us per copy, backend grant map calls %.2f per copy |\n",
+		       sz >> 10, persistent ? "on" : "off", reps,
+		       (double)sz * reps / t / 1e9, t / reps * 1e6,
+		       m0 < 0 || m1 < 0 ? -1.0 : (double)(m1 - m0) / reps);
+	}
+	guest_stop(&g);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "executor", required_argument, NULL, 'e' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char cmd[600];
+	int c, fd;
+
+	while ((c = getopt_long(argc, argv, "b:e:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b': backend_path = optarg; break;
+		case 'e': executor = optarg; break;
+		case 'q': quick = true; break;
+		default:
+			printf("Usage: vgpu-bench-loopback --backend PATH [--executor cpu|cuda|auto] [--quick]\n"
+			       "Benchmarks vgpu-backend over the loopback transport and prints a\n"
+			       "Markdown table: NOP round trip (p50/p99), small-op throughput with\n"
+			       "32 and 64 requests in flight, 1, 2 and 7 guests at once, MEMCPY_H2D\n"
+			       "bandwidth 4 KiB..64 MiB with and without persistent grants, and the\n"
+			       "backend's grant map calls per copy in the steady state.\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (!backend_path || access(backend_path, X_OK)) {
+		fprintf(stderr, "bench: --backend PATH to vgpu-backend is required\n");
+		return 2;
+	}
+	snprintf(world_dir, sizeof(world_dir), "%s/vgpu-bench-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(world_dir))
+		die("mkdtemp");
+	snprintf(conf_path, sizeof(conf_path), "%s/backend.conf", world_dir);
+	fd = creat(conf_path, 0600);
+	if (fd < 0)
+		die(conf_path);
+	close(fd);
+	setenv("VGPU_ARB", "off", 0);
+	W = lb_world_open(world_dir, true);
+	if (!W)
+		die("lb_world_open");
+
+	printf("| benchmark | size | result |\n| --- | --- | --- |\n");
+	bench_nop();
+	bench_throughput(1, VGPUIF_OP_NOP, 32);
+	bench_throughput(1, VGPUIF_OP_MEMSET, 32);
+	bench_throughput(1, VGPUIF_OP_MEMSET, 64);
+	bench_throughput(2, VGPUIF_OP_MEMSET, 32);
+	bench_throughput(7, VGPUIF_OP_MEMSET, 32);
+	bench_h2d(true);
+	bench_h2d(false);
+
+	lb_world_close(W);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", world_dir);
+	if (system(cmd))
+		fprintf(stderr, "bench: could not remove %s\n", world_dir);
+	return 0;
+}
