@@ -4,29 +4,37 @@
  * executor: the dom0-wide arbiter (mediator-cuda/arbiter.h) plugs in here.
  * Nothing else in the backend knows about it.
  *
- *   submit    an op that puts work on the GPU (vgpu_arb_op_needs_turn)
- *             first waits for a turn on this domain's GPU, at the domain's
- *             priority; MEM_ALLOC is checked against mem-quota in the
+ *   submit    (ring thread) an op that puts work on the GPU
+ *             (vgpu_arb_op_needs_turn) needs a turn on this domain's GPU,
+ *             given at the domain's priority. When one is free at once the
+ *             op goes straight to the executor; otherwise it joins this
+ *             backend's FIFO and the submitter thread waits for the turn
+ *             and submits it. Once anything waits in the FIFO every later
+ *             op (whatever its kind) queues behind it, so the executor sees
+ *             ops in ring order. The ring thread never blocks on the
+ *             arbiter. MEM_ALLOC is also checked against mem-quota in the
  *             arbiter's host-wide accounting;
- *   done()    (executor thread) gives the turn back at once and accounts
- *             the op's GPU time (exec_ns): the turn must not wait for the
- *             ring thread, which may itself be waiting for the next turn;
+ *   done()    (executor thread) gives the turn back at once and accounts the
+ *             op's GPU time (exec_ns);
  *   complete  (ring thread) mirrors requests, errors and memory into the
  *             domain's slot, which vgpu-smi reads.
  *
- * The domain registers lazily, at its first op that reaches this hook, so
- * that the operator's priority/pool/mem-quota (read from XenStore after
- * init) are known; later changes of priority and quota are passed on, a
- * change of pool re-registers. Host-wide policy comes from the environment
- * (VGPU_ARB_NAME, VGPU_ARB_TOKENS, VGPU_ARB_AGING_MS, VGPU_ARB_POOLS, ...;
- * see arbiter.h); VGPU_ARB=off runs without an arbiter. If the region
- * cannot be used the backend says so once and serves its domain without
- * arbitration rather than refusing GPU work.
+ * The domain registers at its first op that reaches this hook, so that the
+ * operator's priority/pool/mem-quota (read from XenStore after init) are
+ * known; later changes of priority and quota are passed on; a new pool
+ * takes effect when the backend restarts. Host-wide policy comes from the
+ * environment (VGPU_ARB_NAME, VGPU_ARB_TOKENS, VGPU_ARB_AGING_MS,
+ * VGPU_ARB_POOLS, ...; see arbiter.h); VGPU_ARB=off runs without an
+ * arbiter. If the region cannot be used the backend says so once and
+ * serves its domain without arbitration rather than refusing GPU work.
  *
- * Threading: everything here runs on the ring thread except sched_done(),
- * which touches only the arbiter (thread-safe) and the request.
+ * Locking: st->lock protects the FIFO and `pending`, and is held around
+ * every vgpu_exec_submit() of this backend, so submissions from the ring
+ * thread and the submitter thread are serialised in ring order. The arbiter
+ * and the slot handle are thread-safe.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,28 +43,132 @@
 #include "common.h"
 #include "log.h"
 
-/* A GPU op waits at most this long for a turn, then gets EAGAIN. */
-#define SCHED_ACQUIRE_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
-
 /* req->sched_priv marks a request that holds a turn. */
 #define SCHED_HOLDS_TURN ((void *)1)
 
+struct sched_item {
+	struct vgpuback_req *req;
+	bool needs_turn;
+	struct sched_item *next;
+};
+
 struct sched_state {
+	struct vgpuback_device *dev;
 	struct vgpu_arb *arb;
 	struct vgpu_arb_slot *slot;
 	bool disabled;              /* off, or the region is unusable       */
-	bool refused;               /* registration refused: ops get EPERM  */
+	bool refused;               /* pool excludes our GPU: EPERM         */
 	uint32_t priority, pool;    /* as registered                        */
 	uint64_t mem_quota;
 	uint64_t mem_synced;        /* bytes the slot holds for us          */
 	uint64_t responses_synced, errors_synced;
 	void (*exec_done)(struct vgpu_exec_op *op, int status);
+
+	pthread_mutex_t lock;       /* FIFO, pending, stopping; submits     */
+	pthread_cond_t cond;        /* FIFO not empty, or stopping          */
+	struct sched_item *head, *tail;
+	uint32_t pending;           /* queued, or taken but not submitted   */
+	bool stopping;
+	bool thread_started;
+	pthread_t thread;
 };
 
 static void sched_log(void *arg, int level, const char *msg)
 {
 	(void)arg;
 	vgpuback_log(level, "%s", msg);
+}
+
+/* done() from the executor: give the turn back first, then the backend's. */
+static void sched_done(struct vgpu_exec_op *op, int status)
+{
+	struct vgpuback_req *r = op->priv;
+	struct sched_state *st = r->dev->sched;
+
+	if (r->sched_priv == SCHED_HOLDS_TURN) {
+		r->sched_priv = NULL;
+		vgpu_arb_release(st->slot, op->exec_ns);
+	}
+	st->exec_done(op, status);
+}
+
+/* Hand one op to the executor; st->lock held. done() comes either way. */
+static void sched_submit_locked(struct sched_state *st, struct vgpuback_req *r,
+				bool turn)
+{
+	struct vgpu_exec_op *e = &r->eop;
+	int rc;
+
+	r->sched_priv = turn ? SCHED_HOLDS_TURN : NULL;
+	if (turn) {
+		st->exec_done = e->done;
+		e->done = sched_done;
+	}
+	rc = vgpu_exec_submit(st->dev->exec, e);
+	if (rc) {
+		/* Refused at once: done() will not come from the executor. */
+		if (r->sched_priv == SCHED_HOLDS_TURN) {
+			r->sched_priv = NULL;
+			vgpu_arb_release(st->slot, 0);
+		}
+		if (turn)
+			e->done = st->exec_done;
+		e->done(e, rc < 0 ? rc : VGPUIF_RSP_EIO);
+	}
+}
+
+/* The submitter thread: turns for the FIFO's head, in order. */
+static void *sched_thread(void *arg)
+{
+	struct sched_state *st = arg;
+
+	vgpuback_log(VGPUBACK_LOG_DEBUG, "arbiter submitter thread running");
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		struct sched_item *it;
+		bool turn = false;
+
+		while (!st->head && !st->stopping)
+			pthread_cond_wait(&st->cond, &st->lock);
+		if (!st->head)
+			break;  /* stopping and nothing left */
+		it = st->head;
+		if (st->stopping) {
+			/* Torn down with ops still queued: answer, do not run. */
+			st->head = it->next;
+			if (!st->head)
+				st->tail = NULL;
+			st->pending--;
+			it->req->eop.done(&it->req->eop, VGPUIF_RSP_ESHUTDOWN);
+			free(it);
+			continue;
+		}
+		if (it->needs_turn && !st->disabled) {
+			int rc;
+
+			/* Wait without the lock: the ring thread queues on. */
+			pthread_mutex_unlock(&st->lock);
+			rc = vgpu_arb_acquire(st->slot, VGPU_ARB_FOREVER);
+			pthread_mutex_lock(&st->lock);
+			if (rc == -ECANCELED)
+				continue;  /* stopping: answered above */
+			if (rc) {
+				vb_err("arbiter: no turn for our ops (%s); serving "
+				       "without GPU arbitration", strerror(-rc));
+				st->disabled = true;
+			} else {
+				turn = true;
+			}
+		}
+		st->head = it->next;
+		if (!st->head)
+			st->tail = NULL;
+		sched_submit_locked(st, it->req, turn);
+		st->pending--;
+		free(it);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
 }
 
 int vgpuback_sched_init(struct vgpuback_device *dev)
@@ -66,6 +178,9 @@ int vgpuback_sched_init(struct vgpuback_device *dev)
 
 	if (!st)
 		return -ENOMEM;
+	st->dev = dev;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
 	if (v && (!strcmp(v, "off") || !strcmp(v, "0"))) {
 		vb_info("arbiter off (VGPU_ARB=%s): GPU ops are not arbitrated", v);
 		st->disabled = true;
@@ -80,8 +195,18 @@ void vgpuback_sched_uninit(struct vgpuback_device *dev)
 
 	if (!st)
 		return;
+	pthread_mutex_lock(&st->lock);
+	st->stopping = true;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	if (st->slot)
+		vgpu_arb_cancel(st->slot);  /* the thread may wait for a turn */
+	if (st->thread_started)
+		pthread_join(st->thread, NULL);  /* submits what is left */
 	vgpu_arb_unregister(st->slot);
 	vgpu_arb_close(st->arb);
+	pthread_cond_destroy(&st->cond);
+	pthread_mutex_destroy(&st->lock);
 	free(st);
 	dev->sched = NULL;
 }
@@ -99,48 +224,45 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 	const char *why = NULL;
 	int rc;
 
-	if (!st->arb) {
-		rc = vgpu_arb_open(&st->arb, NULL, NULL, 0, &why);
-		if (rc) {
-			vb_err("arbiter unusable (%s: %s); serving this domain "
-			       "without GPU arbitration", why ? why : "open failed",
-			       strerror(-rc));
-			st->disabled = true;
-			return 0;
-		}
-		vgpu_arb_set_log(st->arb, sched_log, NULL);
-	}
-	rc = vgpu_arb_register(st->arb, &d, &st->slot);
-	switch (rc) {
-	case 0:
-		break;
-	case -EBUSY:
-		vb_err("arbiter: domain %u device %u is registered by another "
-		       "live backend; serving without GPU arbitration",
-		       dev->domid, dev->devid);
+	rc = vgpu_arb_open(&st->arb, NULL, NULL, 0, &why);
+	if (rc) {
+		vb_err("arbiter unusable (%s: %s); serving this domain without "
+		       "GPU arbitration", why ? why : "open failed", strerror(-rc));
+		st->arb = NULL;
 		st->disabled = true;
 		return 0;
-	case -ENOENT:
-	case -EPERM:
+	}
+	vgpu_arb_set_log(st->arb, sched_log, NULL);
+	rc = vgpu_arb_register(st->arb, &d, &st->slot);
+	if (rc == -ENOENT || rc == -EPERM) {
 		/* The operator's pool excludes this backend's GPU: refuse. */
 		vb_err("arbiter: pool %u %s GPU %d; refusing GPU work (fix the "
 		       "domain's pool or the backend's --gpu)", dev->pool,
 		       rc == -ENOENT ? "has no GPU, not even" : "does not include",
 		       dev->cfg->gpu);
 		st->refused = true;
-		st->pool = dev->pool;
 		return VGPUIF_RSP_EPERM;
-	default:
-		vb_err("arbiter: cannot register (%s); serving without GPU "
-		       "arbitration", strerror(-rc));
+	}
+	if (rc) {
+		vb_err("arbiter: cannot register domain %u device %u (%s); serving "
+		       "without GPU arbitration", dev->domid, dev->devid,
+		       rc == -EBUSY ? "another live backend has it" : strerror(-rc));
 		st->disabled = true;
 		return 0;
 	}
+	rc = pthread_create(&st->thread, NULL, sched_thread, st);
+	if (rc) {
+		vb_err("arbiter: cannot start the submitter thread (%s); serving "
+		       "without GPU arbitration", strerror(rc));
+		vgpu_arb_unregister(st->slot);
+		st->slot = NULL;
+		st->disabled = true;
+		return 0;
+	}
+	st->thread_started = true;
 	st->priority = dev->priority;
 	st->pool = dev->pool;
 	st->mem_quota = dev->policy.mem_quota;
-	st->mem_synced = 0;
-	st->refused = false;
 	vb_info("arbiter %s: priority %s, pool %u, GPU %d, mem-quota %llu",
 		vgpu_arb_name(st->arb), vgpu_arb_priority_name(dev->priority),
 		dev->pool, vgpu_arb_slot_gpu(st->slot),
@@ -153,17 +275,15 @@ static int sched_update(struct vgpuback_device *dev, struct sched_state *st)
 {
 	if (st->disabled)
 		return 0;
-	if ((st->slot || st->refused) && dev->pool != st->pool) {
-		vb_info("arbiter: pool changed %u -> %u; registering again",
-			st->pool, dev->pool);
-		vgpu_arb_unregister(st->slot);
-		st->slot = NULL;
-		st->refused = false;
-	}
 	if (st->refused)
 		return VGPUIF_RSP_EPERM;
 	if (!st->slot)
 		return sched_register(dev, st);
+	if (dev->pool != st->pool) {
+		vb_warn("arbiter: pool changed %u -> %u; it takes effect when "
+			"the backend restarts", st->pool, dev->pool);
+		st->pool = dev->pool;
+	}
 	if (dev->priority != st->priority &&
 	    vgpu_arb_set_priority(st->slot, dev->priority) == 0)
 		st->priority = dev->priority;
@@ -197,77 +317,62 @@ static void sched_sync_counts(struct vgpuback_device *dev, struct sched_state *s
 	st->errors_synced = err;
 }
 
-/* done() from the executor: give the turn back first, then the backend's. */
-static void sched_done(struct vgpu_exec_op *op, int status)
-{
-	struct vgpuback_req *r = op->priv;
-	struct sched_state *st = r->dev->sched;
-
-	if (r->sched_priv == SCHED_HOLDS_TURN) {
-		r->sched_priv = NULL;
-		vgpu_arb_release(st->slot, op->exec_ns);
-	}
-	st->exec_done(op, status);
-}
-
 int vgpuback_sched_submit(struct vgpuback_device *dev, struct vgpuback_req *req)
 {
 	struct sched_state *st = dev->sched;
-	struct vgpu_exec_op *e = &req->eop;
+	struct sched_item *it;
+	bool turn;
 	int rc;
 
 	if (!dev->exec)
 		return VGPUIF_RSP_EIO;
-	if (!st || st->disabled)
-		return vgpu_exec_submit(dev->exec, e);
+	if (!st)
+		return vgpu_exec_submit(dev->exec, &req->eop);
 	rc = sched_update(dev, st);
 	if (rc)
 		return rc;
-	if (st->disabled)      /* registration gave up just now */
-		return vgpu_exec_submit(dev->exec, e);
+	if (!st->slot)   /* disabled: straight through */
+		return vgpu_exec_submit(dev->exec, &req->eop);
 	sched_sync_counts(dev, st);
 
 	if (req->op == VGPUIF_OP_MEM_ALLOC) {
 		/* handles.mem_used already counts this allocation. */
-		uint64_t size = e->u.mem_alloc.size;
-		uint64_t before = dev->handles.mem_used >= size ?
-				  dev->handles.mem_used - size : 0;
+		uint64_t size = req->eop.u.mem_alloc.size;
 
-		sched_sync_mem(st, before);
+		sched_sync_mem(st, dev->handles.mem_used >= size ?
+				   dev->handles.mem_used - size : 0);
 		rc = vgpu_arb_mem_reserve(st->slot, size);
 		if (rc)
 			return rc;  /* VGPUIF_RSP_EDQUOT: host-wide quota */
 		st->mem_synced += size;
 	}
 
-	req->sched_priv = NULL;
-	if (vgpu_arb_op_needs_turn(req->op)) {
-		rc = vgpu_arb_acquire(st->slot, SCHED_ACQUIRE_TIMEOUT_NS);
-		if (rc == -ESTALE || rc == -ENOTRECOVERABLE) {
-			vb_err("arbiter: lost our slot (%s); serving without GPU "
-			       "arbitration", strerror(-rc));
-			st->slot = NULL;  /* already gone from the region */
-			st->disabled = true;
-			return vgpu_exec_submit(dev->exec, e);
-		}
-		if (rc) {
-			vb_warn_rl("arbiter: no GPU turn for %s within %llu s (%s); "
-				   "answering EAGAIN", vgpuif_op_name(req->op),
-				   SCHED_ACQUIRE_TIMEOUT_NS / 1000000000ull,
-				   strerror(-rc));
-			return VGPUIF_RSP_EAGAIN;
-		}
-		req->sched_priv = SCHED_HOLDS_TURN;
-		st->exec_done = e->done;
-		e->done = sched_done;
+	turn = vgpu_arb_op_needs_turn(req->op);
+	pthread_mutex_lock(&st->lock);
+	if (!st->pending && (!turn || st->disabled ||
+			     vgpu_arb_acquire(st->slot, 0) == 0)) {
+		/* Nothing queued before it and a turn (if needed) at once. */
+		sched_submit_locked(st, req, turn && !st->disabled);
+		pthread_mutex_unlock(&st->lock);
+		return 0;
 	}
-	rc = vgpu_exec_submit(dev->exec, e);
-	if (rc && req->sched_priv == SCHED_HOLDS_TURN) {
-		/* Refused at once: done() will not come. */
-		req->sched_priv = NULL;
-		vgpu_arb_release(st->slot, 0);
+	it = malloc(sizeof(*it));
+	if (!it) {
+		pthread_mutex_unlock(&st->lock);
+		return VGPUIF_RSP_ENOMEM;
 	}
-	return rc;
+	it->req = req;
+	it->needs_turn = turn;
+	it->next = NULL;
+	if (st->tail)
+		st->tail->next = it;
+	else
+		st->head = it;
+	st->tail = it;
+	st->pending++;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
 }
 
 void vgpuback_sched_complete(struct vgpuback_device *dev,
@@ -275,26 +380,26 @@ void vgpuback_sched_complete(struct vgpuback_device *dev,
 {
 	struct sched_state *st = dev->sched;
 
-	(void)req;
-	if (!st || st->disabled || !st->slot)
+	if (!st || !st->slot)
 		return;
 	/*
-	 * The response is not counted yet (it goes out after this hook):
-	 * count it here so an idle domain's figures are complete.
+	 * The response goes out after this hook: count it here so that a
+	 * domain's figures are complete when it falls idle.
 	 */
 	sched_sync_counts(dev, st);
 	vgpu_arb_count(st->slot, 1, req->status ? 1 : 0);
 	st->responses_synced++;
 	if (req->status)
 		st->errors_synced++;
-	/* A failed MEM_ALLOC leaves handles.mem_used right after finish(). */
 	if (req->op == VGPUIF_OP_MEM_ALLOC && req->status) {
+		/* finish() takes a failed allocation out of mem_used next. */
 		uint64_t size = req->eop.u.mem_alloc.size;
-		uint64_t after = dev->handles.mem_used >= size ?
-				 dev->handles.mem_used - size : 0;
-		sched_sync_mem(st, after);
+
+		sched_sync_mem(st, dev->handles.mem_used >= size ?
+				   dev->handles.mem_used - size : 0);
 	} else if (req->op == VGPUIF_OP_MEM_FREE && !req->status && req->freeobj) {
 		uint64_t size = req->freeobj->size;
+
 		sched_sync_mem(st, dev->handles.mem_used >= size ?
 				   dev->handles.mem_used - size : 0);
 	} else {

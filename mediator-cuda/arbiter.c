@@ -107,6 +107,7 @@ struct vgpu_arb_slot {
 	struct vgpu_arb *arb;
 	uint32_t index;
 	uint32_t generation;
+	uint32_t cancel;        /* vgpu_arb_cancel(): acquire() gives up   */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1112,6 +1113,12 @@ int vgpu_arb_acquire(struct vgpu_arb_slot *slot, uint64_t timeout_ns)
 	for (;;) {
 		uint64_t now = arb_now(arb);
 
+		if (__atomic_load_n(&slot->cancel, __ATOMIC_ACQUIRE)) {
+			arb_ticket_drop(shm, t);
+			arb_unlock(arb);
+			arb_wake(shm);
+			return -ECANCELED;
+		}
 		/* Our ticket may have been dropped by a repair (not ours). */
 		if (s->state != SLOT_ACTIVE || s->generation != slot->generation ||
 		    tk->state != TICKET_WAITING || tk->slot != slot->index) {
@@ -1165,6 +1172,15 @@ int vgpu_arb_acquire(struct vgpu_arb_slot *slot, uint64_t timeout_ns)
 		if (rc)
 			return rc;
 	}
+}
+
+void vgpu_arb_cancel(struct vgpu_arb_slot *slot)
+{
+	__atomic_store_n(&slot->cancel, 1, __ATOMIC_RELEASE);
+	/* Wake every waiter of the region; ours sees the flag. */
+	__atomic_add_fetch(&slot->arb->shm->wake_seq, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &slot->arb->shm->wake_seq, FUTEX_WAKE, INT_MAX,
+		NULL, NULL, 0);
 }
 
 int vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns)

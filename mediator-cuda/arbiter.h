@@ -171,9 +171,16 @@ int  vgpu_arb_set_share(struct vgpu_arb_slot *slot, uint32_t gpu_share_pct);
  * give it back with vgpu_arb_release() exactly once. -ETIMEDOUT after
  * timeout_ns (VGPU_ARB_FOREVER: never); -ENOSPC when the ticket table is
  * full; -ESTALE when the slot was taken from this process; -ENOTRECOVERABLE
- * when the region's lock is beyond repair.
+ * when the region's lock is beyond repair; -ECANCELED after
+ * vgpu_arb_cancel(). A waiter keeps its place (arrival order, aging) for
+ * the whole call: wait in one call, not in slices.
  */
 int  vgpu_arb_acquire(struct vgpu_arb_slot *slot, uint64_t timeout_ns);
+/*
+ * Make every acquire() on this slot handle, waiting now or later, return
+ * -ECANCELED (shutdown of the thread that waits). Sticky.
+ */
+void vgpu_arb_cancel(struct vgpu_arb_slot *slot);
 /* Give back a turn; gpu_ns is the op's execution time. -EINVAL if no turn
  * is held. */
 int  vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns);

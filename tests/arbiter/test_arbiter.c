@@ -667,6 +667,30 @@ START_TEST(test_tokens)
 }
 END_TEST
 
+/* cancel() ends a wait (backend shutdown) and leaves no ticket. */
+START_TEST(test_cancel)
+{
+	struct vgpu_arb_slot *holder, *w;
+	struct waiter wt;
+
+	g_arb = open_region(&g_cfg);
+	holder = reg(1, H);
+	w = reg(2, L);
+	ck_assert_int_eq(vgpu_arb_acquire(holder, 0), 0);
+	wt = (struct waiter){ .slot = w, .id = 2, .rc = 1 };
+	ck_assert_int_eq(pthread_create(&wt.thr, NULL, waiter_main, &wt), 0);
+	wait_queued(2, 1);
+	vgpu_arb_cancel(w);
+	pthread_join(wt.thr, NULL);
+	ck_assert_int_eq(wt.rc, -ECANCELED);
+	ck_assert_uint_eq(snap()->gpu[0].waiting, 0);
+	ck_assert_int_eq(vgpu_arb_acquire(w, 0), -ECANCELED);  /* sticky */
+	ck_assert_int_eq(vgpu_arb_release(holder, 0), 0);
+	vgpu_arb_unregister(holder);
+	vgpu_arb_unregister(w);
+}
+END_TEST
+
 START_TEST(test_accounting)
 {
 	struct vgpu_arb_slot *a, *b;
@@ -1012,6 +1036,7 @@ static Suite *arbiter_suite(void)
 	tcase_add_test(tc, test_aging);
 	tcase_add_test(tc, test_share);
 	tcase_add_test(tc, test_tokens);
+	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_accounting);
 	suite_add_tcase(s, tc);
 
