@@ -256,8 +256,9 @@ static int grants_take_locked(struct lb_world *w, uint32_t mapper,
 		if (refs[i] < LB_GNT_RESERVED || refs[i] >= LB_NR_GRANTS)
 			return -EFAULT;
 		e = g->e[refs[i]];          /* one copy, checked */
+		/* Bounds from dom0's domain table, not the guest's table. */
 		if (!(e.flags & LB_GTF_PERMIT) || e.domid != mapper ||
-		    e.frame == 0 || e.frame >= g->frames)
+		    e.frame == 0 || e.frame >= w->shm->dom[domid].mem_frames)
 			return -EFAULT;
 		if (writable && (e.flags & LB_GTF_READONLY))
 			return -EPERM;

@@ -665,13 +665,17 @@ char *lb_xs_read(struct lb_xs *xs, uint32_t xbt, const char *path,
 		r = -ENOENT;
 	else if (!(perm_of(n, xs->domid) & LB_XS_PERM_READ))
 		r = -EACCES;
-	else if (!(out = malloc(n->value_len + 1)))
+	else if (!(out = malloc(LB_VALUE_MAX + 1)))
 		r = -ENOMEM;
 	else {
-		memcpy(out, n->value, n->value_len);
-		out[n->value_len] = '\0';
+		/* The slot is shared memory: bound what we copy from it. */
+		unsigned int l = n->value_len > LB_VALUE_MAX ? LB_VALUE_MAX :
+				 n->value_len;
+
+		memcpy(out, n->value, l);
+		out[l] = '\0';
 		if (len)
-			*len = n->value_len;
+			*len = l;
 	}
 	lb_unlock(xs->w);
 out:
@@ -833,6 +837,8 @@ int lb_xs_get_perms(struct lb_xs *xs, uint32_t xbt, const char *path,
 	else if (!(perm_of(n, xs->domid) & LB_XS_PERM_READ))
 		r = -EACCES;
 	else {
+		if (n->nacl > LB_MAX_ACL)
+			n->nacl = LB_MAX_ACL;
 		for (unsigned int i = 0; i < n->nacl && i < max; i++) {
 			acl[i].domid = n->acl[i].domid;
 			acl[i].perm = n->acl[i].perm;
