@@ -113,6 +113,8 @@ struct vgpuback_device {
 
 	struct vgpuif_segment *seg_buf; /* indirect descriptors, copied once */
 	bool     kick_pending;          /* ring budget used up: run again    */
+	bool     spinning;              /* busy-poll window (poll-us) open   */
+	bool     spun_recently;         /* events may find the ring drained  */
 	bool     backpressure;          /* stopped at max_inflight           */
 	void    *sched;                 /* the arbiter hook's state          */
 };
@@ -150,6 +152,10 @@ void vgpuback_ring_event(struct vgpuback_device *dev);
 void vgpuback_ring_completions(struct vgpuback_device *dev);
 /* Consume what is on the ring (also after backpressure lifts). */
 void vgpuback_ring_kick(struct vgpuback_device *dev);
+/* Busy-poll mode (config poll-us): anything to do without an event? */
+bool vgpuback_ring_has_work(struct vgpuback_device *dev);
+/* Open/close the busy-poll window (closing re-arms req_event). */
+void vgpuback_ring_spin(struct vgpuback_device *dev, bool on);
 /* Poll timeout for the storm throttle: ms, or -1. */
 int  vgpuback_ring_timeout_ms(struct vgpuback_device *dev);
 void vgpuback_ring_timer(struct vgpuback_device *dev);

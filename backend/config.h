@@ -34,6 +34,8 @@ struct vgpuback_config {
 	uint64_t mem_quota;             /* default when XenStore has none     */
 	uint32_t storm_limit;           /* idle events/s before throttling    */
 	uint32_t shutdown_timeout_ms;   /* SIGTERM: wait for in-flight ops    */
+	uint32_t poll_us;               /* busy-poll the ring this long after
+					 * the last work before sleeping; 0 off */
 };
 
 void vgpuback_config_defaults(struct vgpuback_config *cfg);

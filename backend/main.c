@@ -60,6 +60,9 @@ static const char usage_text[] =
 "  --shutdown-timeout-ms MS      on SIGTERM, how long to wait for work\n"
 "                       already on the GPU (default 10000)\n"
 "  --cpu-op-delay-us US cpu executor: extra time per op (tests)\n"
+"  --poll-us US         after the last request, busy-poll the ring this long\n"
+"                       before sleeping (lower latency, burns a CPU while\n"
+"                       the guest is busy; default 0 = off)\n"
 "  --print-config       print the effective settings and exit\n"
 "  -h, --help           this text\n"
 "  --version            the version\n"
@@ -68,7 +71,8 @@ static const char usage_text[] =
 "option names above (executor, gpu, transport, loopback-dir, log-level,\n"
 "log-file, watchdog-ms, mem-quota, max-inflight, max-contexts,\n"
 "max-handles-per-context, max-indirect-segments, max-ring-page-order,\n"
-"persistent-grants, storm-limit, shutdown-timeout-ms, cpu-op-delay-us).\n"
+"persistent-grants, storm-limit, shutdown-timeout-ms, cpu-op-delay-us,\n"
+"poll-us).\n"
 "A malformed file is an error that names the line.\n"
 "\n"
 "XenStore: reads the frontend's ring-ref / ring-ref%u, ring-page-order,\n"
@@ -120,6 +124,7 @@ static const struct option long_opts[] = {
 	{ "storm-limit", required_argument, NULL, OPT_SET },
 	{ "shutdown-timeout-ms", required_argument, NULL, OPT_SET },
 	{ "cpu-op-delay-us", required_argument, NULL, OPT_SET },
+	{ "poll-us", required_argument, NULL, OPT_SET },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -229,7 +234,7 @@ int main(int argc, char **argv)
 	struct vgpuback_device dev;
 	struct vgpu_exec_config ecfg;
 	bool print_only = false, dev_ready = false, xb_ready = false;
-	uint64_t deadline = 0;
+	uint64_t deadline = 0, spin_until = 0;
 	const char *why = NULL;
 	sigset_t sigs;
 	int sfd = -1, rc = 1, err;
@@ -307,6 +312,7 @@ int main(int argc, char **argv)
 	vgpuback_xenbus_changed(&dev);
 
 	while (!dev.quit) {
+		bool spin = false;
 		struct pollfd pfd[4] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = t->ops->xs_watch_fd(t), .events = POLLIN },
@@ -322,6 +328,17 @@ int main(int argc, char **argv)
 
 			if (timeout < 0 || left < timeout)
 				timeout = left;
+		}
+		/* Busy-poll window: look at the ring between zero-timeout polls. */
+		if (cfg.poll_us && dev.conn == VGPUBACK_CONNECTED && !dev.leaving &&
+		    vgpuback_now_ns() < spin_until) {
+			spin = true;
+			timeout = 0;
+		}
+		vgpuback_ring_spin(&dev, spin);
+		if (spin && vgpuback_ring_has_work(&dev)) {
+			vgpuback_ring_kick(&dev);
+			spin_until = vgpuback_now_ns() + cfg.poll_us * 1000ull;
 		}
 		if (poll(pfd, 4, timeout) < 0) {
 			if (errno == EINTR)
@@ -356,8 +373,12 @@ int main(int argc, char **argv)
 		}
 		if (pfd[3].revents & POLLIN)
 			vgpuback_ring_completions(&dev);
-		if (pfd[2].revents & POLLIN)
+		if (pfd[2].revents & POLLIN) {
 			vgpuback_ring_event(&dev);
+			spin_until = vgpuback_now_ns() + cfg.poll_us * 1000ull;
+		}
+		if (!spin && !(pfd[2].revents & POLLIN))
+			dev.spun_recently = false;
 		if (pfd[1].revents & POLLIN) {
 			char *path, *token;
 			int n = 0;

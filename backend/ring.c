@@ -673,7 +673,15 @@ static void consume(struct vgpuback_device *dev)
 				goto out;
 		}
 		push_responses(dev);
-		RING_FINAL_CHECK_FOR_REQUESTS(&dev->ring.br, more);
+		if (dev->spinning) {
+			/*
+			 * Busy-poll window: leave req_event where it is, so the
+			 * frontend need not notify while we look anyway.
+			 */
+			more = RING_HAS_UNCONSUMED_REQUESTS(&dev->ring.br);
+		} else {
+			RING_FINAL_CHECK_FOR_REQUESTS(&dev->ring.br, more);
+		}
 	} while (more);
 out:
 	push_responses(dev);
@@ -683,6 +691,36 @@ out:
 
 void vgpuback_ring_kick(struct vgpuback_device *dev)
 {
+	consume(dev);
+}
+
+bool vgpuback_ring_has_work(struct vgpuback_device *dev)
+{
+	bool work;
+
+	if (dev->conn != VGPUBACK_CONNECTED)
+		return false;
+	/* A racy peek is fine: consume() re-reads with the barriers. */
+	work = dev->ring.sring->req_prod != dev->ring.br.req_cons &&
+	       !dev->backpressure;
+	if (!work) {
+		pthread_mutex_lock(&dev->done_lock);
+		work = dev->done_head != NULL;
+		pthread_mutex_unlock(&dev->done_lock);
+	}
+	return work;
+}
+
+void vgpuback_ring_spin(struct vgpuback_device *dev, bool on)
+{
+	if (dev->spinning == on)
+		return;
+	dev->spinning = on;
+	if (on) {
+		dev->spun_recently = true;
+		return;
+	}
+	/* Leaving the window: re-arm req_event and look once more. */
 	consume(dev);
 }
 
@@ -726,7 +764,7 @@ void vgpuback_ring_event(struct vgpuback_device *dev)
 	if (dev->ring.port < 0)
 		return; /* disconnected inside consume */
 	if (dev->conn == VGPUBACK_CONNECTED && dev->ring.br.req_cons == before &&
-	    !dev->backpressure && dev->cfg->storm_limit) {
+	    !dev->backpressure && dev->cfg->storm_limit && !dev->spun_recently) {
 		uint64_t now = vgpuback_now_ns();
 
 		/* A notification that brought nothing: count it (XSA-332). */

@@ -43,9 +43,10 @@ struct guest {
 };
 
 static char world_dir[256], conf_path[300];
-static const char *backend_path, *executor = "cpu";
+static const char *backend_path, *executor = "cpu", *poll_us = "0";
 static struct lb_world *W;
 static bool quick;
+static const char *only;
 static pthread_barrier_t barrier;
 
 static double now_s(void)
@@ -88,7 +89,7 @@ static void guest_start(struct guest *g, uint32_t domid, bool persistent)
 		execl(backend_path, backend_path, "--domid", dom, "--transport",
 		      "loopback", "--loopback-dir", world_dir, "--config",
 		      conf_path, "--executor", executor, "--foreground",
-		      "--log-file", g->log, (char *)NULL);
+		      "--log-file", g->log, "--poll-us", poll_us, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0)
@@ -323,19 +324,25 @@ int main(int argc, char **argv)
 		{ "backend", required_argument, NULL, 'b' },
 		{ "executor", required_argument, NULL, 'e' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "poll-us", required_argument, NULL, 'p' },
+		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char cmd[600];
 	int c, fd;
 
-	while ((c = getopt_long(argc, argv, "b:e:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:e:qp:o:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'p': poll_us = optarg; break;
+		case 'o': only = optarg; break;
 		case 'b': backend_path = optarg; break;
 		case 'e': executor = optarg; break;
 		case 'q': quick = true; break;
 		default:
-			printf("Usage: vgpu-bench-loopback --backend PATH [--executor cpu|cuda|auto] [--quick]\n"
+			printf("Usage: vgpu-bench-loopback --backend PATH [--executor cpu|cuda|auto]\n"
+			       "       [--quick] [--poll-us US] [--only nop|ops|guests|h2d]\n"
+			       "--poll-us is passed to each vgpu-backend (busy-poll window).\n"
 			       "Benchmarks vgpu-backend over the loopback transport and prints a\n"
 			       "Markdown table: NOP round trip (p50/p99), small-op throughput with\n"
 			       "32 and 64 requests in flight, 1, 2 and 7 guests at once, MEMCPY_H2D\n"
@@ -363,14 +370,22 @@ int main(int argc, char **argv)
 		die("lb_world_open");
 
 	printf("| benchmark | size | result |\n| --- | --- | --- |\n");
-	bench_nop();
-	bench_throughput(1, VGPUIF_OP_NOP, 32);
-	bench_throughput(1, VGPUIF_OP_MEMSET, 32);
-	bench_throughput(1, VGPUIF_OP_MEMSET, 64);
-	bench_throughput(2, VGPUIF_OP_MEMSET, 32);
-	bench_throughput(7, VGPUIF_OP_MEMSET, 32);
-	bench_h2d(true);
-	bench_h2d(false);
+	if (!only || !strcmp(only, "nop"))
+		bench_nop();
+	if (!only || !strcmp(only, "ops")) {
+		bench_throughput(1, VGPUIF_OP_NOP, 32);
+		bench_throughput(1, VGPUIF_OP_MEMSET, 32);
+		bench_throughput(1, VGPUIF_OP_MEMSET, 64);
+	}
+	if (!only || !strcmp(only, "guests")) {
+		bench_throughput(1, VGPUIF_OP_MEMSET, 32);
+		bench_throughput(2, VGPUIF_OP_MEMSET, 32);
+		bench_throughput(7, VGPUIF_OP_MEMSET, 32);
+	}
+	if (!only || !strcmp(only, "h2d")) {
+		bench_h2d(true);
+		bench_h2d(false);
+	}
 
 	lb_world_close(W);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", world_dir);

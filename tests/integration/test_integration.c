@@ -728,6 +728,35 @@ START_TEST(test_several_domains)
 }
 END_TEST
 
+START_TEST(test_busy_poll_mode)
+{
+	uint8_t buf[3000], back[3000];
+	uint32_t ctx;
+	uint64_t mem;
+	int i;
+
+	D.extra[0] = "--poll-us";
+	D.extra[1] = "300";
+	up(&D, 15, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	ck_assert_int_eq(tf_mem_alloc(&D, ctx, 4096, &mem), 0);
+	for (i = 0; i < 2000; i++) {
+		ck_assert_int_eq(tf_nop(&D), 0);
+		if (i % 100 == 0)
+			tf_msleep(1); /* let the spin window close now and then */
+	}
+	memset(buf, 0x42, sizeof(buf));
+	ck_assert_int_eq(tf_copy(&D, VGPUIF_OP_MEMCPY_H2D, ctx, mem, 0, buf,
+				 sizeof(buf), false), 0);
+	ck_assert_int_eq(tf_copy(&D, VGPUIF_OP_MEMCPY_D2H, ctx, mem, 0, back,
+				 sizeof(back), false), 0);
+	ck_assert_mem_eq(buf, back, sizeof(buf));
+	ck_assert_int_eq(tf_log_count(&D, "event storm"), 0);
+	ck_assert(backend_sleeping(&D)); /* idle: the window closed */
+	down_clean(&D);
+}
+END_TEST
+
 START_TEST(test_sighup_reopens_log)
 {
 	char moved[400];
@@ -773,6 +802,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_domain_dies);
 	tcase_add_test(tc, test_several_domains);
 	tcase_add_test(tc, test_sighup_reopens_log);
+	tcase_add_test(tc, test_busy_poll_mode);
 	suite_add_tcase(s, tc);
 	return s;
 }
