@@ -842,14 +842,9 @@ static int setup_ring(struct loopfront *lf)
 	return 0;
 }
 
-static void teardown(struct loopfront *lf)
+/* Give back the ring, its grants, event channel and request state. */
+static void ring_release(struct loopfront *lf)
 {
-	while (lf->bufs) {
-		struct loopfront_buf *b = lf->bufs;
-
-		lf->bufs = b->next;
-		buf_release(lf, b);
-	}
 	for (unsigned int i = 0; lf->shadow && i < lf->nshadow; i++) {
 		struct lf_shadow *sh = &lf->shadow[i];
 
@@ -875,11 +870,95 @@ static void teardown(struct loopfront *lf)
 		lb_evtchn_unbind(lf->ev, (uint32_t)lf->port);
 	free(lf->shadow);
 	free(lf->done_q);
+	lf->shadow = NULL;
+	lf->done_q = NULL;
+	lf->nshadow = lf->inflight = lf->done_n = lf->done_head = 0;
+	lf->ring_frame = 0;
+	memset(lf->ring_gref, 0, sizeof(lf->ring_gref));
+	memset(&lf->ring, 0, sizeof(lf->ring));
+	lf->port = -1;
+}
+
+static void teardown(struct loopfront *lf)
+{
+	while (lf->bufs) {
+		struct loopfront_buf *b = lf->bufs;
+
+		lf->bufs = b->next;
+		buf_release(lf, b);
+	}
+	ring_release(lf);
 	free(lf->deferred);
 	lb_evtchn_close(lf->ev);
 	lb_xs_close(lf->xs);
 	lb_world_close(lf->w);
 	free(lf);
+}
+
+/*
+ * The handshake from Initialising to Connected (xenbus's talk_to_backend
+ * and connect): negotiate, set up and publish the ring, wait for the
+ * backend.
+ */
+static int lf_connect(struct loopfront *lf)
+{
+	uint64_t v;
+	int r;
+
+	/* A new frontend instance starts from Initialising. */
+	r = switch_state(lf, XS_INITIALISING);
+	if (r) {
+		lf_err(lf, "cannot write %s/state: %s", lf->fe_path,
+		       strerror(-r));
+		return r;
+	}
+	r = wait_backend(lf, is_initwait, lf->o.timeout_ms);
+	if (r) {
+		lf_err(lf, "the backend did not reach InitWait (state %d) "
+		       "within %d ms: is vgpu-backend --domid %u running?",
+		       lf->be_state, lf->o.timeout_ms, lf->o.domid);
+		return r;
+	}
+	/* Negotiate: the backend's limits cap our wishes. */
+	v = 0;
+	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_MAX_RING_PAGE_ORDER, &v);
+	lf->order = lf->o.ring_order < 0 ? LF_DEFAULT_ORDER :
+		    (unsigned int)lf->o.ring_order;
+	if (lf->order > v)
+		lf->order = (unsigned int)v;
+	if (lf->order > VGPUIF_MAX_RING_PAGE_ORDER)
+		lf->order = VGPUIF_MAX_RING_PAGE_ORDER;
+	v = 0;
+	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_FEATURE_MAX_INDIRECT, &v);
+	lf->max_indirect = v > VGPUIF_MAX_INDIRECT_SEGMENTS ?
+			   VGPUIF_MAX_INDIRECT_SEGMENTS : (uint32_t)v;
+	v = 0;
+	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_FEATURE_PERSISTENT, &v);
+	lf->persistent = lf->o.persistent != 0 && v == 1;
+
+	r = setup_ring(lf);
+	if (r) {
+		lf_err(lf, "cannot set up the ring: %s", strerror(-r));
+		return r;
+	}
+	r = publish(lf);
+	if (!r)
+		r = switch_state(lf, XS_INITIALISED);
+	if (r) {
+		lf_err(lf, "cannot publish the ring in XenStore: %s",
+		       strerror(-r));
+		return r;
+	}
+	r = wait_backend(lf, is_connected_or_closing, lf->o.timeout_ms);
+	if (!r && lf->be_state != XS_CONNECTED)
+		r = -ECONNREFUSED;
+	if (r) {
+		lf_err(lf, "the backend did not connect (state %d): %s; see "
+		       "its log", lf->be_state, strerror(-r));
+		switch_state(lf, XS_CLOSED);
+		return r;
+	}
+	return switch_state(lf, XS_CONNECTED);
 }
 
 struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
@@ -888,7 +967,7 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 	struct loopfront *lf;
 	uint64_t v;
 	char path[2 * LB_PATH_MAX + 8], *s;
-	int r, timeout;
+	int r;
 
 	lf = calloc(1, sizeof(*lf));
 	if (!lf) {
@@ -905,7 +984,6 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 			getenv("VGPU_LOOPFRONT_SPIN_US"), NULL, 10);
 	if (lf->o.spin_us > 1000000)
 		lf->o.spin_us = 1000000;
-	timeout = lf->o.timeout_ms;
 	lf->consume = true;
 	lf->port = -1;
 	lf->w = lb_world_open(o->world_dir, false);
@@ -953,62 +1031,12 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 	}
 	lf->be_domid = (uint32_t)v;
 
-	/* A new frontend instance starts from Initialising. */
-	r = switch_state(lf, XS_INITIALISING);
-	if (!r)
-		r = lb_xs_watch(lf->xs, lf->be_path, "backend");
+	r = lb_xs_watch(lf->xs, lf->be_path, "backend");
 	if (r) {
-		lf_err(lf, "cannot write or watch the device's nodes: %s",
-		       strerror(-r));
+		lf_err(lf, "cannot watch %s: %s", lf->be_path, strerror(-r));
 		goto out;
 	}
-	r = wait_backend(lf, is_initwait, timeout);
-	if (r) {
-		lf_err(lf, "the backend did not reach InitWait (state %d) "
-		       "within %d ms: is vgpu-backend --domid %u running?",
-		       lf->be_state, timeout, o->domid);
-		goto out;
-	}
-	/* Negotiate: the backend's limits cap our wishes. */
-	v = 0;
-	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_MAX_RING_PAGE_ORDER, &v);
-	lf->order = o->ring_order < 0 ? LF_DEFAULT_ORDER :
-		    (unsigned int)o->ring_order;
-	if (lf->order > v)
-		lf->order = (unsigned int)v;
-	if (lf->order > VGPUIF_MAX_RING_PAGE_ORDER)
-		lf->order = VGPUIF_MAX_RING_PAGE_ORDER;
-	v = 0;
-	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_FEATURE_MAX_INDIRECT, &v);
-	lf->max_indirect = v > VGPUIF_MAX_INDIRECT_SEGMENTS ?
-			   VGPUIF_MAX_INDIRECT_SEGMENTS : (uint32_t)v;
-	v = 0;
-	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_FEATURE_PERSISTENT, &v);
-	lf->persistent = o->persistent != 0 && v == 1;
-
-	r = setup_ring(lf);
-	if (r) {
-		lf_err(lf, "cannot set up the ring: %s", strerror(-r));
-		goto out;
-	}
-	r = publish(lf);
-	if (!r)
-		r = switch_state(lf, XS_INITIALISED);
-	if (r) {
-		lf_err(lf, "cannot publish the ring in XenStore: %s",
-		       strerror(-r));
-		goto out;
-	}
-	r = wait_backend(lf, is_connected_or_closing, timeout);
-	if (!r && lf->be_state != XS_CONNECTED)
-		r = -ECONNREFUSED;
-	if (r) {
-		lf_err(lf, "the backend did not connect (state %d): %s; see "
-		       "its log", lf->be_state, strerror(-r));
-		switch_state(lf, XS_CLOSED);
-		goto out;
-	}
-	r = switch_state(lf, XS_CONNECTED);
+	r = lf_connect(lf);
 	if (r)
 		goto out;
 	lf->err[0] = '\0';
@@ -1026,6 +1054,30 @@ out:
 	}
 	errno = -r;
 	return NULL;
+}
+
+int loopfront_reconnect(struct loopfront *lf)
+{
+	int r;
+
+	/* Whatever was in flight is lost with the old ring. */
+	r = wait_backend(lf, is_closed_or_idle, lf->o.timeout_ms);
+	if (r) {
+		lf_err(lf, "the backend did not let go of the old ring in time");
+		return r;
+	}
+	switch_state(lf, XS_CLOSED);
+	ring_release(lf);
+	retry_deferred(lf);
+	lf->closed = false;
+	lf->broken = false;
+	r = lf_connect(lf);
+	if (r) {
+		lf->closed = true;
+		return r;
+	}
+	lf->err[0] = '\0';
+	return 0;
 }
 
 int loopfront_close(struct loopfront *lf)

@@ -77,6 +77,16 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
  */
 int loopfront_close(struct loopfront *lf);
 
+/*
+ * After the backend closed the device (calls fail with -ESHUTDOWN; e.g. it
+ * was restarted) or after the frontend broke: wait until the backend lets
+ * go of the ring, go Closed, give the old ring back and connect again from
+ * Initialising, as vgpu-front.ko does when the backend returns to
+ * InitWait. Requests in flight are lost; buffers stay valid. 0 or -errno
+ * (as loopfront_open).
+ */
+int loopfront_reconnect(struct loopfront *lf);
+
 /* What was negotiated. */
 unsigned int loopfront_ring_order(const struct loopfront *lf);
 unsigned int loopfront_ring_size(const struct loopfront *lf);  /* slots */

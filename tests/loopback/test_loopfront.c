@@ -14,7 +14,8 @@
 #include "transport.h"
 #include "vgpuif.h"
 
-enum fb_mode { FB_NORMAL, FB_LIAR_ID, FB_LIAR_PROD, FB_BATCH40, FB_SILENT };
+enum fb_mode { FB_NORMAL, FB_LIAR_ID, FB_LIAR_PROD, FB_BATCH40, FB_SILENT,
+	       FB_RESTART };
 
 #define FE "/local/domain/1/device/vgpu/0"
 #define BE "/local/domain/0/backend/vgpu/1/0"
@@ -26,6 +27,7 @@ struct fb {
 	struct vgpuif_back_ring br;
 	int port;
 	enum fb_mode mode;
+	unsigned int served;
 };
 
 static int fb_read_u(struct fb *f, const char *key, unsigned long *v)
@@ -214,6 +216,8 @@ static void fb_serve(struct fb *f)
 		xen_rmb(); /* see requests up to rp */
 		if (f->mode == FB_SILENT)
 			return;
+		if (f->mode == FB_RESTART && f->served)
+			return;         /* closing on the frontend */
 		if (f->mode == FB_BATCH40 && rp - rc < 40) {
 			/* Answer only with 40 waiting; wake us for each. */
 			f->br.sring->req_event = rp + 1;
@@ -230,6 +234,7 @@ static void fb_serve(struct fb *f)
 
 			RING_COPY_REQUEST(&f->br, rc, &req);
 			f->br.req_cons = ++rc;
+			f->served++;
 			memset(&rsp, 0, sizeof(rsp));
 			fb_handle(f, &req, &rsp);
 			rsp.id = f->mode == FB_LIAR_ID ? req.id ^ 0xdead0000ull :
@@ -263,79 +268,94 @@ static void fb_main(const char *dir, enum fb_mode mode, unsigned int max_order,
 	f.t = vgpuback_transport_loopback_open(dir, NULL);
 	if (!f.t)
 		_exit(80);
-	snprintf(buf, sizeof(buf), "%u", max_order);
-	fb_write(&f, VGPUIF_XS_MAX_RING_PAGE_ORDER, buf);
-	snprintf(buf, sizeof(buf), "%u", max_ind);
-	fb_write(&f, VGPUIF_XS_FEATURE_MAX_INDIRECT, buf);
-	fb_write(&f, VGPUIF_XS_FEATURE_PERSISTENT, "1");
-	fb_write(&f, VGPUIF_XS_EXECUTOR, "fake");
-	fb_write(&f, VGPUIF_XS_STATE, "2");
 	if (f.t->ops->xs_watch(f.t, FE, "fe"))
 		_exit(81);
 	p[0] = (struct pollfd){ .fd = f.t->ops->xs_watch_fd(f.t), .events = POLLIN };
-	while (fb_read_u(&f, VGPUIF_XS_STATE, &st) || st != 3) {
-		char *a, *b;
-
-		if (poll(p, 1, 60000) != 1)
-			_exit(82);
-		while (f.t->ops->xs_read_watch(f.t, &a, &b) == 1) {
-			free(a);
-			free(b);
-		}
-	}
-	s = f.t->ops->xs_read(f.t, 0, FE "/" VGPUIF_XS_PROTOCOL, NULL);
-	if (!s || strcmp(s, VGPUIF_PROTOCOL))
-		_exit(83);
-	free(s);
-	if (fb_read_u(&f, VGPUIF_XS_RING_PAGE_ORDER, &order))
-		order = 0;
-	if (order > max_order)
-		_exit(84);
-	for (unsigned int i = 0; i < (1u << order); i++) {
-		char key[32];
-
-		if (order)
-			snprintf(key, sizeof(key), "ring-ref%u", i);
-		else
-			snprintf(key, sizeof(key), "ring-ref");
-		if (fb_read_u(&f, key, &v))
-			_exit(85);
-		refs[i] = (uint32_t)v;
-	}
-	if (fb_read_u(&f, VGPUIF_XS_EVENT_CHANNEL, &v))
-		_exit(86);
-	ring = f.t->ops->map_grants(f.t, 1, 1u << order, refs, true);
-	if (!ring)
-		_exit(87);
-	BACK_RING_INIT(&f.br, (struct vgpuif_sring *)ring, 4096ul << order);
-	f.port = f.t->ops->evtchn_bind(f.t, 1, (uint32_t)v);
-	if (f.port < 0)
-		_exit(88);
-	fb_write(&f, VGPUIF_XS_STATE, "4");
 	p[1] = (struct pollfd){ .fd = f.t->ops->evtchn_fd(f.t), .events = POLLIN };
-	for (;;) {
-		int port;
+	for (unsigned int round = 0;; round++) {
+		bool restart = mode == FB_RESTART && round == 0;
 
-		if (poll(p, 2, 60000) < 1)
-			_exit(89);
-		while ((port = f.t->ops->evtchn_pending(f.t)) >= 0)
-			f.t->ops->evtchn_unmask(f.t, port);
-		fb_serve(&f);
-		if (p[0].revents) {
+		snprintf(buf, sizeof(buf), "%u", max_order);
+		fb_write(&f, VGPUIF_XS_MAX_RING_PAGE_ORDER, buf);
+		snprintf(buf, sizeof(buf), "%u", max_ind);
+		fb_write(&f, VGPUIF_XS_FEATURE_MAX_INDIRECT, buf);
+		fb_write(&f, VGPUIF_XS_FEATURE_PERSISTENT, "1");
+		fb_write(&f, VGPUIF_XS_EXECUTOR, "fake");
+		fb_write(&f, VGPUIF_XS_STATE, "2");
+		while (fb_read_u(&f, VGPUIF_XS_STATE, &st) || st != 3) {
 			char *a, *b;
 
+			if (poll(p, 1, 60000) != 1)
+				_exit(82);
 			while (f.t->ops->xs_read_watch(f.t, &a, &b) == 1) {
 				free(a);
 				free(b);
 			}
-			if (fb_read_u(&f, VGPUIF_XS_STATE, &st) || st >= 5)
-				break;
 		}
+		s = f.t->ops->xs_read(f.t, 0, FE "/" VGPUIF_XS_PROTOCOL, NULL);
+		if (!s || strcmp(s, VGPUIF_PROTOCOL))
+			_exit(83);
+		free(s);
+		if (fb_read_u(&f, VGPUIF_XS_RING_PAGE_ORDER, &order))
+			order = 0;
+		if (order > max_order)
+			_exit(84);
+		for (unsigned int i = 0; i < (1u << order); i++) {
+			char key[32];
+
+			if (order)
+				snprintf(key, sizeof(key), "ring-ref%u", i);
+			else
+				snprintf(key, sizeof(key), "ring-ref");
+			if (fb_read_u(&f, key, &v))
+				_exit(85);
+			refs[i] = (uint32_t)v;
+		}
+		if (fb_read_u(&f, VGPUIF_XS_EVENT_CHANNEL, &v))
+			_exit(86);
+		ring = f.t->ops->map_grants(f.t, 1, 1u << order, refs, true);
+		if (!ring)
+			_exit(87);
+		BACK_RING_INIT(&f.br, (struct vgpuif_sring *)ring, 4096ul << order);
+		f.port = f.t->ops->evtchn_bind(f.t, 1, (uint32_t)v);
+		if (f.port < 0)
+			_exit(88);
+		f.served = 0;
+		f.mode = restart ? FB_RESTART : mode == FB_RESTART ? FB_NORMAL : mode;
+		fb_write(&f, VGPUIF_XS_STATE, "4");
+		for (;;) {
+			int port;
+
+			if (poll(p, 2, 60000) < 1)
+				_exit(89);
+			while ((port = f.t->ops->evtchn_pending(f.t)) >= 0)
+				f.t->ops->evtchn_unmask(f.t, port);
+			fb_serve(&f);
+			/* Restart: after one request, close on the frontend. */
+			if (restart && f.served == 1) {
+				fb_write(&f, VGPUIF_XS_STATE, "5");
+				f.served++;
+			}
+			if (p[0].revents) {
+				char *a, *b;
+
+				while (f.t->ops->xs_read_watch(f.t, &a, &b) == 1) {
+					free(a);
+					free(b);
+				}
+				/* Closing, Closed, or a new instance starting. */
+				if (fb_read_u(&f, VGPUIF_XS_STATE, &st) ||
+				    (st != 3 && st != 4))
+					break;
+			}
+		}
+		/* Frontend closing: unmap, then say Closed. */
+		f.t->ops->unmap_grants(f.t, ring, 1u << order);
+		f.t->ops->evtchn_unbind(f.t, f.port);
+		fb_write(&f, VGPUIF_XS_STATE, "6");
+		if (!restart)
+			break;
 	}
-	/* Frontend closing: unmap, then say Closed. */
-	f.t->ops->unmap_grants(f.t, ring, 1u << order);
-	f.t->ops->evtchn_unbind(f.t, f.port);
-	fb_write(&f, VGPUIF_XS_STATE, "6");
 	f.t->ops->close(f.t);
 	_exit(0);
 }
@@ -717,6 +737,35 @@ START_TEST(test_silent_backend)
 }
 END_TEST
 
+/* The backend closes on us; the frontend reconnects from the top. */
+START_TEST(test_backend_restart)
+{
+	struct loopfront *lf;
+	struct loopfront_buf *b;
+	float *v;
+
+	fb_start(FB_RESTART, 2, 0);
+	lf = fe_open(-1, 1);
+	b = loopfront_buf_alloc(lf, 3 * 16 * sizeof(float));
+	ck_assert_int_eq(loopfront_nop(lf), 0);
+	/* The backend is Closing now: no answer, a clear error. */
+	ck_assert_int_eq(loopfront_nop(lf), -ESHUTDOWN);
+	ck_assert_int_eq(loopfront_nop(lf), -ESHUTDOWN);
+	ck_assert_int_eq(loopfront_reconnect(lf), 0);
+	ck_assert_int_eq(loopfront_nop(lf), 0);
+	/* Buffers made before still work. */
+	v = loopfront_buf_ptr(b);
+	for (int i = 0; i < 16; i++) {
+		v[i] = (float)i;
+		v[16 + i] = 1.0f;
+	}
+	ck_assert_int_eq(loopfront_vector_add(lf, 1, 16, b, 0), 0);
+	ck_assert(v[32 + 15] == 16.0f);
+	ck_assert_int_eq(loopfront_close(lf), 0);
+	ck_assert_int_eq(fb_wait(), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("loopfront");
@@ -743,6 +792,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_lying_backend, 0,
 			    sizeof(liars) / sizeof(liars[0]));
 	tcase_add_test(tc, test_silent_backend);
+	tcase_add_test(tc, test_backend_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }
