@@ -211,6 +211,37 @@ void vgpuback_sched_uninit(struct vgpuback_device *dev)
 	dev->sched = NULL;
 }
 
+/*
+ * Optional GPU-time share, percent (1..100), from the operator's key
+ * backend/vgpu/<domid>/<devid>/gpu-share (not yet in vgpuif.h): read once,
+ * at registration. Absent or malformed: no cap.
+ */
+#define SCHED_XS_GPU_SHARE "gpu-share"
+
+static uint32_t sched_read_share(struct vgpuback_device *dev)
+{
+	struct vgpuback_transport *t = dev->t;
+	unsigned int len = 0;
+	uint64_t v = 0;
+	char path[256], *s;
+
+	if (!t || !dev->be_path)
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dev->be_path,
+			     SCHED_XS_GPU_SHARE) >= sizeof(path))
+		return 0;
+	s = t->ops->xs_read(t, VGPUBACK_XBT_NULL, path, &len);
+	if (!s)
+		return 0;
+	if (len > 8 || strlen(s) != len || vgpuback_parse_u64(s, 100, &v)) {
+		vb_warn("arbiter: ignoring a malformed %s value (want 1..100)",
+			SCHED_XS_GPU_SHARE);
+		v = 0;
+	}
+	free(s);
+	return (uint32_t)v;
+}
+
 static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 {
 	struct vgpu_arb_domain d = {
@@ -224,6 +255,7 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 	const char *why = NULL;
 	int rc;
 
+	d.gpu_share_pct = sched_read_share(dev);
 	rc = vgpu_arb_open(&st->arb, NULL, NULL, 0, &why);
 	if (rc) {
 		vb_err("arbiter unusable (%s: %s); serving this domain without "
@@ -263,10 +295,12 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 	st->priority = dev->priority;
 	st->pool = dev->pool;
 	st->mem_quota = dev->policy.mem_quota;
-	vb_info("arbiter %s: priority %s, pool %u, GPU %d, mem-quota %llu",
-		vgpu_arb_name(st->arb), vgpu_arb_priority_name(dev->priority),
-		dev->pool, vgpu_arb_slot_gpu(st->slot),
-		(unsigned long long)dev->policy.mem_quota);
+	vb_info("arbiter %s: priority %s, pool %u, GPU %d, mem-quota %llu, "
+		"gpu-share %u%%%s", vgpu_arb_name(st->arb),
+		vgpu_arb_priority_name(dev->priority), dev->pool,
+		vgpu_arb_slot_gpu(st->slot),
+		(unsigned long long)dev->policy.mem_quota, d.gpu_share_pct,
+		d.gpu_share_pct ? "" : " (no cap)");
 	return 0;
 }
 

@@ -355,6 +355,51 @@ START_TEST(test_kill_waiter)
 }
 END_TEST
 
+/*
+ * gpu-share from XenStore: domain A (1 % of a 60 s window) spends 1 s of
+ * GPU time, then A and B (same class, A first) queue behind the test's
+ * turn: B must go first, A right after (work-conserving).
+ */
+START_TEST(test_gpu_share)
+{
+	struct vgpu_arb_domain me = { .domid = TEST_DOMID, .priority = VGPUIF_PRIO_HIGH,
+				      .gpu = -1 };
+	struct vgpu_arb_slot *slot;
+	struct lb_xs *xs0;
+	uint32_t ca, cb;
+	uint64_t ida, idb;
+
+	setenv("VGPU_ARB_SHARE_WINDOW_MS", "60000", 1);
+	up(&D[0], 10, "low", 0, "1000000", &ca);
+	/* Read at registration, i.e. at the domain's first GPU op. */
+	xs0 = lb_xs_open(W.w, 0);
+	ck_assert_ptr_nonnull(xs0);
+	ck_assert_int_eq(lb_xs_write(xs0, 0, "/local/domain/0/backend/vgpu/10/0/gpu-share",
+				     "1"), 0);
+	lb_xs_close(xs0);
+	up(&D[1], 11, "low", 0, "1000", &cb);
+	open_region();
+	/* A's first op registers it (reading gpu-share) and uses 1 s. */
+	ida = submit_sync(&D[0], ca);
+	expect_ok(&D[0], ida);
+	ck_assert_uint_eq(dom(10)->gpu_share_pct, 1);
+	ck_assert_uint_ge(dom(10)->gpu_ns, 1000000000ull);
+
+	ck_assert_int_eq(vgpu_arb_register(g_arb, &me, &slot), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(slot, 60ull * 1000000000ull), 0);
+	ida = submit_sync(&D[0], ca);
+	wait_dom(10, 1, 0);
+	idb = submit_sync(&D[1], cb);
+	wait_dom(11, 1, 0);
+	ck_assert_int_eq(vgpu_arb_release(slot, 0), 0);
+	expect_ok(&D[1], idb);
+	expect_ok(&D[0], ida);
+	ck_assert_uint_lt(dom(11)->last_grant, dom(10)->last_grant);
+	vgpu_arb_unregister(slot);
+	unsetenv("VGPU_ARB_SHARE_WINDOW_MS");
+}
+END_TEST
+
 /* vgpu-smi's source of truth after real traffic: counters add up. */
 START_TEST(test_accounting)
 {
@@ -404,6 +449,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_quota);
 	tcase_add_test(tc, test_kill_holder);
 	tcase_add_test(tc, test_kill_waiter);
+	tcase_add_test(tc, test_gpu_share);
 	tcase_add_test(tc, test_accounting);
 	suite_add_tcase(s, tc);
 	return s;
