@@ -257,12 +257,14 @@ int lb_evtchn_fd(struct lb_evtchn *e)
 
 int lb_evtchn_pending(struct lb_evtchn *e)
 {
-	int r = lb_lock(e->w), got = -EAGAIN;
+	int r, got = -EAGAIN;
 	bool more = false;
 
+	lb_conn_drain(e->sock);
+	r = lb_lock(e->w);
 	if (r)
 		return r;
-	lb_conn_drain_locked(e->w, e->conn, e->sock);
+	lb_conn_rearm_locked(e->w, e->conn);
 	for (uint32_t k = 0; k < LB_MAX_PORTS; k++) {
 		uint32_t i = (e->scan + k) % LB_MAX_PORTS;
 		struct lb_shm_port *p = &e->w->shm->port[e->domid][i];

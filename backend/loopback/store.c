@@ -1083,10 +1083,11 @@ int lb_xs_read_watch(struct lb_xs *xs, char **path, char **token)
 				xs->pidfd[i] = -1;
 			}
 	}
+	lb_conn_drain(xs->sock);
 	r = lb_lock(xs->w);
 	if (r)
 		return r;
-	lb_conn_drain_locked(xs->w, xs->conn, xs->sock);
+	lb_conn_rearm_locked(xs->w, xs->conn);
 	for (uint32_t i = 0; i < LB_MAX_WATCHES; i++) {
 		struct lb_shm_watch *wt = &xs->w->shm->watch[i];
 

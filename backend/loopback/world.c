@@ -47,9 +47,24 @@ int lb_lock(struct lb_world *w)
 	return -r;
 }
 
+/*
+ * Doorbells rung while the lock is held are sent after it is dropped, so
+ * that no system call runs inside the critical section. Per thread: the
+ * lock is never nested.
+ */
+static __thread struct { uint32_t slot; uint64_t nonce; } bells[LB_MAX_CONNS];
+static __thread unsigned int nbells;
+
+static void conn_send(struct lb_world *w, uint32_t slot, uint64_t nonce);
+
 void lb_unlock(struct lb_world *w)
 {
+	unsigned int n = nbells;
+
+	nbells = 0;
 	pthread_mutex_unlock(&w->shm->lock);
+	for (unsigned int i = 0; i < n; i++)
+		conn_send(w, bells[i].slot, bells[i].nonce);
 }
 
 int lb_world_lock(struct lb_world *w)
@@ -192,8 +207,19 @@ int lb_conn_socket(struct lb_world *w, uint32_t slot)
 	return fd;
 }
 
+static void conn_send(struct lb_world *w, uint32_t slot, uint64_t nonce)
+{
+	struct sockaddr_un sa;
+	socklen_t salen;
+	char b = 1;
+
+	conn_name(w, slot, nonce, &sa, &salen);
+	(void)sendto(w->send_fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+		     (struct sockaddr *)&sa, salen);
+}
+
 /*
- * Wake the owner of a slot. Called with the world lock held. The datagram
+ * Wake the owner of a slot (world lock held; sent at unlock). The datagram
  * is a doorbell only (what is pending lives in the store), and at most one
  * is queued per connection (bell), so the receiver's queue never fills and
  * nothing is lost when its owner has gone.
@@ -201,9 +227,6 @@ int lb_conn_socket(struct lb_world *w, uint32_t slot)
 void lb_conn_ring_locked(struct lb_world *w, uint32_t slot)
 {
 	struct lb_shm_conn *c;
-	struct sockaddr_un sa;
-	socklen_t salen;
-	char b = 1;
 
 	if (slot >= LB_MAX_CONNS)
 		return;
@@ -211,18 +234,28 @@ void lb_conn_ring_locked(struct lb_world *w, uint32_t slot)
 	if (!c->in_use || c->bell)
 		return;
 	c->bell = 1;
-	conn_name(w, slot, c->nonce, &sa, &salen);
-	(void)sendto(w->send_fd, &b, 1, MSG_DONTWAIT | MSG_NOSIGNAL,
-		     (struct sockaddr *)&sa, salen);
+	if (nbells < LB_MAX_CONNS) {
+		bells[nbells].slot = slot;
+		bells[nbells].nonce = c->nonce;
+		nbells++;
+	}
 }
 
-/* Empty the doorbell socket of our own slot; world lock held. */
-void lb_conn_drain_locked(struct lb_world *w, uint32_t slot, int fd)
+/*
+ * Empty our doorbell socket, before taking the lock: a bell rung after
+ * this stays queued and wakes us again, so no wake-up is lost. Then, with
+ * the lock held, lb_conn_rearm_locked lets senders ring again.
+ */
+void lb_conn_drain(int fd)
 {
 	char buf[16];
 
 	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
 		;
+}
+
+void lb_conn_rearm_locked(struct lb_world *w, uint32_t slot)
+{
 	w->shm->conn[slot].bell = 0;
 }
 
