@@ -139,6 +139,10 @@ struct lb_world {
 	void *mem_map[LB_MAX_DOMAINS];
 	size_t mem_size[LB_MAX_DOMAINS];
 	struct lb_shm_gnttab *gnt[LB_MAX_DOMAINS];
+	/* pidfds of domain creators, for a cheap liveness check */
+	int dom_pidfd[LB_MAX_DOMAINS];
+	int32_t dom_pidfd_pid[LB_MAX_DOMAINS];
+	uint64_t dom_pidfd_start[LB_MAX_DOMAINS];
 	struct lb_mapping *mappings;
 };
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,16 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lb-private.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 const char *lb_default_dir(void)
 {
@@ -369,7 +375,7 @@ struct lb_world *lb_world_open(const char *dir, bool create)
 	if (!w)
 		return NULL;
 	for (unsigned int i = 0; i < LB_MAX_DOMAINS; i++)
-		w->mem_fd[i] = -1;
+		w->mem_fd[i] = w->dom_pidfd[i] = -1;
 	w->send_fd = -1;
 	pthread_mutex_init(&w->cache_lock, NULL);
 	w->store_fd = -1;
@@ -442,6 +448,8 @@ void lb_world_close(struct lb_world *w)
 			munmap(w->gnt[i], sizeof(*w->gnt[i]));
 		if (w->mem_fd[i] >= 0)
 			close(w->mem_fd[i]);
+		if (w->dom_pidfd[i] >= 0)
+			close(w->dom_pidfd[i]);
 	}
 	munmap(w->shm, sizeof(*w->shm));
 	close(w->store_fd);
@@ -570,6 +578,48 @@ void *lb_mem_map(struct lb_world *w, uint32_t domid, size_t *size)
 
 /* ---------------------------------------------------------- domains */
 
+/*
+ * Is the creator of domid alive? The first check reads /proc (pid reuse
+ * guard) and keeps a pidfd; later checks are one poll() on it, which
+ * turns readable when the process exits. World lock held.
+ */
+static bool creator_alive(struct lb_world *w, uint32_t domid,
+			  const struct lb_shm_domain *d)
+{
+	struct pollfd p;
+	bool alive;
+	int fd;
+
+	pthread_mutex_lock(&w->cache_lock);
+	fd = w->dom_pidfd[domid];
+	if (fd >= 0 && (w->dom_pidfd_pid[domid] != d->pid ||
+			w->dom_pidfd_start[domid] != d->starttime)) {
+		close(fd);
+		fd = w->dom_pidfd[domid] = -1;
+	}
+	if (fd < 0) {
+		alive = lb_proc_alive(d->pid, d->starttime);
+		if (alive) {
+			fd = (int)syscall(SYS_pidfd_open, d->pid, 0);
+			/* Still the same process after the pidfd is taken? */
+			if (fd >= 0 && !lb_proc_alive(d->pid, d->starttime)) {
+				close(fd);
+				fd = -1;
+				alive = false;
+			}
+			w->dom_pidfd[domid] = fd;
+			w->dom_pidfd_pid[domid] = d->pid;
+			w->dom_pidfd_start[domid] = d->starttime;
+		}
+		pthread_mutex_unlock(&w->cache_lock);
+		return alive;
+	}
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	alive = poll(&p, 1, 0) == 0;
+	pthread_mutex_unlock(&w->cache_lock);
+	return alive;
+}
+
 bool lb_dom_alive_locked(struct lb_world *w, uint32_t domid)
 {
 	struct lb_shm_domain *d;
@@ -581,7 +631,7 @@ bool lb_dom_alive_locked(struct lb_world *w, uint32_t domid)
 		return false;
 	if (d->flags & LB_DOMAIN_PERSISTENT)
 		return true;
-	return lb_proc_alive(d->pid, d->starttime);
+	return creator_alive(w, domid, d);
 }
 
 int lb_domain_destroy_locked(struct lb_world *w, uint32_t domid)
