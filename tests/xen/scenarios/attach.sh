@@ -15,6 +15,9 @@
 
 KO=/lib/vgpu/vgpu-front.ko
 G=1
+# A guest boot under TCG on a loaded host can take minutes; a step's limit is a hang
+# detector, not a timing assertion.
+[ "${STEP_TIMEOUT:-90}" -ge 300 ] || STEP_TIMEOUT=300
 
 be_dir() { echo "/local/domain/0/backend/vgpu/$1/0"; }
 fe_dir() { echo "/local/domain/$1/device/vgpu/0"; }
@@ -72,7 +75,10 @@ boot_with_hook() {
     new=$(xl domid "g$G") || return 1
     echo "$new" >"$VGPU_RUN/g$G.domid"
     echo "g$G is domain $new now"
-    guest_wait_up "$G" 90
+}
+
+booted() {
+    guest_wait_up "$G" 240
 }
 
 nodes_at_boot() {
@@ -182,6 +188,7 @@ detach_busy() {
 
 step "vgpu-attach to a domain that does not exist: clear error, nothing written" no_such_domain
 step "attach at boot: vgpu-xl-create (xl create -p, vgpu-attach, xl unpause)" boot_with_hook &&
+step "the guest created by vgpu-xl-create boots" booted &&
 step "nodes at boot: owners, permissions, policy, backend in InitWait" nodes_at_boot &&
 step "module loads; both ends Connected" insmod_and_connect &&
 step "vgpu-list shows both ends' states (table and --json)" list_shows_both_ends &&
