@@ -470,7 +470,7 @@ void vgpuback_xenbus_changed(struct vgpuback_device *dev)
 		uint64_t online;
 
 		if (!xs_get_u64(dev, dev->be_path, "online", 1, &online) &&
-		    online == 0 && dev->be_state != XS_INITWAIT) {
+		    online == 0) {
 			vb_info("toolstack set online=0: detaching");
 			dev->leaving = true;
 		}

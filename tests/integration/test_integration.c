@@ -774,6 +774,83 @@ START_TEST(test_sighup_reopens_log)
 }
 END_TEST
 
+/*
+ * A grant the guest revokes (raw, ignoring the map count) while the
+ * backend holds it in its persistent cache: the mapping the backend made
+ * stays valid (as under Xen, where the guest cannot end access to a mapped
+ * grant), the request is served, nothing crashes; a grant revoked before
+ * the backend ever mapped it fails with EFAULT; at disconnect every data
+ * grant is unmapped.
+ */
+START_TEST(test_revoke_while_mapped)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	int64_t f = -1, f2;
+	uint32_t ctx;
+	uint64_t mem;
+	int g, g2, i;
+
+	up(&D, 16, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	ck_assert_int_eq(tf_mem_alloc(&D, ctx, 4096, &mem), 0);
+	f = tf_frames(&D, 1);
+	g = tf_grant(&D, f, false);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MEMCPY_H2D;
+	r.ctx = ctx;
+	r.args.memcpy.mem = mem;
+	r.args.memcpy.length = 64;
+	r.nr_segments = 1;
+	r.u.seg[0].gref = (uint32_t)g;
+	r.u.seg[0].length = 64;
+	ck_assert_int_eq(tf_call(&D, &r, &p), 0);
+	ck_assert_int_eq(lb_grant_map_count(W.w, 16, (uint32_t)g), 1);
+	ck_assert_int_eq(lb_grant_set_raw(W.w, 16, (uint32_t)g, 0, 0, 0), 0);
+	for (i = 0; i < 3; i++) {
+		r.id = 0;
+		ck_assert_int_eq(tf_call(&D, &r, &p), 0);
+	}
+	f2 = tf_frames(&D, 1);
+	g2 = tf_grant(&D, f2, false);
+	ck_assert_int_eq(lb_grant_set_raw(W.w, 16, (uint32_t)g2, 0, 0, 0), 0);
+	r.id = 0;
+	r.u.seg[0].gref = (uint32_t)g2;
+	ck_assert_int_eq(tf_call(&D, &r, &p), VGPUIF_RSP_EFAULT);
+	ck_assert_int_eq(tf_close(&D), 0);
+	ck_assert_int_eq(lb_grant_map_count(W.w, 16, (uint32_t)g), 0);
+	ck_assert_int_eq(lb_grant_map_count(W.w, 16, (uint32_t)g2), 0);
+	down_clean(&D);
+}
+END_TEST
+
+/* vgpu-detach's way: online=0 and Closing in the backend directory. */
+START_TEST(test_detach_online_0)
+{
+	struct lb_xs *dom0;
+	char path[200];
+	int st, i;
+
+	up(&D, 17, 0);
+	ck_assert_int_eq(tf_nop(&D), 0);
+	snprintf(path, sizeof(path), "%s/online", D.be);
+	dom0 = lb_xs_open(W.w, 0);
+	ck_assert_ptr_nonnull(dom0);
+	ck_assert_int_eq(lb_xs_write(dom0, LB_XBT_NULL, path, "0"), 0);
+	lb_xs_close(dom0);
+	for (i = 0; i < TF_WAIT_MS / 5; i++) {
+		if (waitpid(D.backend, &st, WNOHANG) == D.backend)
+			break;
+		tf_msleep(5);
+	}
+	ck_assert_msg(i < TF_WAIT_MS / 5, "backend did not leave after online=0");
+	D.backend = 0;
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_int_eq(tf_be_state(&D), 6);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("backend-integration");
@@ -803,6 +880,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_several_domains);
 	tcase_add_test(tc, test_sighup_reopens_log);
 	tcase_add_test(tc, test_busy_poll_mode);
+	tcase_add_test(tc, test_revoke_while_mapped);
+	tcase_add_test(tc, test_detach_online_0);
 	suite_add_tcase(s, tc);
 	return s;
 }
