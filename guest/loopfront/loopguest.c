@@ -34,6 +34,9 @@ static const char usage[] =
 "                           the frontend and backend nodes as xl does\n"
 "                           (--priority, --pool, --mem-quota)\n"
 "  detach N                 remove the device's nodes (forced detach)\n"
+"  xs-read PATH             print a store value (as dom0)\n"
+"  xs-ls PATH               list a store node's children (as dom0)\n"
+"  xs-write PATH VALUE      write a store value (as dom0)\n"
 "\n"
 "Guest commands (need --domid; the backend must be running):\n"
 "  test-plan                the original prototype's test plan: NOP;\n"
@@ -345,6 +348,54 @@ static int cmd_nop_bench(struct cfg *c)
 	return r ? 1 : 0;
 }
 
+/* Store access as dom0, for looking around a world. */
+static int cmd_xs(struct cfg *c, const char *cmd, int argc, char **argv)
+{
+	struct lb_world *w;
+	struct lb_xs *xs;
+	unsigned int n;
+	char *v, **d;
+	int r = 0;
+
+	if (argc != (strcmp(cmd, "xs-write") ? 1 : 2)) {
+		fprintf(stderr, "vgpu-loopguest: %s needs %s\n", cmd,
+			strcmp(cmd, "xs-write") ? "PATH" : "PATH VALUE");
+		return 2;
+	}
+	w = lb_world_open(c->fo.world_dir, false);
+	xs = w ? lb_xs_open(w, 0) : NULL;
+	if (!xs) {
+		fprintf(stderr, "vgpu-loopguest: cannot open the loopback world "
+			"%s: %s\n", c->fo.world_dir ? c->fo.world_dir :
+			lb_default_dir(), strerror(errno));
+		lb_world_close(w);
+		return 1;
+	}
+	if (!strcmp(cmd, "xs-read")) {
+		v = lb_xs_read(xs, LB_XBT_NULL, argv[0], NULL);
+		if (v)
+			printf("%s\n", v);
+		else
+			r = -errno;
+		free(v);
+	} else if (!strcmp(cmd, "xs-ls")) {
+		d = lb_xs_directory(xs, LB_XBT_NULL, argv[0], &n);
+		for (unsigned int i = 0; d && i < n; i++)
+			printf("%s\n", d[i]);
+		if (!d)
+			r = -errno;
+		free(d);
+	} else {
+		r = lb_xs_write(xs, LB_XBT_NULL, argv[0], argv[1]);
+	}
+	if (r)
+		fprintf(stderr, "vgpu-loopguest: %s %s: %s\n", cmd, argv[0],
+			strerror(-r));
+	lb_xs_close(xs);
+	lb_world_close(w);
+	return r ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum { O_NOPERS = 256, O_MEM, O_PRIO, O_POOL, O_QUOTA, O_SPIN };
@@ -464,6 +515,9 @@ int main(int argc, char **argv)
 			return cmd_info(&c);
 		return cmd_nop_bench(&c);
 	}
+	if (!strcmp(cmd, "xs-read") || !strcmp(cmd, "xs-ls") ||
+	    !strcmp(cmd, "xs-write"))
+		return cmd_xs(&c, cmd, argc - optind, argv + optind);
 	if (strcmp(cmd, "world-create") && strcmp(cmd, "domain-create") &&
 	    strcmp(cmd, "domain-destroy") && strcmp(cmd, "attach") &&
 	    strcmp(cmd, "detach")) {
