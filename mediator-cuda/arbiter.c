@@ -232,6 +232,7 @@ void vgpu_arb_config_default(struct vgpu_arb_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ngpus = 1;
 	cfg->tokens = 1;
+	cfg->burst = 16;
 	cfg->aging_ns = 50ull * 1000 * 1000;
 	cfg->share_window_ns = 100ull * 1000 * 1000;
 }
@@ -250,6 +251,10 @@ int vgpu_arb_config_check(const struct vgpu_arb_config *cfg, const char **why)
 	}
 	if (cfg->tokens < 1 || cfg->tokens > VGPU_ARB_MAX_TOKENS) {
 		*why = "turns per GPU must be 1..64";
+		return -EINVAL;
+	}
+	if (cfg->burst < cfg->tokens || cfg->burst > VGPU_ARB_MAX_BURST) {
+		*why = "burst must be at least the turns per GPU and at most 256";
 		return -EINVAL;
 	}
 	if (cfg->share_window_ns < 1000000ull ||
@@ -366,6 +371,13 @@ int vgpu_arb_config_from_env(struct vgpu_arb_config *cfg, const char **why)
 		}
 		cfg->tokens = (uint32_t)n;
 	}
+	if ((v = getenv("VGPU_ARB_BURST"))) {
+		if (arb_parse_u64(v, VGPU_ARB_MAX_BURST, &n) || !n) {
+			*why = "VGPU_ARB_BURST must be 1..256";
+			return -EINVAL;
+		}
+		cfg->burst = (uint32_t)n;
+	}
 	if ((v = getenv("VGPU_ARB_AGING_MS"))) {
 		if (arb_parse_u64(v, 3600ull * 1000, &n)) {
 			*why = "VGPU_ARB_AGING_MS must be 0..3600000";
@@ -385,6 +397,8 @@ int vgpu_arb_config_from_env(struct vgpu_arb_config *cfg, const char **why)
 		if (rc)
 			return rc;
 	}
+	if (!getenv("VGPU_ARB_BURST") && cfg->burst < cfg->tokens)
+		cfg->burst = cfg->tokens;  /* more turns than the default burst */
 	return vgpu_arb_config_check(cfg, why);
 }
 
@@ -465,8 +479,8 @@ static void arb_rebuild(struct vgpu_arb *arb)
 			arb_slot_clear(shm, i);
 			continue;
 		}
-		if (s->held > shm->cfg.tokens)
-			s->held = shm->cfg.tokens;
+		if (s->held > shm->cfg.burst)
+			s->held = shm->cfg.burst;
 		in_use[s->gpu] += s->held;
 	}
 	for (i = 0; i < VGPU_ARB_MAX_TICKETS; i++) {
@@ -1057,6 +1071,37 @@ static uint32_t arb_pick(const struct arb_shm *shm, uint32_t gpu, uint64_t now)
 	return best;
 }
 
+/* Only this slot's tickets wait on `gpu`? Locked. */
+static bool arb_alone_waiting(const struct arb_shm *shm, uint32_t idx,
+			      uint32_t gpu, uint32_t mine)
+{
+	uint32_t i;
+
+	for (i = 0; i < VGPU_ARB_MAX_TICKETS; i++) {
+		const struct arb_shm_ticket *tk = &shm->ticket[i];
+		if (tk->state == TICKET_WAITING && tk->gpu == gpu && tk->slot != idx)
+			return false;
+	}
+	(void)mine;
+	return true;
+}
+
+/*
+ * May ticket t (of slot idx) take a turn now? The best waiter, and a free
+ * turn; or, for a domain alone on its GPU, a burst turn. Locked.
+ */
+static bool arb_may_grant(const struct arb_shm *shm, const struct arb_shm_slot *s,
+			  uint32_t idx, uint32_t gpu, uint32_t t, uint64_t now)
+{
+	const struct arb_shm_gpu *gp = &shm->gpu[gpu];
+	bool only_us = gp->waiting == 1;  /* our ticket is the only one */
+
+	if (gp->in_use < shm->cfg.tokens)
+		return only_us || arb_pick(shm, gpu, now) == t;
+	return gp->in_use < shm->cfg.burst && s->held == gp->in_use &&
+	       (only_us || arb_alone_waiting(shm, idx, gpu, t));
+}
+
 static void arb_ticket_drop(struct arb_shm *shm, uint32_t t)
 {
 	struct arb_shm_ticket *tk = &shm->ticket[t];
@@ -1125,8 +1170,7 @@ int vgpu_arb_acquire(struct vgpu_arb_slot *slot, uint64_t timeout_ns)
 			arb_unlock(arb);
 			return -ESTALE;
 		}
-		if (shm->gpu[gpu].in_use < shm->cfg.tokens &&
-		    arb_pick(shm, gpu, now) == t) {
+		if (arb_may_grant(shm, s, slot->index, gpu, t, now)) {
 			if (arb_effective_class(shm, s, tk, now) < s->priority)
 				s->aged++;
 			arb_ticket_drop(shm, t);

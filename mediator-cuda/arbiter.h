@@ -14,6 +14,10 @@
  *   - `tokens` turns exist per GPU (config; 1 = strict priority: a
  *     high-priority domain waits behind at most one in-flight op of a lower
  *     one; N > 1 = more throughput, a high domain may wait behind N ops).
+ *   - Work-conserving burst: a domain alone on its GPU (no other domain
+ *     holds a turn there or waits for one) may hold up to `burst` turns,
+ *     so that one guest can keep many small ops in flight; the next domain
+ *     to arrive waits until fewer than `tokens` are held.
  *   - A free turn goes to the best waiter: lowest effective priority class
  *     (high=0 < medium=1 < low=2), then first come first served (a global
  *     ticket sequence number).
@@ -62,6 +66,7 @@
 #define VGPU_ARB_MAX_SLOTS    256u   /* registered domains per host      */
 #define VGPU_ARB_MAX_TICKETS  1024u  /* waiting acquire() calls per host */
 #define VGPU_ARB_MAX_TOKENS   64u    /* turns per GPU                    */
+#define VGPU_ARB_MAX_BURST    256u   /* turns of a domain alone on a GPU */
 #define VGPU_ARB_MAX_NAME     128u   /* region name length               */
 
 /* How often a waiter looks for dead turn holders. */
@@ -81,6 +86,12 @@ struct vgpu_arb_slot;   /* a process's handle on one domain slot  */
 struct vgpu_arb_config {
 	uint32_t ngpus;            /* GPUs on this host, 1..MAX_GPUS; default 1 */
 	uint32_t tokens;           /* turns per GPU, 1..MAX_TOKENS; default 1   */
+	uint32_t burst;            /* turns one domain may hold while it is
+				    * alone on its GPU (nobody else holds or
+				    * waits): tokens..MAX_BURST; default 16.
+				    * A newcomer waits until fewer than
+				    * `tokens` are held                       */
+	uint32_t _pad;
 	uint64_t aging_ns;         /* promote one class per aging_ns waited;
 				    * 0 = no aging; default 50 ms             */
 	uint64_t share_window_ns;  /* window of gpu_share_pct; default 100 ms,
@@ -93,7 +104,7 @@ struct vgpu_arb_config {
 void vgpu_arb_config_default(struct vgpu_arb_config *cfg);
 /*
  * Apply the environment on top of *cfg: VGPU_ARB_GPUS (count),
- * VGPU_ARB_TOKENS, VGPU_ARB_AGING_MS, VGPU_ARB_SHARE_WINDOW_MS,
+ * VGPU_ARB_TOKENS, VGPU_ARB_BURST, VGPU_ARB_AGING_MS, VGPU_ARB_SHARE_WINDOW_MS,
  * VGPU_ARB_POOLS (as vgpu_arb_parse_pools). -EINVAL with *why on bad values.
  */
 int  vgpu_arb_config_from_env(struct vgpu_arb_config *cfg, const char **why);

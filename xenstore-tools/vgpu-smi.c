@@ -27,7 +27,8 @@ static const char usage_text[] =
 "Show how the GPUs of this host are shared between guest domains: what the\n"
 "dom0 arbiter (shared by every vgpu-backend) knows, per GPU and per domain.\n"
 "\n"
-"Per GPU: turns (how many ops may run on it at once) and how many are held,\n"
+"Per GPU: turns (how many ops may run on it at once; a domain alone on the\n"
+"GPU may hold up to 'burst') and how many are held,\n"
 "ops waiting for a turn, domains placed on it, busy % (time with at least\n"
 "one op running) and turns granted.\n"
 "Per domain (one line per domain and device): DOMID, DEV, PRIORITY (high,\n"
@@ -240,9 +241,9 @@ static void print_table(const struct opts *o, const char *region,
 			 (unsigned long long)(s->cfg.aging_ns / 1000000));
 	else
 		snprintf(aging, sizeof(aging), "off");
-	printf("vgpu-smi  %s  region %s  turns/GPU %u  aging %s  "
+	printf("vgpu-smi  %s  region %s  turns/GPU %u (burst %u)  aging %s  "
 	       "share window %llu ms  pools %s\n",
-	       when, region, s->cfg.tokens, aging,
+	       when, region, s->cfg.tokens, s->cfg.burst, aging,
 	       (unsigned long long)(s->cfg.share_window_ns / 1000000), pools);
 	if (s->repairs || s->reaped)
 		printf("dead backends reclaimed: %llu, lock repairs: %llu\n",
@@ -322,9 +323,9 @@ static void print_json(const struct opts *o, const char *region,
 	fprintf(f, "{\"region\":\"%s\",\"time\":%lld,\"sample_s\":", region,
 		(long long)time(NULL));
 	json_num(f, prev ? (double)(s->now_ns - prev->now_ns) / 1e9 : NAN);
-	fprintf(f, ",\"config\":{\"gpus\":%u,\"turns_per_gpu\":%u,"
+	fprintf(f, ",\"config\":{\"gpus\":%u,\"turns_per_gpu\":%u,\"burst\":%u,"
 		"\"aging_ms\":%llu,\"share_window_ms\":%llu,\"pools\":{",
-		s->cfg.ngpus, s->cfg.tokens,
+		s->cfg.ngpus, s->cfg.tokens, s->cfg.burst,
 		(unsigned long long)(s->cfg.aging_ns / 1000000),
 		(unsigned long long)(s->cfg.share_window_ns / 1000000));
 	for (uint32_t p = 0; p < VGPU_ARB_MAX_POOLS; p++) {

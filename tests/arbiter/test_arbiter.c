@@ -122,6 +122,7 @@ START_TEST(test_config_bad)
 		{ "window > 1 h",      1, 1, 0, 3601 * SEC, 0 },
 		{ "aging > 1 h",       1, 1, 3601 * SEC, 100 * MS, 0 },
 		{ "pool beyond GPUs",  2, 1, 0, 100 * MS, 0x4 },
+		{ "burst < turns",     1, 17, 0, 100 * MS, 0 },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct vgpu_arb_config c;
@@ -217,6 +218,10 @@ START_TEST(test_env)
 		{ "VGPU_ARB_SHARE_WINDOW_MS", "0", -EINVAL },
 		{ "VGPU_ARB_POOLS", "0=1", -EINVAL },   /* 1 GPU: only GPU 0 */
 		{ "VGPU_ARB_POOLS", "0=0;1=0", 0 },
+		{ "VGPU_ARB_BURST", "0", -EINVAL },
+		{ "VGPU_ARB_BURST", "257", -EINVAL },
+		{ "VGPU_ARB_BURST", "256", 0 },
+		{ "VGPU_ARB_TOKENS", "32", 0 },   /* burst follows */
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct vgpu_arb_config c;
@@ -691,6 +696,41 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* A domain alone may hold `burst` turns; a newcomer waits for `tokens`. */
+START_TEST(test_burst)
+{
+	struct vgpu_arb_slot *a, *b;
+	struct waiter wb;
+
+	g_cfg.tokens = 1;
+	g_cfg.burst = 3;
+	g_arb = open_region(&g_cfg);
+	a = reg(1, L);
+	b = reg(2, H);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(vgpu_arb_acquire(a, 0), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(a, 0), -ETIMEDOUT);   /* burst used */
+	ck_assert_uint_eq(snap()->gpu[0].in_use, 3);
+	ck_assert_int_eq(vgpu_arb_acquire(b, 0), -ETIMEDOUT);   /* not alone */
+	wb = (struct waiter){ .slot = b, .id = 2, .rc = 1 };
+	norder = 0;
+	ck_assert_int_eq(pthread_create(&wb.thr, NULL, waiter_main, &wb), 0);
+	wait_queued(2, 1);
+	/* b waits: a may not burst again, and 2 in use is still >= 1 turn */
+	ck_assert_int_eq(vgpu_arb_release(a, 0), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(a, 0), -ETIMEDOUT);
+	ck_assert_int_eq(vgpu_arb_release(a, 0), 0);
+	ck_assert_uint_eq(dom_info(snap(), 2)->waiting, 1);
+	ck_assert_uint_eq(norder, 0);
+	ck_assert_int_eq(vgpu_arb_release(a, 0), 0);
+	pthread_join(wb.thr, NULL);
+	ck_assert_int_eq(wb.rc, 0);
+	ck_assert_uint_eq(norder, 1);
+	vgpu_arb_unregister(a);
+	vgpu_arb_unregister(b);
+}
+END_TEST
+
 START_TEST(test_accounting)
 {
 	struct vgpu_arb_slot *a, *b;
@@ -1037,6 +1077,7 @@ static Suite *arbiter_suite(void)
 	tcase_add_test(tc, test_share);
 	tcase_add_test(tc, test_tokens);
 	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_burst);
 	tcase_add_test(tc, test_accounting);
 	suite_add_tcase(s, tc);
 
