@@ -64,6 +64,8 @@ static void entry_remove(struct vgpuback_gcache *gc, struct vgpuback_gent *e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
 	lru_unlink(e);
+	if (gc->page_removed)
+		gc->page_removed(gc->page_arg, e->addr);
 	gc->t->ops->unmap_grants(gc->t, e->addr, 1);
 	gc->stats.unmap_calls++;
 	gc->count--;
@@ -147,6 +149,8 @@ static int map_one_cached(struct vgpuback_gcache *gc, uint32_t gref, bool w,
 	gc->buckets[b] = e;
 	lru_append(gc, e);
 	gc->count++;
+	if (gc->page_added)
+		gc->page_added(gc->page_arg, e->addr, VGPUIF_PAGE_SIZE);
 	*out = e;
 	return 0;
 }

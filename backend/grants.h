@@ -47,6 +47,14 @@ struct vgpuback_gcache {
 	struct vgpuback_gent **buckets;
 	struct vgpuback_gent lru;       /* sentinel                          */
 	uint64_t last_purge;            /* ns; see make_room() in grants.c  */
+	/*
+	 * Optional: told of every page that enters or leaves the cache, so
+	 * that long-lived mappings can be registered with the device for
+	 * zero-copy DMA (vgpu_exec_host_register). One-shot maps are not.
+	 */
+	void   (*page_added)(void *arg, void *addr, size_t len);
+	void   (*page_removed)(void *arg, void *addr);
+	void    *page_arg;
 	struct vgpuback_gstats stats;
 };
 

@@ -814,6 +814,23 @@ void vgpuback_ring_timer(struct vgpuback_device *dev)
 		consume(dev);
 }
 
+/* Persistently mapped pages may be registered for zero-copy DMA. */
+static void gpage_added(void *arg, void *addr, size_t len)
+{
+	struct vgpuback_device *dev = arg;
+
+	if (dev->exec)
+		vgpu_exec_host_register(dev->exec, addr, len);
+}
+
+static void gpage_removed(void *arg, void *addr)
+{
+	struct vgpuback_device *dev = arg;
+
+	if (dev->exec)
+		vgpu_exec_host_unregister(dev->exec, addr);
+}
+
 int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
 			  uint32_t nr_pages, uint32_t remote_port,
 			  bool persistent, const char **why)
@@ -858,6 +875,9 @@ int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
 		goto out_reqs;
 	}
 	dev->ring.persistent = persistent && dev->cfg->persistent_grants;
+	dev->gcache.page_added = gpage_added;
+	dev->gcache.page_removed = gpage_removed;
+	dev->gcache.page_arg = dev;
 	err = t->ops->evtchn_bind(t, dev->domid, remote_port);
 	if (err < 0) {
 		*why = "cannot bind the event channel";
