@@ -70,7 +70,7 @@ list_states() {
 hostile_frontend_state() {
     local out
     # The guest owns its state node: whatever it writes, vgpu-list must not be fooled.
-    guest_run "$G" "printf 'x\033[2J' | xargs -0 xenstore-write $FE/state" || return 1
+    guest_run "$G" "xenstore-write $FE/state '9x[2J'" || return 1
     out=$(vgpu-list) || return 1
     echo "$out"
     echo "$out" | grep -Eq "^$D +g$G +0 +1 Initialising +invalid " || return 1
