@@ -49,7 +49,9 @@
 #define LB_MAX_WATCHES    512u
 #define LB_MAX_PORTS      128u    /* event-channel ports per domain; 0 is
 				   * never valid, as in Xen              */
-#define LB_NR_GRANTS      32768u  /* grant refs per domain; 0..7 reserved */
+#define LB_NR_GRANTS      (1u << 18) /* grant refs per domain (1 GiB of
+				      * pages, as a dom0 booted with a raised
+				      * gnttab_max_frames); 0..7 reserved   */
 #define LB_GNT_RESERVED   8u
 #define LB_DEFAULT_MEM    (256ull << 20) /* guest memory, bytes           */
 #define LB_MAX_MEM        (4ull << 30)

@@ -736,11 +736,14 @@ static int domain_files_reset(struct lb_world *w, uint32_t domid,
 		close(fd);
 		return r;
 	}
+	/* Zero it in place (a hole), as for the memory above. */
+	(void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+			sizeof(*g));
 	close(fd);
 	g = lb_gnttab(w, domid);
 	if (!g)
 		return -errno;
-	memset(g, 0, sizeof(*g));
+	memset(g, 0, offsetof(struct lb_shm_gnttab, e));
 	g->frames = frames;
 	g->hint = LB_GNT_RESERVED;
 	g->frame_used[0] |= 1;      /* frame 0 is never handed out */

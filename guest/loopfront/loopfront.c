@@ -24,6 +24,8 @@ enum { XS_UNKNOWN, XS_INITIALISING, XS_INITWAIT, XS_INITIALISED,
 #define LF_DEFAULT_ORDER    2
 #define LF_DEFAULT_TIMEOUT  60000
 #define LF_ID_BITS          16      /* low bits of a wire id: shadow slot */
+/* Persistent grants kept at most; beyond, data pages get one-shot grants. */
+#define LF_MAX_PERSISTENT   (LB_NR_GRANTS / 2)
 
 struct loopfront_buf {
 	struct loopfront_buf *next;
@@ -65,6 +67,7 @@ struct loopfront {
 	int port;
 	uint32_t max_indirect;
 	bool persistent;
+	unsigned int npersistent;
 
 	struct lf_shadow *shadow;
 	unsigned int nshadow;
@@ -289,8 +292,9 @@ static int buf_gref(struct loopfront *lf, struct loopfront_buf *b, uint32_t pg,
 			    !writable);
 	if (r < 0)
 		return r;
-	if (lf->persistent) {
+	if (lf->persistent && lf->npersistent < LF_MAX_PERSISTENT) {
 		cache[pg] = r;
+		lf->npersistent++;
 	} else {
 		sh->oneshot[sh->noneshot++] = (uint32_t)r;
 	}
@@ -345,10 +349,14 @@ out_free_errno:
 static void buf_release(struct loopfront *lf, struct loopfront_buf *b)
 {
 	for (uint32_t i = 0; i < b->npages; i++) {
-		if (b->gref_ro[i] >= 0)
+		if (b->gref_ro[i] >= 0) {
 			revoke(lf, (uint32_t)b->gref_ro[i]);
-		if (b->gref_rw[i] >= 0)
+			lf->npersistent--;
+		}
+		if (b->gref_rw[i] >= 0) {
 			revoke(lf, (uint32_t)b->gref_rw[i]);
+			lf->npersistent--;
+		}
 	}
 	lb_frames_free(lf->w, lf->o.domid, b->frame, b->npages);
 	free(b->gref_ro);
@@ -596,10 +604,12 @@ int loopfront_submit(struct loopfront *lf, uint8_t op, uint32_t ctx,
 		segs = req.u.seg;
 	}
 	sh->noneshot = 0;
-	if (!lf->persistent && nseg) {
-		sh->oneshot = realloc(sh->oneshot, nseg * sizeof(uint32_t));
-		if (!sh->oneshot)
+	if (nseg) {
+		uint32_t *o = realloc(sh->oneshot, nseg * sizeof(uint32_t));
+
+		if (!o)
 			return -ENOMEM;
+		sh->oneshot = o;
 	}
 	for (unsigned int i = 0; i < nregs; i++) {
 		const struct loopfront_region *g = &regs[i];
