@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_ring.c - libFuzzer target for the whole data path: a sequence of
+ * requests goes through the ring (get, parse, execute on the fake
+ * executor, responses), then the device disconnects. After every input the
+ * backend must have answered every request it consumed with a VGPUIF_RSP_*
+ * status, and released everything: no grant mapped, no executor context or
+ * allocation alive, no memory counted against the quota.
+ *
+ * Input: byte 0 = control (0x01 lie about req_prod once, 0x02 persistent
+ * grants, 0x04 hold completions and release them from another thread),
+ * then records of 1 + 128 bytes: a flags byte (0x01 ctx := the last
+ * context created, 0x02 args' first handle := the last allocation, 0x04
+ * args' second handle := the last allocation, 0x08 segments := granted
+ * guest pages 16..) and the request. Grefs 16..47 are granted writable,
+ * 48..63 read-only; their contents are whatever the earlier bytes made.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "log.h"
+#include "../backend/fake.h"
+
+#define RING_GREF 8u
+
+static struct fake_transport *T;
+static struct vgpuback_config CFG;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vgpuback_device dev;
+	struct vgpuif_front_ring fr;
+	struct vgpuif_sring *s;
+	struct vgpu_exec *ex;
+	const char *why;
+	uint32_t ref = RING_GREF, last_ctx = 0, g;
+	uint64_t last_mem = 0;
+	unsigned int answered = 0, pushed = 0;
+	uint8_t ctl;
+	bool lied = false;
+
+	if (!T) {
+		setenv("VGPU_ARB", "off", 1);
+		vgpuback_log_init(1, 0, -1, NULL, 0);
+		T = fake_transport_new();
+		vgpuback_config_defaults(&CFG);
+		CFG.domid = 1;
+		CFG.max_contexts = 4;
+		CFG.max_handles_per_ctx = 8;
+		CFG.mem_quota = 1 << 20;
+		CFG.persistent_grants = 8;
+		CFG.storm_limit = 0;
+		if (!T)
+			abort();
+	}
+	if (size < 1)
+		return 0;
+	ctl = *data++;
+	size--;
+	fake_exec_reset();
+	fake_exec_hold((ctl & 0x04) != 0);
+	for (g = 16; g < 64; g++)
+		fake_grant(T, g, g >= 48);
+	fake_grant(T, RING_GREF, false);
+	s = fake_page(T, RING_GREF);
+	SHARED_RING_INIT(s);
+	FRONT_RING_INIT(&fr, s, 4096);
+	if (vgpu_exec_open(&ex, NULL, NULL) || vgpuback_dev_init(&dev, &CFG, &T->t, ex))
+		abort();
+	dev.be_path = strdup("/be");
+	dev.fe_path = strdup("/fe");
+	if (vgpuback_ring_connect(&dev, &ref, 1, 5, (ctl & 0x02) != 0, &why))
+		abort();
+
+	while (size >= 129 && dev.conn == VGPUBACK_CONNECTED) {
+		struct vgpuif_request req;
+		uint8_t f = data[0];
+		int notify;
+
+		memcpy(&req, data + 1, sizeof(req));
+		data += 129;
+		size -= 129;
+		if (f & 0x01)
+			req.ctx = last_ctx;
+		if (f & 0x02)
+			memcpy(req.args.raw, &last_mem, 8);
+		if (f & 0x04)
+			memcpy(req.args.raw + 16, &last_mem, 8);
+		if ((f & 0x08) && !(req.flags & VGPUIF_F_INDIRECT)) {
+			unsigned int i;
+
+			for (i = 0; i < VGPUIF_MAX_DIRECT_SEGMENTS; i++)
+				req.u.seg[i].gref = 16 + (req.u.seg[i].gref % 48);
+		}
+		/* Room on the ring: the frontend side keeps its own rules. */
+		if (RING_FULL(&fr))
+			break;
+		memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), &req, sizeof(req));
+		fr.req_prod_pvt++;
+		pushed++;
+		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&fr, notify);
+		(void)notify;
+		if ((ctl & 0x01) && !lied && pushed == 3) {
+			s->req_prod += 1000; /* a lying producer: the ring halts */
+			lied = true;
+		}
+		vgpuback_ring_kick(&dev);
+		if (ctl & 0x04) {
+			fake_exec_release(f >> 4);
+			vgpuback_ring_completions(&dev);
+		}
+		while (fr.rsp_cons != s->rsp_prod) {
+			struct vgpuif_response rsp;
+
+			memcpy(&rsp, RING_GET_RESPONSE(&fr, fr.rsp_cons), sizeof(rsp));
+			fr.rsp_cons++;
+			answered++;
+			if (rsp.status > 0 || rsp.status < -200)
+				__builtin_trap();
+			if (rsp.status == 0 && rsp.op == VGPUIF_OP_CTX_CREATE)
+				last_ctx = (uint32_t)rsp.result[0];
+			if (rsp.status == 0 && rsp.op == VGPUIF_OP_MEM_ALLOC)
+				last_mem = rsp.result[0];
+		}
+	}
+	/* Finish what is in flight, disconnect, and check nothing is left. */
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&dev);
+	vgpuback_ring_disconnect(&dev);
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&dev);
+	if (dev.conn != VGPUBACK_DISCONNECTED)
+		__builtin_trap();
+	if (answered > pushed)
+		__builtin_trap();
+	vgpuback_xenbus_uninit(&dev);
+	if (dev.handles.mem_used != 0 || dev.handles.nr_ctx != 0)
+		__builtin_trap();
+	vgpuback_dev_uninit(&dev);
+	vgpu_exec_close(ex);
+	if (fake_live_maps(T) != 0)
+		__builtin_trap();
+	if (fake_exec_stats().ctx_live != 0 || fake_exec_stats().mem_live != 0)
+		__builtin_trap();
+	return 0;
+}
