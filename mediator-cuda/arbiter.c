@@ -233,7 +233,7 @@ void vgpu_arb_config_default(struct vgpu_arb_config *cfg)
 	cfg->ngpus = 1;
 	cfg->tokens = 1;
 	cfg->burst = 16;
-	cfg->aging_ns = 50ull * 1000 * 1000;
+	cfg->aging_ns = 200ull * 1000 * 1000;
 	cfg->share_window_ns = 100ull * 1000 * 1000;
 }
 

@@ -93,7 +93,8 @@ struct vgpu_arb_config {
 				    * `tokens` are held                       */
 	uint32_t _pad;
 	uint64_t aging_ns;         /* promote one class per aging_ns waited;
-				    * 0 = no aging; default 50 ms             */
+				    * 0 = no aging; default 200 ms (a low
+				    * waiter is high after 400 ms)           */
 	uint64_t share_window_ns;  /* window of gpu_share_pct; default 100 ms,
 				    * at least 1 ms                           */
 	uint32_t pool_mask[VGPU_ARB_MAX_POOLS]; /* bit g: pool may use GPU g.

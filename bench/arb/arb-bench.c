@@ -47,7 +47,7 @@ static const char usage_text[] =
 "  --warmup-ms MS        unmeasured time before each phase (default 500)\n"
 "  --depth D             ops each loaded domain keeps outstanding (default 4)\n"
 "  --tokens N            arbiter turns per GPU (default 1)\n"
-"  --aging-ms MS         arbiter aging period (default 50; 0 = off)\n"
+"  --aging-ms MS         arbiter aging period (default 200; 0 = off)\n"
 "  --scenario NAME       priority, fair or all (default all)\n"
 "  -h, --help            this text\n"
 "Output: one block per scenario, then markdown table rows for\n"
@@ -68,7 +68,7 @@ struct opts {
 static struct opts O = {
 	.executor = "cpu", .gpu = "0", .delay_us = "200", .bytes = 0,
 	.seconds = 5, .warmup_ms = 500, .depth = 4, .tokens = "1",
-	.aging_ms = "50", .scenario = "all",
+	.aging_ms = "200", .scenario = "all",
 };
 
 static struct tf_world W;
@@ -200,6 +200,18 @@ static void *dom_main(void *arg)
 	return NULL;
 }
 
+static uint64_t aged_of(uint32_t domid)
+{
+	static struct vgpu_arb_snapshot s;
+
+	if (vgpu_arb_snapshot(g_arb, &s))
+		return 0;
+	for (uint32_t i = 0; i < s.ndomains; i++)
+		if (s.dom[i].domid == domid)
+			return s.dom[i].aged;
+	return 0;
+}
+
 static uint64_t gpu_ns_of(uint32_t domid)
 {
 	static struct vgpu_arb_snapshot s;
@@ -295,6 +307,14 @@ static int scenario_priority(void)
 	       "p99 %.1f us; low total %.0f ops/s; errors %llu\n",
 	       O.depth, (unsigned long long)d[0].ops, c50, c99, low_ops / secs,
 	       (unsigned long long)errs);
+	{
+		uint64_t aged = 0;
+
+		for (int i = 1; i < NDOM; i++)
+			aged += aged_of(d[i].domid);
+		printf("priority: low ops that won a turn by aging (whole run): %llu\n",
+		       (unsigned long long)aged);
+	}
 	printf("priority: contended p99 / solo p99 = %.2f (target <= 1.5)\n", c99 / solo99);
 	printf("| %s | priority | 1 high + 6 low, depth %d, %s turn(s), aging %s ms, "
 	       "memset %llu B%s%s | high solo p50/p99 %.1f / %.1f us | high contended "
