@@ -48,7 +48,10 @@ if grep -qs control_d /proc/xen/capabilities; then
   say "docs/operations.md) and start vgpu-backend@<domid>.service."
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/vgpu-demo-XXXXXX") || fail_early "cannot create a temporary directory"
+# The world goes on tmpfs when there is one: guest memory is shared memory.
+tmp=${TMPDIR:-}
+[ -n "$tmp" ] || { [ -w /dev/shm ] && tmp=/dev/shm; } || tmp=/tmp
+work=$(mktemp -d "$tmp/vgpu-demo-XXXXXX") || fail_early "cannot create a temporary directory in $tmp"
 world="$work/world"
 declare -A bpid=()
 status=1

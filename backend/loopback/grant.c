@@ -243,7 +243,7 @@ static int grants_take_locked(struct lb_world *w, uint32_t mapper,
 			      uint64_t *frames)
 {
 	struct lb_shm_gnttab *g;
-	uint64_t st = lb_proc_starttime(getpid());
+	uint64_t st = lb_self_starttime();
 	int err = 0;
 
 	g = gnttab_alive(w, domid, &err);
@@ -331,11 +331,20 @@ void *lb_map_grants(struct lb_world *w, uint32_t mapper, uint32_t domid,
 	lb_unlock(w);
 	if (r)
 		goto out_unreserve;
-	for (uint32_t i = 0; i < count; i++) {
-		void *p = mmap(base + (size_t)i * LB_PAGE_SIZE, LB_PAGE_SIZE,
-			       prot, MAP_SHARED | MAP_FIXED, fd,
-			       (off_t)(frames[i] * LB_PAGE_SIZE));
+	/*
+	 * Each run of consecutive frames goes in with one mmap: guest
+	 * buffers are usually physically contiguous, so a large request is
+	 * a few system calls, not one per page.
+	 */
+	for (uint32_t i = 0, j; i < count; i = j) {
+		void *p;
 
+		for (j = i + 1; j < count && frames[j] == frames[j - 1] + 1; j++)
+			;
+		p = mmap(base + (size_t)i * LB_PAGE_SIZE,
+			 (size_t)(j - i) * LB_PAGE_SIZE, prot,
+			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd,
+			 (off_t)(frames[i] * LB_PAGE_SIZE));
 		if (p == MAP_FAILED) {
 			r = -errno;
 			goto out_put;

@@ -150,6 +150,7 @@ struct lb_world {
 int lb_lock(struct lb_world *w);
 void lb_unlock(struct lb_world *w);
 uint64_t lb_proc_starttime(pid_t pid);
+uint64_t lb_self_starttime(void);
 bool lb_proc_alive(pid_t pid, uint64_t starttime);
 int lb_conn_alloc(struct lb_world *w, uint32_t domid, uint32_t kind);
 void lb_conn_release_locked(struct lb_world *w, uint32_t slot);

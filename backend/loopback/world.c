@@ -130,6 +130,20 @@ uint64_t lb_proc_starttime(pid_t pid)
 	return st ? st : 1;
 }
 
+/* Our own start time, read once per process (a forked child re-reads). */
+uint64_t lb_self_starttime(void)
+{
+	static __thread pid_t pid;
+	static __thread uint64_t st;
+	pid_t me = getpid();
+
+	if (pid != me) {
+		st = lb_proc_starttime(me);
+		pid = me;
+	}
+	return st;
+}
+
 bool lb_proc_alive(pid_t pid, uint64_t starttime)
 {
 	if (pid <= 0)
@@ -167,7 +181,7 @@ void lb_conn_release_locked(struct lb_world *w, uint32_t slot)
 /* Reserve a connection slot for this process; the slot (>= 0). */
 int lb_conn_alloc(struct lb_world *w, uint32_t domid, uint32_t kind)
 {
-	uint64_t st = lb_proc_starttime(getpid());
+	uint64_t st = lb_self_starttime();
 	int r, slot = -ENOSPC;
 
 	r = lb_lock(w);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 
 #include "loopback.h"
 #include "loopfront.h"
@@ -70,11 +72,11 @@ static const char usage[] =
 "Exit status: 0 success, 1 a test or command failed, 2 usage error.\n"
 "\n"
 "Example (what `make demo` does):\n"
-"  vgpu-loopguest -w /tmp/w world-create\n"
-"  vgpu-loopguest -w /tmp/w domain-create 1\n"
-"  vgpu-loopguest -w /tmp/w attach 1\n"
-"  vgpu-backend --domid 1 --transport loopback --loopback-dir /tmp/w &\n"
-"  vgpu-loopguest -w /tmp/w --domid 1 test-plan\n";
+"  vgpu-loopguest -w /dev/shm/w world-create\n"
+"  vgpu-loopguest -w /dev/shm/w domain-create 1\n"
+"  vgpu-loopguest -w /dev/shm/w attach 1\n"
+"  vgpu-backend --domid 1 --transport loopback --loopback-dir /dev/shm/w &\n"
+"  vgpu-loopguest -w /dev/shm/w --domid 1 test-plan\n";
 
 struct cfg {
 	struct loopfront_opts fo;
@@ -554,6 +556,16 @@ int main(int argc, char **argv)
 	if (r)
 		fprintf(stderr, "vgpu-loopguest: %s %" PRIu64 ": %s\n", cmd, dom,
 			strerror(-r));
+	if (!r && !strcmp(cmd, "world-create")) {
+		struct statfs sf;
+
+		if (statfs(lb_world_dir(w), &sf) == 0 &&
+		    sf.f_type != TMPFS_MAGIC)
+			fprintf(stderr, "vgpu-loopguest: note: %s is not on "
+				"tmpfs; guest memory there is slow (every "
+				"written page is tracked for writeback). "
+				"/dev/shm is better.\n", lb_world_dir(w));
+	}
 	lb_world_close(w);
 	return r ? 1 : 0;
 

@@ -191,6 +191,36 @@ START_TEST(test_map_contiguous)
 }
 END_TEST
 
+/* Runs of consecutive frames (mapped with one mmap each) and a lone one. */
+START_TEST(test_map_runs)
+{
+	int64_t run = lb_frames_alloc(lbt_w, 1, 6);
+	int64_t lone = lb_frames_alloc(lbt_w, 1, 1);
+	uint64_t order[] = { 0, 1, 2, 5, 3, 4 };   /* run 0-2, 5, run 3-4 */
+	uint32_t refs[7];
+	uint8_t *p;
+
+	ck_assert(run >= 1 && lone >= 1);
+	for (int i = 0; i < 6; i++)
+		memset(frame_ptr((uint64_t)run + i), '0' + i, LB_PAGE_SIZE);
+	memset(frame_ptr((uint64_t)lone), 'L', LB_PAGE_SIZE);
+	for (int i = 0; i < 6; i++)
+		refs[i] = (uint32_t)lb_grant_access(lbt_w, 1, 0,
+						    (uint64_t)run + order[i], true);
+	refs[6] = (uint32_t)lb_grant_access(lbt_w, 1, 0, (uint64_t)lone, true);
+	p = lb_map_grants(lbt_w, 0, 1, 7, refs, false);
+	ck_assert_ptr_nonnull(p);
+	for (int i = 0; i < 6; i++) {
+		ck_assert_int_eq(p[i * LB_PAGE_SIZE], '0' + (int)order[i]);
+		ck_assert_int_eq(p[i * LB_PAGE_SIZE + 4095], '0' + (int)order[i]);
+	}
+	ck_assert_int_eq(p[6 * LB_PAGE_SIZE + 100], 'L');
+	ck_assert_int_eq(lb_unmap_grants(lbt_w, p, 7), 0);
+	for (int i = 0; i < 7; i++)
+		ck_assert_int_eq(lb_end_access(lbt_w, 1, refs[i]), 0);
+}
+END_TEST
+
 /* Map counts from two mappings of the same ref add up. */
 START_TEST(test_map_twice)
 {
@@ -283,6 +313,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_map_bad_refs, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_map_contiguous);
 	tcase_add_test(tc, test_map_twice);
+	tcase_add_test(tc, test_map_runs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("transport");
