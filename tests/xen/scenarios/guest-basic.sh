@@ -37,7 +37,7 @@ attach() {
         echo "guest $G already has a vgpu device: detaching it for a fresh one"
         vgpu-detach "$D" --timeout 60 || return 1
     fi
-    vgpu-attach "$D" --executor cpu --priority high --pool 3 --no-systemd --wait 60 ||
+    vgpu-attach "$D" --executor cpu --priority high --pool 0 --no-systemd --wait 60 ||
         { blog; return 1; }
     echo "backend state $(st "$BE"), pid $(cat "/run/vgpu-xen/backend-$D.pid")"
 }
@@ -61,7 +61,7 @@ info() {
     out=$(g vgpu info) || { echo "$out"; return 1; }
     echo "$out"
     echo "$out" | grep -Eq '^priority: +high$' || { echo "priority is not high"; return 1; }
-    echo "$out" | grep -Eq '^pool: +3$' || { echo "pool is not 3"; return 1; }
+    echo "$out" | grep -Eq '^pool: +0$' || { echo "pool is not 0"; return 1; }
     echo "$out" | grep -Eq '^executor: +cpu$' || { echo "executor is not cpu"; return 1; }
     echo "$out" | grep -Eq "^domain: +$D " || { echo "domain is not $D"; return 1; }
 }
@@ -117,7 +117,7 @@ bench() {
     g 'vgpu bench --seconds 1 && vgpu bench --seconds 1 --threads 2'
 }
 
-step "guest $G: vgpu-attach (cpu executor, priority high, pool 3)" attach &&
+step "guest $G: vgpu-attach (cpu executor, priority high, pool 0)" attach &&
 step "guest $G: module loads, /dev/vgpu_stub appears, both ends Connected" load &&
 step "guest $G: vgpu info shows the GPU and the operator's priority and pool" info
 step "guest $G: gpu_test nop" nop
