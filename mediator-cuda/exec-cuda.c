@@ -91,6 +91,8 @@ struct xop {
 	struct cw_cmd cmd;
 	bool staged;                    /* holds arena [stage_off, +len)     */
 	bool stale;                     /* names an object of a dead worker  */
+	struct cobj *uses[2];           /* objects named: stale when their
+					 * worker is gone by the time it is sent */
 	int  fail;                      /* answer this status, in order      */
 	struct cobj *freeobj;           /* MEM_FREE/MODULE_UNLOAD: on success */
 	struct vgpu_exec_ctx *freectx;  /* CTX_DESTROY op                    */
@@ -378,6 +380,153 @@ static struct xop *internal_new(uint32_t opcode, uint64_t ctx_id, struct xwait *
 	return x;
 }
 
+/* ------------------------------------------------------- parallel copy */
+
+/*
+ * Staging copies of a MiB or more are split over a process-wide pool of
+ * helper threads: one thread's memcpy (about 8 GB/s here) would cap the
+ * bandwidth far below the DMA engines'.
+ */
+#define PC_MIN   (1u << 20)
+#define PC_PART  (512u << 10)
+#define PC_MAXTH 8
+
+struct pjob {
+	const struct vgpu_exec_iov *iov;
+	unsigned int niov;
+	unsigned char *arena;           /* stream byte 0 <-> arena[0]        */
+	uint64_t len;
+	bool to_stream;
+	int nparts, next, finished;
+	struct pjob *next_job;
+};
+
+static struct {
+	pthread_once_t once;
+	pthread_mutex_t lock;           /* protects jobs and their counters  */
+	pthread_cond_t work, done;
+	struct pjob *jobs;
+	int nthreads;
+} pc = { .once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER,
+	 .work = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER };
+
+static void pc_part(struct pjob *j, int p)
+{
+	uint64_t off = (uint64_t)p * j->len / (uint64_t)j->nparts;
+	uint64_t end = (uint64_t)(p + 1) * j->len / (uint64_t)j->nparts;
+
+	if (j->to_stream)
+		vgpu_exec_stream_write(j->iov, j->niov, off, j->arena + off,
+				       (size_t)(end - off));
+	else
+		vgpu_exec_stream_read(j->iov, j->niov, off, j->arena + off,
+				      (size_t)(end - off));
+}
+
+/* Take a part of the first job with parts left (lock held), or -1. */
+static int pc_take(struct pjob **jp)
+{
+	struct pjob **pp = &pc.jobs;
+
+	while (*pp) {
+		struct pjob *j = *pp;
+
+		if (j->next < j->nparts) {
+			int p = j->next++;
+
+			if (j->next == j->nparts)
+				*pp = j->next_job;      /* fully handed out */
+			*jp = j;
+			return p;
+		}
+		pp = &j->next_job;
+	}
+	return -1;
+}
+
+static void *pc_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pc.lock);
+	for (;;) {
+		struct pjob *j;
+		int p = pc_take(&j);
+
+		if (p < 0) {
+			pthread_cond_wait(&pc.work, &pc.lock);
+			continue;
+		}
+		pthread_mutex_unlock(&pc.lock);
+		pc_part(j, p);
+		pthread_mutex_lock(&pc.lock);
+		if (++j->finished == j->nparts)
+			pthread_cond_broadcast(&pc.done);
+	}
+	return NULL;
+}
+
+static void pc_init(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cpus > 2 ? (int)(cpus / 2) : 1;
+	pthread_attr_t a;
+
+	if (n > PC_MAXTH)
+		n = PC_MAXTH;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	for (int i = 0; i < n; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &a, pc_thread, NULL))
+			break;
+		pc.nthreads++;
+	}
+	pthread_attr_destroy(&a);
+}
+
+/* Copy stream [0, len) to (or from) arena, in parallel when large. */
+static void pc_copy(const struct vgpu_exec_iov *iov, unsigned int niov,
+		    unsigned char *arena, uint64_t len, bool to_stream)
+{
+	struct pjob j = { .iov = iov, .niov = niov, .arena = arena, .len = len,
+			  .to_stream = to_stream };
+
+	if (len >= PC_MIN)
+		pthread_once(&pc.once, pc_init);
+	if (len < PC_MIN || !pc.nthreads) {
+		j.nparts = 1;
+		pc_part(&j, 0);
+		return;
+	}
+	j.nparts = (int)((len + PC_PART - 1) / PC_PART);
+	if (j.nparts > 4 * (pc.nthreads + 1))
+		j.nparts = 4 * (pc.nthreads + 1);
+	pthread_mutex_lock(&pc.lock);
+	j.next_job = pc.jobs;
+	pc.jobs = &j;
+	pthread_cond_broadcast(&pc.work);
+	for (;;) {
+		struct pjob *jj;
+		int p;
+
+		/* the caller helps with its own job's parts */
+		if (j.next >= j.nparts)
+			break;
+		p = pc_take(&jj);
+		if (p < 0)
+			break;
+		pthread_mutex_unlock(&pc.lock);
+		pc_part(jj, p);
+		pthread_mutex_lock(&pc.lock);
+		if (++jj->finished == jj->nparts)
+			pthread_cond_broadcast(&pc.done);
+	}
+	while (j.finished < j.nparts)
+		pthread_cond_wait(&pc.done, &pc.lock);
+	pthread_mutex_unlock(&pc.lock);
+}
+
 /* Stage an op's input into the arena. */
 static void stage_in(struct cuda_exec *ce, struct xop *x)
 {
@@ -393,8 +542,7 @@ static void stage_in(struct cuda_exec *ce, struct xop *x)
 	default: return;
 	}
 	/* lengths were checked against the stream in submit */
-	vgpu_exec_stream_read(op->iov, op->niov, 0, ce->arena + x->cmd.stage_off,
-			      (size_t)len);
+	pc_copy(op->iov, op->niov, ce->arena + x->cmd.stage_off, len, false);
 }
 
 /*
@@ -427,6 +575,9 @@ static void flush_pending(struct cuda_exec *ce)
 			push(&ce->inflight, &ce->inflight_tail, cx);
 			ctx->gen = ce->gen;
 		}
+		for (int i = 0; i < 2; i++)
+			if (x->uses[i] && x->uses[i]->gen != ce->gen)
+				x->stale = true;
 		if (x->stale || x->fail) {
 			/* answered in order by the worker, as a NOP */
 			x->cmd.op = VGPUIF_OP_NOP;
@@ -508,8 +659,8 @@ static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r)
 		break;
 	case VGPUIF_OP_MEMCPY_D2H:
 		if (!st)
-			vgpu_exec_stream_write(op->iov, op->niov, 0, stage,
-					       (size_t)op->u.copy.length);
+			pc_copy(op->iov, op->niov, (unsigned char *)stage,
+				op->u.copy.length, true);
 		break;
 	case VGPUIF_OP_VECTOR_ADD:
 		if (!st)
@@ -692,6 +843,7 @@ static void worker_restart(struct cuda_exec *ce, int head_status,
 		ce->hello = hello;
 		CLOG(ce, VGPU_EXEC_LOG_INFO, "GPU worker %d ready (generation %u)",
 		     (int)pid, ce->gen);
+		flush_pending(ce);      /* what came in meanwhile */
 	}
 	pthread_cond_broadcast(&ce->idle_cond);
 	pthread_mutex_unlock(&ce->lock);
@@ -911,7 +1063,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 			return VGPUIF_RSP_EBADF;
 		c->obj[0] = m->wid;
 		x->freeobj = m;
-		x->stale = m->gen != ce->gen;
+		x->uses[0] = m;
 		return 0;
 	case VGPUIF_OP_MEMCPY_H2D:
 	case VGPUIF_OP_MEMCPY_D2H:
@@ -929,7 +1081,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		c->arg[0] = op->u.copy.offset;
 		c->arg[1] = op->u.copy.length;
 		c->stage_len = op->u.copy.length;
-		x->stale = m->gen != ce->gen;
+		x->uses[0] = m;
 		return 0;
 	case VGPUIF_OP_MEMCPY_D2D:
 		m = (struct cobj *)op->u.d2d.dst;
@@ -946,7 +1098,8 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		c->arg[0] = op->u.d2d.dst_offset;
 		c->arg[1] = op->u.d2d.src_offset;
 		c->arg[2] = op->u.d2d.length;
-		x->stale = m->gen != ce->gen || m2->gen != ce->gen;
+		x->uses[0] = m;
+		x->uses[1] = m2;
 		return 0;
 	case VGPUIF_OP_MEMSET: {
 		uint32_t es = op->u.memset.elem_size;
@@ -966,7 +1119,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		c->arg[1] = op->u.memset.length;
 		c->arg[2] = op->u.memset.value;
 		c->arg[3] = es;
-		x->stale = m->gen != ce->gen;
+		x->uses[0] = m;
 		return 0;
 	}
 	case VGPUIF_OP_MODULE_LOAD: {
@@ -991,7 +1144,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 			return VGPUIF_RSP_EBADF;
 		c->obj[0] = m->wid;
 		x->freeobj = m;
-		x->stale = m->gen != ce->gen;
+		x->uses[0] = m;
 		return 0;
 	case VGPUIF_OP_FUNC_GET:
 		m = (struct cobj *)op->u.func_get.mod;
@@ -1006,7 +1159,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		c->obj[0] = m->wid;
 		c->arg[0] = op->u.func_get.name_len;
 		c->stage_len = op->u.func_get.name_len;
-		x->stale = m->gen != ce->gen;
+		x->uses[0] = m;
 		return 0;
 	case VGPUIF_OP_LAUNCH: {
 		const uint32_t *g = op->u.launch.grid, *b = op->u.launch.block;
@@ -1035,7 +1188,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		c->dims[6] = op->u.launch.shared_mem;
 		c->dims[7] = plen;
 		c->stage_len = plen;
-		x->stale = m->gen != ce->gen;
+		x->uses[0] = m;
 		return 0;
 	}
 	}

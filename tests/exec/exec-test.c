@@ -22,7 +22,7 @@ void et_wait_init(struct et_wait *w)
 	pthread_cond_init(&w->cond, NULL);
 }
 
-static void et_done(struct vgpu_exec_op *op, int status)
+void et_done(struct vgpu_exec_op *op, int status)
 {
 	struct et_wait *w = op->priv;
 

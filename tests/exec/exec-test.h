@@ -25,6 +25,8 @@ struct et_wait {
 };
 
 void et_wait_init(struct et_wait *w);
+/* A done() for ops whose priv is a struct et_wait. */
+void et_done(struct vgpu_exec_op *op, int status);
 /* op->done/priv are set; returns the submit status or done()'s status. */
 int  et_run(struct vgpu_exec *ex, struct vgpu_exec_op *op);
 
