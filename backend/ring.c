@@ -749,12 +749,17 @@ void vgpuback_ring_event(struct vgpuback_device *dev)
 	int port;
 	RING_IDX before;
 
-	while ((port = t->ops->evtchn_pending(t)) >= 0) {
-		if (port == dev->ring.port)
-			ours = true;
-		else
-			t->ops->evtchn_unmask(t, port); /* a stale port */
-	}
+	/*
+	 * One port per wake-up, as xenevtchn_pending(): with another port
+	 * pending the fd stays readable and poll() brings us back.
+	 */
+	port = t->ops->evtchn_pending(t);
+	if (port < 0)
+		return;
+	if (port == dev->ring.port)
+		ours = true;
+	else
+		t->ops->evtchn_unmask(t, port); /* a stale port */
 	if (!ours)
 		return;
 	dev->stats.events++;
