@@ -145,7 +145,7 @@ detached() {
     guest_run "$G" '
         i=0; while [ -e /sys/bus/xen/devices/vgpu-0 ] && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done
         [ ! -e /sys/bus/xen/devices/vgpu-0 ] || { echo "vgpu-0 still on the guest xenbus"; exit 1; }
-        if dmesg | grep -Ei "BUG|Oops|WARNING|general protection"; then exit 1; fi
+        if dmesg | grep -E "BUG:|Oops|WARNING:|general protection fault|Call Trace"; then exit 1; fi
         echo "guest: vgpu-0 gone, kernel clean"'
 }
 
