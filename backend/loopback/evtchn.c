@@ -55,8 +55,13 @@ static int port_alloc_locked(struct lb_evtchn *e)
 /* Raise an event on a port (world lock held). */
 static void port_raise_locked(struct lb_world *w, struct lb_shm_port *p)
 {
-	if (p->pending)
-		return;         /* coalesces with the one pending */
+	if (p->pending) {
+		/* Coalesces with the one pending; re-ring in case whoever
+		 * rang for it died before its wake-up left. */
+		if (p->queued)
+			lb_conn_ring_locked(w, p->conn);
+		return;
+	}
 	p->pending = 1;
 	if (p->masked)
 		return;         /* delivered at unmask */

@@ -29,7 +29,8 @@ struct lb_shm_conn {
 	uint64_t nonce;         /* names its socket; changes on reuse          */
 	uint32_t domid;
 	uint32_t kind;          /* LB_CONN_XS or LB_CONN_EVTCHN               */
-	uint32_t bell;          /* a wake-up datagram is queued to it         */
+	int32_t  bell;          /* pid that queued (or is about to send) a
+				 * wake-up datagram to it; 0: none         */
 	uint32_t _pad;
 };
 enum { LB_CONN_XS = 1, LB_CONN_EVTCHN = 2 };

@@ -49,6 +49,13 @@ int lb_lock(struct lb_world *w)
 		w->shm->recoveries++;
 		pthread_mutex_consistent(&w->shm->lock);
 		r = 0;
+		/* Its unsent wake-ups are ours to send now. */
+		for (uint32_t i = 0; i < LB_MAX_CONNS; i++) {
+			if (!w->shm->conn[i].in_use || !w->shm->conn[i].bell)
+				continue;
+			w->shm->conn[i].bell = 0;
+			lb_conn_ring_locked(w, i);
+		}
 	}
 	return -r;
 }
@@ -62,6 +69,7 @@ static __thread struct { uint32_t slot; uint64_t nonce; } bells[LB_MAX_CONNS];
 static __thread unsigned int nbells;
 
 static void conn_send(struct lb_world *w, uint32_t slot, uint64_t nonce);
+void lb_conn_ring_locked(struct lb_world *w, uint32_t slot);
 
 void lb_unlock(struct lb_world *w)
 {
@@ -251,9 +259,16 @@ void lb_conn_ring_locked(struct lb_world *w, uint32_t slot)
 	if (slot >= LB_MAX_CONNS)
 		return;
 	c = &w->shm->conn[slot];
-	if (!c->in_use || c->bell)
+	if (!c->in_use)
 		return;
-	c->bell = 1;
+	/*
+	 * Rung already: nothing to do, unless the ringer died between
+	 * setting the bell and sending (then its wake-up never left).
+	 */
+	if (c->bell && (c->bell == getpid() ||
+			kill(c->bell, 0) == 0 || errno == EPERM))
+		return;
+	c->bell = getpid();
 	if (nbells < LB_MAX_CONNS) {
 		bells[nbells].slot = slot;
 		bells[nbells].nonce = c->nonce;

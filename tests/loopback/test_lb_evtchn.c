@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "lbtest.h"
+#include "lb-private.h"   /* white-box: the shared layout */
 
 static struct lb_evtchn *ev0, *ev1, *ev2;
 
@@ -214,6 +215,58 @@ START_TEST(test_port_exhaustion)
 }
 END_TEST
 
+/*
+ * White-box: a notifier dies after marking our port pending and claiming
+ * our doorbell but before its wake-up left, (a) holding the lock, (b) just
+ * after dropping it. The next lock holder (a) or the next notify (b) must
+ * send the wake-up, or we would sleep forever.
+ */
+static const char *const lost_rows[] = { "died holding the lock",
+					  "died after unlocking" };
+
+START_TEST(test_lost_wakeup_recovered)
+{
+	struct lbt_sync s;
+	int gp, bp, st;
+	uint32_t conn;
+	pid_t pid;
+
+	gp = lb_evtchn_alloc_unbound(ev1, 0);
+	bp = lb_evtchn_bind_interdomain(ev0, 1, (uint32_t)gp);
+	ck_assert(gp >= 1 && bp >= 1);
+	conn = lbt_w->shm->port[0][bp].conn;
+	lbt_sync_init(&s);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct lb_world *w = lb_world_open(lbt_dir, false);
+		struct lb_shm_port *p;
+
+		if (!w || lb_world_lock(w))
+			_exit(1);
+		p = &w->shm->port[0][bp];
+		p->pending = p->masked = p->queued = 1;
+		w->shm->conn[conn].bell = getpid();
+		if (_i == 1)
+			pthread_mutex_unlock(&w->shm->lock);
+		lbt_send(s.c2p[1], 'D');
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(lbt_recv(s.c2p[0]), 'D');
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(lbt_ready(lb_evtchn_fd(ev0)), 0);  /* nothing sent */
+	if (_i == 0)
+		ck_assert_int_eq(lb_domain_alive(lbt_w, 1), 1);  /* takes the lock */
+	else
+		ck_assert_int_eq(lb_evtchn_notify(ev1, (uint32_t)gp), 0);
+	ck_assert_msg(lbt_wait(lb_evtchn_fd(ev0)) == 1, "%s: no wake-up",
+		      lost_rows[_i]);
+	ck_assert_int_eq(lb_evtchn_pending(ev0), bp);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("loopback-evtchn");
@@ -231,6 +284,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_same_process_rules);
 	tcase_add_test(tc, test_two_ports);
 	tcase_add_test(tc, test_cross_process);
+	tcase_add_loop_test(tc, test_lost_wakeup_recovered, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
