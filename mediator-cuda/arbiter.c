@@ -33,7 +33,7 @@
 #include "arbiter.h"
 
 #define ARB_MAGIC   0x3142524155504756ull  /* "VGPUARB1" little-endian */
-#define ARB_VERSION 1u
+#define ARB_VERSION 2u  /* also in the file name: versions never share one */
 
 #define ARB_DOMID_LIMIT 0x7ff0u  /* DOMID_FIRST_RESERVED */
 
@@ -96,7 +96,8 @@ struct arb_shm {
 struct vgpu_arb {
 	struct arb_shm *shm;
 	int fd;
-	char name[VGPU_ARB_MAX_NAME + 2];
+	char name[VGPU_ARB_MAX_NAME + 1];  /* as the caller named it   */
+	char path[VGPU_ARB_MAX_NAME + 16]; /* "/NAME.vVERSION"          */
 	uint64_t (*now)(void *arg);
 	void *now_arg;
 	void (*log)(void *arg, int level, const char *msg);
@@ -520,7 +521,7 @@ static unsigned int arb_reap(struct vgpu_arb *arb)
 			continue;
 		arb_log(arb, 1, "arbiter %s: domain %u (backend pid %d) is gone; "
 			"reclaimed its %u turn(s) on GPU %u",
-			arb->name + 1, s->domid, (int)s->pid, s->held, s->gpu);
+			arb->name, s->domid, (int)s->pid, s->held, s->gpu);
 		arb_slot_clear(shm, i);
 		shm->reaped++;
 		n++;
@@ -555,14 +556,14 @@ static int arb_lock(struct vgpu_arb *arb)
 		pthread_mutex_consistent(&shm->lock);
 		shm->repairs++;
 		arb_log(arb, 1, "arbiter %s: a backend died holding the lock; "
-			"repairing shared state", arb->name + 1);
+			"repairing shared state", arb->name);
 		arb_reap(arb);
 		arb_rebuild(arb);
 		arb_wake(shm);
 		return 0;
 	}
 	if (rc) {
-		arb_log(arb, 0, "arbiter %s: lock failed: %s", arb->name + 1,
+		arb_log(arb, 0, "arbiter %s: lock failed: %s", arb->name,
 			strerror(rc));
 		return -rc;
 	}
@@ -576,7 +577,9 @@ static void arb_unlock(struct vgpu_arb *arb)
 
 /* ------------------------------------------------------------ open/close */
 
-static int arb_region_name(const char *name, char *out, const char **why)
+/* Check the name; out (VGPU_ARB_MAX_NAME + 16) gets "/NAME.vVERSION". */
+static int arb_region_name(const char *name, char *out, char *plain,
+			   const char **why)
 {
 	size_t len, i;
 
@@ -601,8 +604,9 @@ static int arb_region_name(const char *name, char *out, const char **why)
 		*why = "arbiter region name may not start with '.'";
 		return -EINVAL;
 	}
-	out[0] = '/';
-	memcpy(out + 1, name, len + 1);
+	snprintf(out, VGPU_ARB_MAX_NAME + 16, "/%s.v%u", name, ARB_VERSION);
+	if (plain)
+		memcpy(plain, name, len + 1);
 	return 0;
 }
 
@@ -679,12 +683,12 @@ int vgpu_arb_open(struct vgpu_arb **out, const char *name,
 		return -ENOMEM;
 	}
 	arb->fd = -1;
-	rc = arb_region_name(name, arb->name, why);
+	rc = arb_region_name(name, arb->path, arb->name, why);
 	if (rc)
 		goto out_free;
 
 	oflags = O_RDWR | O_CLOEXEC | ((flags & VGPU_ARB_NOCREATE) ? 0 : O_CREAT);
-	arb->fd = shm_open(arb->name, oflags, 0600);
+	arb->fd = shm_open(arb->path, oflags, 0600);
 	if (arb->fd < 0) {
 		rc = -errno;
 		*why = rc == -ENOENT ? "no arbiter region (no backend has started on this host)"
@@ -792,9 +796,9 @@ void vgpu_arb_close(struct vgpu_arb *arb)
 
 int vgpu_arb_unlink(const char *name)
 {
-	char path[VGPU_ARB_MAX_NAME + 2];
+	char path[VGPU_ARB_MAX_NAME + 16];
 	const char *why;
-	int rc = arb_region_name(name, path, &why);
+	int rc = arb_region_name(name, path, NULL, &why);
 
 	if (rc)
 		return rc;
@@ -803,7 +807,7 @@ int vgpu_arb_unlink(const char *name)
 
 const char *vgpu_arb_name(const struct vgpu_arb *arb)
 {
-	return arb->name + 1;
+	return arb->name;
 }
 
 void vgpu_arb_get_config(struct vgpu_arb *arb, struct vgpu_arb_config *cfg)

@@ -3,7 +3,8 @@
  * arbiter.h - who may submit GPU work next: the dom0-wide arbiter.
  *
  * Every vgpu-backend (one per guest domain) on a host opens the same shared
- * memory region (/dev/shm/vgpu-arb by default) and asks it for a *turn*
+ * memory region (/dev/shm/vgpu-arb.v2 by default: NAME.vVERSION, so that
+ * backends of different layouts never share one) and asks it for a *turn*
  * before it hands an op to its executor:
  *
  *   vgpu_arb_acquire(slot)  blocks until this domain may submit one op
@@ -58,7 +59,7 @@
 
 #include "vgpuif.h"
 
-#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb        */
+#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v2     */
 #define VGPU_ARB_ENV_NAME     "VGPU_ARB_NAME" /* overrides the default  */
 
 #define VGPU_ARB_MAX_GPUS     16u
@@ -129,10 +130,11 @@ const char *vgpu_arb_priority_name(uint32_t prio); /* "?" when invalid */
 
 /*
  * Open (creating when absent) region `name` (NULL: $VGPU_ARB_NAME, else
- * VGPU_ARB_DEFAULT_NAME). A name is 1..VGPU_ARB_MAX_NAME characters of
- * [A-Za-z0-9._-]. cfg NULL = defaults + environment. The region file is mode
- * 0600: only root's backends share it. -EPROTO when the region was made by
- * an incompatible version while domains of it are still alive.
+ * VGPU_ARB_DEFAULT_NAME), the file /dev/shm/NAME.vVERSION. A name is
+ * 1..VGPU_ARB_MAX_NAME characters of [A-Za-z0-9._-], not starting with '.'.
+ * cfg NULL = defaults + environment. The region file is mode 0600: only
+ * root's backends share it. -EPROTO when the file has the wrong size (not
+ * made by this code).
  */
 int  vgpu_arb_open(struct vgpu_arb **out, const char *name,
 		   const struct vgpu_arb_config *cfg, unsigned int flags,

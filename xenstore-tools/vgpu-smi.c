@@ -63,7 +63,7 @@ static const char usage_text[] =
 "                         milliseconds (0 .. 60000, default 500; 0 = no\n"
 "                         rates, report at once)\n"
 "  -d, --domain DOMID     only this domain\n"
-"      --region NAME      the arbiter's shared region: /dev/shm/NAME\n"
+"      --region NAME      the arbiter's shared region: /dev/shm/NAME.v2\n"
 "                         (default $VGPU_ARB_NAME, else vgpu-arb)\n"
 "  -h, --help             this text\n"
 "\n"
@@ -669,7 +669,7 @@ int main(int argc, char **argv)
 		const char *name = o.region ? o.region : getenv(VGPU_ARB_ENV_NAME);
 		if (!name || !*name)
 			name = VGPU_ARB_DEFAULT_NAME;
-		fprintf(stderr, PROG ": arbiter region '%s' (/dev/shm/%s): %s%s\n",
+		fprintf(stderr, PROG ": arbiter region '%s' (/dev/shm/%s.v2): %s%s\n",
 			name, name, why ? why : strerror(-rc),
 			rc == -EACCES ? " (permission denied: run as root)" : "");
 		return 1;
