@@ -47,6 +47,11 @@
 #define LB_MAX_ACL        8u      /* owner entry + 7                      */
 #define LB_MAX_NODES      4096u   /* store nodes in a world               */
 #define LB_MAX_WATCHES    512u
+/* What one guest domain may hold, so no guest can starve dom0 or others
+ * (xenstored has the same kind of quotas); dom0 is not limited. */
+#define LB_QUOTA_NODES    256u    /* store nodes it owns                  */
+#define LB_QUOTA_WATCHES  32u
+#define LB_QUOTA_CONNS    16u     /* open lb_xs + lb_evtchn handles       */
 #define LB_MAX_PORTS      128u    /* event-channel ports per domain; 0 is
 				   * never valid, as in Xen              */
 #define LB_NR_GRANTS      (1u << 18) /* grant refs per domain (1 GiB of

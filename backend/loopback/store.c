@@ -165,6 +165,15 @@ static unsigned int nodes_free(struct lb_world *w, unsigned int want)
 	return n;
 }
 
+static unsigned int nodes_owned(struct lb_world *w, uint32_t dom)
+{
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < LB_MAX_NODES; i++)
+		n += w->shm->node[i].in_use && w->shm->node[i].acl[0].domid == dom;
+	return n;
+}
+
 static void touch(struct lb_world *w, struct lb_shm_node *n)
 {
 	n->gen = ++w->shm->gen;
@@ -263,6 +272,8 @@ int lb_node_write_locked(struct lb_world *w, uint32_t caller, const char *path,
 		return -EIO;    /* the root is always there */
 	if (check_perm && !(perm_of(a, caller) & LB_XS_PERM_WRITE))
 		return -EACCES;
+	if (caller != 0 && nodes_owned(w, caller) + missing > LB_QUOTA_NODES)
+		return -ENOSPC;         /* its quota */
 	if (nodes_free(w, missing) < missing)
 		return -ENOSPC;
 	/* Create top-down; each new node inherits its parent's perms. */
@@ -939,6 +950,7 @@ int lb_xs_watch(struct lb_xs *xs, const char *path, const char *token)
 {
 	char p[LB_PATH_MAX];
 	struct lb_shm_watch *free_w = NULL;
+	unsigned int mine = 0;
 	int r;
 
 	if (!path || !token)
@@ -965,13 +977,14 @@ int lb_xs_watch(struct lb_xs *xs, const char *path, const char *token)
 				free_w = wt;
 			continue;
 		}
+		mine += wt->domid == xs->domid;
 		if (wt->conn == xs->conn && !strcmp(wt->path, p) &&
 		    !strcmp(wt->token, token)) {
 			r = -EEXIST;
 			goto out_unlock;
 		}
 	}
-	if (!free_w) {
+	if (!free_w || (xs->domid != 0 && mine >= LB_QUOTA_WATCHES)) {
 		r = -ENOSPC;
 		goto out_unlock;
 	}

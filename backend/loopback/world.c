@@ -191,6 +191,7 @@ int lb_conn_alloc(struct lb_world *w, uint32_t domid, uint32_t kind)
 {
 	uint64_t st = lb_self_starttime();
 	int r, slot = -ENOSPC;
+	unsigned int mine = 0;
 
 	r = lb_lock(w);
 	if (r)
@@ -200,6 +201,15 @@ int lb_conn_alloc(struct lb_world *w, uint32_t domid, uint32_t kind)
 
 		if (c->in_use && !lb_proc_alive(c->pid, c->starttime))
 			lb_conn_release_locked(w, i);  /* its owner died */
+		mine += c->in_use && c->domid == domid;
+	}
+	if (domid != 0 && mine >= LB_QUOTA_CONNS) {
+		lb_unlock(w);
+		return -ENOSPC;
+	}
+	for (uint32_t i = 0; i < LB_MAX_CONNS; i++) {
+		struct lb_shm_conn *c = &w->shm->conn[i];
+
 		if (c->in_use)
 			continue;
 		c->in_use = 1;

@@ -199,6 +199,49 @@ START_TEST(test_bounds)
 }
 END_TEST
 
+/* No guest can fill the store, the watch table or the connections. */
+START_TEST(test_guest_quotas)
+{
+	struct lb_xs *extra[LB_QUOTA_CONNS];
+	unsigned int n, k = 0;
+	char p[64];
+	int r = 0;
+
+	for (n = 0; n < LB_MAX_NODES; n++) {
+		snprintf(p, sizeof(p), "data/q%u", n);
+		r = lb_xs_write(xs1, 0, p, "x");
+		if (r)
+			break;
+	}
+	ck_assert_int_eq(r, -ENOSPC);
+	ck_assert_uint_lt(n, LB_QUOTA_NODES);
+	ck_assert_int_eq(lb_xs_write(xs0, 0, "/dom0/still/writes", "1"), 0);
+	ck_assert_int_eq(lb_xs_write(xs2, 0, "data/other-guest", "1"), 0);
+	for (n = 0; n < LB_MAX_WATCHES; n++) {
+		snprintf(p, sizeof(p), "t%u", n);
+		r = lb_xs_watch(xs2, "/local/domain/2/data", p);
+		if (r)
+			break;
+	}
+	ck_assert_int_eq(r, -ENOSPC);
+	ck_assert_uint_eq(n, LB_QUOTA_WATCHES);
+	ck_assert_int_eq(lb_xs_watch(xs0, "/local", "dom0"), 0);
+	/* Connections: xs2 is one already. */
+	for (k = 0; k < LB_QUOTA_CONNS; k++) {
+		extra[k] = lb_xs_open(lbt_w, 2);
+		if (!extra[k])
+			break;
+	}
+	ck_assert_uint_eq(k, LB_QUOTA_CONNS - 1);
+	ck_assert_int_eq(errno, ENOSPC);
+	while (k--)
+		lb_xs_close(extra[k]);
+	extra[0] = lb_xs_open(lbt_w, 2);
+	ck_assert_ptr_nonnull(extra[0]);
+	lb_xs_close(extra[0]);
+}
+END_TEST
+
 START_TEST(test_directory_rm)
 {
 	unsigned int num;
@@ -685,6 +728,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_bad_paths, 0,
 			    sizeof(bad_rows) / sizeof(bad_rows[0]));
 	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_guest_quotas);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("tree");
