@@ -42,6 +42,10 @@ static const char usage_text[] =
 "  -b, --backend PATH   also measure the whole path through vgpu-backend\n"
 "                       over the loopback transport (PATH: the program)\n"
 "  -m, --max-mib N      largest bandwidth size in MiB (default 256)\n"
+"  -p, --poll-us US     loopback: backends busy-poll US microseconds\n"
+"                       (vgpu-backend --poll-us) and so does the frontend\n"
+"                       (VGPU_LOOPFRONT_SPIN_US); default: both sleep\n"
+"  -o, --only-bw        only the bandwidth table (native and executor)\n"
 "  -h, --help           this text\n"
 "\n"
 "Prints a table (p50 and p99 in microseconds, rates, GB/s); exit status 0\n"
@@ -50,6 +54,8 @@ static const char usage_text[] =
 
 static int iters = 5000, async_n = 100000, seconds = 3, max_mib = 256;
 static const char *backend_path;
+static const char *poll_us;
+static bool only_bw;
 static int wrong;
 
 #define CK(x) do { CUresult r_ = (x); if (r_) { const char *s_ = "?"; \
@@ -344,9 +350,15 @@ static void w_done(struct vgpu_exec_op *op, int status)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/*
+ * Submit and wait, as a polling backend would: spin up to 50 us on the
+ * completion before sleeping (vgpu-backend --poll-us does the same on its
+ * event channel), so that a thread wake-up is not what is measured.
+ */
 static int x_run(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 {
 	struct waiter w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
+	uint64_t t0;
 	int rc;
 
 	op->done = w_done;
@@ -354,6 +366,9 @@ static int x_run(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 	rc = vgpu_exec_submit(ex, op);
 	if (rc)
 		return rc;
+	t0 = now_ns();
+	while (!__atomic_load_n(&w.done, __ATOMIC_ACQUIRE) && now_ns() - t0 < 50000)
+		;
 	pthread_mutex_lock(&w.lock);
 	while (!w.done)
 		pthread_cond_wait(&w.cond, &w.lock);
@@ -601,7 +616,9 @@ static void lb_start(int ndom)
 {
 	struct lb_world *w;
 
-	snprintf(world_dir, sizeof(world_dir), "/tmp/vgpu-gpu-bench-XXXXXX");
+	/* guest memory of the loopback world: tmpfs, not a disk-backed /tmp */
+	snprintf(world_dir, sizeof(world_dir), "%s/vgpu-gpu-bench-XXXXXX",
+		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
 	if (!mkdtemp(world_dir)) {
 		perror("mkdtemp");
 		exit(1);
@@ -626,10 +643,18 @@ static void lb_start(int ndom)
 		snprintf(log, sizeof(log), "%s/backend-%d.log", world_dir, d);
 		pid = fork();
 		if (pid == 0) {
-			execl(backend_path, backend_path, "--domid", dom, "--transport",
-			      "loopback", "--loopback-dir", world_dir, "--executor",
-			      "cuda", "--foreground", "--log-level", "info",
-			      "--log-file", log, (char *)NULL);
+			if (poll_us)
+				execl(backend_path, backend_path, "--domid", dom,
+				      "--transport", "loopback", "--loopback-dir",
+				      world_dir, "--executor", "cuda", "--foreground",
+				      "--log-level", "info", "--log-file", log,
+				      "--poll-us", poll_us, (char *)NULL);
+			else
+				execl(backend_path, backend_path, "--domid", dom,
+				      "--transport", "loopback", "--loopback-dir",
+				      world_dir, "--executor", "cuda", "--foreground",
+				      "--log-level", "info", "--log-file", log,
+				      (char *)NULL);
 			_exit(127);
 		}
 		bpids[d] = pid;
@@ -859,6 +884,8 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "max-mib", required_argument, NULL, 'm' },
+		{ "poll-us", required_argument, NULL, 'p' },
+		{ "only-bw", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -866,20 +893,22 @@ int main(int argc, char **argv)
 	struct vgpu_exec_ctx *xctx;
 	struct vgpu_exec_func *xf;
 	struct vgpu_exec_info info;
-	struct lat nl, nlp, xl, el, xe;
+	struct lat nl = { 0, 0 }, nlp = { 0, 0 }, xl, el, xe;
 	uint64_t *t;
-	double nr, xr, er = 0, one_x, one_e = 0;
+	double nr = 0, xr, er = 0, one_x, one_e = 0;
 	int c, drv = 0;
 	char name[128];
 	CUdevice dev;
 
-	while ((c = getopt_long(argc, argv, "n:a:s:b:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:a:s:b:m:p:oh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': iters = atoi(optarg); break;
 		case 'a': async_n = atoi(optarg); break;
 		case 's': seconds = atoi(optarg); break;
 		case 'b': backend_path = optarg; break;
 		case 'm': max_mib = atoi(optarg); break;
+		case 'p': poll_us = optarg; setenv("VGPU_LOOPFRONT_SPIN_US", optarg, 1); break;
+		case 'o': only_bw = true; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
 		}
@@ -895,7 +924,7 @@ int main(int argc, char **argv)
 	}
 #endif
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	{
+	if (!only_bw) {
 		/* before this process touches CUDA: forked native guests */
 		double n1, n7;
 
@@ -926,10 +955,12 @@ int main(int argc, char **argv)
 		       info.sm_count, drv / 1000, drv % 1000 / 10, date);
 	}
 
+	t = calloc((size_t)iters, sizeof(*t));
+	if (only_bw)
+		goto bandwidth;
 	/* ---- vector_add(1024) round trip ---- */
 	nl = native_va(false);
 	nlp = native_va(true);
-	t = calloc((size_t)iters, sizeof(*t));
 	x_va_loop(ex, t, iters, 0);
 	xl = percentiles(t, iters);
 	printf("vector_add(1024) round trip, us   native pageable p50 %.1f p99 %.1f | "
@@ -949,6 +980,7 @@ int main(int argc, char **argv)
 	       nr / 1000, xr / 1000, 100 * xr / nr);
 
 	/* ---- bandwidth ---- */
+bandwidth:
 	printf("bandwidth, GB/s        size   native-pinned H2D D2H | native-pageable H2D D2H | executor H2D D2H (%% of pinned)\n");
 	for (size_t sz = 4096; sz <= (size_t)max_mib << 20; sz *= 4) {
 		double nph = native_bw(sz, true, true), npd = native_bw(sz, false, true);
@@ -960,7 +992,7 @@ int main(int argc, char **argv)
 	}
 
 	/* ---- 7 guests ---- */
-	{
+	if (!only_bw) {
 		struct vgpu_exec *g[7];
 		struct guest_arg ga[7];
 		pthread_t th[7];
@@ -989,7 +1021,7 @@ int main(int argc, char **argv)
 	}
 
 #ifdef VGPU_BENCH_LOOPBACK
-	if (backend_path) {
+	if (backend_path && !only_bw) {
 		struct loopfront *lf[8];
 		uint32_t lctx;
 		uint64_t lfunc;
@@ -1001,8 +1033,9 @@ int main(int argc, char **argv)
 		lb_start(7);
 		for (int d = 1; d <= 7; d++)
 			lf[d] = lf_connect(d);
-		printf("# loopback: 7 vgpu-backend processes (--executor cuda), "
-		       "guests through loopfront; world %s\n", world_dir);
+		printf("# loopback: 7 vgpu-backend processes (--executor cuda%s%s), "
+		       "guests through loopfront; world %s\n",
+		       poll_us ? ", --poll-us " : "", poll_us ? poll_us : "", world_dir);
 		lf_va_loop(lf[1], t, iters, 0);
 		ll = percentiles(t, iters);
 		printf("vector_add(1024) round trip, us   loopback p50 %.1f p99 %.1f "

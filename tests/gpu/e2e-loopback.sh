@@ -13,7 +13,9 @@ if [ $? -ne 0 ]; then
   echo "SKIP: no CUDA device ($(echo "$probe" | tail -n 1))"
   exit 77
 fi
-work=$(mktemp -d "${TMPDIR:-/tmp}/vgpu-e2e-gpu-XXXXXX") || exit 1
+# guest memory of the loopback world wants tmpfs
+base=${TMPDIR:-/tmp}; [ -w /dev/shm ] && base=/dev/shm
+work=$(mktemp -d "$base/vgpu-e2e-gpu-XXXXXX") || exit 1
 world=$work/world
 pids=()
 cleanup() {
