@@ -286,6 +286,66 @@ START_TEST(test_transport_cross_process)
 }
 END_TEST
 
+/* The store half of backend/transport.h, as the backend calls it. */
+START_TEST(test_transport_store_ops)
+{
+	const char *why = NULL;
+	struct vgpuback_transport *t =
+		vgpuback_transport_loopback_open(lbt_dir, &why);
+	struct vgpuback_xs_acl acl[2] = { { 0, VGPUBACK_XS_PERM_NONE },
+					  { 1, VGPUBACK_XS_PERM_READ } };
+	struct lb_xs *g = lb_xs_open(lbt_w, 1);
+	vgpuback_xbt_t xbt;
+	unsigned int n;
+	char **d, *v, *path, *tok;
+
+	ck_assert_msg(t, "%s", why);
+	ck_assert_int_eq(t->ops->xs_mkdir(t, 0, "/local/domain/0/backend/x"), 0);
+	ck_assert_int_eq(t->ops->xs_set_perms(t, 0, "/local/domain/0/backend/x",
+					      acl, 2), 0);
+	ck_assert_int_eq(t->ops->xs_set_perms(t, 0, "/local/domain/0/backend/x",
+					      acl, 0), -EINVAL);
+	/* A transaction, retried on EAGAIN as the backend does. */
+	do {
+		ck_assert_int_eq(t->ops->xs_transaction_start(t, &xbt), 0);
+		ck_assert_int_eq(t->ops->xs_write(t, xbt,
+			"/local/domain/0/backend/x/k", "v"), 0);
+	} while (t->ops->xs_transaction_end(t, xbt, false) == -EAGAIN);
+	v = lb_xs_read(g, 0, "/local/domain/0/backend/x/k", NULL);
+	ck_assert_str_eq(v, "v");      /* the guest may read it */
+	free(v);
+	ck_assert_int_eq(lb_xs_write(g, 0, "/local/domain/0/backend/x/k", "w"),
+			 -EACCES);
+	d = t->ops->xs_directory(t, 0, "/local/domain/0/backend/x", &n);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(d[0], "k");
+	free(d);
+	ck_assert_int_eq(t->ops->xs_watch(t, "/local/domain/1/data", "w"), 0);
+	ck_assert_int_eq(lbt_wait(t->ops->xs_watch_fd(t)), 1);
+	ck_assert_int_eq(t->ops->xs_read_watch(t, &path, &tok), 1);
+	ck_assert_str_eq(tok, "w");
+	free(path);
+	free(tok);
+	ck_assert_int_eq(lb_xs_write(g, 0, "data/z", "1"), 0);
+	ck_assert_int_eq(lbt_wait(t->ops->xs_watch_fd(t)), 1);
+	ck_assert_int_eq(t->ops->xs_read_watch(t, &path, &tok), 1);
+	ck_assert_str_eq(path, "/local/domain/1/data/z");
+	free(path);
+	free(tok);
+	ck_assert_int_eq(t->ops->xs_read_watch(t, &path, &tok), 0);
+	ck_assert_int_eq(t->ops->xs_unwatch(t, "/local/domain/1/data", "w"), 0);
+	ck_assert_int_eq(t->ops->xs_rm(t, 0, "/local/domain/0/backend/x"), 0);
+	ck_assert_ptr_null(t->ops->xs_read(t, 0, "/local/domain/0/backend/x/k",
+					   NULL));
+	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(t->ops->evtchn_notify(t, 0), -EINVAL);
+	ck_assert_int_eq(t->ops->evtchn_pending(t), -EAGAIN);
+	lb_xs_close(g);
+	t->ops->close(t);
+}
+END_TEST
+
 START_TEST(test_transport_open_errors)
 {
 	const char *why = NULL;
@@ -320,6 +380,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_transport_cross_process);
 	tcase_add_test(tc, test_transport_open_errors);
+	tcase_add_test(tc, test_transport_store_ops);
 	suite_add_tcase(s, tc);
 	return s;
 }
