@@ -70,4 +70,10 @@ uint64_t vgpuback_now_ns(void);
 	vgpuback_log_rl(&rl_, VGPUBACK_LOG_WARN, __VA_ARGS__);           \
 } while (0)
 
+/* Per-request diagnostics a guest can trigger at will: rate-limited too. */
+#define vb_debug_rl(...) do {                                            \
+	static struct vgpuback_ratelimit rl_ = VGPUBACK_RATELIMIT_INIT(5, 50); \
+	vgpuback_log_rl(&rl_, VGPUBACK_LOG_DEBUG, __VA_ARGS__);          \
+} while (0)
+
 #endif /* VGPUBACK_LOG_H */

@@ -599,7 +599,7 @@ static void handle_request(struct vgpuback_device *dev,
 	}
 	rc = vgpuback_get_parse(dev, req, dev->seg_buf, &p);
 	if (rc) {
-		vb_debug("request %llu (%s, op %u): %s",
+		vb_debug_rl("request %llu (%s, op %u): %s",
 			 (unsigned long long)req->id, vgpuif_op_name(req->op),
 			 req->op, vgpuif_status_str(rc));
 		req_answer(dev, r, rc);

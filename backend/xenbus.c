@@ -34,7 +34,9 @@ static const char *state_name(int s)
 		"Connected", "Closing", "Closed", "Reconfiguring",
 		"Reconfigured"
 	};
-	return s >= 0 && s <= 8 ? n[s] : "invalid";
+	if (s < 0)
+		return "none";
+	return s <= 8 ? n[s] : "invalid";
 }
 
 int vgpuback_parse_u64(const char *s, uint64_t max, uint64_t *out)
