@@ -368,6 +368,7 @@ int vgpuback_sched_submit(struct vgpuback_device *dev, struct vgpuback_req *req)
 	if (!st->slot)   /* disabled: straight through */
 		return vgpu_exec_submit(dev->exec, &req->eop);
 	sched_sync_counts(dev, st);
+	vgpu_arb_set_queue(st->slot, dev->inflight);
 
 	if (req->op == VGPUIF_OP_MEM_ALLOC) {
 		/* handles.mem_used already counts this allocation. */
@@ -422,6 +423,8 @@ void vgpuback_sched_complete(struct vgpuback_device *dev,
 	 */
 	sched_sync_counts(dev, st);
 	vgpu_arb_count(st->slot, 1, req->status ? 1 : 0);
+	/* dev->inflight still counts this request (answered next). */
+	vgpu_arb_set_queue(st->slot, dev->inflight ? dev->inflight - 1 : 0);
 	st->responses_synced++;
 	if (req->status)
 		st->errors_synced++;

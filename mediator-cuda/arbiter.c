@@ -33,7 +33,7 @@
 #include "arbiter.h"
 
 #define ARB_MAGIC   0x3142524155504756ull  /* "VGPUARB1" little-endian */
-#define ARB_VERSION 2u  /* also in the file name: versions never share one */
+#define ARB_VERSION 3u  /* also in the file name: versions never share one */
 
 #define ARB_DOMID_LIMIT 0x7ff0u  /* DOMID_FIRST_RESERVED */
 
@@ -71,6 +71,7 @@ struct arb_shm_slot {
 	uint64_t errors;        /* atomic                                    */
 	uint64_t quota_refusals;/* atomic                                    */
 	uint64_t last_seen_ns;  /* atomic                                    */
+	uint64_t queue;         /* atomic: requests the backend holds        */
 	uint64_t gpu_ns, grants, wait_ns, aged;
 	uint64_t last_grant;    /* its GPU's grant number at its last grant */
 	uint64_t registered_ns;
@@ -1319,6 +1320,14 @@ int vgpu_arb_mem_release(struct vgpu_arb_slot *slot, uint64_t bytes)
 	}
 }
 
+void vgpu_arb_set_queue(struct vgpu_arb_slot *slot, uint32_t n)
+{
+	struct arb_shm_slot *s = arb_slot_nolock(slot);
+
+	if (s)
+		__atomic_store_n(&s->queue, n, __ATOMIC_RELAXED);
+}
+
 void vgpu_arb_count(struct vgpu_arb_slot *slot, uint64_t requests,
 		    uint64_t errors)
 {
@@ -1401,6 +1410,7 @@ int vgpu_arb_snapshot(struct vgpu_arb *arb, struct vgpu_arb_snapshot *snap)
 		di->wait_ns = s->wait_ns;
 		di->aged = s->aged;
 		di->last_grant = s->last_grant;
+		di->queue = (uint32_t)__atomic_load_n(&s->queue, __ATOMIC_RELAXED);
 		di->registered_ns = s->registered_ns;
 		di->last_seen_ns = __atomic_load_n(&s->last_seen_ns,
 						   __ATOMIC_RELAXED);

@@ -3,7 +3,7 @@
  * arbiter.h - who may submit GPU work next: the dom0-wide arbiter.
  *
  * Every vgpu-backend (one per guest domain) on a host opens the same shared
- * memory region (/dev/shm/vgpu-arb.v2 by default: NAME.vVERSION, so that
+ * memory region (/dev/shm/vgpu-arb.v3 by default: NAME.vVERSION, so that
  * backends of different layouts never share one) and asks it for a *turn*
  * before it hands an op to its executor:
  *
@@ -59,7 +59,7 @@
 
 #include "vgpuif.h"
 
-#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v2     */
+#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v3     */
 #define VGPU_ARB_ENV_NAME     "VGPU_ARB_NAME" /* overrides the default  */
 
 #define VGPU_ARB_MAX_GPUS     16u
@@ -208,6 +208,9 @@ int  vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns);
 int  vgpu_arb_mem_reserve(struct vgpu_arb_slot *slot, uint64_t bytes);
 int  vgpu_arb_mem_release(struct vgpu_arb_slot *slot, uint64_t bytes);
 
+/* Requests the backend holds for the domain now (received, unanswered). */
+void vgpu_arb_set_queue(struct vgpu_arb_slot *slot, uint32_t n);
+
 /* Requests answered and how many of them with an error status. */
 void vgpu_arb_count(struct vgpu_arb_slot *slot, uint64_t requests,
 		    uint64_t errors);
@@ -234,6 +237,8 @@ struct vgpu_arb_domain_info {
 	uint32_t alive;          /* pid exists                             */
 	uint32_t waiting;        /* its acquire() calls waiting now        */
 	uint32_t inflight;       /* turns it holds now                     */
+	uint32_t queue;          /* requests its backend holds (set_queue) */
+	uint32_t _pad;
 	uint64_t mem_used, mem_peak, mem_quota;
 	uint64_t requests, errors, quota_refusals;
 	uint64_t gpu_ns;         /* GPU time, as told by release()         */

@@ -35,7 +35,8 @@ static const char usage_text[] =
 "medium, low; from XenStore), POOL, GPU, MEMORY used / mem-quota ('none'\n"
 "when 0), REQ/S (requests answered per second), GPU% (GPU time of its ops\n"
 "per wall-clock second; above 100 when several of its ops overlap), QUEUE\n"
-"(ops waiting for a turn + ops running), ERRORS (requests answered with an\n"
+"(requests its backend holds: received, not yet answered; at least the ops\n"
+"waiting for a turn plus those running), ERRORS (requests answered with an\n"
 "error status), REFUSED (allocations refused by mem-quota), and the\n"
 "backend's PID ('dead' when that process is gone: its slot is reclaimed by\n"
 "the next backend that touches the arbiter).\n"
@@ -63,7 +64,7 @@ static const char usage_text[] =
 "                         milliseconds (0 .. 60000, default 500; 0 = no\n"
 "                         rates, report at once)\n"
 "  -d, --domain DOMID     only this domain\n"
-"      --region NAME      the arbiter's shared region: /dev/shm/NAME.v2\n"
+"      --region NAME      the arbiter's shared region: /dev/shm/NAME.v3\n"
 "                         (default $VGPU_ARB_NAME, else vgpu-arb)\n"
 "  -h, --help             this text\n"
 "\n"
@@ -168,6 +169,13 @@ static double gpu_busy_pct(const struct vgpu_arb_snapshot *prev,
 		return NAN;
 	return (double)(cur->gpu[g].busy_ns - prev->gpu[g].busy_ns) * 100.0 /
 	       (double)(cur->now_ns - prev->now_ns);
+}
+
+static uint32_t queue_depth(const struct vgpu_arb_domain_info *d)
+{
+	uint32_t arb = d->waiting + d->inflight;
+
+	return d->queue > arb ? d->queue : arb;
 }
 
 static bool wanted(const struct opts *o, const struct vgpu_arb_domain_info *d)
@@ -294,7 +302,7 @@ static void print_table(const struct opts *o, const char *region,
 			snprintf(pid, sizeof(pid), "dead");
 		printf("%6u %4u %-8s %4u %3u %23s %10s %7s %5u %8llu %7llu %8s\n",
 		       d->domid, d->devid, vgpu_arb_priority_name(d->priority),
-		       d->pool, d->gpu, mem, rq, gp, d->waiting + d->inflight,
+		       d->pool, d->gpu, mem, rq, gp, queue_depth(d),
 		       (unsigned long long)d->errors,
 		       (unsigned long long)d->quota_refusals, pid);
 	}
@@ -385,7 +393,7 @@ static void print_json(const struct opts *o, const char *region,
 			(unsigned long long)d->grants,
 			(unsigned long long)d->wait_ns,
 			(unsigned long long)d->aged, d->waiting, d->inflight,
-			d->waiting + d->inflight, d->gpu_share_pct);
+			queue_depth(d), d->gpu_share_pct);
 		first = false;
 		json_num(f, s->now_ns > d->last_seen_ns ?
 			 (double)(s->now_ns - d->last_seen_ns) / 1e9 : 0.0);
@@ -416,7 +424,7 @@ static const struct metric dom_metrics[] = {
 	{ "vgpu_domain_memory_used_bytes", "gauge", "Device memory the domain holds." },
 	{ "vgpu_domain_memory_peak_bytes", "gauge", "Most device memory the domain held." },
 	{ "vgpu_domain_memory_quota_bytes", "gauge", "The domain's mem-quota (0 = none)." },
-	{ "vgpu_domain_queue_depth", "gauge", "Ops waiting for a turn plus ops running." },
+	{ "vgpu_domain_queue_depth", "gauge", "Requests the domain's backend holds (received, not answered)." },
 	{ "vgpu_domain_up", "gauge", "1 while the domain's backend process exists." },
 	{ "vgpu_domain_requests_per_second", "gauge", "Requests answered per second over the last sample." },
 	{ "vgpu_domain_gpu_time_percent", "gauge", "GPU time per wall-clock time over the last sample, in percent." },
@@ -436,7 +444,7 @@ static double dom_value(unsigned int m, const struct vgpu_arb_domain_info *d,
 	case 7:  return (double)d->mem_used;
 	case 8:  return (double)d->mem_peak;
 	case 9:  return (double)d->mem_quota;
-	case 10: return (double)(d->waiting + d->inflight);
+	case 10: return (double)queue_depth(d);
 	case 11: return d->alive ? 1.0 : 0.0;
 	case 12: return r->valid ? r->req_s : NAN;
 	case 13: return r->valid ? r->gpu_pct : NAN;
@@ -669,7 +677,7 @@ int main(int argc, char **argv)
 		const char *name = o.region ? o.region : getenv(VGPU_ARB_ENV_NAME);
 		if (!name || !*name)
 			name = VGPU_ARB_DEFAULT_NAME;
-		fprintf(stderr, PROG ": arbiter region '%s' (/dev/shm/%s.v2): %s%s\n",
+		fprintf(stderr, PROG ": arbiter region '%s' (/dev/shm/%s.v3): %s%s\n",
 			name, name, why ? why : strerror(-rc),
 			rc == -EACCES ? " (permission denied: run as root)" : "");
 		return 1;

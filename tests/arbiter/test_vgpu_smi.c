@@ -218,6 +218,7 @@ static void setup(void)
 	/* domain 7: holds a turn now */
 	ck_assert_int_eq(vgpu_arb_acquire(g_d7, 0), 0);
 	vgpu_arb_count(g_d7, 1, 0);
+	vgpu_arb_set_queue(g_d7, 3);  /* its backend holds 3 requests */
 }
 
 static void teardown(void)
@@ -261,7 +262,7 @@ START_TEST(test_json_figures)
 	assert_has(obj, "\"devid\":1,\"priority\":\"low\",\"pool\":1,\"gpu\":1,");
 	assert_has(obj, "\"mem_quota\":0,");
 	assert_has(obj, "\"requests\":1,\"errors\":0,");
-	assert_has(obj, "\"inflight\":1,\"queue_depth\":1,\"gpu_share_pct\":25,");
+	assert_has(obj, "\"inflight\":1,\"queue_depth\":3,\"gpu_share_pct\":25,");
 
 	/* --domain filters */
 	{
@@ -348,7 +349,7 @@ START_TEST(test_prometheus)
 	assert_has(file, "vgpu_domain_memory_quota_bytes{domid=\"3\",devid=\"0\","
 			 "priority=\"high\",pool=\"0\",gpu=\"0\"} 1073741824\n");
 	assert_has(file, "vgpu_domain_queue_depth{domid=\"7\",devid=\"1\","
-			 "priority=\"low\",pool=\"1\",gpu=\"1\"} 1\n");
+			 "priority=\"low\",pool=\"1\",gpu=\"1\"} 3\n");
 	assert_has(file, "# TYPE vgpu_domain_memory_used_bytes gauge\n");
 	assert_has(file, "vgpu_gpu_turns_in_use{gpu=\"1\"} 1\n");
 	assert_has(file, "vgpu_arbiter_repairs_total 0\n");

@@ -179,6 +179,7 @@ static void run_order(unsigned int n, const char *const *prio, const uint32_t *w
 		id[i] = submit_sync(&D[i], ctx[i]);
 		wait_dom(10 + i, 1, 0);
 		ck_assert_str_eq(vgpu_arb_priority_name(dom(10 + i)->priority), prio[i]);
+		ck_assert_uint_eq(dom(10 + i)->queue, 1);  /* the SYNC, unanswered */
 	}
 	ck_assert_int_eq(vgpu_arb_release(slot, 0), 0);
 	for (unsigned int i = 0; i < n; i++)
@@ -428,6 +429,7 @@ START_TEST(test_accounting)
 	ck_assert_uint_eq(d->grants, 5);
 	ck_assert_uint_ge(d->gpu_ns, 5ull * 2000 * 1000);
 	ck_assert_uint_eq(snap()->gpu[0].grants, 15);
+	ck_assert_uint_eq(dom(10)->queue, 0);   /* everything answered */
 	/* A backend that stops cleanly unregisters. */
 	ck_assert_int_eq(tf_backend_stop(&D[1]), 0);
 	ck_assert_ptr_null(dom(11));
