@@ -860,20 +860,72 @@ int lb_xs_get_perms(struct lb_xs *xs, uint32_t xbt, const char *path,
 	return r;
 }
 
+struct names {
+	char **v;
+	unsigned int n, cap;
+};
+
+static int names_add(struct names *ns, const char *name, size_t len)
+{
+	for (unsigned int i = 0; i < ns->n; i++)
+		if (strlen(ns->v[i]) == len && !strncmp(ns->v[i], name, len))
+			return 0;
+	if (ns->n == ns->cap) {
+		unsigned int cap = ns->cap ? ns->cap * 2 : 16;
+		char **v = realloc(ns->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ns->v = v;
+		ns->cap = cap;
+	}
+	ns->v[ns->n] = strndup(name, len);
+	if (!ns->v[ns->n])
+		return -ENOMEM;
+	ns->n++;
+	return 0;
+}
+
+static void names_del(struct names *ns, const char *name)
+{
+	for (unsigned int i = 0; i < ns->n; i++)
+		if (!strcmp(ns->v[i], name)) {
+			free(ns->v[i]);
+			ns->v[i] = ns->v[--ns->n];
+			return;
+		}
+}
+
+/* The child of dir (plen = its length, 0 for "/") on the way to path. */
+static const char *child_of(const char *path, const char *dir, size_t plen,
+			    size_t *len)
+{
+	const char *c, *e;
+
+	if (strncmp(path, dir, plen) || path[plen] != '/' || !path[plen + 1])
+		return NULL;
+	c = path + plen + 1;
+	e = strchr(c, '/');
+	*len = e ? (size_t)(e - c) : strlen(c);
+	return c;
+}
+
 /*
- * Children of path. Inside a transaction the listing is the store's (the
- * transaction's own uncommitted creations are not listed).
+ * Children of path. Inside a transaction, the transaction's own creations
+ * and removals are applied to the store's listing.
  */
 char **lb_xs_directory(struct lb_xs *xs, uint32_t xbt, const char *path,
 		       unsigned int *num)
 {
+	struct names ns = { 0 };
 	char p[LB_PATH_MAX];
 	struct lb_shm_node *n;
 	struct lb_tx *t = NULL;
-	size_t plen, bytes = 0;
-	unsigned int cnt = 0;
-	char **out = NULL, *s = NULL;
-	int r;
+	const char *ov;
+	unsigned int ol;
+	size_t plen, bytes = 0, len;
+	char **out = NULL, *s;
+	int r, in_tx = 0;
 
 	r = path_norm(path, xs->domid, p);
 	if (r)
@@ -882,6 +934,24 @@ char **lb_xs_directory(struct lb_xs *xs, uint32_t xbt, const char *path,
 		r = -ENOENT;
 		goto out;
 	}
+	if (t) {
+		in_tx = tx_overlay(t, p, &ov, &ol);
+		if (in_tx < 0) {
+			r = in_tx;
+			goto out;
+		}
+		/* Created implicitly, as the parent of a node it wrote? */
+		for (unsigned int i = t->nops; !in_tx && i-- > 0;) {
+			struct tx_op *o = &t->ops[i];
+
+			if (o->type == OP_RM && is_under(p, o->path))
+				break;
+			if ((o->type == OP_WRITE || o->type == OP_MKDIR) &&
+			    is_under(o->path, p))
+				in_tx = 1;
+		}
+	}
+	plen = strcmp(p, "/") ? strlen(p) : 0;
 	r = lb_lock(xs->w);
 	if (r)
 		goto out;
@@ -890,53 +960,70 @@ char **lb_xs_directory(struct lb_xs *xs, uint32_t xbt, const char *path,
 	n = node_find(xs->w, p);
 	if (r)
 		goto out_unlock;
-	if (!n) {
+	if (!n && !in_tx) {
 		r = -ENOENT;
 		goto out_unlock;
 	}
-	if (!(perm_of(n, xs->domid) & LB_XS_PERM_READ)) {
+	if (n && !(perm_of(n, xs->domid) & LB_XS_PERM_READ)) {
 		r = -EACCES;
 		goto out_unlock;
 	}
-	plen = strcmp(p, "/") ? strlen(p) : 0;
-	/* Two passes: count and size, then copy into one block. */
-	for (int pass = 0; pass < 2; pass++) {
-		unsigned int k = 0;
+	for (uint32_t i = 0; n && i < LB_MAX_NODES && !r; i++) {
+		struct lb_shm_node *c = &xs->w->shm->node[i];
+		const char *name;
 
-		if (pass == 1) {
-			out = malloc((cnt + 1) * sizeof(char *) + bytes + 1);
-			if (!out) {
-				r = -ENOMEM;
-				goto out_unlock;
-			}
-			s = (char *)(out + cnt + 1);
-		}
-		for (uint32_t i = 0; i < LB_MAX_NODES; i++) {
-			struct lb_shm_node *c = &xs->w->shm->node[i];
-			const char *name;
-
-			if (!c->in_use || strncmp(c->path, p, plen) ||
-			    c->path[plen] != '/' || !c->path[plen + 1])
-				continue;
-			name = c->path + plen + 1;
-			if (strchr(name, '/'))
-				continue;
-			if (pass == 0) {
-				cnt++;
-				bytes += strlen(name) + 1;
-			} else if (k < cnt) {
-				strcpy(s, name);
-				out[k++] = s;
-				s += strlen(name) + 1;
-			}
-		}
-		if (pass == 1)
-			out[k] = NULL;
+		if (!c->in_use || !(name = child_of(c->path, p, plen, &len)) ||
+		    name[len] != '\0')
+			continue;
+		r = names_add(&ns, name, len);
 	}
-	*num = cnt;
+	lb_unlock(xs->w);
+	/* The transaction's own changes, in order. */
+	for (unsigned int i = 0; t && i < t->nops && !r; i++) {
+		struct tx_op *o = &t->ops[i];
+		const char *name = child_of(o->path, p, plen, &len);
+		char tmp[LB_PATH_MAX];
+
+		if (o->type == OP_RM && is_under(p, o->path)) {
+			while (ns.n)
+				free(ns.v[--ns.n]);
+			continue;
+		}
+		if (!name)
+			continue;
+		if (o->type == OP_WRITE || o->type == OP_MKDIR) {
+			r = names_add(&ns, name, len);
+		} else if (o->type == OP_RM && name[len] == '\0') {
+			memcpy(tmp, name, len);
+			tmp[len] = '\0';
+			names_del(&ns, tmp);
+		}
+	}
+	if (r)
+		goto out;
+	for (unsigned int i = 0; i < ns.n; i++)
+		bytes += strlen(ns.v[i]) + 1;
+	out = malloc((ns.n + 1) * sizeof(char *) + bytes + 1);
+	if (!out) {
+		r = -ENOMEM;
+		goto out;
+	}
+	s = (char *)(out + ns.n + 1);
+	for (unsigned int i = 0; i < ns.n; i++) {
+		strcpy(s, ns.v[i]);
+		out[i] = s;
+		s += strlen(ns.v[i]) + 1;
+	}
+	out[ns.n] = NULL;
+	*num = ns.n;
+	goto out;
+
 out_unlock:
 	lb_unlock(xs->w);
 out:
+	for (unsigned int i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	free(ns.v);
 	if (r) {
 		errno = -r;
 		return NULL;

@@ -315,6 +315,31 @@ START_TEST(test_transactions)
 	ck_assert_str_eq(v, "x");
 	free(v);
 	ck_assert_int_eq(lb_xs_transaction_end(xs1, 999, false), -ENOENT);
+	/* directory inside a transaction sees its own changes. */
+	{
+		unsigned int num;
+		char **d;
+
+		ck_assert_int_eq(lb_xs_transaction_start(xs1, &t1), 0);
+		ck_assert_int_eq(lb_xs_write(xs1, t1, "data/txdir/a", "1"), 0);
+		ck_assert_int_eq(lb_xs_mkdir(xs1, t1, "data/txdir/b/c"), 0);
+		d = lb_xs_directory(xs1, t1, "data/txdir", &num);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_uint_eq(num, 2);
+		free(d);
+		ck_assert_int_eq(lb_xs_rm(xs1, t1, "data/txdir/a"), 0);
+		d = lb_xs_directory(xs1, t1, "data/txdir", &num);
+		ck_assert_uint_eq(num, 1);
+		ck_assert_str_eq(d[0], "b");
+		free(d);
+		/* Outside, nothing yet. */
+		ck_assert_ptr_null(lb_xs_directory(xs1, 0, "data/txdir", &num));
+		ck_assert_int_eq(lb_xs_transaction_end(xs1, t1, false), 0);
+		d = lb_xs_directory(xs1, 0, "data/txdir", &num);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_uint_eq(num, 1);
+		free(d);
+	}
 	ck_assert_int_eq(lb_xs_write(xs1, 999, "data/k", "y"), -ENOENT);
 	/* Permissions are checked inside a transaction as well. */
 	ck_assert_int_eq(lb_xs_transaction_start(xs1, &t1), 0);
