@@ -10,6 +10,7 @@
 #   - detach while idle, re-attach, detach while busy (a guest process holds the
 #     work in flight: `vgpu stress`), each leaving no node, no backend process and a
 #     healthy guest; the busy guest program ends with an error instead of hanging.
+#   - the domain is destroyed with its device attached: the backend exits by itself.
 # Uses guest 1 only; it ends with guest 1 running again (new domid in g1.domid) and
 # without a vgpu device.
 
@@ -186,6 +187,38 @@ detach_busy() {
         [ "$(cat /run/stress.rc)" != 0 ] || { echo "it reported no error although its device went away"; exit 1; }'
 }
 
+# The domain dies with its device attached: the backend sees @releaseDomain, finds the
+# domain gone (the transport's domain_alive) and exits by itself; vgpu-list shows it;
+# vgpu-detach removes what the toolstack left.
+domain_destroyed() {
+    local d pid
+    d=$(guest_domid "$G") || return 1
+    vgpu-attach "$d" --executor cpu --no-systemd || return 1
+    pid=$(cat "/run/vgpu-xen/backend-$d.pid") || return 1
+    xl destroy "$d" || return 1
+    if ! wait_for 60 sh -c "! { [ -e /proc/$pid/status ] && ! grep -q '^State:[[:space:]]*[ZX]' /proc/$pid/status; }"; then
+        echo "backend $pid still runs 60 s after its domain was destroyed"; backend_log "$d"; return 1
+    fi
+    echo "backend $pid exited by itself:"; backend_log "$d" | tail -n 4
+    vgpu-list "$d"
+    vgpu-list --json "$d" | grep -q '"backend_process": "dead"' ||
+        ! xenstore-exists "$(be_dir "$d")" || { echo "vgpu-list does not show the backend dead"; return 1; }
+    vgpu-detach "$d" --timeout 10 || return 1
+    ! xenstore-exists "$(be_dir "$d")" || { echo "backend dir left"; return 1; }
+}
+
+# Leave guest 1 as the testbed made it (running, agent up, no vgpu) for later scenarios.
+recreate_plain() {
+    local cfg=$VGPU_RUN/g$G.cfg d
+    xl create -p -e "$cfg" || return 1
+    d=$(xl domid "g$G") || return 1
+    echo "$d" >"$VGPU_RUN/g$G.domid"
+    xenstore-write "/local/domain/$d/vgpu-agent" "" &&
+        xenstore-chmod "/local/domain/$d/vgpu-agent" "n$d" || return 1
+    xl unpause "$d" || return 1
+    guest_wait_up "$G" 240
+}
+
 step "vgpu-attach to a domain that does not exist: clear error, nothing written" no_such_domain
 step "attach at boot: vgpu-xl-create (xl create -p, vgpu-attach, xl unpause)" boot_with_hook &&
 step "the guest created by vgpu-xl-create boots" booted &&
@@ -195,4 +228,6 @@ step "vgpu-list shows both ends' states (table and --json)" list_shows_both_ends
 step "vgpu-attach of an attached device is refused" attach_twice_refused &&
 step "vgpu-detach while idle: nodes, backend and guest device gone" detach_idle &&
 step "re-attach: Connected again with the new policy" reattach &&
-step "vgpu-detach while busy (vgpu stress running in the guest)" detach_busy
+step "vgpu-detach while busy (vgpu stress running in the guest)" detach_busy &&
+step "domain destroyed while attached: backend exits by itself, detach cleans up" domain_destroyed
+step "guest $G created again (no vgpu) for later scenarios" recreate_plain
