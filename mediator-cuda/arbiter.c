@@ -33,7 +33,7 @@
 #include "arbiter.h"
 
 #define ARB_MAGIC   0x3142524155504756ull  /* "VGPUARB1" little-endian */
-#define ARB_VERSION 3u  /* also in the file name: versions never share one */
+#define ARB_VERSION VGPU_ARB_VERSION
 
 #define ARB_DOMID_LIMIT 0x7ff0u  /* DOMID_FIRST_RESERVED */
 
@@ -642,7 +642,10 @@ static int arb_init_region(struct arb_shm *shm, const struct vgpu_arb_config *cf
 
 static bool arb_header_ok(const struct arb_shm *shm)
 {
+	const char *why;
+
 	return shm->version == ARB_VERSION && shm->size == sizeof(*shm) &&
+	       vgpu_arb_config_check(&shm->cfg, &why) == 0 &&
 	       shm->max_gpus == VGPU_ARB_MAX_GPUS &&
 	       shm->max_pools == VGPU_ARB_MAX_POOLS &&
 	       shm->max_slots == VGPU_ARB_MAX_SLOTS &&
@@ -840,7 +843,8 @@ static int arb_lock_slot(struct vgpu_arb_slot *slot, struct arb_shm_slot **out)
 
 	if (rc)
 		return rc;
-	if (s->state != SLOT_ACTIVE || s->generation != slot->generation) {
+	if (s->state != SLOT_ACTIVE || s->generation != slot->generation ||
+	    s->gpu >= VGPU_ARB_MAX_GPUS) {
 		arb_unlock(arb);
 		return -ESTALE;
 	}
@@ -1053,7 +1057,8 @@ static uint32_t arb_pick(const struct arb_shm *shm, uint32_t gpu, uint64_t now)
 		uint32_t cls;
 		bool over;
 
-		if (tk->state != TICKET_WAITING || tk->gpu != gpu)
+		if (tk->state != TICKET_WAITING || tk->gpu != gpu ||
+		    tk->slot >= VGPU_ARB_MAX_SLOTS)
 			continue;
 		s = &shm->slot[tk->slot];
 		cls = arb_effective_class(shm, s, tk, now);
@@ -1112,7 +1117,7 @@ static void arb_ticket_drop(struct arb_shm *shm, uint32_t t)
 	struct arb_shm_ticket *tk = &shm->ticket[t];
 
 	tk->state = TICKET_FREE;
-	if (shm->gpu[tk->gpu].waiting)
+	if (tk->gpu < VGPU_ARB_MAX_GPUS && shm->gpu[tk->gpu].waiting)
 		shm->gpu[tk->gpu].waiting--;
 	if (shm->nwaiting)
 		shm->nwaiting--;

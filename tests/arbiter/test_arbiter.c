@@ -288,6 +288,55 @@ START_TEST(test_region_names)
 }
 END_TEST
 
+/* A file that is not a region of this version: refused, never used. */
+START_TEST(test_region_foreign)
+{
+	static const size_t sizes[] = { 1, 4096, 1 << 20 };
+	char path[160];
+	struct vgpu_arb *arb = NULL;
+	const char *why = NULL;
+
+	snprintf(path, sizeof(path), "/dev/shm/%s.v%u", g_name, VGPU_ARB_VERSION);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		FILE *f = fopen(path, "w");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(ftruncate(fileno(f), (off_t)sizes[i]), 0);
+		fclose(f);
+		ck_assert_msg(vgpu_arb_open(&arb, g_name, &g_cfg, 0, &why) == -EPROTO,
+			      "size %zu accepted", sizes[i]);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_int_eq(vgpu_arb_open(&arb, g_name, NULL, VGPU_ARB_NOCREATE,
+					       &why), -EPROTO);
+		unlink(path);
+	}
+	/* The right size, garbage inside (no magic): initialised afresh,
+	 * nothing of the garbage trusted. */
+	g_arb = open_region(&g_cfg);
+	vgpu_arb_close(g_arb);
+	g_arb = NULL;
+	{
+		FILE *f = fopen(path, "r+");
+		unsigned char junk[8192];
+
+		ck_assert_ptr_nonnull(f);
+		memset(junk, 0xa5, sizeof(junk));
+		ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+		fclose(f);
+	}
+	g_arb = open_region(&g_cfg);
+	{
+		struct vgpu_arb_slot *s = reg(3, VGPUIF_PRIO_LOW);
+
+		ck_assert_uint_eq(snap()->ndomains, 1);
+		ck_assert_uint_eq(snap()->gpu[0].in_use, 0);
+		ck_assert_int_eq(vgpu_arb_acquire(s, 0), 0);
+		ck_assert_int_eq(vgpu_arb_release(s, 0), 0);
+		vgpu_arb_unregister(s);
+	}
+}
+END_TEST
+
 /* A region's config sticks while domains live; a later opener adopts it. */
 START_TEST(test_config_first_wins)
 {
@@ -1059,6 +1108,7 @@ static Suite *arbiter_suite(void)
 	tcase_add_test(tc, test_env);
 	tcase_add_test(tc, test_region_names);
 	tcase_add_test(tc, test_config_first_wins);
+	tcase_add_test(tc, test_region_foreign);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("register");
