@@ -47,7 +47,7 @@ check-asan: asan
 	    ctest --output-on-failure -j $(JOBS) -L 'unit|loopback|fuzz' $(CTEST_ARGS)
 
 e2e: build module
-	tests/xen/run.sh --all
+	cd $(BUILD) && ctest --output-on-failure -L xen $(CTEST_ARGS)
 
 # Order matters only for readability of the log: sanitizers first, then the
 # whole suite (the Xen testbed included) on the normal build, whose ctest
