@@ -647,11 +647,10 @@ static int cmd_hold(vgpu_t *v, double secs)
 		last = ret;
 		usleep(100000);
 	}
-	printf("hold: %.0f s, %" PRIu64 " NOP ok, %" PRIu64 " failed%s%s; last NOP %s\n", secs, ok,
-	       failed, first ? " (first: " : "", first ? vgpu_strerror(first) : "",
-	       last ? "failed" : "ok");
+	printf("hold: %.0f s, %" PRIu64 " NOP ok, %" PRIu64 " failed; last NOP %s\n", secs, ok,
+	       failed, last ? "failed" : "ok");
 	if (first)
-		printf(")\n");
+		printf("hold: first failure: %s\n", vgpu_strerror(first));
 	bad = vadd_checked(v, 1024, 3);
 	if (bad) {
 		fprintf(stderr, "%s: hold: final vector-add: %s\n", prog,

@@ -1,7 +1,7 @@
 # shellcheck shell=dash
 # guest-lifecycle: the frontend across the other end's life events.
-#   - module unload and reload in guest 1 while its backend stays up: the frontend
-#     closes, the backend returns to InitWait and, on reload, both ends connect again
+#   - module unload (devices unbound through sysfs, then rmmod) and reload in guest 1
+#     while its backend stays up: the frontend closes, the backend returns to InitWait and, on reload, both ends connect again
 #     (same backend process) and requests work;
 #   - the backend killed (SIGKILL) and started again while a guest program holds
 #     /dev/vgpu_stub open and keeps issuing requests: the program sees errors for a
@@ -59,7 +59,12 @@ reload() {
     local d pid out
     d=$(guest_domid 1)
     pid=$(bpid "$d")
-    guest_run 1 "rmmod vgpu_front && ! grep -q '^vgpu_front ' /proc/modules && [ ! -e /dev/vgpu_stub ] &&
+    # xenbus holds a module reference per bound device: unbind them, then rmmod.
+    guest_run 1 "for dev in /sys/bus/xen/drivers/vgpu/vgpu-*; do
+                     echo \${dev##*/} >/sys/bus/xen/drivers/vgpu/unbind || exit 1
+                     echo \"unbound \${dev##*/}\"
+                 done
+                 rmmod vgpu_front && ! grep -q '^vgpu_front ' /proc/modules && [ ! -e /dev/vgpu_stub ] &&
                  echo 'module unloaded, /dev/vgpu_stub gone'" || { gdmesg 1; return 1; }
     # The backend notices the frontend's Closed and waits for a new instance.
     if ! wait_for 30 sh -c "[ \"\$(xenstore-read $(be_dir "$d")/state)\" = 2 ]"; then
