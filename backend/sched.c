@@ -99,6 +99,12 @@ static void sched_submit_locked(struct sched_state *st, struct vgpuback_req *r,
 	struct vgpu_exec_op *e = &r->eop;
 	int rc;
 
+	if (!st->dev->exec) {  /* closed by a shutdown that timed out */
+		if (turn)
+			vgpu_arb_release(st->slot, 0);
+		e->done(e, VGPUIF_RSP_ESHUTDOWN);
+		return;
+	}
 	r->sched_priv = turn ? SCHED_HOLDS_TURN : NULL;
 	if (turn) {
 		st->exec_done = e->done;
@@ -117,6 +123,14 @@ static void sched_submit_locked(struct sched_state *st, struct vgpuback_req *r,
 	}
 }
 
+/* The wait for a turn ends early on SIGTERM (acquire_until's stop). */
+static bool sched_stop_waiting(void *arg)
+{
+	struct sched_state *st = arg;
+
+	return __atomic_load_n(&st->dev->shutting_down, __ATOMIC_RELAXED);
+}
+
 /* The submitter thread: turns for the FIFO's head, in order. */
 static void *sched_thread(void *arg)
 {
@@ -133,8 +147,13 @@ static void *sched_thread(void *arg)
 		if (!st->head)
 			break;  /* stopping and nothing left */
 		it = st->head;
-		if (st->stopping) {
-			/* Torn down with ops still queued: answer, do not run. */
+		/*
+		 * SIGTERM (shutting_down) or teardown: what has not reached
+		 * the GPU yet is answered, not run, so the drain is quick and
+		 * nothing is submitted while main() closes the executor.
+		 */
+		if (st->stopping ||
+		    __atomic_load_n(&st->dev->shutting_down, __ATOMIC_RELAXED)) {
 			st->head = it->next;
 			if (!st->head)
 				st->tail = NULL;
@@ -148,10 +167,16 @@ static void *sched_thread(void *arg)
 
 			/* Wait without the lock: the ring thread queues on. */
 			pthread_mutex_unlock(&st->lock);
-			rc = vgpu_arb_acquire(st->slot, VGPU_ARB_FOREVER);
+			rc = vgpu_arb_acquire_until(st->slot, VGPU_ARB_FOREVER,
+						    sched_stop_waiting, st);
 			pthread_mutex_lock(&st->lock);
 			if (rc == -ECANCELED)
 				continue;  /* stopping: answered above */
+			if (!rc && sched_stop_waiting(st)) {
+				/* SIGTERM while we got it: answer instead */
+				vgpu_arb_release(st->slot, 0);
+				continue;
+			}
 			if (rc) {
 				vb_err("arbiter: no turn for our ops (%s); serving "
 				       "without GPU arbitration", strerror(-rc));

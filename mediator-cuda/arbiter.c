@@ -1135,6 +1135,12 @@ static long arb_futex_wait(uint32_t *word, uint32_t val, uint64_t ns)
 
 int vgpu_arb_acquire(struct vgpu_arb_slot *slot, uint64_t timeout_ns)
 {
+	return vgpu_arb_acquire_until(slot, timeout_ns, NULL, NULL);
+}
+
+int vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
+			   bool (*stop)(void *arg), void *arg)
+{
 	struct vgpu_arb *arb = slot->arb;
 	struct arb_shm *shm = arb->shm;
 	struct arb_shm_slot *s;
@@ -1168,7 +1174,8 @@ int vgpu_arb_acquire(struct vgpu_arb_slot *slot, uint64_t timeout_ns)
 	for (;;) {
 		uint64_t now = arb_now(arb);
 
-		if (__atomic_load_n(&slot->cancel, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&slot->cancel, __ATOMIC_ACQUIRE) ||
+		    (stop && stop(arg))) {
 			arb_ticket_drop(shm, t);
 			arb_unlock(arb);
 			arb_wake(shm);

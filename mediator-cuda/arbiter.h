@@ -193,6 +193,14 @@ int  vgpu_arb_set_share(struct vgpu_arb_slot *slot, uint32_t gpu_share_pct);
  */
 int  vgpu_arb_acquire(struct vgpu_arb_slot *slot, uint64_t timeout_ns);
 /*
+ * acquire() that also gives up (-ECANCELED, place in the queue dropped)
+ * once stop(arg) returns true; stop is called with the region locked at
+ * least every VGPU_ARB_POLL_NS while waiting, so it must be quick and must
+ * not call the arbiter.
+ */
+int  vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
+			    bool (*stop)(void *arg), void *arg);
+/*
  * Make every acquire() on this slot handle, waiting now or later, return
  * -ECANCELED (shutdown of the thread that waits). Sticky.
  */

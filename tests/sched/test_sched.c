@@ -401,6 +401,45 @@ START_TEST(test_gpu_share)
 }
 END_TEST
 
+/*
+ * SIGTERM while the backend's ops wait for a turn (the test holds it): they
+ * are answered ESHUTDOWN at once and the backend leaves cleanly, its slot
+ * and tickets gone.
+ */
+START_TEST(test_sigterm_while_waiting)
+{
+	struct vgpu_arb_domain me = { .domid = TEST_DOMID, .priority = VGPUIF_PRIO_HIGH,
+				      .gpu = -1 };
+	struct vgpu_arb_slot *slot;
+	struct vgpuif_response p;
+	uint32_t ca;
+	int st, n = 0, shut = 0;
+
+	up(&D[0], 10, "low", 0, "1000", &ca);
+	open_region();
+	ck_assert_int_eq(vgpu_arb_register(g_arb, &me, &slot), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(slot, 60ull * 1000000000ull), 0);
+	for (int i = 0; i < 3; i++)
+		submit_sync(&D[0], ca);
+	wait_dom(10, 1, 0);
+	st = tf_backend_stop(&D[0]);
+	ck_assert_msg(st == 0, "backend exited %d (see %s)", st, D[0].log);
+	while (RING_HAS_UNCONSUMED_RESPONSES(&D[0].fr)) {
+		memcpy(&p, RING_GET_RESPONSE(&D[0].fr, D[0].fr.rsp_cons), sizeof(p));
+		D[0].fr.rsp_cons++;
+		n++;
+		if (p.status == VGPUIF_RSP_ESHUTDOWN)
+			shut++;
+	}
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(shut, 3);
+	ck_assert_ptr_null(dom(10));
+	ck_assert_uint_eq(snap()->gpu[0].waiting, 0);
+	ck_assert_int_eq(vgpu_arb_release(slot, 0), 0);
+	vgpu_arb_unregister(slot);
+}
+END_TEST
+
 /* vgpu-smi's source of truth after real traffic: counters add up. */
 START_TEST(test_accounting)
 {
@@ -452,6 +491,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_kill_holder);
 	tcase_add_test(tc, test_kill_waiter);
 	tcase_add_test(tc, test_gpu_share);
+	tcase_add_test(tc, test_sigterm_while_waiting);
 	tcase_add_test(tc, test_accounting);
 	suite_add_tcase(s, tc);
 	return s;
