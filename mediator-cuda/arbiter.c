@@ -605,7 +605,8 @@ static int arb_region_name(const char *name, char *out, char *plain,
 		*why = "arbiter region name may not start with '.'";
 		return -EINVAL;
 	}
-	snprintf(out, VGPU_ARB_MAX_NAME + 16, "/%s.v%u", name, ARB_VERSION);
+	snprintf(out, VGPU_ARB_MAX_NAME + 16, "/%s.v%u", name,
+		 (unsigned int)ARB_VERSION);
 	if (plain)
 		memcpy(plain, name, len + 1);
 	return 0;

@@ -60,7 +60,7 @@
 #include "vgpuif.h"
 
 /* Layout version; also in the file name, so versions never share one. */
-#define VGPU_ARB_VERSION      3u
+#define VGPU_ARB_VERSION      3
 #define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v3     */
 #define VGPU_ARB_ENV_NAME     "VGPU_ARB_NAME" /* overrides the default  */
 

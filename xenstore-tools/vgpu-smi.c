@@ -21,6 +21,8 @@
 #include "arbiter.h"
 
 #define PROG "vgpu-smi"
+#define VGPU_SMI_STR2(x) #x
+#define VGPU_SMI_STR(x) VGPU_SMI_STR2(x)
 
 static const char usage_text[] =
 "Usage: vgpu-smi [OPTIONS]\n"
@@ -28,16 +30,18 @@ static const char usage_text[] =
 "dom0 arbiter (shared by every vgpu-backend) knows, per GPU and per domain.\n"
 "\n"
 "Per GPU: turns (how many ops may run on it at once; a domain alone on the\n"
-"GPU may hold up to 'burst') and how many are held,\n"
-"ops waiting for a turn, domains placed on it, busy % (time with at least\n"
-"one op running) and turns granted.\n"
+"GPU may hold up to 'burst') and how many are held, ops waiting for a\n"
+"turn, domains placed on it, busy % (time with at least one op running)\n"
+"and turns granted.\n"
 "Per domain (one line per domain and device): DOMID, DEV, PRIORITY (high,\n"
 "medium, low; from XenStore), POOL, GPU, MEMORY used / mem-quota ('none'\n"
 "when 0), REQ/S (requests answered per second), GPU% (GPU time of its ops\n"
 "per wall-clock second; above 100 when several of its ops overlap), QUEUE\n"
 "(requests its backend holds: received, not yet answered; at least the ops\n"
 "waiting for a turn plus those running), ERRORS (requests answered with an\n"
-"error status), REFUSED (allocations refused by mem-quota), and the\n"
+"error status), REFUSED (allocations the arbiter refused against\n"
+"mem-quota; the backend's own quota check answers EDQUOT before that and\n"
+"counts under ERRORS), and the\n"
 "backend's PID ('dead' when that process is gone: its slot is reclaimed by\n"
 "the next backend that touches the arbiter).\n"
 "\n"
@@ -64,7 +68,8 @@ static const char usage_text[] =
 "                         milliseconds (0 .. 60000, default 500; 0 = no\n"
 "                         rates, report at once)\n"
 "  -d, --domain DOMID     only this domain\n"
-"      --region NAME      the arbiter's shared region: /dev/shm/NAME.v3\n"
+"      --region NAME      the arbiter's shared region: /dev/shm/NAME.v"
+	VGPU_SMI_STR(VGPU_ARB_VERSION) "\n"
 "                         (default $VGPU_ARB_NAME, else vgpu-arb)\n"
 "  -h, --help             this text\n"
 "\n"
@@ -677,8 +682,9 @@ int main(int argc, char **argv)
 		const char *name = o.region ? o.region : getenv(VGPU_ARB_ENV_NAME);
 		if (!name || !*name)
 			name = VGPU_ARB_DEFAULT_NAME;
-		fprintf(stderr, PROG ": arbiter region '%s' (/dev/shm/%s.v3): %s%s\n",
-			name, name, why ? why : strerror(-rc),
+		fprintf(stderr, PROG ": arbiter region '%s' (/dev/shm/%s.v%u): %s%s\n",
+			name, name, (unsigned int)VGPU_ARB_VERSION,
+			why ? why : strerror(-rc),
 			rc == -EACCES ? " (permission denied: run as root)" : "");
 		return 1;
 	}

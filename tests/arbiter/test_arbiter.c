@@ -296,7 +296,8 @@ START_TEST(test_region_foreign)
 	struct vgpu_arb *arb = NULL;
 	const char *why = NULL;
 
-	snprintf(path, sizeof(path), "/dev/shm/%s.v%u", g_name, VGPU_ARB_VERSION);
+	snprintf(path, sizeof(path), "/dev/shm/%s.v%u", g_name,
+		 (unsigned int)VGPU_ARB_VERSION);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		FILE *f = fopen(path, "w");
 
