@@ -624,6 +624,7 @@ static void finish_wire_info(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	ei.copy_mode = VGPUIF_COPY_STAGED;
 	op->result[0] = ei.total_mem;
 	op->result[1] = ei.free_mem;
+	ce->hello.free_mem = ei.free_mem;       /* lock held: the cached figure */
 	if (vgpu_exec_stream_len(op->iov, op->niov) >= sizeof(wi)) {
 		vgpu_exec_fill_wire_info(&ei, &wi);
 		vgpu_exec_stream_write(op->iov, op->niov, 0, &wi, sizeof(wi));
@@ -1335,22 +1336,47 @@ static void cuda_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx)
 	pthread_mutex_unlock(&ce->lock);
 }
 
+/* Is a guest op (not one of ours, which are quick) queued? Lock held. */
+static bool guest_work_queued(struct cuda_exec *ce)
+{
+	for (struct xop *x = ce->inflight; x; x = x->next)
+		if (x->op)
+			return true;
+	for (struct xop *x = ce->pending; x; x = x->next)
+		if (x->op)
+			return true;
+	return false;
+}
+
 static int cuda_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_b)
 {
 	struct cuda_exec *ce = to_ce(ex);
 	struct cw_rsp r;
 	int rc;
 
-	if (pthread_equal(pthread_self(), ce->reader)) {
+	/*
+	 * The answer comes in order, after every op in flight: with work in
+	 * flight (a kernel may run for seconds) or from inside done(), answer
+	 * the last value seen instead of blocking the caller (the backend's
+	 * ring thread). Idle, the figure is exact (leak checks rely on it).
+	 */
+	pthread_mutex_lock(&ce->lock);
+	if (guest_work_queued(ce) || pthread_equal(pthread_self(), ce->reader)) {
 		*free_b = ce->hello.free_mem;
 		*total_b = ce->hello.total_mem;
+		pthread_mutex_unlock(&ce->lock);
 		return 0;
 	}
+	pthread_mutex_unlock(&ce->lock);
 	rc = internal_wait(ce, CW_OP_MEMINFO, 0, &r);
 	if (rc)
 		return rc;
 	if (r.status)
 		return -EIO;
+	pthread_mutex_lock(&ce->lock);
+	ce->hello.free_mem = r.result[0];
+	ce->hello.total_mem = r.result[1];
+	pthread_mutex_unlock(&ce->lock);
 	*free_b = r.result[0];
 	*total_b = r.result[1];
 	return 0;
