@@ -18,6 +18,18 @@
 
 _Static_assert(VGPUIF_MAX_HANDLES_PER_CTX <= (1u << OBJ_SLOT_BITS), "slot bits");
 _Static_assert(VGPUIF_MAX_CTX_PER_DEVICE <= 256, "ctx bits");
+_Static_assert(VGPUIF_MAX_HANDLES_PER_CTX % VGPUBACK_OBJ_CHUNK == 0, "chunks");
+
+static void free_chunks(struct vgpuback_ctx *ctx)
+{
+	uint32_t i;
+
+	for (i = 0; i < VGPUBACK_OBJ_CHUNKS; i++) {
+		free(ctx->chunk[i]);
+		ctx->chunk[i] = NULL;
+	}
+	ctx->nr_alloc = 0;
+}
 
 static uint32_t next_gen(struct vgpuback_handles *h)
 {
@@ -52,7 +64,7 @@ void vgpuback_handles_uninit(struct vgpuback_handles *h)
 	if (!h->ctxs)
 		return;
 	for (i = 0; i < h->max_ctx; i++)
-		free(h->ctxs[i].objs);
+		free_chunks(&h->ctxs[i]);
 	free(h->ctxs);
 	h->ctxs = NULL;
 }
@@ -66,7 +78,7 @@ int vgpuback_ctx_alloc(struct vgpuback_handles *h, struct vgpuback_ctx **out)
 
 		if (c->state != VGPUBACK_CTX_FREE)
 			continue;
-		free(c->objs);
+		free_chunks(c);
 		memset(c, 0, sizeof(*c));
 		c->state = VGPUBACK_CTX_LIVE;
 		c->idx = (uint8_t)i;
@@ -99,28 +111,29 @@ void vgpuback_ctx_free(struct vgpuback_handles *h, struct vgpuback_ctx *ctx)
 
 	if (ctx->state == VGPUBACK_CTX_FREE)
 		return;
-	for (i = 0; i < ctx->high; i++)
-		if (ctx->objs[i].state != VGPUBACK_SLOT_FREE &&
-		    ctx->objs[i].type == VGPUBACK_OBJ_MEM)
-			h->mem_used -= ctx->objs[i].size;
-	free(ctx->objs);
+	for (i = 0; i < ctx->high; i++) {
+		struct vgpuback_obj *o = vgpuback_obj_at(ctx, i);
+
+		if (o->state != VGPUBACK_SLOT_FREE &&
+		    o->type == VGPUBACK_OBJ_MEM)
+			h->mem_used -= o->size;
+	}
+	free_chunks(ctx);
 	memset(ctx, 0, sizeof(*ctx));
 	h->nr_ctx--;
 }
 
-static int grow(struct vgpuback_handles *h, struct vgpuback_ctx *ctx)
+/* One more chunk of slots; the ones before it stay where they are. */
+static int grow(struct vgpuback_ctx *ctx)
 {
-	uint32_t n = ctx->nr_alloc ? ctx->nr_alloc * 2 : 16;
-	struct vgpuback_obj *o;
+	uint32_t c = ctx->nr_alloc / VGPUBACK_OBJ_CHUNK;
 
-	if (n > h->max_per_ctx)
-		n = h->max_per_ctx;
-	o = realloc(ctx->objs, n * sizeof(*o));
-	if (!o)
+	if (c >= VGPUBACK_OBJ_CHUNKS)
+		return -EMFILE;
+	ctx->chunk[c] = calloc(VGPUBACK_OBJ_CHUNK, sizeof(struct vgpuback_obj));
+	if (!ctx->chunk[c])
 		return -ENOMEM;
-	memset(o + ctx->nr_alloc, 0, (n - ctx->nr_alloc) * sizeof(*o));
-	ctx->objs = o;
-	ctx->nr_alloc = n;
+	ctx->nr_alloc += VGPUBACK_OBJ_CHUNK;
 	return 0;
 }
 
@@ -136,16 +149,16 @@ int vgpuback_obj_reserve(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 		return -EMFILE;
 	if (ctx->free_head) {
 		slot = ctx->free_head - 1;
-		ctx->free_head = ctx->objs[slot].next_free;
+		ctx->free_head = vgpuback_obj_at(ctx, slot)->next_free;
 	} else {
 		if (ctx->high >= ctx->nr_alloc) {
-			err = grow(h, ctx);
+			err = grow(ctx);
 			if (err)
 				return err;
 		}
 		slot = ctx->high++;
 	}
-	o = &ctx->objs[slot];
+	o = vgpuback_obj_at(ctx, slot);
 	memset(o, 0, sizeof(*o));
 	o->type = (uint8_t)type;
 	o->state = VGPUBACK_SLOT_PENDING;
@@ -208,7 +221,7 @@ struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
 	if (gen == 0 || cidx != ctx->idx || htype != (uint32_t)type ||
 	    dom != (h->domid & 0xffff) || slot >= ctx->high)
 		return NULL;
-	o = &ctx->objs[slot];
+	o = vgpuback_obj_at(ctx, slot);
 	if (o->state != VGPUBACK_SLOT_LIVE || o->type != type || o->gen != gen)
 		return NULL;
 	if (type == VGPUBACK_OBJ_FUNC) {
@@ -216,7 +229,7 @@ struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
 
 		if (o->parent_slot >= ctx->high)
 			return NULL;
-		m = &ctx->objs[o->parent_slot];
+		m = vgpuback_obj_at(ctx, o->parent_slot);
 		if (m->state != VGPUBACK_SLOT_LIVE ||
 		    m->type != VGPUBACK_OBJ_MOD || m->gen != o->parent_gen)
 			return NULL;

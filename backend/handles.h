@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vgpuif.h"
+
 struct vgpu_exec_ctx;
 
 enum vgpuback_obj_type {
@@ -57,6 +59,9 @@ struct vgpuback_obj {
 	uint64_t dev_addr;       /* MEM: device address reported to guest  */
 };
 
+#define VGPUBACK_OBJ_CHUNK  64u  /* slots per chunk                  */
+#define VGPUBACK_OBJ_CHUNKS (VGPUIF_MAX_HANDLES_PER_CTX / VGPUBACK_OBJ_CHUNK)
+
 enum vgpuback_ctx_state {
 	VGPUBACK_CTX_FREE  = 0,
 	VGPUBACK_CTX_LIVE  = 1,
@@ -69,8 +74,13 @@ struct vgpuback_ctx {
 	uint32_t gen;
 	uint32_t handle;
 	struct vgpu_exec_ctx *ectx;
-	struct vgpuback_obj *objs; /* grown on demand up to max_per_ctx     */
-	uint32_t nr_alloc;       /* entries of objs                          */
+	/*
+	 * Object slots, allocated a chunk at a time up to max_per_ctx. Chunks
+	 * never move: requests in flight hold pointers to their slots while
+	 * later requests grow the table.
+	 */
+	struct vgpuback_obj *chunk[VGPUBACK_OBJ_CHUNKS];
+	uint32_t nr_alloc;       /* slots in allocated chunks                */
 	uint32_t high;           /* slots ever used                          */
 	uint32_t nr_used;        /* slots PENDING or LIVE                    */
 	uint32_t free_head;      /* slot index + 1; 0 = none                */
@@ -124,6 +134,13 @@ struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
 uint64_t vgpuback_obj_handle(const struct vgpuback_handles *h,
 			     const struct vgpuback_ctx *ctx,
 			     const struct vgpuback_obj *obj);
+
+/* Slot i of ctx (i < ctx->high). */
+static inline struct vgpuback_obj *vgpuback_obj_at(struct vgpuback_ctx *ctx,
+						   uint32_t i)
+{
+	return &ctx->chunk[i / VGPUBACK_OBJ_CHUNK][i % VGPUBACK_OBJ_CHUNK];
+}
 
 /* Iterate LIVE/DYING contexts: i from 0 while < h->max_ctx. */
 static inline struct vgpuback_ctx *vgpuback_ctx_at(struct vgpuback_handles *h,

@@ -233,7 +233,11 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		    g[1] == 0 || g[1] > VGPUIF_MAX_GRID_DIM_YZ ||
 		    g[2] == 0 || g[2] > VGPUIF_MAX_GRID_DIM_YZ)
 			return VGPUIF_RSP_EINVAL;
-		if (b[0] == 0 || b[1] == 0 || b[2] == 0)
+		/* Each at most the product's bound: no 64-bit wrap below. */
+		if (b[0] == 0 || b[1] == 0 || b[2] == 0 ||
+		    b[0] > VGPUIF_MAX_BLOCK_THREADS ||
+		    b[1] > VGPUIF_MAX_BLOCK_THREADS ||
+		    b[2] > VGPUIF_MAX_BLOCK_THREADS)
 			return VGPUIF_RSP_EINVAL;
 		threads = (uint64_t)b[0] * b[1] * b[2];
 		if (threads > VGPUIF_MAX_BLOCK_THREADS)

@@ -153,6 +153,32 @@ START_TEST(test_func_dies_with_module)
 }
 END_TEST
 
+/* A reserved slot's address must survive the table growing (requests in
+ * flight hold it until their completion commits or releases it). */
+START_TEST(test_obj_address_stable_while_growing)
+{
+	struct vgpuback_handles h;
+	struct vgpuback_ctx *c;
+	struct vgpuback_obj *first, *o;
+	uint64_t hd, first_hd;
+	int i;
+
+	ck_assert_int_eq(vgpuback_handles_init(&h, 1, 1, 4096), 0);
+	ck_assert_int_eq(vgpuback_ctx_alloc(&h, &c), 0);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_MEM, &first,
+					      &first_hd), 0);
+	for (i = 1; i < 4096; i++)
+		ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_MOD,
+						      &o, &hd), 0);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_MOD, &o, &hd),
+			 -EMFILE);
+	vgpuback_obj_commit(first, (void *)0x1);
+	ck_assert_ptr_eq(vgpuback_obj_lookup(&h, c, VGPUBACK_OBJ_MEM, first_hd),
+			 first);
+	vgpuback_handles_uninit(&h);
+}
+END_TEST
+
 START_TEST(test_mem_accounting)
 {
 	struct vgpuback_ctx *a, *b;
@@ -191,6 +217,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_obj_wrong_ctx_type_domain);
 	tcase_add_test(tc, test_func_dies_with_module);
 	tcase_add_test(tc, test_mem_accounting);
+	tcase_add_test(tc, test_obj_address_stable_while_growing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -56,14 +56,14 @@ static void setup(void)
 	mod_a = mk(&H, A, VGPUBACK_OBJ_MOD, 0);
 	func_a = mk(&H, A, VGPUBACK_OBJ_FUNC, 0);
 	o = vgpuback_obj_lookup(&H, A, VGPUBACK_OBJ_MOD, mod_a);
-	fd = &A->objs[func_a & 0xfff];
+	fd = vgpuback_obj_at(A, func_a & 0xfff);
 	fd->parent_slot = o->slot;
 	fd->parent_gen = o->gen;
 	/* A function whose module was unloaded. */
 	mod_dead = mk(&H, A, VGPUBACK_OBJ_MOD, 0);
 	func_dead = mk(&H, A, VGPUBACK_OBJ_FUNC, 0);
 	o = vgpuback_obj_lookup(&H, A, VGPUBACK_OBJ_MOD, mod_dead);
-	fd = &A->objs[func_dead & 0xfff];
+	fd = vgpuback_obj_at(A, func_dead & 0xfff);
 	fd->parent_slot = o->slot;
 	fd->parent_gen = o->gen;
 	vgpuback_obj_release(&H, A, o);
@@ -133,6 +133,14 @@ static void fix_args_tail(struct vgpuif_request *r, struct vgpuif_segment *s)
 {
 	(void)s;
 	r->args.raw[47] = 1;
+}
+/* Block dimensions whose product wraps 64 bits to 0 (2^22 * 2^22 * 2^20). */
+static void fix_block_wraps(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)s;
+	r->args.launch.block[0] = 1u << 22;
+	r->args.launch.block[1] = 1u << 22;
+	r->args.launch.block[2] = 1u << 20;
 }
 static void fix_d2d_other_ctx(struct vgpuif_request *r, struct vgpuif_segment *s)
 {
@@ -312,6 +320,8 @@ static const struct row rows[] = {
 	{ "launch block 1025", VGPUIF_OP_LAUNCH, 0, 0, C_A, T_FUNC_A, 1, 1025, 0, 0, VGPUIF_RSP_EINVAL, NULL },
 	{ "launch grid.x 2^31", VGPUIF_OP_LAUNCH, 0, 0, C_A, T_FUNC_A, 0x80000000u, 1, 0, 0, VGPUIF_RSP_EINVAL, NULL },
 	{ "launch params 4097", VGPUIF_OP_LAUNCH, 0, 0, C_A, T_FUNC_A, 1, 1, 4097, 0, VGPUIF_RSP_E2BIG, NULL },
+	{ "launch block product wraps to 0", VGPUIF_OP_LAUNCH, 0, 1, C_A, T_FUNC_A, 1, 256, 16, 16, VGPUIF_RSP_EINVAL, fix_block_wraps },
+	{ "launch block.x 2^22 alone", VGPUIF_OP_LAUNCH, 0, 1, C_A, T_FUNC_A, 1, 1u << 22, 16, 16, VGPUIF_RSP_EINVAL, NULL },
 	{ "vector_add ok", VGPUIF_OP_VECTOR_ADD, 0, 3, C_A, 0, 16, 0, 0, 64, 0, NULL },
 	{ "vector_add n 0", VGPUIF_OP_VECTOR_ADD, 0, 0, C_A, 0, 0, 0, 0, 0, VGPUIF_RSP_EINVAL, NULL },
 	{ "vector_add n 2^20+1", VGPUIF_OP_VECTOR_ADD, 0, 0, C_A, 0, (1u << 20) + 1, 0, 0, 0, VGPUIF_RSP_E2BIG, NULL },

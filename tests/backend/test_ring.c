@@ -435,6 +435,54 @@ START_TEST(test_quota_counts_allocations_in_flight)
 }
 END_TEST
 
+/*
+ * A context's object table grows while allocations are in flight: the
+ * requests in flight must still find (and commit) their own slots, so a
+ * slot's address may not move when the table grows (it did: realloc left
+ * every in-flight request pointing into freed memory).
+ */
+START_TEST(test_table_grows_with_ops_in_flight)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint64_t mem, handles[12];
+	uint32_t ctx;
+	int i;
+
+	start(true);
+	ctx = ctx_create();
+	for (i = 0; i < 10; i++)               /* slots 0..9 live */
+		ck_assert_int_eq(mem_alloc(ctx, 64, &mem), 0);
+	fake_exec_hold(true);
+	for (i = 0; i < 12; i++) {             /* slots 10..21: grows at 16 */
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_MEM_ALLOC;
+		r.ctx = ctx;
+		r.args.mem_alloc.size = 64;
+		push(&r);
+	}
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(fake_exec_held(), 12);
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&DEV);
+	fake_exec_hold(false);
+	for (i = 0; i < 12; i++) {
+		p = pop();
+		ck_assert_int_eq(p.status, 0);
+		handles[i] = p.result[0];
+	}
+	ck_assert_uint_eq(DEV.handles.mem_used, 22 * 64);
+	for (i = 0; i < 12; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_MEM_FREE;
+		r.ctx = ctx;
+		r.args.mem_free.mem = handles[i];
+		ck_assert_msg(call(&r, NULL) == 0, "free of allocation %d", i);
+	}
+	ck_assert_uint_eq(DEV.handles.mem_used, 10 * 64);
+}
+END_TEST
+
 START_TEST(test_table_limits)
 {
 	struct vgpuif_request r = { .op = VGPUIF_OP_CTX_CREATE };
@@ -532,6 +580,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_quota_counts_allocations_in_flight);
 	tcase_add_test(tc, test_table_limits);
+	tcase_add_test(tc, test_table_grows_with_ops_in_flight);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hostile");
 	tcase_add_checked_fixture(tc, base_setup, teardown);
