@@ -53,6 +53,8 @@ struct arb_shm_ticket {
 	uint32_t slot;
 	uint32_t gpu;
 	int32_t  pid;
+	uint32_t wake;          /* futex word its waiter sleeps on           */
+	uint32_t _pad;
 	uint64_t seq;           /* FIFO order, host-wide                     */
 	uint64_t enq_ns;
 };
@@ -84,7 +86,7 @@ struct arb_shm {
 	uint32_t size;
 	uint32_t max_gpus, max_pools, max_slots, max_tickets;
 	pthread_mutex_t lock;   /* robust, process-shared: all that follows  */
-	uint32_t wake_seq;      /* futex word: bumped at every state change  */
+	uint32_t wake_seq;      /* bumped at every wake-all (diagnostics)    */
 	uint32_t nwaiting;      /* tickets waiting, host-wide                */
 	struct vgpu_arb_config cfg;
 	uint64_t ticket_seq;
@@ -206,12 +208,30 @@ static bool arb_pid_alive(int32_t pid, uint64_t pid_start)
 	return true;
 }
 
+/* Wake ticket t's waiter (a spurious wake-up is harmless). */
+static void arb_wake_ticket(struct arb_shm *shm, uint32_t t)
+{
+	if (t >= VGPU_ARB_MAX_TICKETS)
+		return;
+	__atomic_add_fetch(&shm->ticket[t].wake, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &shm->ticket[t].wake, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/*
+ * Wake every waiter: for changes that may reorder anybody (a slot gone, a
+ * repair, a new priority). The hot paths wake only the next in line.
+ */
 static void arb_wake(struct arb_shm *shm)
 {
+	uint32_t t;
+
 	__atomic_add_fetch(&shm->wake_seq, 1, __ATOMIC_RELEASE);
-	if (__atomic_load_n(&shm->nwaiting, __ATOMIC_RELAXED))
-		syscall(SYS_futex, &shm->wake_seq, FUTEX_WAKE, INT_MAX,
-			NULL, NULL, 0);
+	if (!__atomic_load_n(&shm->nwaiting, __ATOMIC_RELAXED))
+		return;
+	for (t = 0; t < VGPU_ARB_MAX_TICKETS; t++)
+		if (__atomic_load_n(&shm->ticket[t].state, __ATOMIC_RELAXED) ==
+		    TICKET_WAITING)
+			arb_wake_ticket(shm, t);
 }
 
 static uint32_t arb_pool_mask(const struct vgpu_arb_config *cfg, uint32_t pool)
@@ -1147,7 +1167,7 @@ int vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
 	struct arb_shm_slot *s;
 	struct arb_shm_ticket *tk;
 	uint64_t start = arb_mono_ns(), elapsed, nap;
-	uint32_t t, seen, gpu;
+	uint32_t t, seen, gpu, next;
 	int rc;
 
 	rc = arb_lock_slot(slot, &s);
@@ -1198,17 +1218,20 @@ int vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
 			s->held++;
 			s->grants++;
 			s->wait_ns += now > tk->enq_ns ? now - tk->enq_ns : 0;
+			/* Another turn may be free for the next in line. */
+			next = shm->gpu[gpu].in_use < shm->cfg.tokens ?
+			       arb_pick(shm, gpu, now) : UINT32_MAX;
 			arb_unlock(arb);
-			/* Another turn may be free for the next waiter. */
-			if (shm->gpu[gpu].in_use < shm->cfg.tokens)
-				arb_wake(shm);
+			arb_wake_ticket(shm, next);
 			return 0;
 		}
 		elapsed = arb_mono_ns() - start;
 		if (timeout_ns != VGPU_ARB_FOREVER && elapsed >= timeout_ns) {
 			arb_ticket_drop(shm, t);
+			/* We may have been in the way of the next in line. */
+			next = arb_pick(shm, gpu, now);
 			arb_unlock(arb);
-			arb_wake(shm);  /* we may have been in someone's way */
+			arb_wake_ticket(shm, next);
 			return -ETIMEDOUT;
 		}
 		nap = VGPU_ARB_POLL_NS;
@@ -1220,9 +1243,9 @@ int vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
 		 */
 		if (shm->cfg.aging_ns && shm->cfg.aging_ns < nap)
 			nap = shm->cfg.aging_ns;
-		seen = __atomic_load_n(&shm->wake_seq, __ATOMIC_ACQUIRE);
+		seen = __atomic_load_n(&tk->wake, __ATOMIC_ACQUIRE);
 		arb_unlock(arb);
-		if (arb_futex_wait(&shm->wake_seq, seen, nap) < 0 &&
+		if (arb_futex_wait(&tk->wake, seen, nap) < 0 &&
 		    errno == ETIMEDOUT) {
 			rc = arb_lock(arb);
 			if (rc)
@@ -1240,9 +1263,7 @@ void vgpu_arb_cancel(struct vgpu_arb_slot *slot)
 {
 	__atomic_store_n(&slot->cancel, 1, __ATOMIC_RELEASE);
 	/* Wake every waiter of the region; ours sees the flag. */
-	__atomic_add_fetch(&slot->arb->shm->wake_seq, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &slot->arb->shm->wake_seq, FUTEX_WAKE, INT_MAX,
-		NULL, NULL, 0);
+	arb_wake(slot->arb->shm);
 }
 
 int vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns)
@@ -1251,6 +1272,7 @@ int vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns)
 	struct arb_shm *shm = arb->shm;
 	struct arb_shm_gpu *gp;
 	struct arb_shm_slot *s;
+	uint32_t next;
 	uint64_t now;
 	int rc;
 
@@ -1273,8 +1295,10 @@ int vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns)
 	if (gp->in_use && !--gp->in_use && now > gp->busy_since)
 		gp->busy_ns += now - gp->busy_since;
 	arb_touch(slot, s);
+	/* Hand over: wake only the next in line, not the herd. */
+	next = gp->waiting ? arb_pick(shm, s->gpu, now) : UINT32_MAX;
 	arb_unlock(arb);
-	arb_wake(shm);
+	arb_wake_ticket(shm, next);
 	return 0;
 }
 

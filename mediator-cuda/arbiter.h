@@ -3,7 +3,7 @@
  * arbiter.h - who may submit GPU work next: the dom0-wide arbiter.
  *
  * Every vgpu-backend (one per guest domain) on a host opens the same shared
- * memory region (/dev/shm/vgpu-arb.v3 by default: NAME.vVERSION, so that
+ * memory region (/dev/shm/vgpu-arb.v4 by default: NAME.vVERSION, so that
  * backends of different layouts never share one) and asks it for a *turn*
  * before it hands an op to its executor:
  *
@@ -43,9 +43,11 @@
  * it marks the mutex consistent, then rebuilds every derived counter from the
  * per-domain slots, dropping the slots and tickets of dead processes. A
  * process that dies holding a *turn* (not the mutex) is noticed by waiters,
- * who poll for dead owners every VGPU_ARB_POLL_NS while they wait. Waiting
- * uses a futex on a sequence number, which has no waiter state that a dead
- * process could corrupt.
+ * who poll for dead owners every VGPU_ARB_POLL_NS while they wait. Each
+ * waiter sleeps on a futex word of its own ticket (no waiter state that a
+ * dead process could corrupt); a release wakes only the next in line, and
+ * every wait is bounded by VGPU_ARB_POLL_NS, so a lost wake-up costs time,
+ * never progress.
  *
  * Errors are -errno unless stated otherwise; `why` strings are static.
  * Thread-safety: every call may be made from any thread; a slot handle must
@@ -60,8 +62,8 @@
 #include "vgpuif.h"
 
 /* Layout version; also in the file name, so versions never share one. */
-#define VGPU_ARB_VERSION      3
-#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v3     */
+#define VGPU_ARB_VERSION      4
+#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v4     */
 #define VGPU_ARB_ENV_NAME     "VGPU_ARB_NAME" /* overrides the default  */
 
 #define VGPU_ARB_MAX_GPUS     16u
