@@ -558,12 +558,25 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Has systemd given up on the device's unit (start failed, or crashed
+ * beyond its restart limit)? */
+static bool unit_failed(const struct attach_opts *o)
+{
+	char inst[32], unit[96];
+	char *argv[] = { "systemctl", "is-failed", "--quiet", unit, NULL };
+
+	vgpu_instance(inst, sizeof(inst), o->domid, o->devid);
+	snprintf(unit, sizeof(unit), "vgpu-backend@%s.service", inst);
+	return vgpu_run(argv, true) == 0;
+}
+
 /* 0 once the backend is in InitWait (or further); -1 with a message. */
 static int wait_initwait(struct xs_handle *xs, const struct attach_opts *o,
 			 pid_t pid, const char *logpath)
 {
 	char p[160];
 	double deadline = now_s() + o->wait_s;
+	unsigned int polls = 0;
 	int st = -ENOENT;
 
 	snprintf(p, sizeof(p), "%s/%s", o->be, VGPUIF_XS_STATE);
@@ -575,6 +588,11 @@ static int wait_initwait(struct xs_handle *xs, const struct attach_opts *o,
 			fprintf(stderr, PROG ": the backend of domain %u went "
 				"to %s while starting\n", o->domid,
 				vgpu_xb_state_name(st));
+			break;
+		}
+		if (pid < 0 && ++polls % 10 == 0 && unit_failed(o)) {
+			fprintf(stderr, PROG ": the unit of domain %u failed "
+				"before reaching InitWait\n", o->domid);
 			break;
 		}
 		if (pid > 0 && !vgpu_proc_alive(pid)) {
