@@ -50,6 +50,7 @@ extern char **environ;
 /* The staging arena: room for several of the largest requests in flight. */
 #define CU_ARENA_DEFAULT (128ull << 20)
 #define CU_HELLO_TIMEOUT_MS 60000
+#define CU_CLOSE_WAIT_S 10
 
 enum cobj_kind { K_MEM = 1, K_MOD, K_FUNC };
 
@@ -945,12 +946,21 @@ static void *reader_thread(void *arg)
 		}
 		if (got != (ssize_t)sizeof(r)) {
 			if (ce->closing) {
+				struct done_item *items;
+				size_t n;
+
+				/* a forced close: what was in flight is answered */
 				pthread_mutex_lock(&ce->lock);
 				sock = ce->sock;
 				ce->sock = -1;
+				items = fail_inflight(ce, VGPUIF_RSP_ESHUTDOWN, &n);
 				pthread_mutex_unlock(&ce->lock);
 				worker_reap(ce, sock, ce->pid);
 				ce->pid = 0;
+				for (size_t i = 0; i < n; i++)
+					if (items[i].status)
+						items[i].status = VGPUIF_RSP_ESHUTDOWN;
+				call_done(items, n);
 				break;
 			}
 			worker_restart(ce, VGPUIF_RSP_EREMOTEIO,
@@ -1504,14 +1514,30 @@ out_free:
 static void cuda_close(struct vgpu_exec *ex)
 {
 	struct cuda_exec *ce = to_ce(ex);
+	struct timespec deadline;
 	int sock;
 
-	/* every op still gets done(): wait until both lists drain */
+	/*
+	 * Every op still gets done(): wait until both lists drain, but not
+	 * for ever (a kernel may spin and no watchdog be set): after
+	 * CU_CLOSE_WAIT_S the worker is killed and what is left is answered
+	 * VGPUIF_RSP_ESHUTDOWN.
+	 */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += CU_CLOSE_WAIT_S;
 	pthread_mutex_lock(&ce->lock);
 	while ((ce->inflight || ce->pending) && !ce->dead)
-		pthread_cond_wait(&ce->idle_cond, &ce->lock);
+		if (pthread_cond_timedwait(&ce->idle_cond, &ce->lock,
+					   &deadline) == ETIMEDOUT)
+			break;
 	ce->closing = true;
 	sock = ce->sock;
+	if (ce->inflight || ce->pending) {
+		CLOG(ce, VGPU_EXEC_LOG_WARN, "close: GPU work still running after "
+		     "%d s: ending the GPU worker", CU_CLOSE_WAIT_S);
+		if (ce->pid > 0)
+			kill(ce->pid, SIGKILL);
+	}
 	if (sock >= 0)
 		shutdown(sock, SHUT_RDWR);  /* the worker sees EOF and exits */
 	pthread_cond_broadcast(&ce->idle_cond);

@@ -168,6 +168,7 @@ int et_sync(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx)
 /* ------------------------------------------------------- the contract */
 
 static const char *et_name;
+static bool et_async;
 static struct vgpu_exec *ex;
 static struct vgpu_exec_ctx *ctx;
 
@@ -182,6 +183,7 @@ static void setup(void)
 {
 	struct vgpu_exec_config cfg = {
 		.name = et_name, .domid = 7, .log = log_quiet,
+		.cpu_async = et_async,
 	};
 	const char *why = NULL;
 	int rc;
@@ -679,10 +681,17 @@ static void teardown_maybe_closed(void)
 
 Suite *et_contract_suite(const char *exec_name)
 {
-	Suite *s = suite_create("executor contract");
+	return et_contract_suite_async(exec_name, false);
+}
+
+Suite *et_contract_suite_async(const char *exec_name, bool cpu_async)
+{
+	Suite *s = suite_create(cpu_async ? "executor contract (worker thread)"
+					  : "executor contract");
 	TCase *tc;
 
 	et_name = exec_name;
+	et_async = cpu_async;
 	tc = tcase_create("ops");
 	tcase_add_checked_fixture(tc, setup, teardown_maybe_closed);
 	tcase_set_timeout(tc, 120);

@@ -59,5 +59,8 @@ void et_fill(void *buf, size_t len, uint32_t seed);
  * exec_name is "cpu" or "cuda"; cfg_extra may set watchdog etc. (NULL: none).
  */
 Suite *et_contract_suite(const char *exec_name);
+/* The same with cfg.cpu_async (the cpu executor's worker thread). One of
+ * the two per program: the suites share their settings. */
+Suite *et_contract_suite_async(const char *exec_name, bool cpu_async);
 
 #endif /* VGPU_EXEC_TEST_H */
