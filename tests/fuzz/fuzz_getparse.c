@@ -29,7 +29,7 @@ static struct fake_transport *T;
 static struct vgpuback_config CFG;
 static struct vgpuback_device DEV;
 static uint32_t CTX;
-static uint64_t MEM;
+static uint64_t MEM, FUNC;
 static struct vgpuif_segment *SEGS;
 
 static void init(void)
@@ -57,6 +57,19 @@ static void init(void)
 	o->size = 65536;
 	DEV.handles.mem_used += o->size;
 	vgpuback_obj_commit(o, (void *)1);
+	/* A module and one of its functions, for LAUNCH (ctl 0x40). */
+	{
+		struct vgpuback_obj *m, *f;
+		uint64_t mh;
+
+		if (vgpuback_obj_reserve(&DEV.handles, c, VGPUBACK_OBJ_MOD, &m, &mh) ||
+		    vgpuback_obj_reserve(&DEV.handles, c, VGPUBACK_OBJ_FUNC, &f, &FUNC))
+			abort();
+		vgpuback_obj_commit(m, (void *)1);
+		f->parent_slot = m->slot;
+		f->parent_gen = m->gen;
+		vgpuback_obj_commit(f, (void *)1);
+	}
 	SEGS = malloc(VGPUIF_MAX_INDIRECT_PAGES * VGPUIF_PAGE_SIZE);
 }
 
@@ -113,6 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		req.ctx = CTX;
 	if (ctl & 0x04)
 		memcpy(req.args.raw, &MEM, sizeof(MEM));
+	if (ctl & 0x40)
+		memcpy(req.args.raw, &FUNC, sizeof(FUNC));
 	DEV.ring.persistent = (ctl & 0x08) != 0;
 	if (ctl & 0x10)
 		check_u64((const uint8_t *)&req, sizeof(req));
@@ -136,6 +151,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		if (p.write_len && p.write_off + p.write_len > p.stream_len)
 			__builtin_trap();
+		/* What reaches the executor is within the protocol's limits. */
+		if (req.op == VGPUIF_OP_LAUNCH) {
+			const uint32_t *b = req.args.launch.block;
+
+			if (b[0] > VGPUIF_MAX_BLOCK_THREADS ||
+			    b[1] > VGPUIF_MAX_BLOCK_THREADS ||
+			    b[2] > VGPUIF_MAX_BLOCK_THREADS ||
+			    (uint64_t)b[0] * b[1] * b[2] > VGPUIF_MAX_BLOCK_THREADS)
+				__builtin_trap();
+		}
 	}
 	/* Nothing stays mapped but the persistent cache (bounded). */
 	if (fake_live_maps(T) > (int)DEV.gcache.count)
