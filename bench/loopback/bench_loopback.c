@@ -318,6 +318,20 @@ static void bench_h2d(bool persistent)
 	guest_stop(&g);
 }
 
+/*
+ * Where a loopback world goes: /dev/shm when it is a writable directory
+ * (tmpfs: guest memory written to a disk-backed file pays a fault and
+ * writeback per page), else $TMPDIR, else /tmp.
+ */
+static const char *world_base(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (!access("/dev/shm", W_OK | X_OK))
+		return "/dev/shm";
+	return t && *t ? t : "/tmp";
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -356,7 +370,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	snprintf(world_dir, sizeof(world_dir), "%s/vgpu-bench-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+		 world_base());
 	if (!mkdtemp(world_dir))
 		die("mkdtemp");
 	snprintf(conf_path, sizeof(conf_path), "%s/backend.conf", world_dir);

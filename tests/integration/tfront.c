@@ -42,12 +42,26 @@ const char *tf_backend_path(void)
 	return p;
 }
 
+/*
+ * Where a loopback world goes: /dev/shm when it is a writable directory
+ * (tmpfs: guest memory written to a disk-backed file pays a fault and
+ * writeback per page), else $TMPDIR, else /tmp.
+ */
+static const char *world_base(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (!access("/dev/shm", W_OK | X_OK))
+		return "/dev/shm";
+	return t && *t ? t : "/tmp";
+}
+
 int tf_world_init(struct tf_world *tw)
 {
 	int fd;
 
 	memset(tw, 0, sizeof(*tw));
-	snprintf(tw->dir, sizeof(tw->dir), "/tmp/vgpu-it-XXXXXX");
+	snprintf(tw->dir, sizeof(tw->dir), "%s/vgpu-it-XXXXXX", world_base());
 	if (!mkdtemp(tw->dir))
 		return -errno;
 	snprintf(tw->conf, sizeof(tw->conf), "%s/backend.conf", tw->dir);
