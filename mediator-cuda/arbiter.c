@@ -253,8 +253,9 @@ void vgpu_arb_config_default(struct vgpu_arb_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ngpus = 1;
-	cfg->tokens = 1;
+	cfg->tokens = 2;
 	cfg->burst = 16;
+	cfg->high_reserve = 1;
 	cfg->aging_ns = 200ull * 1000 * 1000;
 	cfg->share_window_ns = 100ull * 1000 * 1000;
 }
@@ -273,6 +274,10 @@ int vgpu_arb_config_check(const struct vgpu_arb_config *cfg, const char **why)
 	}
 	if (cfg->tokens < 1 || cfg->tokens > VGPU_ARB_MAX_TOKENS) {
 		*why = "turns per GPU must be 1..64";
+		return -EINVAL;
+	}
+	if (cfg->high_reserve > VGPU_ARB_MAX_TOKENS) {
+		*why = "high-priority reserve must be 0..64 turns";
 		return -EINVAL;
 	}
 	if (cfg->burst < cfg->tokens || cfg->burst > VGPU_ARB_MAX_BURST) {
@@ -399,6 +404,13 @@ int vgpu_arb_config_from_env(struct vgpu_arb_config *cfg, const char **why)
 			return -EINVAL;
 		}
 		cfg->burst = (uint32_t)n;
+	}
+	if ((v = getenv("VGPU_ARB_HIGH_RESERVE"))) {
+		if (arb_parse_u64(v, VGPU_ARB_MAX_TOKENS, &n)) {
+			*why = "VGPU_ARB_HIGH_RESERVE must be 0..64";
+			return -EINVAL;
+		}
+		cfg->high_reserve = (uint32_t)n;
 	}
 	if ((v = getenv("VGPU_ARB_AGING_MS"))) {
 		if (arb_parse_u64(v, 3600ull * 1000, &n)) {
@@ -1067,7 +1079,8 @@ static bool arb_over_share(const struct arb_shm *shm,
  * The ticket that gets the next free turn on `gpu`: smallest (over share,
  * effective class, seq). UINT32_MAX when none waits. Locked.
  */
-static uint32_t arb_pick(const struct arb_shm *shm, uint32_t gpu, uint64_t now)
+static uint32_t arb_pick_f(const struct arb_shm *shm, uint32_t gpu,
+			   uint64_t now, bool high_only)
 {
 	uint32_t best = UINT32_MAX, best_cls = 0, i;
 	bool best_over = false;
@@ -1082,6 +1095,8 @@ static uint32_t arb_pick(const struct arb_shm *shm, uint32_t gpu, uint64_t now)
 		    tk->slot >= VGPU_ARB_MAX_SLOTS)
 			continue;
 		s = &shm->slot[tk->slot];
+		if (high_only && s->priority != VGPUIF_PRIO_HIGH)
+			continue;
 		cls = arb_effective_class(shm, s, tk, now);
 		over = arb_over_share(shm, s, now);
 		if (best != UINT32_MAX) {
@@ -1100,6 +1115,42 @@ static uint32_t arb_pick(const struct arb_shm *shm, uint32_t gpu, uint64_t now)
 		best_over = over;
 	}
 	return best;
+}
+
+/* Turns on `gpu` held by domains outside the high class. Locked. */
+static uint32_t arb_nonhigh_in_use(const struct arb_shm *shm, uint32_t gpu)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < VGPU_ARB_MAX_SLOTS; i++) {
+		const struct arb_shm_slot *s = &shm->slot[i];
+		if (s->state == SLOT_ACTIVE && s->gpu == gpu &&
+		    s->priority != VGPUIF_PRIO_HIGH)
+			n += s->held;
+	}
+	return n;
+}
+
+/* Only high-class domains may take the free turns of `gpu` now? Locked. */
+static bool arb_high_only(const struct arb_shm *shm, uint32_t gpu)
+{
+	uint32_t reserve = shm->cfg.high_reserve;
+
+	if (reserve >= shm->cfg.tokens)
+		reserve = shm->cfg.tokens - 1;
+	return reserve && arb_nonhigh_in_use(shm, gpu) >= shm->cfg.tokens - reserve;
+}
+
+/*
+ * The ticket that gets the next free turn on `gpu` (the best waiter, among
+ * the high class only while the others use up their share of the turns),
+ * or UINT32_MAX: no free turn, or nobody may take it. Locked.
+ */
+static uint32_t arb_pick(const struct arb_shm *shm, uint32_t gpu, uint64_t now)
+{
+	if (shm->gpu[gpu].in_use >= shm->cfg.tokens)
+		return UINT32_MAX;
+	return arb_pick_f(shm, gpu, now, arb_high_only(shm, gpu));
 }
 
 /* Only this slot's tickets wait on `gpu`? Locked. */
@@ -1127,8 +1178,13 @@ static bool arb_may_grant(const struct arb_shm *shm, const struct arb_shm_slot *
 	const struct arb_shm_gpu *gp = &shm->gpu[gpu];
 	bool only_us = gp->waiting == 1;  /* our ticket is the only one */
 
-	if (gp->in_use < shm->cfg.tokens)
-		return only_us || arb_pick(shm, gpu, now) == t;
+	if (gp->in_use < shm->cfg.tokens) {
+		if (only_us ? s->priority == VGPUIF_PRIO_HIGH ||
+			      !arb_high_only(shm, gpu)
+			    : arb_pick(shm, gpu, now) == t)
+			return true;
+	}
+	/* Alone on the GPU: a burst turn (the reserve included). */
 	return gp->in_use < shm->cfg.burst && s->held == gp->in_use &&
 	       (only_us || arb_alone_waiting(shm, idx, gpu, t));
 }
@@ -1219,8 +1275,7 @@ int vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
 			s->grants++;
 			s->wait_ns += now > tk->enq_ns ? now - tk->enq_ns : 0;
 			/* Another turn may be free for the next in line. */
-			next = shm->gpu[gpu].in_use < shm->cfg.tokens ?
-			       arb_pick(shm, gpu, now) : UINT32_MAX;
+			next = arb_pick(shm, gpu, now);
 			arb_unlock(arb);
 			arb_wake_ticket(shm, next);
 			return 0;
@@ -1297,6 +1352,8 @@ int vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns)
 	arb_touch(slot, s);
 	/* Hand over: wake only the next in line, not the herd. */
 	next = gp->waiting ? arb_pick(shm, s->gpu, now) : UINT32_MAX;
+	if (next == UINT32_MAX && gp->waiting)
+		next = arb_pick_f(shm, s->gpu, now, false); /* a burst waiter */
 	arb_unlock(arb);
 	arb_wake_ticket(shm, next);
 	return 0;

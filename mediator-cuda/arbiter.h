@@ -3,7 +3,7 @@
  * arbiter.h - who may submit GPU work next: the dom0-wide arbiter.
  *
  * Every vgpu-backend (one per guest domain) on a host opens the same shared
- * memory region (/dev/shm/vgpu-arb.v4 by default: NAME.vVERSION, so that
+ * memory region (/dev/shm/vgpu-arb.v5 by default: NAME.vVERSION, so that
  * backends of different layouts never share one) and asks it for a *turn*
  * before it hands an op to its executor:
  *
@@ -12,9 +12,12 @@
  *   op->done():  vgpu_arb_release(slot, op->exec_ns)
  *
  * Policy, per GPU:
- *   - `tokens` turns exist per GPU (config; 1 = strict priority: a
- *     high-priority domain waits behind at most one in-flight op of a lower
- *     one; N > 1 = more throughput, a high domain may wait behind N ops).
+ *   - `tokens` turns exist per GPU (default 2), `high_reserve` of them
+ *     (default 1) only for domains of the high class: medium and low
+ *     domains share the others, so a high domain finds a turn free and
+ *     waits for the GPU itself, not for a lower op's completion to travel
+ *     back. tokens 1 = one op on the GPU at a time (a high domain waits
+ *     behind at most one in-flight op of a lower one).
  *   - Work-conserving burst: a domain alone on its GPU (no other domain
  *     holds a turn there or waits for one) may hold up to `burst` turns,
  *     so that one guest can keep many small ops in flight; the next domain
@@ -62,8 +65,8 @@
 #include "vgpuif.h"
 
 /* Layout version; also in the file name, so versions never share one. */
-#define VGPU_ARB_VERSION      4
-#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v4     */
+#define VGPU_ARB_VERSION      5
+#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v5     */
 #define VGPU_ARB_ENV_NAME     "VGPU_ARB_NAME" /* overrides the default  */
 
 #define VGPU_ARB_MAX_GPUS     16u
@@ -90,13 +93,17 @@ struct vgpu_arb_slot;   /* a process's handle on one domain slot  */
  */
 struct vgpu_arb_config {
 	uint32_t ngpus;            /* GPUs on this host, 1..MAX_GPUS; default 1 */
-	uint32_t tokens;           /* turns per GPU, 1..MAX_TOKENS; default 1   */
+	uint32_t tokens;           /* turns per GPU, 1..MAX_TOKENS; default 2   */
 	uint32_t burst;            /* turns one domain may hold while it is
 				    * alone on its GPU (nobody else holds or
 				    * waits): tokens..MAX_BURST; default 16.
 				    * A newcomer waits until fewer than
 				    * `tokens` are held                       */
-	uint32_t _pad;
+	uint32_t high_reserve;     /* of the `tokens` turns, how many only
+				    * high-priority domains may take (at most
+				    * tokens - 1 is used): a high domain then
+				    * never waits for a lower one's op to
+				    * finish, only for the GPU. default 1     */
 	uint64_t aging_ns;         /* promote one class per aging_ns waited;
 				    * 0 = no aging; default 200 ms (a low
 				    * waiter is high after 400 ms)           */
@@ -110,7 +117,7 @@ struct vgpu_arb_config {
 void vgpu_arb_config_default(struct vgpu_arb_config *cfg);
 /*
  * Apply the environment on top of *cfg: VGPU_ARB_GPUS (count),
- * VGPU_ARB_TOKENS, VGPU_ARB_BURST, VGPU_ARB_AGING_MS, VGPU_ARB_SHARE_WINDOW_MS,
+ * VGPU_ARB_TOKENS, VGPU_ARB_BURST, VGPU_ARB_HIGH_RESERVE, VGPU_ARB_AGING_MS, VGPU_ARB_SHARE_WINDOW_MS,
  * VGPU_ARB_POOLS (as vgpu_arb_parse_pools). -EINVAL with *why on bad values.
  */
 int  vgpu_arb_config_from_env(struct vgpu_arb_config *cfg, const char **why);

@@ -29,10 +29,10 @@ static const char usage_text[] =
 "Show how the GPUs of this host are shared between guest domains: what the\n"
 "dom0 arbiter (shared by every vgpu-backend) knows, per GPU and per domain.\n"
 "\n"
-"Per GPU: turns (how many ops may run on it at once; a domain alone on the\n"
-"GPU may hold up to 'burst') and how many are held, ops waiting for a\n"
-"turn, domains placed on it, busy % (time with at least one op running)\n"
-"and turns granted.\n"
+"Per GPU: turns (how many ops may run on it at once; some only for the high\n"
+"class; a domain alone on the GPU may hold up to 'burst') and how many are\n"
+"held, ops waiting for a turn, domains placed on it, busy % (time with at\n"
+"least one op running) and turns granted.\n"
 "Per domain (one line per domain and device): DOMID, DEV, PRIORITY (high,\n"
 "medium, low; from XenStore), POOL, GPU, MEMORY used / mem-quota ('none'\n"
 "when 0), REQ/S (requests answered per second), GPU% (GPU time of its ops\n"
@@ -254,9 +254,12 @@ static void print_table(const struct opts *o, const char *region,
 			 (unsigned long long)(s->cfg.aging_ns / 1000000));
 	else
 		snprintf(aging, sizeof(aging), "off");
-	printf("vgpu-smi  %s  region %s  turns/GPU %u (burst %u)  aging %s  "
-	       "share window %llu ms  pools %s\n",
-	       when, region, s->cfg.tokens, s->cfg.burst, aging,
+	printf("vgpu-smi  %s  region %s  turns/GPU %u (%u high only, burst %u)  "
+	       "aging %s  share window %llu ms  pools %s\n",
+	       when, region, s->cfg.tokens,
+	       s->cfg.high_reserve < s->cfg.tokens ? s->cfg.high_reserve
+						   : s->cfg.tokens - 1,
+	       s->cfg.burst, aging,
 	       (unsigned long long)(s->cfg.share_window_ns / 1000000), pools);
 	if (s->repairs || s->reaped)
 		printf("dead backends reclaimed: %llu, lock repairs: %llu\n",
@@ -337,8 +340,9 @@ static void print_json(const struct opts *o, const char *region,
 		(long long)time(NULL));
 	json_num(f, prev ? (double)(s->now_ns - prev->now_ns) / 1e9 : NAN);
 	fprintf(f, ",\"config\":{\"gpus\":%u,\"turns_per_gpu\":%u,\"burst\":%u,"
-		"\"aging_ms\":%llu,\"share_window_ms\":%llu,\"pools\":{",
-		s->cfg.ngpus, s->cfg.tokens, s->cfg.burst,
+		"\"high_reserve\":%u,\"aging_ms\":%llu,\"share_window_ms\":%llu,"
+		"\"pools\":{",
+		s->cfg.ngpus, s->cfg.tokens, s->cfg.burst, s->cfg.high_reserve,
 		(unsigned long long)(s->cfg.aging_ns / 1000000),
 		(unsigned long long)(s->cfg.share_window_ns / 1000000));
 	for (uint32_t p = 0; p < VGPU_ARB_MAX_POOLS; p++) {

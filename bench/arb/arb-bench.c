@@ -46,7 +46,9 @@ static const char usage_text[] =
 "  --seconds S           measured time per phase (default 5)\n"
 "  --warmup-ms MS        unmeasured time before each phase (default 500)\n"
 "  --depth D             ops each loaded domain keeps outstanding (default 4)\n"
-"  --tokens N            arbiter turns per GPU (default 1)\n"
+"  --tokens N            arbiter turns per GPU (default 2)\n"
+"  --high-reserve N      of which only high-priority domains may take\n"
+"                        (default 1)\n"
 "  --aging-ms MS         arbiter aging period (default 200; 0 = off)\n"
 "  --scenario NAME       priority, fair or all (default all)\n"
 "  -h, --help            this text\n"
@@ -61,13 +63,14 @@ struct opts {
 	double seconds;
 	int warmup_ms;
 	int depth;
-	const char *tokens, *aging_ms;
+	const char *tokens, *high_reserve, *aging_ms;
 	const char *scenario;
 };
 
 static struct opts O = {
 	.executor = "cpu", .gpu = "0", .delay_us = "200", .bytes = 0,
-	.seconds = 5, .warmup_ms = 500, .depth = 4, .tokens = "1",
+	.seconds = 5, .warmup_ms = 500, .depth = 4, .tokens = "2",
+	.high_reserve = "1",
 	.aging_ms = "200", .scenario = "all",
 };
 
@@ -316,10 +319,10 @@ static int scenario_priority(void)
 		       (unsigned long long)aged);
 	}
 	printf("priority: contended p99 / solo p99 = %.2f (target <= 1.5)\n", c99 / solo99);
-	printf("| %s | priority | 1 high + 6 low, depth %d, %s turn(s), aging %s ms, "
-	       "memset %llu B%s%s | high solo p50/p99 %.1f / %.1f us | high contended "
-	       "p50/p99 %.1f / %.1f us | **%.2fx** | low %.0f ops/s |\n",
-	       O.executor, O.depth, O.tokens, O.aging_ms,
+	printf("| %s | priority | 1 high + 6 low, depth %d, %s turn(s) (%s high only), "
+	       "aging %s ms, memset %llu B%s%s | high solo p50/p99 %.1f / %.1f us | "
+	       "high contended p50/p99 %.1f / %.1f us | **%.2fx** | low %.0f ops/s |\n",
+	       O.executor, O.depth, O.tokens, O.high_reserve, O.aging_ms,
 	       (unsigned long long)O.bytes,
 	       strcmp(O.executor, "cpu") ? "" : ", op delay ",
 	       strcmp(O.executor, "cpu") ? "" : O.delay_us,
@@ -394,6 +397,7 @@ int main(int argc, char **argv)
 		{ "warmup-ms", required_argument, NULL, 'w' },
 		{ "depth", required_argument, NULL, 'd' },
 		{ "tokens", required_argument, NULL, 't' },
+		{ "high-reserve", required_argument, NULL, 'r' },
 		{ "aging-ms", required_argument, NULL, 'a' },
 		{ "scenario", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -412,6 +416,7 @@ int main(int argc, char **argv)
 		case 'w': O.warmup_ms = atoi(optarg); break;
 		case 'd': O.depth = atoi(optarg); break;
 		case 't': O.tokens = optarg; break;
+		case 'r': O.high_reserve = optarg; break;
 		case 'a': O.aging_ms = optarg; break;
 		case 'c': O.scenario = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
@@ -438,14 +443,16 @@ int main(int argc, char **argv)
 	snprintf(g_region, sizeof(g_region), "vgpu-arb-bench-%d", (int)getpid());
 	setenv("VGPU_ARB_NAME", g_region, 1);
 	setenv("VGPU_ARB_TOKENS", O.tokens, 1);
+	setenv("VGPU_ARB_HIGH_RESERVE", O.high_reserve, 1);
 	setenv("VGPU_ARB_AGING_MS", O.aging_ms, 1);
 	if (vgpu_arb_open(&g_arb, g_region, NULL, 0, &why)) {
 		fprintf(stderr, "arb-bench: arbiter: %s\n", why ? why : "open failed");
 		rc = 1;
 		goto out;
 	}
-	printf("arb-bench: executor %s, %s turn(s) per GPU, aging %s ms, memset %llu B, "
-	       "%.1f s per phase\n", O.executor, O.tokens, O.aging_ms,
+	printf("arb-bench: executor %s, %s turn(s) per GPU (%s high only), aging %s ms, "
+	       "memset %llu B, %.1f s per phase\n", O.executor, O.tokens,
+	       O.high_reserve, O.aging_ms,
 	       (unsigned long long)O.bytes, O.seconds);
 	if (!strcmp(O.scenario, "all") || !strcmp(O.scenario, "priority"))
 		rc |= scenario_priority();

@@ -53,6 +53,7 @@ static void setup(void)
 	region_name();
 	vgpu_arb_unlink(g_name);
 	vgpu_arb_config_default(&g_cfg);
+	g_cfg.tokens = 1;  /* one turn unless a test says otherwise */
 	g_arb = NULL;
 }
 
@@ -222,6 +223,9 @@ START_TEST(test_env)
 		{ "VGPU_ARB_BURST", "257", -EINVAL },
 		{ "VGPU_ARB_BURST", "256", 0 },
 		{ "VGPU_ARB_TOKENS", "32", 0 },   /* burst follows */
+		{ "VGPU_ARB_HIGH_RESERVE", "0", 0 },
+		{ "VGPU_ARB_HIGH_RESERVE", "65", -EINVAL },
+		{ "VGPU_ARB_HIGH_RESERVE", "x", -EINVAL },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct vgpu_arb_config c;
@@ -692,6 +696,7 @@ START_TEST(test_tokens)
 	struct vgpu_arb_slot *a, *b, *c;
 
 	g_cfg.tokens = 2;
+	g_cfg.high_reserve = 0;
 	g_arb = open_region(&g_cfg);
 	a = reg(1, L);
 	b = reg(2, L);
@@ -743,6 +748,44 @@ START_TEST(test_cancel)
 	ck_assert_int_eq(vgpu_arb_release(holder, 0), 0);
 	vgpu_arb_unregister(holder);
 	vgpu_arb_unregister(w);
+}
+END_TEST
+
+/*
+ * Two turns, one reserved for the high class: low domains share one turn,
+ * a high domain finds the other free.
+ */
+START_TEST(test_high_reserve)
+{
+	struct vgpu_arb_slot *a, *b, *h, *h2;
+
+	g_cfg.tokens = 2;
+	g_cfg.high_reserve = 1;
+	g_arb = open_region(&g_cfg);
+	a = reg(1, L);
+	b = reg(2, M);
+	h = reg(3, H);
+	h2 = reg(4, H);
+	ck_assert_int_eq(vgpu_arb_acquire(a, 0), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(b, 0), -ETIMEDOUT);  /* the reserve */
+	ck_assert_int_eq(vgpu_arb_acquire(h, 0), 0);           /* no wait */
+	ck_assert_int_eq(vgpu_arb_acquire(h2, 0), -ETIMEDOUT); /* all taken */
+	ck_assert_uint_eq(snap()->gpu[0].in_use, 2);
+	ck_assert_int_eq(vgpu_arb_release(a, 0), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(b, 0), 0);           /* low share */
+	ck_assert_int_eq(vgpu_arb_release(h, 0), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(a, 0), -ETIMEDOUT);  /* reserve again */
+	ck_assert_int_eq(vgpu_arb_acquire(h2, 0), 0);
+	/* Two high domains may hold both turns. */
+	ck_assert_int_eq(vgpu_arb_release(b, 0), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(h, 0), 0);
+	ck_assert_uint_eq(snap()->gpu[0].in_use, 2);
+	ck_assert_int_eq(vgpu_arb_release(h, 0), 0);
+	ck_assert_int_eq(vgpu_arb_release(h2, 0), 0);
+	vgpu_arb_unregister(a);
+	vgpu_arb_unregister(b);
+	vgpu_arb_unregister(h);
+	vgpu_arb_unregister(h2);
 }
 END_TEST
 
@@ -1129,6 +1172,7 @@ static Suite *arbiter_suite(void)
 	tcase_add_test(tc, test_tokens);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_burst);
+	tcase_add_test(tc, test_high_reserve);
 	tcase_add_test(tc, test_accounting);
 	suite_add_tcase(s, tc);
 

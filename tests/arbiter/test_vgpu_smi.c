@@ -238,7 +238,7 @@ START_TEST(test_json_figures)
 
 	ck_assert_int_eq(run_smi(out, sizeof(out), args), 0);
 	assert_json(out);
-	assert_has(out, "\"config\":{\"gpus\":2,\"turns_per_gpu\":2,\"burst\":16,\"aging_ms\":30,");
+	assert_has(out, "\"config\":{\"gpus\":2,\"turns_per_gpu\":2,\"burst\":16,\"high_reserve\":1,\"aging_ms\":30,");
 	assert_has(out, "\"pools\":{\"0\":[0],\"1\":[1]}");
 	assert_has(out, "{\"index\":0,\"turns\":2,\"turns_in_use\":0,\"waiting\":0,\"domains\":1,");
 	assert_has(out, "{\"index\":1,\"turns\":2,\"turns_in_use\":1,\"waiting\":0,\"domains\":1,");
@@ -283,7 +283,7 @@ START_TEST(test_table)
 	char *line;
 
 	ck_assert_int_eq(run_smi(out, sizeof(out), args), 0);
-	assert_has(out, "turns/GPU 2 (burst 16)  aging 30 ms");
+	assert_has(out, "turns/GPU 2 (1 high only, burst 16)  aging 30 ms");
 	assert_has(out, "pools 0=0 1=1");
 	assert_has(out, "DOMID");
 	assert_has(out, "| GPU |");
