@@ -6,8 +6,17 @@
  * every handle against its own tables, enforced every limit (handles per
  * context, in-flight requests, mem-quota) and mapped every data segment into
  * host memory. An executor only executes. Two implementations:
- *   cuda  exec-cuda.c: CUDA driver API, one CUcontext per executor (that is,
- *         per guest domain), streams per guest context, a completion thread
+ *   cuda  exec-cuda.c + cuda-worker.c: CUDA driver API (loaded with dlopen,
+ *         so every program starts without a driver), one CUcontext per
+ *         executor (that is, per guest domain) owned by a GPU worker
+ *         process the executor starts (the program itself re-executed), a
+ *         stream per guest context, completions in order from a reader
+ *         thread. A GPU fault or a watchdog expiry ends the worker and
+ *         starts a new one: on the H100 a sticky error poisons every
+ *         context of its process and a spinning kernel cannot be stopped
+ *         short of ending its process (measured; docs/performance.md).
+ *         Guest data is staged through a pinned arena shared with the
+ *         worker (copy mode "staged")
  *   cpu   exec-cpu.c: host memory behind device-style handles; a reference
  *         for machines without a GPU; MODULE_LOAD/FUNC_GET/LAUNCH answer
  *         VGPUIF_RSP_EOPNOTSUPP
@@ -159,12 +168,19 @@ int  vgpu_exec_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op);
 /*
  * Host memory that stays mapped (persistent grants) may be registered with
  * the device for zero-copy DMA. Returns 0 or -errno (then copies are staged);
- * the cpu executor accepts and ignores.
+ * the cpu executor accepts and ignores; the cuda executor answers
+ * -EOPNOTSUPP (its CUDA context lives in the worker process, which cannot
+ * see this process's mappings).
  */
 int  vgpu_exec_host_register(struct vgpu_exec *ex, void *addr, size_t len);
 void vgpu_exec_host_unregister(struct vgpu_exec *ex, void *addr);
 
-/* Device memory free now (cuMemGetInfo), for leak checks and vgpu-smi. */
+/*
+ * Device memory free now (cuMemGetInfo), for leak checks and vgpu-smi.
+ * cuda: exact when no guest op is in flight (it waits for the worker);
+ * with guest work in flight, the last figure seen, so that the caller (the
+ * ring thread) never waits behind a long kernel.
+ */
 int  vgpu_exec_mem_info(struct vgpu_exec *ex, uint64_t *free_b,
 			uint64_t *total_b);
 

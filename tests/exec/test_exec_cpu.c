@@ -310,7 +310,7 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, et_contract_suite("cpu"));
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test */
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? 1 : 0;
