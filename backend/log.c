@@ -152,6 +152,14 @@ static void vlog(int level, const char *fmt, va_list ap)
 	FILE *out;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/*
+	 * Messages may quote what a guest wrote (XenStore values): no control
+	 * character reaches the log, so a guest cannot start a line of its
+	 * own or drive a terminal.
+	 */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (log_syslog) {
 		syslog(sysprio[level], "%s: %s", log_prefix, msg);
 		return;

@@ -768,11 +768,15 @@ void vgpuback_ring_event(struct vgpuback_device *dev)
 		consume(dev);
 	if (dev->ring.port < 0)
 		return; /* disconnected inside consume */
-	if (dev->conn == VGPUBACK_CONNECTED && dev->ring.br.req_cons == before &&
-	    !dev->backpressure && dev->cfg->storm_limit && !dev->spun_recently) {
+	/*
+	 * A notification that brought nothing: count it (XSA-332). On a
+	 * halted or draining ring every notification brings nothing.
+	 */
+	if (dev->cfg->storm_limit && !dev->spun_recently &&
+	    (dev->conn != VGPUBACK_CONNECTED ||
+	     (dev->ring.br.req_cons == before && !dev->backpressure))) {
 		uint64_t now = vgpuback_now_ns();
 
-		/* A notification that brought nothing: count it (XSA-332). */
 		dev->stats.spurious_events++;
 		if (now - dev->storm_window_ns > 1000000000ull) {
 			dev->storm_window_ns = now;

@@ -546,6 +546,30 @@ START_TEST(test_producer_overflow_halts)
 }
 END_TEST
 
+/*
+ * A halted ring consumes nothing, so every notification is idle: a guest
+ * that keeps notifying one must be throttled like any other storm, not
+ * answered with an unmask per event for as long as it likes.
+ */
+START_TEST(test_storm_on_halted_ring_throttled)
+{
+	uint64_t one = 1;
+	int i;
+
+	CFG.storm_limit = 100;
+	start(true);
+	FR.sring->req_prod = FR.req_prod_pvt + RING_SIZE(&FR) + 1;
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(DEV.conn, VGPUBACK_HALTED);
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(write(T->ev_fd, &one, sizeof(one)), sizeof(one));
+		vgpuback_ring_event(&DEV);
+	}
+	ck_assert_uint_ge(DEV.stats.throttled, 1);
+	ck_assert_int_gt(vgpuback_ring_timeout_ms(&DEV), 0);
+}
+END_TEST
+
 START_TEST(test_shutdown_answers_eshutdown)
 {
 	struct vgpuif_request r = { .op = VGPUIF_OP_NOP };
@@ -586,6 +610,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_storm_throttle);
 	tcase_add_test(tc, test_producer_overflow_halts);
+	tcase_add_test(tc, test_storm_on_halted_ring_throttled);
 	tcase_add_test(tc, test_shutdown_answers_eshutdown);
 	suite_add_tcase(s, tc);
 	return s;

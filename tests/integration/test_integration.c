@@ -564,6 +564,40 @@ START_TEST(test_garbage_keys)
 }
 END_TEST
 
+/*
+ * A value the guest wrote reaches the log (the bad protocol string is
+ * quoted in the error): a newline in it must not start a line of its own,
+ * or a guest could write log lines that look like dom0's.
+ */
+START_TEST(test_guest_cannot_forge_log_lines)
+{
+	char line[2048];
+	FILE *fp;
+	int forged = 0, quoted = 0;
+
+	ck_assert_int_eq(tf_dom_create(&W, &D, 9, 0), 0);
+	ck_assert_int_eq(tf_setup_ring(&D), 0);
+	ck_assert_int_eq(tf_fe_write(&D, VGPUIF_XS_PROTOCOL,
+				     "x\nFORGED: connected\r\x1b[2J"), 0);
+	tf_fe_write(&D, VGPUIF_XS_STATE, "3");
+	ck_assert_int_eq(tf_wait_be_state(&D, 5), 0);
+	fp = fopen(D.log, "r");
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		if (!strncmp(line, "FORGED", 6))
+			forged++;
+		if (strstr(line, "FORGED"))
+			quoted++;
+		ck_assert_msg(!strchr(line, '\r') && !strchr(line, '\x1b'),
+			      "control character in a log line: %s", line);
+	}
+	fclose(fp);
+	ck_assert_int_eq(forged, 0);
+	ck_assert_int_ge(quoted, 1);   /* the value is still shown, escaped */
+	ck_assert(tf_backend_alive(&D));
+}
+END_TEST
+
 START_TEST(test_close_with_requests_in_flight)
 {
 	struct vgpuif_request r;
@@ -871,6 +905,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_notification_storm);
 	tcase_add_loop_test(tc, test_garbage_keys, 0,
 			    sizeof(key_rows) / sizeof(key_rows[0]));
+	tcase_add_test(tc, test_guest_cannot_forge_log_lines);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("lifecycle");
 	tcase_add_checked_fixture(tc, setup, teardown);
