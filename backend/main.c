@@ -57,8 +57,9 @@ static const char usage_text[] =
 "                       0 turns feature-persistent off)\n"
 "  --storm-limit N      idle notifications per second before the event\n"
 "                       channel is throttled (default 20000; 0 = never)\n"
-"  --shutdown-timeout-ms MS      on SIGTERM, how long to wait for work\n"
-"                       already on the GPU (default 10000)\n"
+"  --shutdown-timeout-ms MS      on SIGTERM, detach or the domain's death,\n"
+"                       how long to wait for work already on the GPU\n"
+"                       before stopping it (default 10000)\n"
 "  --cpu-op-delay-us US cpu executor: extra time per op (tests)\n"
 "  --poll-us US         after the last request, busy-poll the ring this long\n"
 "                       before sleeping (lower latency, burns a CPU while\n"
@@ -319,8 +320,18 @@ int main(int argc, char **argv)
 			{ .fd = t->ops->evtchn_fd(t), .events = POLLIN },
 			{ .fd = dev.done_fd, .events = POLLIN },
 		};
-		int timeout = vgpuback_ring_timeout_ms(&dev);
+		int timeout;
 
+		/*
+		 * Leaving for any reason (signal, domain gone, detach): work
+		 * on the executor gets shutdown-timeout-ms, then is stopped,
+		 * so that a kernel that never ends cannot keep us (and the
+		 * domain's GPU context) alive forever.
+		 */
+		if (dev.leaving && !deadline)
+			deadline = vgpuback_now_ns() +
+				   cfg.shutdown_timeout_ms * 1000000ull;
+		timeout = vgpuback_ring_timeout_ms(&dev);
 		if (deadline) {
 			uint64_t now = vgpuback_now_ns();
 			int left = now >= deadline ? 0 :

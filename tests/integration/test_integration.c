@@ -698,6 +698,45 @@ START_TEST(test_kill9_and_restart)
 }
 END_TEST
 
+/*
+ * The domain dies while its work cannot finish (each op takes a second
+ * here; a GPU kernel that never ends, in real life): the backend must not
+ * wait for it forever, but stop the executor after --shutdown-timeout-ms,
+ * as on SIGTERM, and exit 0.
+ */
+START_TEST(test_domain_dies_with_work_stuck)
+{
+	struct vgpuif_request r;
+	uint32_t ctx;
+	int st, i;
+
+	D.extra[0] = "--cpu-op-delay-us";
+	D.extra[1] = "1000000";
+	D.extra[2] = "--shutdown-timeout-ms";
+	D.extra[3] = "300";
+	up(&D, 14, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	for (i = 0; i < 12; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		tf_submit(&D, &r);
+	}
+	ck_assert_int_eq(lb_domain_destroy(W.w, 14), 0);
+	for (i = 0; i < TF_WAIT_MS / 5; i++) {
+		if (waitpid(D.backend, &st, WNOHANG) == D.backend)
+			break;
+		tf_msleep(5);
+	}
+	ck_assert_msg(i < TF_WAIT_MS / 5, "backend still running after its domain died");
+	D.backend = 0;
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	/* It stopped the work rather than sitting the 12 seconds out. */
+	ck_assert_int_ge(tf_log_count(&D, "stopping the executor"), 1);
+}
+END_TEST
+
 START_TEST(test_domain_dies)
 {
 	uint32_t ctx;
@@ -914,6 +953,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_sigterm_with_work_queued);
 	tcase_add_test(tc, test_kill9_and_restart);
 	tcase_add_test(tc, test_domain_dies);
+	tcase_add_test(tc, test_domain_dies_with_work_stuck);
 	tcase_add_test(tc, test_several_domains);
 	tcase_add_test(tc, test_sighup_reopens_log);
 	tcase_add_test(tc, test_busy_poll_mode);
