@@ -244,7 +244,7 @@ static uint32_t arb_pool_mask(const struct vgpu_arb_config *cfg, uint32_t pool)
 	for (i = 0; i < VGPU_ARB_MAX_POOLS; i++)
 		if (cfg->pool_mask[i])
 			return cfg->pool_mask[pool] & all;
-	return pool == 0 ? all : 0;  /* no pools configured: pool 0 = all */
+	return all;  /* no pools configured: every pool is every GPU */
 }
 
 /* ---------------------------------------------------------------- config */

@@ -32,7 +32,8 @@
  *     more than that percentage of the current share window (share_window_ns)
  *     yields to every waiter that has not; work-conserving: with nobody else
  *     waiting it still runs.
- *   - Pools: pool p may use the GPUs of cfg.pool_mask[p]; at registration a
+ *   - Pools: pool p may use the GPUs of cfg.pool_mask[p] (when no pool is
+ *     configured, every pool may use every GPU); at registration a
  *     domain gets the GPU of its pool with the fewest domains (or the one it
  *     asks for, which must be in the pool).
  *
@@ -110,7 +111,8 @@ struct vgpu_arb_config {
 	uint64_t share_window_ns;  /* window of gpu_share_pct; default 100 ms,
 				    * at least 1 ms                           */
 	uint32_t pool_mask[VGPU_ARB_MAX_POOLS]; /* bit g: pool may use GPU g.
-				    * All zero = pool 0 is every GPU         */
+				    * All zero (no pools configured): every
+				    * pool id may use every GPU              */
 };
 
 /* Defaults as documented above. */

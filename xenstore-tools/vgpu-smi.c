@@ -206,15 +206,19 @@ static void fmt_bytes(char *buf, size_t n, uint64_t b)
 		snprintf(buf, n, "%.1f %s", v, unit[u]);
 }
 
-/* Pool p's GPUs as the arbiter sees them (no pools configured: 0 = all). */
-static uint32_t pool_gpus(const struct vgpu_arb_snapshot *s, uint32_t p)
+/* Pools configured? Without, every pool may use every GPU. */
+static bool pools_configured(const struct vgpu_arb_snapshot *s)
 {
-	uint32_t all = (1u << s->ngpus) - 1u;
-
 	for (uint32_t q = 0; q < VGPU_ARB_MAX_POOLS; q++)
 		if (s->cfg.pool_mask[q])
-			return s->cfg.pool_mask[p] & all;
-	return p == 0 ? all : 0;
+			return true;
+	return false;
+}
+
+/* Pool p's GPUs as the arbiter sees them (configured pools only). */
+static uint32_t pool_gpus(const struct vgpu_arb_snapshot *s, uint32_t p)
+{
+	return s->cfg.pool_mask[p] & ((1u << s->ngpus) - 1u);
 }
 
 static void fmt_pools(char *buf, size_t n, const struct vgpu_arb_snapshot *s)
@@ -222,6 +226,10 @@ static void fmt_pools(char *buf, size_t n, const struct vgpu_arb_snapshot *s)
 	size_t off = 0;
 
 	buf[0] = '\0';
+	if (!pools_configured(s)) {
+		snprintf(buf, n, "not configured (any pool, any GPU)");
+		return;
+	}
 	for (uint32_t p = 0; p < VGPU_ARB_MAX_POOLS && off < n; p++) {
 		uint32_t m = pool_gpus(s, p);
 		bool any = false;
@@ -350,7 +358,7 @@ static void print_json(const struct opts *o, const char *region,
 		bool any = false;
 
 		if (!m)
-			continue;
+			continue;  /* none configured: {} = any pool, any GPU */
 		fprintf(f, "%s\"%u\":[", first ? "" : ",", p);
 		first = false;
 		for (uint32_t g = 0; g < s->ngpus; g++)

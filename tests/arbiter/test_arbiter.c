@@ -446,6 +446,26 @@ START_TEST(test_pool_placement)
 }
 END_TEST
 
+/* No pools configured: any pool id may use any GPU. */
+START_TEST(test_pools_unconfigured)
+{
+	struct vgpu_arb_domain d = { .domid = 1, .pool = 7, .gpu = -1 };
+	struct vgpu_arb_slot *a, *b;
+
+	g_cfg.ngpus = 2;
+	g_arb = open_region(&g_cfg);
+	ck_assert_int_eq(vgpu_arb_register(g_arb, &d, &a), 0);
+	d.domid = 2;
+	d.pool = 15;
+	d.gpu = 1;
+	ck_assert_int_eq(vgpu_arb_register(g_arb, &d, &b), 0);
+	ck_assert_int_eq(vgpu_arb_slot_gpu(b), 1);
+	ck_assert_uint_eq(dom_info(snap(), 1)->pool, 7);
+	vgpu_arb_unregister(a);
+	vgpu_arb_unregister(b);
+}
+END_TEST
+
 START_TEST(test_slot_table_full)
 {
 	static struct vgpu_arb_slot *s[VGPU_ARB_MAX_SLOTS];
@@ -1159,6 +1179,7 @@ static Suite *arbiter_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_register_bad);
 	tcase_add_test(tc, test_pool_placement);
+	tcase_add_test(tc, test_pools_unconfigured);
 	tcase_add_test(tc, test_slot_table_full);
 	suite_add_tcase(s, tc);
 
