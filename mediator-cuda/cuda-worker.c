@@ -103,9 +103,17 @@ struct wctx {
 	struct wctx *next;
 };
 
+/* One event, shared by the records of a burst on one stream. */
+struct evref {
+	CUevent ev;
+	int refs;                       /* completion thread only, once queued */
+};
+
 struct crec {
 	struct cw_rsp rsp;
-	CUevent ev;                     /* NULL: complete already            */
+	struct evref *er;               /* NULL: complete already            */
+	CUstream s;                     /* async: the stream to wait for     */
+	bool wait;                      /* async, event not yet recorded     */
 	uint64_t t0;
 	struct crec *next;
 };
@@ -127,6 +135,9 @@ static struct crec *q_head, *q_tail;
 static unsigned int q_len;              /* also read without the lock to spin */
 static CUevent ev_pool[256];
 static unsigned int ev_pool_n;
+/* The burst being read (main thread only): queued together at its end. */
+static struct crec *b_head, *b_tail;
+static unsigned int b_len;
 
 static uint64_t now_ns(void)
 {
@@ -207,17 +218,80 @@ static void ev_put(CUevent ev)
 		p_cuEventDestroy(ev);
 }
 
-static void q_push(struct crec *r)
+static void batch_add(struct crec *r)
 {
+	r->next = NULL;
+	if (b_tail)
+		b_tail->next = r;
+	else
+		b_head = r;
+	b_tail = r;
+	b_len++;
+}
+
+/*
+ * End of a burst of commands: one event per stream, recorded after all of
+ * the burst's work on it, stands for every async record of that stream in
+ * the burst (waiting for later work than one's own is safe, and it saves
+ * an event record per op); then the whole burst joins the FIFO.
+ */
+static void batch_flush(void)
+{
+	struct { CUstream s; struct evref *er; } seen[64];
+	unsigned int nseen = 0;
+
+	if (!b_head)
+		return;
+	for (struct crec *r = b_head; r; r = r->next) {
+		struct evref *er = NULL;
+		CUresult cr = CUDA_SUCCESS;
+
+		if (!r->wait)
+			continue;
+		r->wait = false;
+		for (unsigned int i = 0; i < nseen; i++)
+			if (seen[i].s == r->s)
+				er = seen[i].er;
+		if (!er) {
+			er = calloc(1, sizeof(*er));
+			if (er)
+				er->ev = ev_get();
+			cr = er && er->ev ? p_cuEventRecord(er->ev, r->s)
+					  : CUDA_ERROR_OUT_OF_MEMORY;
+			if (cr) {
+				if (er && er->ev)
+					ev_put(er->ev);
+				free(er);
+				er = NULL;
+			} else if (nseen < 64) {
+				seen[nseen].s = r->s;
+				seen[nseen].er = er;
+				nseen++;
+			}
+		}
+		if (!er) {
+			/* no event: answer with the error, lose the context */
+			r->rsp.status = map_err(cr);
+			if (sticky(cr)) {
+				lost = true;
+				r->rsp.lost = 1;
+			}
+			continue;
+		}
+		er->refs++;
+		r->er = er;
+	}
 	pthread_mutex_lock(&q_lock);
 	if (q_tail)
-		q_tail->next = r;
+		q_tail->next = b_head;
 	else
-		q_head = r;
-	q_tail = r;
-	__atomic_add_fetch(&q_len, 1, __ATOMIC_RELEASE);
+		q_head = b_head;
+	q_tail = b_tail;
+	__atomic_add_fetch(&q_len, b_len, __ATOMIC_RELEASE);
 	pthread_cond_signal(&q_cond);
 	pthread_mutex_unlock(&q_lock);
+	b_head = b_tail = NULL;
+	b_len = 0;
 }
 
 /* Answer cmd now (in order): no GPU work pending for it. */
@@ -235,38 +309,28 @@ static void complete_now(const struct cw_cmd *c, int status, uint64_t t0,
 	r->rsp.tag = c->tag;
 	r->rsp.status = status;
 	r->rsp.exec_ns = now_ns() - t0;
-	r->ev = NULL;
+	r->er = NULL;
+	r->wait = false;
 	r->next = NULL;
 	if (lost) {
 		r->rsp.status = VGPUIF_RSP_EREMOTEIO;
 		r->rsp.lost = 1;
 	}
-	q_push(r);
+	batch_add(r);
 }
 
 /* Answer cmd once the work enqueued on s so far has finished. */
 static void complete_after(const struct cw_cmd *c, CUstream s, uint64_t t0)
 {
 	struct crec *r = calloc(1, sizeof(*r));
-	CUresult cr;
 
 	if (!r)
 		_exit(3);
 	r->rsp.tag = c->tag;
 	r->t0 = t0;
-	r->ev = ev_get();
-	cr = r->ev ? p_cuEventRecord(r->ev, s) : CUDA_ERROR_OUT_OF_MEMORY;
-	if (cr) {
-		if (r->ev)
-			ev_put(r->ev);
-		r->ev = NULL;
-		r->rsp.status = map_err(cr);
-		if (sticky(cr)) {
-			lost = true;
-			r->rsp.lost = 1;
-		}
-	}
-	q_push(r);
+	r->s = s;
+	r->wait = true;         /* its event comes at the end of the burst */
+	batch_add(r);
 }
 
 static void send_all(const void *buf, size_t len)
@@ -305,8 +369,8 @@ static void *completion_thread(void *arg)
 		__atomic_sub_fetch(&q_len, 1, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&q_lock);
 
-		if (r->ev) {
-			CUresult cr = p_cuEventSynchronize(r->ev);
+		if (r->er) {
+			CUresult cr = p_cuEventSynchronize(r->er->ev);
 
 			r->rsp.exec_ns = now_ns() - r->t0;
 			if (cr) {
@@ -314,7 +378,10 @@ static void *completion_thread(void *arg)
 				if (sticky(cr))
 					r->rsp.lost = 1;
 			}
-			ev_put(r->ev);
+			if (--r->er->refs == 0) {
+				ev_put(r->er->ev);
+				free(r->er);
+			}
 		}
 		send_all(&r->rsp, sizeof(r->rsp));
 		free(r);
@@ -615,6 +682,7 @@ static void do_cmd(const struct cw_cmd *c)
 		complete_now(c, do_ctx_create(c), t0, NULL);
 		return;
 	case VGPUIF_OP_CTX_DESTROY:
+		batch_flush();  /* events of its stream first: it goes away */
 		complete_now(c, do_ctx_destroy(c), t0, NULL);
 		return;
 	case CW_OP_MEMINFO: {
@@ -895,6 +963,16 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 		if (n != sizeof(c))
 			return 2;
 		do_cmd(&c);
+		/* the rest of the burst, without waiting; then queue it */
+		for (int k = 1; k < 64; k++) {
+			n = recv(sock, &c, sizeof(c), MSG_DONTWAIT);
+			if (n != sizeof(c))
+				break;
+			do_cmd(&c);
+		}
+		if (n == 0)
+			return 0;
+		batch_flush();
 	}
 }
 
