@@ -840,7 +840,9 @@ START_TEST(test_sighup_reopens_log)
 	snprintf(moved, sizeof(moved), "%s.1", D.log);
 	ck_assert_int_eq(rename(D.log, moved), 0);
 	kill(D.backend, SIGHUP);
-	for (int i = 0; i < TF_WAIT_MS && access(D.log, F_OK); i++)
+	/* The file appears (reopen) before its first line is written. */
+	for (int i = 0; i < TF_WAIT_MS &&
+	     tf_log_count(&D, "log reopened") < 1; i++)
 		tf_msleep(1);
 	ck_assert_int_eq(access(D.log, F_OK), 0);
 	ck_assert_int_ge(tf_log_count(&D, "log reopened"), 1);
