@@ -70,6 +70,20 @@ uint64_t vgpuback_now_ns(void);
 	vgpuback_log_rl(&rl_, VGPUBACK_LOG_WARN, __VA_ARGS__);           \
 } while (0)
 
+/*
+ * Connection lifecycle lines (states, connect, disconnect, a failed
+ * connect): an operator wants each of them, but a guest can cycle its
+ * frontend as fast as XenStore goes, so they are bounded too.
+ */
+#define vb_info_rl(...) do {                                             \
+	static struct vgpuback_ratelimit rl_ = VGPUBACK_RATELIMIT_INIT(10, 20); \
+	vgpuback_log_rl(&rl_, VGPUBACK_LOG_INFO, __VA_ARGS__);           \
+} while (0)
+#define vb_err_rl(...) do {                                              \
+	static struct vgpuback_ratelimit rl_ = VGPUBACK_RATELIMIT_INIT(10, 20); \
+	vgpuback_log_rl(&rl_, VGPUBACK_LOG_ERROR, __VA_ARGS__);          \
+} while (0)
+
 /* Per-request diagnostics a guest can trigger at will: rate-limited too. */
 #define vb_debug_rl(...) do {                                            \
 	static struct vgpuback_ratelimit rl_ = VGPUBACK_RATELIMIT_INIT(5, 50); \

@@ -612,7 +612,7 @@ static void handle_request(struct vgpuback_device *dev,
 
 static void halt(struct vgpuback_device *dev, RING_IDX rp)
 {
-	vb_err("frontend's req_prod %u runs %u entries past our responses (ring of %u): halting the ring and closing the device",
+	vb_err_rl("frontend's req_prod %u runs %u entries past our responses (ring of %u): halting the ring and closing the device",
 	       rp, rp - dev->ring.br.rsp_prod_pvt, dev->ring.size);
 	dev->conn = VGPUBACK_HALTED;
 	vgpuback_xenbus_ring_halted(dev);
@@ -897,7 +897,7 @@ int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
 	dev->backpressure = false;
 	dev->unmask_at_ns = 0;
 	memset(&dev->stats, 0, sizeof(dev->stats));
-	vb_info("connected: ring of %u page(s), %u entries, event channel %u (local %d), persistent grants %s",
+	vb_info_rl("connected: ring of %u page(s), %u entries, event channel %u (local %d), persistent grants %s",
 		nr_pages, dev->ring.size, remote_port, dev->ring.port,
 		dev->ring.persistent ? "on" : "off");
 	/* The frontend may have queued requests before we came. */
@@ -915,24 +915,37 @@ out_unmap:
 	return err;
 }
 
-void vgpuback_ring_log_stats(struct vgpuback_device *dev)
+/* rl: NULL to log unconditionally (SIGUSR1), else that rate limit. */
+static void log_stats(struct vgpuback_device *dev,
+		      struct vgpuback_ratelimit *rl)
 {
 	const struct vgpuback_gstats *g = &dev->gcache.stats;
+	static const char fmt[] = "stats: requests %llu, errors %llu, responses %llu, notifies %llu, events %llu (%llu idle, %llu throttled); grants: map calls %llu, unmap calls %llu, pages %llu, hits %llu, misses %llu, evictions %llu, one-shot %llu, cached %u";
+#define STATS_ARGS \
+		(unsigned long long)dev->stats.requests, \
+		(unsigned long long)dev->stats.errors, \
+		(unsigned long long)dev->stats.responses, \
+		(unsigned long long)dev->stats.notifies_sent, \
+		(unsigned long long)dev->stats.events, \
+		(unsigned long long)dev->stats.spurious_events, \
+		(unsigned long long)dev->stats.throttled, \
+		(unsigned long long)g->map_calls, \
+		(unsigned long long)g->unmap_calls, \
+		(unsigned long long)g->pages_mapped, \
+		(unsigned long long)g->hits, (unsigned long long)g->misses, \
+		(unsigned long long)g->evictions, \
+		(unsigned long long)g->oneshot, dev->gcache.count
 
-	vb_info("stats: requests %llu, errors %llu, responses %llu, notifies %llu, events %llu (%llu idle, %llu throttled); grants: map calls %llu, unmap calls %llu, pages %llu, hits %llu, misses %llu, evictions %llu, one-shot %llu, cached %u",
-		(unsigned long long)dev->stats.requests,
-		(unsigned long long)dev->stats.errors,
-		(unsigned long long)dev->stats.responses,
-		(unsigned long long)dev->stats.notifies_sent,
-		(unsigned long long)dev->stats.events,
-		(unsigned long long)dev->stats.spurious_events,
-		(unsigned long long)dev->stats.throttled,
-		(unsigned long long)g->map_calls,
-		(unsigned long long)g->unmap_calls,
-		(unsigned long long)g->pages_mapped,
-		(unsigned long long)g->hits, (unsigned long long)g->misses,
-		(unsigned long long)g->evictions,
-		(unsigned long long)g->oneshot, dev->gcache.count);
+	if (rl)
+		vgpuback_log_rl(rl, VGPUBACK_LOG_INFO, fmt, STATS_ARGS);
+	else
+		vgpuback_log(VGPUBACK_LOG_INFO, fmt, STATS_ARGS);
+#undef STATS_ARGS
+}
+
+void vgpuback_ring_log_stats(struct vgpuback_device *dev)
+{
+	log_stats(dev, NULL);
 }
 
 static void finish_disconnect(struct vgpuback_device *dev)
@@ -952,7 +965,11 @@ static void finish_disconnect(struct vgpuback_device *dev)
 		released++;
 	}
 	push_responses(dev);
-	vgpuback_ring_log_stats(dev);
+	{
+		static struct vgpuback_ratelimit rl = VGPUBACK_RATELIMIT_INIT(10, 20);
+
+		log_stats(dev, &rl);
+	}
 	if (dev->ring.port >= 0)
 		t->ops->evtchn_unbind(t, dev->ring.port);
 	dev->ring.port = -1;
@@ -967,7 +984,7 @@ static void finish_disconnect(struct vgpuback_device *dev)
 	dev->unmask_at_ns = 0;
 	dev->kick_pending = false;
 	dev->backpressure = false;
-	vb_info("disconnected: %u guest context(s) released", released);
+	vb_info_rl("disconnected: %u guest context(s) released", released);
 	vgpuback_xenbus_drained(dev);
 }
 
@@ -978,7 +995,7 @@ void vgpuback_ring_disconnect(struct vgpuback_device *dev)
 		return;
 	}
 	if (dev->conn != VGPUBACK_DRAINING)
-		vb_info("disconnecting: %u request(s) in flight", dev->inflight);
+		vb_info_rl("disconnecting: %u request(s) in flight", dev->inflight);
 	dev->conn = VGPUBACK_DRAINING;
 	drain_completions(dev);
 	if (dev->inflight == 0)

@@ -135,7 +135,7 @@ static int switch_state(struct vgpuback_device *dev, int state)
 		       strerror(-err));
 		return err;
 	}
-	vb_info("state %s -> %s (frontend %s)", state_name(dev->be_state),
+	vb_info_rl("state %s -> %s (frontend %s)", state_name(dev->be_state),
 		state_name(state), state_name(dev->fe_state));
 	dev->be_state = state;
 	return 0;
@@ -152,7 +152,7 @@ static void fail_connection(struct vgpuback_device *dev, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	vb_err("frontend %s: %s; closing the device", dev->fe_path, msg);
+	vb_err_rl("frontend %s: %s; closing the device", dev->fe_path, msg);
 	xs_put(dev, VGPUBACK_XBT_NULL, "error", msg);
 	switch_state(dev, XS_CLOSING);
 }
@@ -392,7 +392,7 @@ static void reconcile(struct vgpuback_device *dev)
 	case XS_INITWAIT:
 	case XS_UNKNOWN:
 		if (dev->conn != VGPUBACK_DISCONNECTED) {
-			vb_info("frontend restarted without closing");
+			vb_info_rl("frontend restarted without closing");
 			vgpuback_ring_disconnect(dev);
 			return;
 		}
@@ -409,7 +409,7 @@ static void reconcile(struct vgpuback_device *dev)
 				connect_ring(dev);
 		} else if (dev->conn == VGPUBACK_CONNECTED) {
 			if (ring_changed(dev)) {
-				vb_info("a new frontend instance published a new ring; reconnecting");
+				vb_info_rl("a new frontend instance published a new ring; reconnecting");
 				vgpuback_ring_disconnect(dev);
 				return;
 			}

@@ -146,6 +146,55 @@ START_TEST(test_connect_idempotent_close_reconnect)
 }
 END_TEST
 
+/*
+ * A guest can cycle its frontend through the states as fast as XenStore
+ * lets it: each cycle logs lifecycle lines in dom0. They are rate-limited
+ * per site, so the log grows by a bounded amount per interval however fast
+ * the guest goes (here: at most burst + 1 lines per site per window).
+ */
+START_TEST(test_reconnect_storm_log_bounded)
+{
+	char path[] = "/tmp/vgpu-test-xenbus-log-XXXXXX", line[1024];
+	uint64_t t0, windows;
+	int fd, i, state_lines = 0, connected_lines = 0;
+	FILE *fp;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	vgpuback_log_uninit();
+	ck_assert_int_eq(vgpuback_log_init(3, 0, VGPUBACK_LOG_INFO, path, 0), 0);
+	t0 = vgpuback_now_ns();
+	ck_assert_int_eq(vgpuback_xenbus_init(&DEV), 0);
+	fe_publish(8);
+	for (i = 0; i < 300; i++) {
+		fe_state("3");
+		ck_assert_int_eq(DEV.conn, VGPUBACK_CONNECTED);
+		fe_state("5");
+		fe_state("6");
+	}
+	/* 10 s windows, as in log.h's vb_info_rl. */
+	windows = (vgpuback_now_ns() - t0) / 10000000000ull + 2;
+	vgpuback_log_uninit();
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		if (strstr(line, "state "))
+			state_lines++;
+		if (strstr(line, "connected: ring"))
+			connected_lines++;
+	}
+	fclose(fp);
+	unlink(path);
+	ck_assert_int_ge(connected_lines, 1);
+	ck_assert_msg((uint64_t)state_lines <= windows * (20 + 1),
+		      "%d state lines for %d cycles", state_lines, i);
+	ck_assert_msg((uint64_t)connected_lines <= windows * (20 + 1),
+		      "%d connected lines for %d cycles", connected_lines, i);
+	vgpuback_log_init(3, 0, VGPUBACK_LOG_ERROR, NULL, 0);
+}
+END_TEST
+
 START_TEST(test_frontend_vanishes)
 {
 	ck_assert_int_eq(vgpuback_xenbus_init(&DEV), 0);
@@ -323,6 +372,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_features_retry_eagain);
 	tcase_add_test(tc, test_wrong_frontend_path_refused);
 	tcase_add_test(tc, test_connect_idempotent_close_reconnect);
+	tcase_add_test(tc, test_reconnect_storm_log_bounded);
 	tcase_add_test(tc, test_frontend_vanishes);
 	tcase_add_test(tc, test_new_instance_coalesced);
 	tcase_add_test(tc, test_domain_dies);
