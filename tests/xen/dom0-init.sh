@@ -69,7 +69,7 @@ if [ $ok = 1 ]; then
         i=$((i + 1))
     done
     # The guests boot at the same time; the first wait is the longest.
-    boot_wait=$((90 + 15 * GUESTS))
+    boot_wait=$((120 + 30 * GUESTS))
     step_timeout=$STEP_TIMEOUT
     STEP_TIMEOUT=$((boot_wait + 30))
     i=1

@@ -119,9 +119,11 @@ guest_domid() {
 # values, one a line) or SECS pass (status 1). Blocks on a watch of the first PATH's
 # parent rather than polling: each read is a process, and processes are slow here.
 _xs_wait() {
-    local secs="$1" fifo wpid r=1
+    local secs="$1" fifo wpid r=1 u
     shift
-    fifo=$VGPU_RUN/xsw.$$.$(_csecs)
+    # Unique even between background subshells (they share $$).
+    read -r u </proc/sys/kernel/random/uuid
+    fifo=$VGPU_RUN/xsw.$u
     mkfifo "$fifo" || return 1
     timeout "$secs" xenstore-watch "${1%/*}" >"$fifo" 2>/dev/null &
     wpid=$!
@@ -207,7 +209,7 @@ name = "g$idx"
 type = "pv"
 kernel = "/var/lib/vgpu/vmlinux"
 ramdisk = "$VGPU_RUN/guest-initrd"
-cmdline = "console=hvc0 rdinit=/init loglevel=7 vgpu_guest=$idx$extra"
+cmdline = "console=hvc0 rdinit=/init loglevel=7 vgpu_guest=$idx$extra ${GUEST_ARGS:-}"
 memory = ${GUEST_MEM:-192}
 vcpus = 1
 on_crash = "preserve"

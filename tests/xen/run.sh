@@ -144,6 +144,7 @@ chmod 755 "$P0/init" "$PG/init" "$PG/vgpu/agent.sh"
     printf 'SCENARIOS="%s"\n' "${SCENARIOS[*]:-}"
     printf 'INTERACTIVE=%s\n' "$INTERACTIVE"
     printf 'GUEST_MEM=%s\n' "$GUEST_MEM"
+    printf 'GUEST_ARGS="%s"\n' "${VGPU_XEN_GUEST_ARGS:-}"
     printf 'STEP_TIMEOUT=%s\n' "$STEP_TIMEOUT"
     printf 'KVER=%s\n' "$KVER"
     printf 'KO_NOTE="%s"\n' "$KO_NOTE"
@@ -164,7 +165,7 @@ XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=${DOM0_MEM}M,max:${DOM0_MEM}M do
 # With eager switching those crashes stopped (see docs/testbed.md).
 XEN_ARGS="$XEN_ARGS smap=0 smep=0 spec-ctrl=eager-fpu loglvl=all guest_loglvl=all"
 XEN_ARGS="$XEN_ARGS ${VGPU_XEN_XEN_ARGS:-}"
-DOM0_ARGS="console=hvc0 earlyprintk=xen rdinit=/init"
+DOM0_ARGS="console=hvc0 earlyprintk=xen rdinit=/init ${VGPU_XEN_DOM0_ARGS:-}"
 # shellcheck disable=SC2054 # commas inside QEMU options
 QEMU=(qemu-system-x86_64 -accel "${VGPU_XEN_ACCEL:-tcg,thread=multi}" -cpu "${VGPU_XEN_QEMU_CPU:-max}" -m "$MEM" -smp 2
       -display none -vga none -net none -no-reboot -nodefaults
