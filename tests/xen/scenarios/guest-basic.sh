@@ -107,6 +107,21 @@ copies() {
        vgpu copy-check 64M 3 1'
 }
 
+# Programs killed (SIGKILL, SIGTERM) while their requests are in flight: the module keeps
+# the pages pinned and granted until the backend answers, then lets them go; closing
+# their files destroyed their contexts, so dom0 holds no device memory for them.
+killed() {
+    g "for sig in KILL TERM KILL TERM KILL; do
+           vgpu stress --seconds 30 --threads 2 >/dev/null 2>&1 &
+           p=\$!; sleep 2; kill -\$sig \$p; wait \$p; echo \"SIG\$sig: stress exited with status \$?\"
+       done
+       i=0; while { [ \$(cat $SYS/inflight) != 0 ] || [ \$(cat $SYS/grants) != 0 ]; } && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i+1)); done
+       echo \"inflight \$(cat $SYS/inflight), grants \$(cat $SYS/grants), completed \$(cat $SYS/completed)\"
+       [ \$(cat $SYS/inflight) = 0 ] && [ \$(cat $SYS/grants) = 0 ] || exit 1
+       vgpu info | grep '^mem used'; vgpu info | grep -q '^mem used: *0 bytes\$' || exit 1
+       gpu_test vector_add" || return 1
+}
+
 # Nothing in flight, no data grant held: every request's pages were ungranted.
 clean() {
     g "echo \"inflight \$(cat $SYS/inflight), grants \$(cat $SYS/grants), completed \$(cat $SYS/completed), errors \$(cat $SYS/errors), broken \$(cat $SYS/broken_count)\"
@@ -125,5 +140,6 @@ step "guest $G: gpu_test vector_add" vector_add
 step "guest $G: gpu_test vector_add, 10 repeats" repeats
 step "guest $G: gpu_test invalid_command is refused; the device still works" invalid
 step "guest $G: copies of 1 B, 4 KiB-1, 1 MiB+3, 64 MiB at unaligned offsets" copies
+step "guest $G: programs killed mid-request: nothing pinned, granted or allocated" killed
 step "guest $G: nothing in flight or granted afterwards" clean
 step "guest $G: vgpu bench (numbers in the log)" bench
