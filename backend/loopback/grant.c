@@ -255,7 +255,9 @@ static int grants_take_locked(struct lb_world *w, uint32_t mapper,
 		/* Only refs the guest could have granted, in range. */
 		if (refs[i] < LB_GNT_RESERVED || refs[i] >= LB_NR_GRANTS)
 			return -EFAULT;
-		e = g->e[refs[i]];          /* one copy, checked */
+		/* One copy, checked: the guest's process can write its table
+		 * at any time (volatile: the compiler may not read it again). */
+		e = *(volatile struct lb_shm_gnt *)&g->e[refs[i]];
 		/* Bounds from dom0's domain table, not the guest's table. */
 		if (!(e.flags & LB_GTF_PERMIT) || e.domid != mapper ||
 		    e.frame == 0 || e.frame >= w->shm->dom[domid].mem_frames)
