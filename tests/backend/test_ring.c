@@ -451,10 +451,10 @@ START_TEST(test_table_grows_with_ops_in_flight)
 
 	start(true);
 	ctx = ctx_create();
-	for (i = 0; i < 10; i++)               /* slots 0..9 live */
+	for (i = 0; i < 60; i++)               /* slots 0..59 live */
 		ck_assert_int_eq(mem_alloc(ctx, 64, &mem), 0);
 	fake_exec_hold(true);
-	for (i = 0; i < 12; i++) {             /* slots 10..21: grows at 16 */
+	for (i = 0; i < 12; i++) {     /* slots 60..71: the table grows at 64 */
 		memset(&r, 0, sizeof(r));
 		r.op = VGPUIF_OP_MEM_ALLOC;
 		r.ctx = ctx;
@@ -471,7 +471,7 @@ START_TEST(test_table_grows_with_ops_in_flight)
 		ck_assert_int_eq(p.status, 0);
 		handles[i] = p.result[0];
 	}
-	ck_assert_uint_eq(DEV.handles.mem_used, 22 * 64);
+	ck_assert_uint_eq(DEV.handles.mem_used, 72 * 64);
 	for (i = 0; i < 12; i++) {
 		memset(&r, 0, sizeof(r));
 		r.op = VGPUIF_OP_MEM_FREE;
@@ -479,7 +479,7 @@ START_TEST(test_table_grows_with_ops_in_flight)
 		r.args.mem_free.mem = handles[i];
 		ck_assert_msg(call(&r, NULL) == 0, "free of allocation %d", i);
 	}
-	ck_assert_uint_eq(DEV.handles.mem_used, 10 * 64);
+	ck_assert_uint_eq(DEV.handles.mem_used, 60 * 64);
 }
 END_TEST
 
