@@ -647,7 +647,9 @@ static void consume(struct vgpuback_device *dev)
 		goto out;
 	do {
 		RING_IDX rc = dev->ring.br.req_cons;
-		RING_IDX rp = dev->ring.br.sring->req_prod;
+		/* One read of the guest's index; only rp is used below. */
+		RING_IDX rp = __atomic_load_n(&dev->ring.br.sring->req_prod,
+					      __ATOMIC_RELAXED);
 
 		xen_rmb(); /* read req_prod before the requests it covers */
 		if (RING_REQUEST_PROD_OVERFLOW(&dev->ring.br, rp)) {
