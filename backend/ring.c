@@ -772,11 +772,14 @@ void vgpuback_ring_event(struct vgpuback_device *dev)
 		return; /* disconnected inside consume */
 	/*
 	 * A notification that brought nothing: count it (XSA-332). On a
-	 * halted or draining ring every notification brings nothing.
+	 * halted or draining ring, or while we hold back (max-inflight), every
+	 * notification brings nothing; a frontend that keeps the rules sends
+	 * few then (we do not re-arm req_event), and completions consume
+	 * again without waiting for the throttle.
 	 */
 	if (dev->cfg->storm_limit && !dev->spun_recently &&
 	    (dev->conn != VGPUBACK_CONNECTED ||
-	     (dev->ring.br.req_cons == before && !dev->backpressure))) {
+	     dev->ring.br.req_cons == before)) {
 		uint64_t now = vgpuback_now_ns();
 
 		dev->stats.spurious_events++;

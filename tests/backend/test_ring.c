@@ -570,6 +570,45 @@ START_TEST(test_storm_on_halted_ring_throttled)
 }
 END_TEST
 
+/*
+ * The same storm while the backend holds back (max-inflight reached, work
+ * still executing): nothing can be consumed, so every notification is
+ * idle and must count towards the throttle.
+ */
+START_TEST(test_storm_under_backpressure_throttled)
+{
+	struct vgpuif_request r;
+	uint64_t one = 1;
+	uint32_t ctx;
+	int i;
+
+	CFG.storm_limit = 100;
+	CFG.max_inflight = 2;
+	start(true);
+	ctx = ctx_create();
+	fake_exec_hold(true);
+	for (i = 0; i < 4; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		push(&r);
+	}
+	vgpuback_ring_kick(&DEV);
+	ck_assert(DEV.backpressure);
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(write(T->ev_fd, &one, sizeof(one)), sizeof(one));
+		vgpuback_ring_event(&DEV);
+	}
+	ck_assert_uint_ge(DEV.stats.throttled, 1);
+	/* The held work still finishes and the rest is consumed. */
+	fake_exec_hold(false);
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&DEV);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pop().status, 0);
+}
+END_TEST
+
 START_TEST(test_shutdown_answers_eshutdown)
 {
 	struct vgpuif_request r = { .op = VGPUIF_OP_NOP };
@@ -611,6 +650,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_storm_throttle);
 	tcase_add_test(tc, test_producer_overflow_halts);
 	tcase_add_test(tc, test_storm_on_halted_ring_throttled);
+	tcase_add_test(tc, test_storm_under_backpressure_throttled);
 	tcase_add_test(tc, test_shutdown_answers_eshutdown);
 	suite_add_tcase(s, tc);
 	return s;
