@@ -240,14 +240,24 @@ static int cmd_invalid(vgpu_t *v)
 	return 0;
 }
 
+/* xorshift32, four bytes per step: cheap enough for 64 MiB in a slow guest. */
+static uint32_t pattern_next(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
 static void fill(unsigned char *p, uint64_t len, uint32_t seed)
 {
-	uint32_t x = seed * 2654435761u + 1;
+	uint32_t x = seed * 2654435761u + 1, w = 0;
 	uint64_t i;
 
 	for (i = 0; i < len; i++) {
-		x ^= x << 13; x ^= x >> 17; x ^= x << 5;
-		p[i] = (unsigned char)x;
+		if ((i & 3) == 0)
+			w = pattern_next(&x);
+		p[i] = (unsigned char)(w >> (8 * (i & 3)));
 	}
 }
 
@@ -267,16 +277,17 @@ static int first_diff(const unsigned char *a, const unsigned char *b, uint64_t l
 static int pattern_diff(const unsigned char *p, uint64_t len, uint32_t seed, uint64_t *at)
 {
 	unsigned char chunk[4096];
-	uint32_t x = seed * 2654435761u + 1;
+	uint32_t x = seed * 2654435761u + 1, w = 0;
 	uint64_t i, j, n;
 
 	for (i = 0; i < len; i += n) {
 		n = len - i < sizeof(chunk) ? len - i : sizeof(chunk);
 		for (j = 0; j < n; j++) {
-			x ^= x << 13; x ^= x >> 17; x ^= x << 5;
-			chunk[j] = (unsigned char)x;
+			if (((i + j) & 3) == 0)
+				w = pattern_next(&x);
+			chunk[j] = (unsigned char)(w >> (8 * ((i + j) & 3)));
 		}
-		if (first_diff(chunk, p + i, n, at)) {
+		if (memcmp(chunk, p + i, n) && first_diff(chunk, p + i, n, at)) {
 			*at += i;
 			return 1;
 		}
