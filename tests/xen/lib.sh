@@ -106,6 +106,10 @@ step() {
     return 1
 }
 
+# Notes that the current step concerns guest IDX: if it fails, run.sh prints the end of
+# that guest's console log.
+_step_guest() { [ -f "$VGPU_RUN/step.guests" ] && echo "$1" >>"$VGPU_RUN/step.guests"; return 0; }
+
 guest_domid() {
     if [ -s "$VGPU_RUN/g$1.domid" ]; then
         cat "$VGPU_RUN/g$1.domid"
@@ -140,7 +144,7 @@ _xs_wait() {
 guest_run() {
     local idx="$1" domid id base res rc n i
     shift
-    [ -f "$VGPU_RUN/step.guests" ] && echo "$idx" >>"$VGPU_RUN/step.guests"
+    _step_guest "$idx"
     domid=$(guest_domid "$idx") || return 125
     read -r id </proc/sys/kernel/random/uuid
     base=/local/domain/$domid/vgpu-agent
@@ -202,6 +206,7 @@ wait_for() {
 # console to dom0's console (run.sh splits it off into guest-IDX.log), unpauses it.
 guest_create() {
     local idx="$1" cfg domid extra=""
+    _step_guest "$idx"
     cfg=$VGPU_RUN/g$idx.cfg
     [ "${INTERACTIVE:-0}" = 1 ] && extra=" vgpu_interactive"
     cat >"$cfg" <<EOF
@@ -235,6 +240,7 @@ _stream_console() {
 # guest_wait_up IDX [SECS]: waits for guest IDX's agent to say it is ready.
 guest_wait_up() {
     local idx="$1" secs="${2:-60}" domid deadline state
+    _step_guest "$idx"
     domid=$(guest_domid "$idx") || return 1
     deadline=$(($(_secs) + secs))
     until _xs_wait 5 "/local/domain/$domid/vgpu-agent/ready" >/dev/null; do

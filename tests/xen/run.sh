@@ -21,6 +21,10 @@
 #                    dom0 has its own shorter limits per step, so a failure ends sooner)
 # VGPU_XEN_GUEST_MEM guest memory in MiB (default 192)
 # VGPU_XEN_STEP_TIMEOUT  seconds one step may take in dom0 (default 90)
+# VGPU_XEN_XEN_ARGS, VGPU_XEN_DOM0_ARGS, VGPU_XEN_GUEST_ARGS  extra command line for Xen,
+#                    dom0's kernel, the guests' kernel
+# VGPU_XEN_QEMU_CPU, VGPU_XEN_ACCEL  QEMU's -cpu (default max) and -accel
+#                    (default tcg,thread=multi)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,7 +32,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=base.sh
 . "$HERE/base.sh"
 
-usage() { sed -n '5,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '5,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 GUESTS=2 INTERACTIVE=0 KEEP=0 LOG_DIR='' SCENARIOS=()
 while [ $# -gt 0 ]; do
