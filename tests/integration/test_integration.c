@@ -707,6 +707,7 @@ END_TEST
 START_TEST(test_domain_dies_with_work_stuck)
 {
 	struct vgpuif_request r;
+	struct vgpuif_response rsp;
 	uint32_t ctx;
 	int st, i;
 
@@ -722,6 +723,13 @@ START_TEST(test_domain_dies_with_work_stuck)
 		r.ctx = ctx;
 		tf_submit(&D, &r);
 	}
+	/*
+	 * The first answer (after about a second) proves the backend took the
+	 * chain off the ring: the other eleven are in flight, not still on
+	 * the ring, when the domain dies (on a loaded host the destroy could
+	 * otherwise come first, leaving nothing to stop).
+	 */
+	ck_assert_int_eq(tf_wait_rsp(&D, &rsp), 0);
 	ck_assert_int_eq(lb_domain_destroy(W.w, 14), 0);
 	for (i = 0; i < TF_WAIT_MS / 5; i++) {
 		if (waitpid(D.backend, &st, WNOHANG) == D.backend)
