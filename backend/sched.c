@@ -241,7 +241,7 @@ void vgpuback_sched_uninit(struct vgpuback_device *dev)
  * backend/vgpu/<domid>/<devid>/gpu-share (not yet in vgpuif.h): read once,
  * at registration. Absent or malformed: no cap.
  */
-#define SCHED_XS_GPU_SHARE "gpu-share"
+#define SCHED_XS_GPU_SHARE VGPUIF_XS_GPU_SHARE
 
 static uint32_t sched_read_share(struct vgpuback_device *dev)
 {

@@ -119,6 +119,8 @@
  *   priority                       string  high|medium|low; default medium
  *   pool                           uint32  GPU pool id; default 0
  *   mem-quota                      uint64  bytes; 0 or absent = no quota
+ *   gpu-share                      uint32  percent of GPU time, 1..100;
+ *                                          absent = no cap (arbiter)
  *   state                          XenbusState
  */
 #define VGPUIF_XS_RING_REF               "ring-ref"
@@ -137,6 +139,7 @@
 #define VGPUIF_XS_PRIORITY               "priority"
 #define VGPUIF_XS_POOL                   "pool"
 #define VGPUIF_XS_MEM_QUOTA              "mem-quota"
+#define VGPUIF_XS_GPU_SHARE              "gpu-share"
 #define VGPUIF_XS_DEVICE_TYPE            "vgpu"
 
 /* ------------------------------------------------------------------ limits */
