@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * transport-loopback.c - backend/transport.h over a loopback world
- * (backend/loopback/): the backend acts as dom0 in the world's store, maps
+ * (loopback-xen/): the backend acts as dom0 in the world's store, maps
  * the grants guests put in their tables, and binds to their event
  * channels. Same semantics as transport-xen.c.
  */

@@ -5,7 +5,7 @@
  * It speaks the protocol of ring/vgpuif.h exactly as vgpu-front.ko does
  * (XenStore handshake, granted ring of 2^order pages, event channel,
  * direct and indirect segments, persistent grants), but as a program
- * acting as guest domain <domid> of a loopback world (backend/loopback/).
+ * acting as guest domain <domid> of a loopback world (loopback-xen/).
  * The loopback integration tests, the benchmarks and `make demo` drive the
  * real vgpu-backend through it. The RAW calls at the end break the
  * protocol on purpose, for malicious-frontend tests.

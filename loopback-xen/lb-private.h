@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lb-private.h - the shared-memory layout of a loopback world and the
- * helpers its files share. Nothing here is visible outside backend/loopback.
+ * helpers its files share. Nothing here is visible outside loopback-xen.
  */
 #ifndef VGPU_LB_PRIVATE_H
 #define VGPU_LB_PRIVATE_H
