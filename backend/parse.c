@@ -11,7 +11,8 @@
 int vgpuback_parse_header(const struct vgpuif_request *req,
 			  const struct vgpuback_policy *pol)
 {
-	if (req->op >= VGPUIF_OP_COUNT)
+	/* Revision-2 ops are not served yet (feature-ops is not written). */
+	if (req->op >= VGPUIF_OP_COUNT_V1)
 		return VGPUIF_RSP_ENOSYS;
 	return vgpuif_check_nr_segments(req->flags, req->nr_segments,
 					pol->max_indirect_segments);

@@ -115,6 +115,11 @@
  *   gpu-memory                     uint64  bytes of device memory
  *   gpu-compute-capability         string  "major.minor", e.g. "9.0"
  *   executor                       string  "cuda" or "cpu"
+ *   feature-ops                    uint32  opcodes 0 .. N-1 are served;
+ *                                          default 16 (VGPUIF_OP_VECTOR_ADD
+ *                                          + 1) when absent: a frontend
+ *                                          sends op k only if k < N
+ *   feature-inline                 0|1     VGPUIF_F_INLINE is accepted
  *   Written by the operator (vgpu-attach), read-only to the guest:
  *   priority                       string  high|medium|low; default medium
  *   pool                           uint32  GPU pool id; default 0
@@ -136,6 +141,8 @@
 #define VGPUIF_XS_GPU_MEMORY             "gpu-memory"
 #define VGPUIF_XS_GPU_CC                 "gpu-compute-capability"
 #define VGPUIF_XS_EXECUTOR               "executor"
+#define VGPUIF_XS_FEATURE_OPS            "feature-ops"
+#define VGPUIF_XS_FEATURE_INLINE         "feature-inline"
 #define VGPUIF_XS_PRIORITY               "priority"
 #define VGPUIF_XS_POOL                   "pool"
 #define VGPUIF_XS_MEM_QUOTA              "mem-quota"
@@ -170,6 +177,20 @@
 #define VGPUIF_MAX_HANDLES_PER_CTX     4096u
 /* Guest contexts one device may hold at once. */
 #define VGPUIF_MAX_CTX_PER_DEVICE      256u
+/* Inline data (VGPUIF_F_INLINE): bytes carried in req.u itself. */
+#define VGPUIF_MAX_INLINE_BYTES        64u
+/* Streams one guest context may hold (each is a real stream in dom0). */
+#define VGPUIF_MAX_STREAMS_PER_CTX     256u
+/* Events one guest context may hold. */
+#define VGPUIF_MAX_EVENTS_PER_CTX      1024u
+/* MODULE_GLOBAL variable name, without the terminating NUL. */
+#define VGPUIF_MAX_GLOBAL_NAME         1024u
+/* Entries of vgpuif_device_info.attr[] (indexed by CUdevice_attribute). */
+#define VGPUIF_MAX_DEVICE_ATTRS        256u
+/* Entries of vgpuif_func_info.attr[] (indexed by CUfunction_attribute). */
+#define VGPUIF_MAX_FUNC_ATTRS          32u
+/* Parameters vgpuif_func_info describes. */
+#define VGPUIF_MAX_FUNC_PARAMS         480u
 /* Grid and block dimensions. */
 #define VGPUIF_MAX_BLOCK_THREADS       1024u
 #define VGPUIF_MAX_GRID_DIM_X          0x7fffffffu
@@ -194,12 +215,55 @@ enum vgpuif_op {
 	VGPUIF_OP_LAUNCH        = 13,
 	VGPUIF_OP_SYNC          = 14, /* completes after all earlier ops of ctx   */
 	VGPUIF_OP_VECTOR_ADD    = 15, /* built-in c = a + b over float32          */
-	VGPUIF_OP_COUNT         = 16
+	/*
+	 * Revision 2 (feature-ops >= 31): what a CUDA driver library needs.
+	 * A frontend sends these only when the backend's feature-ops says it
+	 * serves them; an older backend answers ENOSYS anyway.
+	 */
+	VGPUIF_OP_DEVICE_INFO   = 16, /* writes struct vgpuif_device_info        */
+	VGPUIF_OP_STREAM_CREATE = 17, /* result[0] = stream handle               */
+	VGPUIF_OP_STREAM_DESTROY = 18,/* after the stream's earlier work         */
+	VGPUIF_OP_STREAM_SYNC   = 19, /* completes after the stream's earlier work */
+	VGPUIF_OP_STREAM_QUERY  = 20, /* at once: result[0] = 1 idle, 0 busy     */
+	VGPUIF_OP_STREAM_WAIT_EVENT = 21, /* stream's later work waits for event */
+	VGPUIF_OP_EVENT_CREATE  = 22, /* result[0] = event handle                */
+	VGPUIF_OP_EVENT_DESTROY = 23,
+	VGPUIF_OP_EVENT_RECORD  = 24, /* stream-ordered                          */
+	VGPUIF_OP_EVENT_SYNC    = 25, /* completes when the event's last record has */
+	VGPUIF_OP_EVENT_QUERY   = 26, /* at once: result[0] = 1 done, 0 pending  */
+	VGPUIF_OP_EVENT_ELAPSED = 27, /* at once: result[0] = float32 ms bits    */
+	VGPUIF_OP_FUNC_INFO     = 28, /* writes struct vgpuif_func_info          */
+	VGPUIF_OP_FUNC_SET_ATTR = 29,
+	VGPUIF_OP_MODULE_GLOBAL = 30, /* result[0] = memory handle of a global   */
+	VGPUIF_OP_COUNT         = 31
+	/* 31, 32 reserved for HOST_REGISTER / HOST_UNREGISTER (zero copy). */
 };
+
+/* The ops an old (revision 1) backend serves, when feature-ops is absent. */
+#define VGPUIF_OP_COUNT_V1 16u
 
 /* req.flags */
 #define VGPUIF_F_INDIRECT  0x01u /* indirect_gref[] names pages of segments  */
-#define VGPUIF_F_ALL       (VGPUIF_F_INDIRECT)
+/*
+ * The data stream is inline: nr_segments is its length in bytes
+ * (1 .. VGPUIF_MAX_INLINE_BYTES), the bytes are u.inline_data[0 ..
+ * nr_segments), the rest of u is zero. Only for ops whose stream the
+ * backend only reads (a written range needs a granted page). Only when the
+ * backend advertised feature-inline. Not together with VGPUIF_F_INDIRECT.
+ */
+#define VGPUIF_F_INLINE    0x02u
+#define VGPUIF_F_ALL       (VGPUIF_F_INDIRECT | VGPUIF_F_INLINE)
+/* (0x04 reserved for HOST_MEM: copies from a registered host buffer.) */
+
+/* STREAM_CREATE flags (as CUDA's CU_STREAM_*) */
+#define VGPUIF_STREAM_NON_BLOCKING 0x1u /* no implicit sync with stream 0 */
+#define VGPUIF_STREAM_F_ALL        (VGPUIF_STREAM_NON_BLOCKING)
+/* EVENT_CREATE flags (as CUDA's CU_EVENT_*; INTERPROCESS is refused) */
+#define VGPUIF_EVENT_BLOCKING_SYNC  0x1u
+#define VGPUIF_EVENT_DISABLE_TIMING 0x2u
+#define VGPUIF_EVENT_F_ALL (VGPUIF_EVENT_BLOCKING_SYNC | VGPUIF_EVENT_DISABLE_TIMING)
+/* FUNC_SET_ATTR pseudo-attribute: cuFuncSetCacheConfig's CUfunc_cache. */
+#define VGPUIF_FUNC_ATTR_CACHE_CONFIG 0x100u
 
 /* MODULE_LOAD image formats */
 enum vgpuif_module_format {
@@ -243,6 +307,8 @@ enum vgpuif_priority {
 #define VGPUIF_RSP_ENOEXEC   (-8)   /* module image rejected (log returned)  */
 #define VGPUIF_RSP_EBADF     (-9)   /* handle unknown to this context        */
 #define VGPUIF_RSP_EAGAIN    (-11)  /* too many requests in flight           */
+#define VGPUIF_RSP_EBUSY     (-16)  /* not ready yet (EVENT_ELAPSED on an
+				     * event that has not completed)         */
 #define VGPUIF_RSP_ENOMEM    (-12)  /* device or host memory exhausted       */
 #define VGPUIF_RSP_EFAULT    (-14)  /* a grant could not be mapped, or a
 				     * segment lies outside its page         */
@@ -285,11 +351,15 @@ union vgpuif_args {
 	 * MEMCPY_H2D: stream bytes [0, length) are read into mem+offset.
 	 * MEMCPY_D2H: mem+offset is written to stream bytes [0, length).
 	 * The segments must cover exactly length bytes.
+	 * stream (revision 2; 0 before): the stream handle it is ordered on,
+	 * 0 = the context's default stream. Likewise in memcpy_d2d, memset
+	 * and launch.
 	 */
 	struct {
 		uint64_t mem;         /* device memory handle                 */
 		uint64_t offset;      /* byte offset in the allocation        */
 		uint64_t length;      /* bytes, 1 .. VGPUIF_MAX_REQUEST_BYTES */
+		uint64_t stream;      /* stream handle, 0 = default stream    */
 	} memcpy;
 	/* MEMCPY_D2D: no segments. */
 	struct {
@@ -298,6 +368,7 @@ union vgpuif_args {
 		uint64_t src_mem;
 		uint64_t src_offset;
 		uint64_t length;      /* bytes, >= 1                          */
+		uint64_t stream;
 	} memcpy_d2d;
 	/* MEMSET: no segments. length is a multiple of elem_size. */
 	struct {
@@ -306,6 +377,7 @@ union vgpuif_args {
 		uint64_t length;      /* bytes                                */
 		uint32_t value;       /* the low elem_size bytes are used     */
 		uint32_t elem_size;   /* 1, 2 or 4                            */
+		uint64_t stream;
 	} memset;
 	/*
 	 * MODULE_LOAD: stream bytes [0, image_len) are the image (read);
@@ -342,6 +414,7 @@ union vgpuif_args {
 		uint32_t block[3];    /* 1.. each, product <= 1024            */
 		uint32_t shared_mem;  /* dynamic shared memory bytes          */
 		uint32_t param_len;   /* 0 .. VGPUIF_MAX_PARAM_BYTES          */
+		uint64_t stream;
 	} launch;
 	/*
 	 * VECTOR_ADD: stream bytes [0, 4n) = a, [4n, 8n) = b (read);
@@ -351,6 +424,71 @@ union vgpuif_args {
 		uint32_t n;           /* 1 .. VGPUIF_MAX_VECTOR_ADD_ELEMS     */
 		uint32_t _pad0;
 	} vector_add;
+	/*
+	 * DEVICE_INFO: writes struct vgpuif_device_info to stream bytes
+	 * [0, sizeof) (segments must cover exactly that, writable). No args.
+	 * STREAM_CREATE: flags VGPUIF_STREAM_*; priority as CUDA's (lower
+	 * number = higher priority), clamped by the executor to the device's
+	 * range. result[0] = stream handle.
+	 */
+	struct {
+		uint32_t flags;
+		int32_t  priority;
+	} stream_create;
+	/*
+	 * STREAM_DESTROY, STREAM_SYNC, STREAM_QUERY: stream (nonzero for
+	 * DESTROY; 0 = the default stream for SYNC and QUERY).
+	 * STREAM_WAIT_EVENT: work queued on stream after this op starts only
+	 * after the event's most recent EVENT_RECORD (before this op) is done;
+	 * an event never recorded is done.
+	 */
+	struct {
+		uint64_t stream;
+		uint64_t event;       /* STREAM_WAIT_EVENT only, else 0       */
+	} stream;
+	/* EVENT_CREATE: flags VGPUIF_EVENT_*; result[0] = event handle. */
+	struct {
+		uint32_t flags;
+		uint32_t _pad0;
+	} event_create;
+	/*
+	 * EVENT_DESTROY, EVENT_SYNC, EVENT_QUERY: event.
+	 * EVENT_RECORD: event captures the work queued on stream so far.
+	 * EVENT_ELAPSED: event = start, end = end; result[0] = the elapsed
+	 * time in ms as IEEE-754 binary32 bits (low 32 bits), as
+	 * cuEventElapsedTime; EBUSY while either is pending, EINVAL for an
+	 * event created with DISABLE_TIMING or never recorded.
+	 */
+	struct {
+		uint64_t event;
+		uint64_t stream;      /* EVENT_RECORD only, else 0            */
+		uint64_t end;         /* EVENT_ELAPSED only, else 0           */
+	} event;
+	/*
+	 * FUNC_INFO: writes struct vgpuif_func_info of func to stream bytes
+	 * [0, sizeof) (writable). FUNC_SET_ATTR: attr is a CUfunction_attribute
+	 * the driver lets a program set (MAX_DYNAMIC_SHARED_SIZE_BYTES,
+	 * PREFERRED_SHARED_MEMORY_CARVEOUT, ...) or
+	 * VGPUIF_FUNC_ATTR_CACHE_CONFIG; value as the driver takes it.
+	 */
+	struct {
+		uint64_t func;
+		uint32_t attr;        /* FUNC_SET_ATTR only, else 0           */
+		int32_t  value;       /* FUNC_SET_ATTR only, else 0           */
+	} func;
+	/*
+	 * MODULE_GLOBAL: stream bytes [0, name_len) are the variable's name
+	 * (read, no NUL); bytes [name_len, name_len + 16) receive two
+	 * uint64: its device address and its size in bytes (written).
+	 * result[0] = a memory handle naming the variable (usable in copies
+	 * and memsets, not in MEM_FREE: it lives as long as its module).
+	 * result[1] = its size. Asking twice gives the same handle.
+	 */
+	struct {
+		uint64_t module;
+		uint32_t name_len;    /* 1 .. VGPUIF_MAX_GLOBAL_NAME          */
+		uint32_t _pad0;
+	} module_global;
 	uint8_t raw[48];
 };
 
@@ -372,6 +510,7 @@ struct vgpuif_request {
 	union {
 		struct vgpuif_segment seg[VGPUIF_MAX_DIRECT_SEGMENTS];
 		uint32_t indirect_gref[VGPUIF_MAX_INDIRECT_PAGES];
+		uint8_t  inline_data[VGPUIF_MAX_INLINE_BYTES]; /* F_INLINE */
 	} u;
 };
 
@@ -410,6 +549,48 @@ struct vgpuif_info {
 	uint8_t  reserved[64];     /* zero                                     */
 };
 
+/*
+ * DEVICE_INFO writes this (revision 2): one snapshot of dom0's device, taken
+ * by the executor when it opened, so that a guest's CUDA library can answer
+ * every device query locally and the same way each time.
+ */
+struct vgpuif_device_info {
+	uint32_t version;          /* 1                                        */
+	uint32_t driver_version;   /* dom0's cuDriverGetVersion, e.g. 13000;
+				    * 0 for the cpu executor                   */
+	uint32_t nr_attrs;         /* attr[0 .. nr_attrs) are meaningful       */
+	uint32_t ordinal;          /* dom0's device ordinal                    */
+	uint8_t  uuid[16];         /* cuDeviceGetUuid                          */
+	char     name[256];        /* cuDeviceGetName, NUL-terminated          */
+	uint64_t total_mem;        /* cuDeviceTotalMem                         */
+	/*
+	 * attr[i] = cuDeviceGetAttribute(i) for each CUdevice_attribute value
+	 * i; bit i of attr_valid set when the driver answered it (an attribute
+	 * the driver refused, or i = 0, has its bit clear and attr[i] 0).
+	 */
+	uint32_t attr_valid[VGPUIF_MAX_DEVICE_ATTRS / 32];
+	int32_t  attr[VGPUIF_MAX_DEVICE_ATTRS];
+	uint8_t  reserved[32];     /* zero                                     */
+};
+
+/*
+ * FUNC_INFO writes this (revision 2): what the driver reports of one kernel,
+ * so that the guest lays out cuLaunchKernel's kernelParams itself and
+ * answers cuFuncGetAttribute / cuFuncGetParamInfo without a round trip.
+ */
+struct vgpuif_func_info {
+	uint32_t nr_params;        /* kernel parameters (cuFuncGetParamInfo);
+				    * at most VGPUIF_MAX_FUNC_PARAMS          */
+	uint32_t param_bytes;      /* bytes of the parameter buffer           */
+	uint32_t attr_valid;       /* bit i: attr[i] answered                 */
+	uint32_t _pad0;
+	int32_t  attr[VGPUIF_MAX_FUNC_ATTRS]; /* cuFuncGetAttribute(i)        */
+	struct {
+		uint32_t offset;   /* in the parameter buffer                 */
+		uint32_t size;     /* bytes                                   */
+	} param[VGPUIF_MAX_FUNC_PARAMS];
+};
+
 DEFINE_RING_TYPES(vgpuif, struct vgpuif_request, struct vgpuif_response);
 
 /* Entries of a ring of 2^order pages (the sring header is 64 bytes). */
@@ -433,15 +614,21 @@ static inline uint32_t vgpuif_indirect_pages(uint32_t nr_segments)
 }
 
 /*
- * May a request carry nr segments with these flags, given the backend's
- * advertised maximum of indirect segments? Returns 0 or VGPUIF_RSP_E2BIG /
- * VGPUIF_RSP_EINVAL.
+ * May a request carry nr segments (F_INLINE: nr inline bytes) with these
+ * flags, given the backend's advertised maximum of indirect segments?
+ * Returns 0 or VGPUIF_RSP_E2BIG / VGPUIF_RSP_EINVAL. (Whether the backend
+ * accepts F_INLINE at all is the caller's check: feature-inline.)
  */
 static inline int vgpuif_check_nr_segments(uint8_t flags, uint32_t nr,
 					   uint32_t max_indirect)
 {
 	if (flags & ~VGPUIF_F_ALL)
 		return VGPUIF_RSP_EINVAL;
+	if (flags & VGPUIF_F_INLINE) {
+		if (flags & VGPUIF_F_INDIRECT || nr == 0)
+			return VGPUIF_RSP_EINVAL;
+		return nr <= VGPUIF_MAX_INLINE_BYTES ? 0 : VGPUIF_RSP_E2BIG;
+	}
 	if (!(flags & VGPUIF_F_INDIRECT))
 		return nr <= VGPUIF_MAX_DIRECT_SEGMENTS ? 0 : VGPUIF_RSP_E2BIG;
 	if (nr == 0)
@@ -473,7 +660,11 @@ static inline const char *vgpuif_op_name(unsigned int op)
 		"NOP", "GET_INFO", "CTX_CREATE", "CTX_DESTROY", "MEM_ALLOC",
 		"MEM_FREE", "MEMCPY_H2D", "MEMCPY_D2H", "MEMCPY_D2D", "MEMSET",
 		"MODULE_LOAD", "MODULE_UNLOAD", "FUNC_GET", "LAUNCH", "SYNC",
-		"VECTOR_ADD",
+		"VECTOR_ADD", "DEVICE_INFO", "STREAM_CREATE", "STREAM_DESTROY",
+		"STREAM_SYNC", "STREAM_QUERY", "STREAM_WAIT_EVENT",
+		"EVENT_CREATE", "EVENT_DESTROY", "EVENT_RECORD", "EVENT_SYNC",
+		"EVENT_QUERY", "EVENT_ELAPSED", "FUNC_INFO", "FUNC_SET_ATTR",
+		"MODULE_GLOBAL",
 	};
 	return op < VGPUIF_OP_COUNT ? names[op] : "?";
 }
@@ -490,6 +681,7 @@ static inline const char *vgpuif_status_str(int status)
 	case VGPUIF_RSP_ENOEXEC:    return "module image rejected by the loader";
 	case VGPUIF_RSP_EBADF:      return "unknown or stale handle";
 	case VGPUIF_RSP_EAGAIN:     return "too many requests in flight";
+	case VGPUIF_RSP_EBUSY:      return "not ready yet";
 	case VGPUIF_RSP_ENOMEM:     return "out of memory";
 	case VGPUIF_RSP_EFAULT:     return "bad grant or segment";
 	case VGPUIF_RSP_EINVAL:     return "invalid request";
@@ -527,6 +719,21 @@ VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, launch.grid) == 8, "launch.grid
 VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, launch.block) == 20, "launch.block");
 VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, launch.shared_mem) == 32, "launch.shm");
 VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, launch.param_len) == 36, "launch.plen");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, memcpy.stream) == 24, "memcpy.stream");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, memcpy_d2d.stream) == 40, "d2d.stream");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, memset.stream) == 32, "memset.stream");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, launch.stream) == 40, "launch.stream");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, stream.event) == 8, "stream.event");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, event.end) == 16, "event.end");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, func.value) == 12, "func.value");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, module_global.name_len) == 8, "mg.name_len");
+VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_device_info) == 1384, "device info size");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_device_info, total_mem) == 288, "devinfo.total");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_device_info, attr) == 328, "devinfo.attr");
+VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_device_info) <= VGPUIF_PAGE_SIZE, "devinfo page");
+VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_func_info) == 16 + 4 * 32 + 8 * 480, "func info size");
+VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_func_info) <= VGPUIF_PAGE_SIZE, "func info page");
+VGPUIF_STATIC_ASSERT(VGPUIF_OP_COUNT == 31, "op count");
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_response) == 40, "response size");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_response, status) == 8, "rsp.status");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_response, op) == 12, "rsp.op");

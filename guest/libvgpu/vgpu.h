@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vgpu.h - libvgpu, the C API of a vgpu-xen guest over /dev/vgpu_stub.
+ * vgpu.h - libvgpu, the C API of a vgpu-xen guest.
  *
- * A vgpu_t is one open device file, i.e. one GPU context in the backend: its
- * memory, modules and functions are freed when it is closed, or when the
+ * One API over two transports (chosen at run time, never at build time):
+ *   kmod      ioctls on /dev/vgpu_stub (vgpu-front.ko, inside a Xen guest)
+ *   loopback  a userspace frontend in this process speaking the same wire
+ *             protocol over the loopback world (loopback-xen/), acting as
+ *             guest domain N: for machines without Xen
+ * A vgpu_t is one GPU context in the backend: its memory, modules,
+ * functions, streams and events are freed when it is closed, or when the
  * process dies. One vgpu_t may be used by several threads at once.
  *
  * Errno contract: every call returning int returns 0 on success or a negative
@@ -65,15 +70,37 @@ struct vgpu_info {
 	uint32_t devid;
 	uint64_t generation;        /* connections made (backend resets) */
 	uint64_t ctx;               /* this handle's context in dom0    */
+	uint32_t ops;               /* feature-ops: opcodes served (16 for
+				     * a revision-1 backend)            */
+	uint32_t inline_bytes;      /* VGPUIF_F_INLINE bytes, 0 = none  */
 };
 
-/* Opens path (NULL: VGPU_DEFAULT_DEVICE). A missing device is -ENODEV. */
-int vgpu_open(const char *path, vgpu_t **out);
-/* Wraps an open file descriptor (it is closed by vgpu_close()). */
+/*
+ * Opens a device. device names the transport:
+ *   NULL                      $VGPU_DEVICE if set, else VGPU_DEFAULT_DEVICE
+ *   "/dev/..." or "kmod:PATH" the kmod transport on that device node
+ *   "loopback:DIR?domid=N[&devid=M][&timeout_ms=T]"
+ *                             the loopback transport, as guest domain N of
+ *                             the world in DIR ("loopback:?domid=N": the
+ *                             default world, $VGPU_LOOPBACK_DIR)
+ * A missing device is -ENODEV, a string that names no transport -EINVAL;
+ * vgpu_open_error() says why in words, naming the transport ("loopback: no
+ * loopback world at /x", "loopback: domain 3 has no vgpu device",
+ * "loopback: backend not connected (state 2) after 5000 ms").
+ */
+int vgpu_open(const char *device, vgpu_t **out);
+/* Why the calling thread's last vgpu_open() failed ("" after a success). */
+const char *vgpu_open_error(void);
+/* "kmod" or "loopback"; "?" for NULL. */
+const char *vgpu_transport_name(const vgpu_t *v);
+/* A line about the handle's last failure, naming the transport ("" none). */
+const char *vgpu_error(const vgpu_t *v);
+/* Wraps an open /dev/vgpu_stub descriptor (kmod transport; closed by
+ * vgpu_close()). */
 int vgpu_open_fd(int fd, vgpu_t **out);
 /* Closes; NULL is allowed. Everything the context held is freed in dom0. */
 void vgpu_close(vgpu_t *v);
-/* The file descriptor, for poll-free integrations and tests; -1 for NULL. */
+/* The kmod transport's file descriptor, for tests; -1 for NULL or loopback. */
 int vgpu_fd(const vgpu_t *v);
 
 int vgpu_query(vgpu_t *v, struct vgpu_info *info);
@@ -110,6 +137,112 @@ int vgpu_launch(vgpu_t *v, uint64_t func, const uint32_t grid[3], const uint32_t
 		uint32_t shared_mem, const void *params, size_t param_len);
 /* Waits for all work of this handle; returns the first queued error, if any. */
 int vgpu_sync(vgpu_t *v);
+
+/* ------------------------------------------------ revision 2 (CUDA) */
+/*
+ * What a CUDA driver library needs. Each returns -ENOSYS when the backend
+ * does not serve the op (vgpu_info.ops). Streams and events are handles of
+ * this vgpu_t, like memory; stream 0 is the context's default stream, with
+ * CUDA's legacy semantics against the context's blocking streams.
+ *
+ * Asynchronous calls (the *_async copies, vgpu_launch_async, memsets,
+ * event records, stream waits) return once the request is queued; their
+ * errors come back, in order, from the next vgpu_stream_sync() of that
+ * stream, vgpu_event_sync() of a later event, or vgpu_sync(). A copy's host
+ * side is truly asynchronous only for host memory from vgpu_host_alloc();
+ * from any other memory the call returns when the host side is done with
+ * (as CUDA does for pageable memory).
+ */
+
+/* One snapshot of dom0's device (ring/vgpuif.h, struct vgpuif_device_info). */
+#define VGPU_MAX_DEVICE_ATTRS 256u
+struct vgpu_device_info {
+	uint32_t version;
+	uint32_t driver_version;    /* dom0's CUDA driver, e.g. 13000; 0 cpu */
+	uint32_t nr_attrs;
+	uint32_t ordinal;
+	uint8_t  uuid[16];
+	char     name[256];
+	uint64_t total_mem;
+	uint32_t attr_valid[VGPU_MAX_DEVICE_ATTRS / 32];
+	int32_t  attr[VGPU_MAX_DEVICE_ATTRS]; /* by CUdevice_attribute   */
+	uint8_t  reserved[32];
+};
+int vgpu_device_info(vgpu_t *v, struct vgpu_device_info *info);
+
+/* flags: VGPU_STREAM_NON_BLOCKING; priority as CUDA's. */
+#define VGPU_STREAM_NON_BLOCKING 0x1u
+int vgpu_stream_create(vgpu_t *v, uint32_t flags, int32_t priority, uint64_t *stream);
+int vgpu_stream_destroy(vgpu_t *v, uint64_t stream);
+int vgpu_stream_sync(vgpu_t *v, uint64_t stream);
+/* 0 when all work queued on stream is done, -EBUSY while some is not. */
+int vgpu_stream_query(vgpu_t *v, uint64_t stream);
+int vgpu_stream_wait_event(vgpu_t *v, uint64_t stream, uint64_t event);
+
+#define VGPU_EVENT_BLOCKING_SYNC  0x1u
+#define VGPU_EVENT_DISABLE_TIMING 0x2u
+int vgpu_event_create(vgpu_t *v, uint32_t flags, uint64_t *event);
+int vgpu_event_destroy(vgpu_t *v, uint64_t event);
+int vgpu_event_record(vgpu_t *v, uint64_t event, uint64_t stream);
+int vgpu_event_sync(vgpu_t *v, uint64_t event);
+/* 0 when done, -EBUSY while pending. */
+int vgpu_event_query(vgpu_t *v, uint64_t event);
+/* -EBUSY while either is pending. */
+int vgpu_event_elapsed(vgpu_t *v, uint64_t start, uint64_t end, float *ms);
+
+int vgpu_memcpy_h2d_async(vgpu_t *v, uint64_t stream, uint64_t mem, uint64_t offset,
+			  const void *src, uint64_t len);
+int vgpu_memcpy_d2h_async(vgpu_t *v, uint64_t stream, void *dst, uint64_t mem,
+			  uint64_t offset, uint64_t len);
+int vgpu_memcpy_d2d_async(vgpu_t *v, uint64_t stream, uint64_t dst, uint64_t dst_offset,
+			  uint64_t src, uint64_t src_offset, uint64_t len);
+int vgpu_memset_async(vgpu_t *v, uint64_t stream, uint64_t mem, uint64_t offset,
+		      uint32_t value, uint32_t elem_size, uint64_t len);
+
+struct vgpu_launch_cfg {
+	uint64_t    func;
+	uint32_t    grid[3];
+	uint32_t    block[3];
+	uint32_t    shared_mem;
+	uint64_t    stream;
+	const void *params;         /* the packed parameter buffer        */
+	size_t      param_len;      /* small ones travel inline            */
+};
+int vgpu_launch_async(vgpu_t *v, const struct vgpu_launch_cfg *cfg);
+
+/* What dom0's driver reports of a kernel (struct vgpuif_func_info). */
+#define VGPU_MAX_FUNC_ATTRS  32u
+#define VGPU_MAX_FUNC_PARAMS 480u
+struct vgpu_func_info {
+	uint32_t nr_params;
+	uint32_t param_bytes;
+	uint32_t attr_valid;
+	uint32_t _pad0;
+	int32_t  attr[VGPU_MAX_FUNC_ATTRS];   /* by CUfunction_attribute  */
+	struct { uint32_t offset, size; } param[VGPU_MAX_FUNC_PARAMS];
+};
+int vgpu_func_info(vgpu_t *v, uint64_t func, struct vgpu_func_info *info);
+/* attr: a CUfunction_attribute, or VGPU_FUNC_ATTR_CACHE_CONFIG. */
+#define VGPU_FUNC_ATTR_CACHE_CONFIG 0x100u
+int vgpu_func_set_attr(vgpu_t *v, uint64_t func, uint32_t attr, int32_t value);
+/*
+ * A module's __device__/__constant__ variable by name: *mem (a memory
+ * handle for copies and memsets, freed with its module), *dev_addr, *size
+ * (each may be NULL). -ENOENT when there is none.
+ */
+int vgpu_module_global(vgpu_t *v, uint64_t module, const char *name, uint64_t *mem,
+		       uint64_t *dev_addr, uint64_t *size);
+
+/*
+ * Host memory the transport hands to dom0 without a copy in the guest
+ * (pinned; page-aligned): copies from and to it are truly asynchronous and,
+ * where dom0 allows, DMA straight from these pages. Usable with every
+ * vgpu_t of the same device in this process; valid until vgpu_host_free().
+ */
+int vgpu_host_alloc(vgpu_t *v, size_t size, void **ptr);
+int vgpu_host_free(vgpu_t *v, void *ptr);
+/* 1 when [p, p + len) lies inside one vgpu_host_alloc() block, else 0. */
+int vgpu_host_contains(vgpu_t *v, const void *p, size_t len);
 
 /* A message for a return value of this library (never NULL). */
 const char *vgpu_strerror(int err);
