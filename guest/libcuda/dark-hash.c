@@ -12,7 +12,7 @@
  * This file implements MD2 and HMAC from the RFCs; the key and the two
  * fixed answers are facts about the runtime, quoted in dark.c's note.
  */
-#include "dark.h"
+#include "dark-hash.h"
 
 #include <string.h>
 
@@ -104,9 +104,36 @@ static void put64(uint8_t *p, uint64_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
+void vgpu_dark_integrity_record(const struct vgpu_dark_integrity_in *in, uint8_t rec[48])
+{
+	/* A 48-byte record as a 64-bit runtime lays it out. */
+	put32(rec + 0, in->driver_version);
+	put32(rec + 4, in->version);
+	put32(rec + 8, in->pid);
+	put32(rec + 12, in->tid);
+	put64(rec + 16, in->cudart_table);
+	put64(rec + 24, in->integrity_table);
+	put64(rec + 32, in->function);
+	put64(rec + 40, in->unix_seconds);
+}
+
+void vgpu_dark_device_record(const struct vgpu_dark_device_hash *d, uint8_t rec[28])
+{
+	/* 16 + 3 * 4 bytes, no padding. */
+	memcpy(rec, d->uuid, 16);
+	put32(rec + 16, (uint32_t)d->pci_domain);
+	put32(rec + 20, (uint32_t)d->pci_bus);
+	put32(rec + 24, (uint32_t)d->pci_device);
+}
+
+void vgpu_dark_integrity_key(uint8_t key[16])
+{
+	memcpy(key, integrity_key, 16);
+}
+
 void vgpu_dark_integrity_hash(const struct vgpu_dark_integrity_in *in, uint64_t out[2])
 {
-	uint8_t pad[16], inner[16], msg[48], digest[16], dev[28];
+	uint8_t pad[16], inner[16], rec[48], digest[16], dev[28];
 	struct vgpu_md2 m;
 	unsigned int i;
 
@@ -121,29 +148,14 @@ void vgpu_dark_integrity_hash(const struct vgpu_dark_integrity_in *in, uint64_t 
 		out[1] = 0x8ed383aa1f4cd1e8ull;
 		return;
 	}
-	/* The message: a 48-byte record as a 64-bit runtime lays it out. */
-	put32(msg + 0, in->driver_version);
-	put32(msg + 4, in->version);
-	put32(msg + 8, in->pid);
-	put32(msg + 12, in->tid);
-	put64(msg + 16, in->cudart_table);
-	put64(msg + 24, in->integrity_table);
-	put64(msg + 32, in->function);
-	put64(msg + 40, in->unix_seconds);
-
 	vgpu_md2_init(&m);
 	for (i = 0; i < 16; i++)
 		pad[i] = integrity_key[i] ^ 0x36;
 	vgpu_md2_update(&m, pad, sizeof(pad));
-	vgpu_md2_update(&m, msg, sizeof(msg));
+	vgpu_dark_integrity_record(in, rec);
+	vgpu_md2_update(&m, rec, sizeof(rec));
 	for (i = 0; i < in->nr_devices; i++) {
-		const struct vgpu_dark_device_hash *d = &in->devices[i];
-
-		/* 16 + 3 * 4 bytes, no padding. */
-		memcpy(dev, d->uuid, 16);
-		put32(dev + 16, (uint32_t)d->pci_domain);
-		put32(dev + 20, (uint32_t)d->pci_bus);
-		put32(dev + 24, (uint32_t)d->pci_device);
+		vgpu_dark_device_record(&in->devices[i], dev);
 		vgpu_md2_update(&m, dev, sizeof(dev));
 	}
 	vgpu_md2_final(&m, inner);

@@ -51,10 +51,10 @@
  *        void *, unsigned) -> CUresult: as [1] with the container itself.
  *   [12] load_compilers(void) -> CUresult: nothing to load here (dom0's
  *        driver JIT-compiles); success.
- *   [3..5], [9..11]: stubs.
- * TOOLS_TLS 42d85a81-23f6-cb47-8298-f6e78a3aecdc, 4 slots
+ *   [10] NULL (not code in driver 580's table); [3..5], [9], [11]: stubs.
+ * TOOLS_TLS 42d85a81-23f6-cb47-8298-f6e78a3aecdc, 3 slots
  *   [0] size; [2] a tools thread callback(void *): no tool runs in a guest,
- *   nothing to do; [1], [3]: stubs.
+ *   nothing to do; [1]: stub.
  * TOOLS_RUNTIME_CALLBACK_HOOKS a094798c-2e74-2e74-93f2-0800200c0a66, 7
  *   [0] size; [1] event(unsigned, void *) and [4] span(void *, void *):
  *   the runtime brackets driver calls with them (CUDA 12.8 on its
@@ -92,12 +92,27 @@
  *   i32 PCI domain, bus, device}. Versions ending in 0 or 1 get fixed
  *   answers. A wrong answer fails the runtime with
  *   cudaErrorSoftwareValidityNotEstablished. [2] stub.
- * CONTEXT_CHECKS 263e8860-7cd2-6143-92f6-bbd5006dfa7e, 4 slots
+ * CONTEXT_CHECKS 263e8860-7cd2-6143-92f6-bbd5006dfa7e, 15 slots
  *   [0] size; [2] check(CUcontext, unsigned *flag, const void **) ->
- *   *flag = 0, success; [3] flags(void) -> 0; [1] stub.
- * Anything else (e.g. f8cff951-2146-8b4e-b9e2-fb469e7c0dd9, a probe the
- *   runtime expects to fail): CUDA_ERROR_INVALID_VALUE, *table = NULL,
- *   and one log line per UUID naming it.
+ *   *flag = 0, success; [3] flags(void) -> 0 (the one the CUDA 13.0
+ *   runtime calls, once); [1], [4..14] stubs.
+ * f8cff951-2146-8b4e-b9e2-fb469e7c0dd9: asked first, before cuInit; driver
+ *   580 has a 3-slot table of unknown meaning; answered CUDA_ERROR_NOT_FOUND
+ *   (the runtime then takes its usual path), without a log line.
+ * Anything else: CUDA_ERROR_INVALID_VALUE, *table = NULL, and one log line
+ *   per UUID naming it.
+ *
+ * What the CUDA 13.0 runtime asked of driver 580.159.04 on the H200
+ * (/work/gpu-results/run1, static and shared, a vector add): the 7 tables
+ * f8cff951, CUDART_INTERFACE (13 slots), TOOLS_RUNTIME_CALLBACK_HOOKS (7),
+ * TOOLS_TLS (3), CONTEXT_LOCAL_STORAGE (3 code slots), CONTEXT_CHECKS (15),
+ * INTEGRITY_CHECK (3), in that order; it called CUDART_INTERFACE[2] once,
+ * TOOLS_RUNTIME_CALLBACK_HOOKS[2] and [6] once, CONTEXT_CHECKS[3] once and
+ * INTEGRITY_CHECK[1] three times (before any module work), and looked up
+ * 440 functions with cuGetProcAddress (versions 2000 to 12040, flags 0
+ * and 2), among them every cuLibrary and cuKernel call library.c serves.
+ * CTX_CREATE_BYPASS, HEAP_ACCESS and DEVICE_EXTENDED_RT were not asked for
+ * (ZLUDA saw them from older runtimes); they are served all the same.
  *
  * No pointer from these tables or their arguments crosses to dom0: module
  * loads and context operations go through the public driver calls of this
@@ -152,10 +167,8 @@ DARK_STUB(CUDART_INTERFACE, 3)
 DARK_STUB(CUDART_INTERFACE, 4)
 DARK_STUB(CUDART_INTERFACE, 5)
 DARK_STUB(CUDART_INTERFACE, 9)
-DARK_STUB(CUDART_INTERFACE, 10)
 DARK_STUB(CUDART_INTERFACE, 11)
 DARK_STUB(TOOLS_TLS, 1)
-DARK_STUB(TOOLS_TLS, 3)
 DARK_STUB(TOOLS_RUNTIME_CALLBACK_HOOKS, 3)
 DARK_STUB(TOOLS_RUNTIME_CALLBACK_HOOKS, 5)
 DARK_STUB(HEAP_ACCESS, 1)
@@ -186,6 +199,17 @@ DARK_STUB(DEVICE_EXTENDED_RT, 24)
 DARK_STUB(DEVICE_EXTENDED_RT, 25)
 DARK_STUB(INTEGRITY_CHECK, 2)
 DARK_STUB(CONTEXT_CHECKS, 1)
+DARK_STUB(CONTEXT_CHECKS, 4)
+DARK_STUB(CONTEXT_CHECKS, 5)
+DARK_STUB(CONTEXT_CHECKS, 6)
+DARK_STUB(CONTEXT_CHECKS, 7)
+DARK_STUB(CONTEXT_CHECKS, 8)
+DARK_STUB(CONTEXT_CHECKS, 9)
+DARK_STUB(CONTEXT_CHECKS, 10)
+DARK_STUB(CONTEXT_CHECKS, 11)
+DARK_STUB(CONTEXT_CHECKS, 12)
+DARK_STUB(CONTEXT_CHECKS, 13)
+DARK_STUB(CONTEXT_CHECKS, 14)
 
 /* ---------------------------------------------------- CUDART_INTERFACE */
 
@@ -250,7 +274,7 @@ static const uintptr_t cudart_table[VGPU_DARK_CUDART_SLOTS] = {
 	SLOT(cudart_fn7),
 	SLOT(cudart_get_module_ext2),
 	SLOT(stub_CUDART_INTERFACE_9),
-	SLOT(stub_CUDART_INTERFACE_10),
+	0, /* not code in driver 580's table (a data slot); NULL here */
 	SLOT(stub_CUDART_INTERFACE_11),
 	SLOT(cudart_load_compilers),
 };
@@ -266,7 +290,6 @@ static const uintptr_t tools_tls_table[VGPU_DARK_TOOLS_TLS_SLOTS] = {
 	SIZE(VGPU_DARK_TOOLS_TLS_SLOTS),
 	SLOT(stub_TOOLS_TLS_1),
 	SLOT(tools_tls_callback),
-	SLOT(stub_TOOLS_TLS_3),
 };
 
 /* The runtime's scratch: 8-byte aligned, larger than it is told. */
@@ -454,6 +477,12 @@ static const uintptr_t ctx_check_table[VGPU_DARK_CTX_CHECK_SLOTS] = {
 	SLOT(stub_CONTEXT_CHECKS_1),
 	SLOT(ctx_check),
 	SLOT(ctx_check_flags),
+	SLOT(stub_CONTEXT_CHECKS_4), SLOT(stub_CONTEXT_CHECKS_5),
+	SLOT(stub_CONTEXT_CHECKS_6), SLOT(stub_CONTEXT_CHECKS_7),
+	SLOT(stub_CONTEXT_CHECKS_8), SLOT(stub_CONTEXT_CHECKS_9),
+	SLOT(stub_CONTEXT_CHECKS_10), SLOT(stub_CONTEXT_CHECKS_11),
+	SLOT(stub_CONTEXT_CHECKS_12), SLOT(stub_CONTEXT_CHECKS_13),
+	SLOT(stub_CONTEXT_CHECKS_14),
 };
 
 /* ------------------------------------------------------- the lookup */
@@ -490,6 +519,11 @@ static const struct dark_table {
 	{ "CONTEXT_CHECKS",
 	  { 0x26, 0x3e, 0x88, 0x60, 0x7c, 0xd2, 0x61, 0x43,
 	    0x92, 0xf6, 0xbb, 0xd5, 0x00, 0x6d, 0xfa, 0x7e }, ctx_check_table },
+};
+
+static const uint8_t probe_uuid[16] = {
+	0xf8, 0xcf, 0xf9, 0x51, 0x21, 0x46, 0x8b, 0x4e,
+	0xb9, 0xe2, 0xfb, 0x46, 0x9e, 0x7c, 0x0d, 0xd9,
 };
 
 /* "6bd5fb6c-5bf4-e74a-8987-d93912fd9df9" into buf (37 bytes). */
@@ -540,6 +574,14 @@ CUresult CUDAAPI cuGetExportTable(const void **ppExportTable, const CUuuid *pExp
 		}
 	}
 	*ppExportTable = NULL;
+	/*
+	 * The runtime's first question, before cuInit: driver 580 has this
+	 * table, whose slots nobody has worked out; a driver without it must
+	 * say CUDA_ERROR_NOT_FOUND for the runtime to take its usual path
+	 * (smolvm saw NOT_SUPPORTED fail it). Expected: no log line.
+	 */
+	if (!memcmp(u, probe_uuid, 16))
+		return CUDA_ERROR_NOT_FOUND;
 	if (!unknown_seen(u)) {
 		uuid_str(u, name);
 		dark_log("cuGetExportTable: no table %s here (CUDA_ERROR_INVALID_VALUE)", name);
