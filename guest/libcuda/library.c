@@ -72,6 +72,7 @@ struct rt_lib {
 	uint32_t magic;
 	pthread_mutex_t lock;    /* mods, kernels and their lists */
 	const void *image;       /* what cuModuleLoadData gets */
+	size_t image_len;
 	void *owned;             /* our copy of it, or NULL */
 	struct ctx_mod *mods;
 	struct rt_kernel *kernels;
@@ -361,7 +362,7 @@ static int eager_loading(void)
  * Loads it in the current context at once when asked for eager loading or
  * given JIT options (which apply to that load only).
  */
-static CUresult lib_create(CUlibrary *out, const void *image, void *owned,
+static CUresult lib_create(CUlibrary *out, const void *image, size_t image_len, void *owned,
 			   CUjit_option *jit, void **jit_values, unsigned int njit)
 {
 	struct rt_lib *lib;
@@ -376,6 +377,7 @@ static CUresult lib_create(CUlibrary *out, const void *image, void *owned,
 	lib->magic = LIB_MAGIC;
 	pthread_mutex_init(&lib->lock, NULL);
 	lib->image = image;
+	lib->image_len = image_len;
 	lib->owned = owned;
 	if ((njit || eager_loading()) && cuCtxGetCurrent(&ctx) == CUDA_SUCCESS && ctx) {
 		struct ctx_mod *m = calloc(1, sizeof(*m));
@@ -440,7 +442,7 @@ CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code,
 		memcpy(copy, image, len);
 		image = copy;
 	}
-	return lib_create(library, image, copy, jitOptions, jitOptionsValues, numJitOptions);
+	return lib_create(library, image, len, copy, jitOptions, jitOptionsValues, numJitOptions);
 }
 
 CUresult CUDAAPI cuLibraryLoadFromFile(CUlibrary *library, const char *fileName,
@@ -483,7 +485,7 @@ CUresult CUDAAPI cuLibraryLoadFromFile(CUlibrary *library, const char *fileName,
 		free(buf);
 		return CUDA_ERROR_INVALID_IMAGE;
 	}
-	return lib_create(library, buf, buf, jitOptions, jitOptionsValues, numJitOptions);
+	return lib_create(library, buf, len, buf, jitOptions, jitOptionsValues, numJitOptions);
 }
 
 static void kernel_free(struct rt_kernel *k)
@@ -665,6 +667,77 @@ CUresult CUDAAPI cuLibraryGetUnifiedFunction(void **fptr, CUlibrary library, con
 		return CUDA_ERROR_INVALID_HANDLE;
 	rt_log_once(&once, "cuLibraryGetUnifiedFunction", symbol);
 	return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+/*
+ * The kernels of a library, from its image's ELF entry (fatbin.h): names
+ * need no round trip. A library whose image holds only PTX or zstd entries
+ * cannot be listed here (CUDA_ERROR_NOT_SUPPORTED).
+ */
+#define LIB_MAX_UNCOMPRESSED (64u << 20)
+
+CUresult CUDAAPI cuLibraryGetKernelCount(unsigned int *count, CUlibrary library)
+{
+	struct rt_lib *lib;
+	int n;
+
+	if (!count)
+		return CUDA_ERROR_INVALID_VALUE;
+	lib = lib_get(library);
+	if (!lib)
+		return CUDA_ERROR_INVALID_HANDLE;
+	n = vgpu_image_kernels(lib->image, lib->image_len, LIB_MAX_UNCOMPRESSED, NULL, NULL);
+	if (n < 0)
+		return n == -ENOMEM ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_NOT_SUPPORTED;
+	*count = (unsigned int)n;
+	return CUDA_SUCCESS;
+}
+
+struct enum_walk {
+	CUlibrary lib;
+	CUkernel *out;
+	unsigned int room, got;
+	CUresult r;
+};
+
+static int enum_one(const char *name, size_t n, void *arg)
+{
+	struct enum_walk *w = arg;
+	char *z;
+
+	if (w->got == w->room)
+		return 1;
+	z = strndup(name, n);
+	if (!z) {
+		w->r = CUDA_ERROR_OUT_OF_MEMORY;
+		return 1;
+	}
+	w->r = cuLibraryGetKernel(&w->out[w->got], w->lib, z);
+	free(z);
+	if (w->r != CUDA_SUCCESS)
+		return 1;
+	w->got++;
+	return 0;
+}
+
+CUresult CUDAAPI cuLibraryEnumerateKernels(CUkernel *kernels, unsigned int numKernels,
+					   CUlibrary library)
+{
+	struct enum_walk w = { library, kernels, numKernels, 0, CUDA_SUCCESS };
+	struct rt_lib *lib;
+	int n;
+
+	if (!kernels || !numKernels)
+		return CUDA_ERROR_INVALID_VALUE;
+	lib = lib_get(library);
+	if (!lib)
+		return CUDA_ERROR_INVALID_HANDLE;
+	n = vgpu_image_kernels(lib->image, lib->image_len, LIB_MAX_UNCOMPRESSED, enum_one, &w);
+	if (w.r != CUDA_SUCCESS)
+		return w.r;
+	if (n < 0 && n != -ECANCELED)
+		return n == -ENOMEM ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_ERROR_NOT_SUPPORTED;
+	return CUDA_SUCCESS;
 }
 
 /* --------------------------------------------------------- kernels */

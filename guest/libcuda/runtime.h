@@ -38,6 +38,9 @@ int vgpu_rt_is_kernel(const void *k);
 CUresult CUDAAPI cuKernelGetName(const char **name, CUkernel hfunc);
 CUresult CUDAAPI cuKernelGetLibrary(CUlibrary *pLib, CUkernel kernel);
 CUresult CUDAAPI cuKernelSetCacheConfig(CUkernel kernel, CUfunc_cache config, CUdevice dev);
+CUresult CUDAAPI cuLibraryGetKernelCount(unsigned int *count, CUlibrary lib);
+CUresult CUDAAPI cuLibraryEnumerateKernels(CUkernel *kernels, unsigned int numKernels,
+					   CUlibrary lib);
 CUresult CUDAAPI cuLibraryGetUnifiedFunction(void **fptr, CUlibrary library,
 					     const char *symbol);
 

@@ -205,6 +205,46 @@ START_TEST(test_ptx_file)
 }
 END_TEST
 
+static int find_vadd(const char *name, size_t n, void *arg)
+{
+	if (n == 4 && !memcmp(name, "vadd", 4))
+		(*(int *)arg)++;
+	return 0;
+}
+
+static int stop_at_first(const char *name, size_t n, void *arg)
+{
+	(void)name; (void)n; (void)arg;
+	return 1;
+}
+
+START_TEST(test_kernel_names)
+{
+	static const struct { const char *file; int count; } rows[] = {
+		{ "kern.sm_90.cubin", 12 },
+		{ "kern.default.fatbin", 12 },      /* its uncompressed sm_75 ELF */
+		{ "kern.sm_80+sm_90.fatbin", 12 },
+		{ "kern.sm_90+ptx.fatbin", 12 },
+		{ "kern.ptx-only.fatbin", -EOPNOTSUPP },
+		{ "kern.compressed.fatbin", -EOPNOTSUPP }, /* zstd only */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t len;
+		uint8_t *p = load(rows[i].file, &len);
+		int vadd = 0, r = vgpu_image_kernels(p, len, 1 << 24, find_vadd, &vadd);
+
+		ck_assert_msg(r == rows[i].count, "%s: %d, want %d", rows[i].file, r,
+			      rows[i].count);
+		if (r > 0)
+			ck_assert_msg(vadd == 1, "%s: vadd seen %d times", rows[i].file, vadd);
+		if (r > 0)
+			ck_assert_int_eq(vgpu_image_kernels(p, len, 0, stop_at_first, NULL),
+					 -ECANCELED);
+		free(p);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("fatbin_data");
@@ -217,6 +257,7 @@ int main(void)
 	tcase_add_test(t, test_select_and_module_info);
 	tcase_add_test(t, test_executable_section);
 	tcase_add_test(t, test_ptx_file);
+	tcase_add_test(t, test_kernel_names);
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
