@@ -452,8 +452,10 @@ struct fake_global {
 	char name[VGPUIF_MAX_GLOBAL_NAME + 1];
 	struct fake_global *next;
 };
+struct vgpu_exec_func { struct vgpu_exec_func *next; }; /* mod->funcs */
 struct vgpu_exec_mod {
 	struct fake_global *globals;
+	struct vgpu_exec_func *funcs;
 	struct vgpu_exec_mod *next;     /* ctx->mods */
 };
 
@@ -467,9 +469,14 @@ static void mod_free(struct vgpu_exec_mod *mod)
 		free(g);
 		fx_st.globals_live--;
 	}
+	while (mod->funcs) {
+		struct vgpu_exec_func *f = mod->funcs;
+
+		mod->funcs = f->next;
+		free(f);
+	}
 	free(mod);
 }
-struct vgpu_exec_func { int x; };
 
 /* Protects the held list and stats (release runs on another thread). */
 static pthread_mutex_t fx_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -784,9 +791,14 @@ static int run(struct vgpu_exec_op *op)
 		op->result[1] = g->mem.size;
 		return 0;
 	}
-	case VGPUIF_OP_FUNC_GET:
-		op->object = calloc(1, sizeof(struct vgpu_exec_func));
+	case VGPUIF_OP_FUNC_GET: {
+		struct vgpu_exec_func *f = calloc(1, sizeof(*f));
+
+		f->next = op->u.func_get.mod->funcs;
+		op->u.func_get.mod->funcs = f;
+		op->object = f;
 		return 0;
+	}
 	default:
 		return 0;
 	}
