@@ -672,7 +672,7 @@ START_TEST(test_names_and_attrs)
 
 	/* a launch the device refuses changes nothing */
 	{
-		struct p_ptrs3 p = { 0, 0, 0, 0 };
+		unsigned char p[64] = { 0 };
 
 		ck_assert_int_eq(launch(f, 1, 1, 16, 16, 0, &p, 20),
 				 VGPUIF_RSP_EINVAL);     /* 28 bytes expected */
