@@ -1259,26 +1259,55 @@ START_TEST(lb_backend_not_running)
 }
 END_TEST
 
-/* Killed mid-call: the answer never comes; a clear error, no hang. */
+/*
+ * Killed mid-call: requests are on the ring, unanswered, when the backend
+ * dies (it is stopped first, so nothing can be answered before the kill,
+ * however the threads are scheduled). The waiting call and every later one
+ * end with a clear error within the handle's timeout; nothing hangs (the
+ * tcase timeout would say so); the close does not wait for an answer.
+ */
+struct midcall {
+	vgpu_t *x;
+	int st;
+	char why[256];
+};
+
+static void *midcall_sync(void *arg)
+{
+	struct midcall *m = arg;
+
+	m->st = vgpu_sync(m->x);
+	snprintf(m->why, sizeof(m->why), "%s", vgpu_error(m->x));
+	return NULL;
+}
+
 START_TEST(lb_backend_dies_mid_call)
 {
+	struct midcall m = { 0 };
 	struct tf_dom d;
-	vgpu_t *x;
-	uint64_t m;
+	pthread_t tid;
+	uint64_t mm;
 	int st;
 
 	memset(&d, 0, sizeof(d));
 	ck_assert_int_eq(tf_dom_create(&LW, &d, 6, 0), 0);
-	ck_assert_int_eq(lb_open(6, 1000, &x), 0);
-	ck_assert_int_eq(vgpu_mem_alloc(x, 4096, &m, NULL), 0);
+	ck_assert_int_eq(lb_open(6, 1000, &m.x), 0);
+	ck_assert_int_eq(vgpu_mem_alloc(m.x, 4096, &mm, NULL), 0);
+	ck_assert_int_eq(kill(d.backend, SIGSTOP), 0);
+	/* Queued on the ring: in flight when the backend dies. */
+	ck_assert_int_eq(vgpu_memset(m.x, mm, 0, 1, 4, 4096), 0);
+	ck_assert_int_eq(pthread_create(&tid, NULL, midcall_sync, &m), 0);
 	kill(d.backend, SIGKILL);
 	waitpid(d.backend, &st, 0);
 	d.backend = 0;
-	st = vgpu_nop(x, NULL);
-	ck_assert_int_eq(st, -ETIMEDOUT);
-	ck_assert_ptr_nonnull(strstr(vgpu_error(x), "loopback: NOP: no answer within 1000 ms"));
-	ck_assert_int_eq(vgpu_sync(x), -ETIMEDOUT);
-	vgpu_close(x);          /* gives up on the close handshake in time */
+	pthread_join(tid, NULL);
+	ck_assert_int_eq(m.st, -ETIMEDOUT);
+	ck_assert_msg(strstr(m.why, "loopback: SYNC: no answer within 1000 ms"),
+		      "the waiting thread's reason: '%s'", m.why);
+	/* Later calls on the handle: the same clear error, in time. */
+	ck_assert_int_eq(vgpu_nop(m.x, NULL), -ETIMEDOUT);
+	ck_assert_ptr_nonnull(strstr(vgpu_error(m.x), "loopback: NOP: no answer within 1000 ms"));
+	vgpu_close(m.x);
 	tf_dom_destroy(&d);
 }
 END_TEST
