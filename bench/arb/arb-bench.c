@@ -13,7 +13,16 @@
  *             against a fair share of 1/7 (target: each within 10 %).
  * The op is a MEMSET of --bytes on a per-domain allocation: on the GPU a
  * cuMemsetD8Async of known size, on the cpu executor a host memset plus
- * --cpu-op-delay-us. Not a test: nothing here asserts.
+ * --cpu-op-delay-us.
+ *
+ * Each domain is a guest program: it reaches its backend through vgpu.h
+ * (libvgpu's loopback transport), one handle per domain. An op outstanding
+ * is a thread with a stream of its own that queues the memset on it and
+ * waits for it (vgpu_memset_async, vgpu_stream_sync: a CUDA program's
+ * cudaMemsetAsync + cudaStreamSynchronize); --depth threads keep that many
+ * ops in flight. The bench plays toolstack (tests/integration/tfront.c:
+ * the world, the domains, their backends), never frontend.
+ * Not a test: nothing here asserts.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,14 +36,17 @@
 
 #include "arbiter.h"
 #include "tfront.h"
+#include "vgpu.h"
 
 #define NDOM 7
 #define MAX_LAT (1u << 21)
+#define MAX_DEPTH 12
 
 static const char usage_text[] =
 "Usage: arb-bench [OPTIONS]\n"
 "Benchmark the dom0 arbiter with real vgpu-backend processes over the\n"
-"loopback transport: priority (1 high + 6 low domains) and fairness\n"
+"loopback transport, each domain driven through libvgpu (vgpu.h) as a\n"
+"guest program: priority (1 high + 6 low domains) and fairness\n"
 "(7 equal domains). Needs VGPU_BACKEND=path/to/vgpu-backend.\n"
 "\n"
 "Options:\n"
@@ -45,7 +57,8 @@ static const char usage_text[] =
 "                        16777216 for cuda)\n"
 "  --seconds S           measured time per phase (default 5)\n"
 "  --warmup-ms MS        unmeasured time before each phase (default 500)\n"
-"  --depth D             ops each loaded domain keeps outstanding (default 4)\n"
+"  --depth D             ops each loaded domain keeps outstanding, one\n"
+"                        thread and stream each (1..12, default 4)\n"
 "  --tokens N            arbiter turns per GPU (default 2)\n"
 "  --high-reserve N      of which only high-priority domains may take\n"
 "                        (default 1)\n"
@@ -78,18 +91,29 @@ static struct tf_world W;
 static char g_region[64];
 static struct vgpu_arb *g_arb;
 
+struct dom_run;
+
+/* One op outstanding: a thread and its stream. */
+struct dom_slot {
+	struct dom_run *r;
+	pthread_t thr;
+	uint64_t stream;
+	bool running;
+};
+
 struct dom_run {
-	struct tf_dom d;
-	uint32_t domid, ctx;
+	struct tf_dom d;        /* toolstack: the domain and its backend */
+	uint32_t domid;
+	vgpu_t *v;              /* the guest's handle                    */
 	uint64_t mem;
 	int depth;
-	pthread_t thr;
-	bool running;
-	/* results */
+	struct dom_slot slot[MAX_DEPTH];
+	pthread_mutex_t lock;   /* the results below                     */
 	uint64_t ops, errors;
-	uint64_t *lat;      /* ns, measured ops only */
+	uint64_t *lat;          /* ns, measured ops only */
 	uint32_t nlat;
 	uint64_t gpu_ns0, gpu_ns1;
+	bool lock_init;
 };
 
 static volatile int g_stop, g_measure;
@@ -105,11 +129,14 @@ static uint64_t now_ns(void)
 static int dom_up(struct dom_run *r, uint32_t domid, const char *prio, int depth)
 {
 	struct tf_dom *d = &r->d;
-	int n = 0;
+	char dev[400];
+	int n = 0, i;
 
 	memset(r, 0, sizeof(*r));
 	r->domid = domid;
 	r->depth = depth;
+	pthread_mutex_init(&r->lock, NULL);
+	r->lock_init = true;
 	d->tw = &W;
 	d->domid = domid;
 	d->ring_gref = -1;
@@ -120,9 +147,7 @@ static int dom_up(struct dom_run *r, uint32_t domid, const char *prio, int depth
 	if (lb_domain_create(W.w, domid) || lb_attach_device(W.w, domid, 0, prio, 0, 0))
 		return -1;
 	d->xs = lb_xs_open(W.w, domid);
-	d->ev = lb_evtchn_open(W.w, domid);
-	d->mem = lb_mem_map(W.w, domid, &d->memsz);
-	if (!d->xs || !d->ev || !d->mem)
+	if (!d->xs)
 		return -1;
 	d->extra[n++] = "--executor";
 	d->extra[n++] = O.executor;
@@ -135,11 +160,27 @@ static int dom_up(struct dom_run *r, uint32_t domid, const char *prio, int depth
 		d->extra[n++] = "--cpu-op-delay-us";
 		d->extra[n++] = O.delay_us;
 	}
-	if (tf_backend_start(d) < 0 || tf_wait_be_state(d, 2) || tf_connect(d) ||
-	    tf_ctx_create(d, &r->ctx) || tf_mem_alloc(d, r->ctx, O.bytes, &r->mem)) {
-		fprintf(stderr, "arb-bench: domain %u did not come up (see %s)\n",
+	if (tf_backend_start(d) < 0 || tf_wait_be_state(d, 2)) {
+		fprintf(stderr, "arb-bench: domain %u: its backend did not start (see %s)\n",
 			domid, d->log);
 		return -1;
+	}
+	snprintf(dev, sizeof(dev), "loopback:%s?domid=%u", W.dir, domid);
+	if (vgpu_open(dev, &r->v)) {
+		fprintf(stderr, "arb-bench: domain %u: %s (see %s)\n", domid,
+			vgpu_open_error(), d->log);
+		return -1;
+	}
+	if (vgpu_mem_alloc(r->v, O.bytes, &r->mem, NULL)) {
+		fprintf(stderr, "arb-bench: domain %u: %s\n", domid, vgpu_error(r->v));
+		return -1;
+	}
+	for (i = 0; i < depth; i++) {
+		r->slot[i].r = r;
+		if (vgpu_stream_create(r->v, VGPU_STREAM_NON_BLOCKING, 0, &r->slot[i].stream)) {
+			fprintf(stderr, "arb-bench: domain %u: %s\n", domid, vgpu_error(r->v));
+			return -1;
+		}
 	}
 	r->lat = malloc(MAX_LAT * sizeof(uint64_t));
 	return r->lat ? 0 : -1;
@@ -149,56 +190,43 @@ static void dom_down(struct dom_run *r)
 {
 	free(r->lat);
 	r->lat = NULL;
+	vgpu_close(r->v);       /* its streams and memory go with it */
+	r->v = NULL;
 	tf_dom_destroy(&r->d);
+	if (r->lock_init)
+		pthread_mutex_destroy(&r->lock);
+	r->lock_init = false;
 }
 
-static uint64_t submit_memset(struct dom_run *r, uint32_t value)
+/* Closed loop: one memset in flight on this slot's stream until told to stop. */
+static void *slot_main(void *arg)
 {
-	struct vgpuif_request q;
+	struct dom_slot *sl = arg;
+	struct dom_run *r = sl->r;
+	uint32_t value = 0;
 
-	memset(&q, 0, sizeof(q));
-	q.op = VGPUIF_OP_MEMSET;
-	q.ctx = r->ctx;
-	q.args.memset.mem = r->mem;
-	q.args.memset.length = O.bytes;
-	q.args.memset.value = value;
-	q.args.memset.elem_size = 1;
-	return tf_submit(&r->d, &q);
-}
+	while (!g_stop) {
+		uint64_t t0 = now_ns(), t1;
+		int st = vgpu_memset_async(r->v, sl->stream, r->mem, 0, value++ & 0xff, 1,
+					   O.bytes);
 
-/* Closed loop: keep `depth` ops outstanding until told to stop. */
-static void *dom_main(void *arg)
-{
-	struct dom_run *r = arg;
-	uint64_t sent_at[64];
-	struct vgpuif_response p;
-	int out = 0;
-
-	while (out < r->depth) {
-		uint64_t id = submit_memset(r, (uint32_t)out);
-		sent_at[id % 64] = now_ns();
-		out++;
-	}
-	while (out > 0) {
-		if (tf_wait_rsp(&r->d, &p)) {
-			fprintf(stderr, "arb-bench: domain %u: no response for %d s\n",
-				r->domid, TF_WAIT_MS / 1000);
+		if (!st)
+			st = vgpu_stream_sync(r->v, sl->stream);
+		t1 = now_ns();
+		pthread_mutex_lock(&r->lock);
+		if (st) {
+			if (!r->errors)
+				fprintf(stderr, "arb-bench: domain %u: %s\n", r->domid,
+					vgpu_error(r->v));
 			r->errors++;
-			break;
-		}
-		out--;
-		if (p.status)
-			r->errors++;
-		if (g_measure) {
+		} else if (g_measure) {
 			r->ops++;
 			if (r->nlat < MAX_LAT)
-				r->lat[r->nlat++] = now_ns() - sent_at[p.id % 64];
+				r->lat[r->nlat++] = t1 - t0;
 		}
-		if (!g_stop) {
-			uint64_t id = submit_memset(r, (uint32_t)p.id);
-			sent_at[id % 64] = now_ns();
-			out++;
-		}
+		pthread_mutex_unlock(&r->lock);
+		if (st)
+			break;
 	}
 	return NULL;
 }
@@ -237,7 +265,10 @@ static double run_phase(struct dom_run *doms, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		doms[i].ops = doms[i].errors = 0;
 		doms[i].nlat = 0;
-		doms[i].running = pthread_create(&doms[i].thr, NULL, dom_main, &doms[i]) == 0;
+		for (int k = 0; k < doms[i].depth; k++)
+			doms[i].slot[k].running = pthread_create(&doms[i].slot[k].thr, NULL,
+								 slot_main,
+								 &doms[i].slot[k]) == 0;
 	}
 	usleep((useconds_t)O.warmup_ms * 1000);
 	for (unsigned int i = 0; i < n; i++)
@@ -251,8 +282,9 @@ static double run_phase(struct dom_run *doms, unsigned int n)
 		doms[i].gpu_ns1 = gpu_ns_of(doms[i].domid);
 	g_stop = 1;
 	for (unsigned int i = 0; i < n; i++)
-		if (doms[i].running)
-			pthread_join(doms[i].thr, NULL);
+		for (int k = 0; k < doms[i].depth; k++)
+			if (doms[i].slot[k].running)
+				pthread_join(doms[i].slot[k].thr, NULL);
 	return (double)(t1 - t0) / 1e9;
 }
 
@@ -429,7 +461,7 @@ int main(int argc, char **argv)
 	}
 	if (!O.bytes)
 		O.bytes = strcmp(O.executor, "cuda") ? 4096 : 16u << 20;
-	if (O.depth < 1 || O.depth > 12 || !(O.seconds > 0) || O.seconds > 3600 ||
+	if (O.depth < 1 || O.depth > MAX_DEPTH || !(O.seconds > 0) || O.seconds > 3600 ||
 	    O.warmup_ms < 0 || (strcmp(O.scenario, "all") && strcmp(O.scenario, "priority") &&
 				strcmp(O.scenario, "fair"))) {
 		fprintf(stderr, "arb-bench: bad --depth (1..12), --seconds or --scenario\n");
