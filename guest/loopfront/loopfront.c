@@ -7,7 +7,9 @@
  * and segment arithmetic are the module's own (frontend-kmod/
  * vgpu-front-logic.h), so both frontends judge a backend the same way.
  * Ordered like xen-blkfront.c: state, helpers, grants, buffers, ring,
- * submission, waiting, calls, handshake, accessors, RAW.
+ * submission, waiting, calls, handshake, accessors. (Malicious-frontend
+ * tests write the ring by hand with their own raw frontend,
+ * tests/integration/tfront.c, not with this one.)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -116,7 +118,6 @@ struct loopfront {
 
 	bool broken;
 	bool closed;            /* the backend closed on us */
-	bool consume;
 	char err[256];
 };
 
@@ -506,7 +507,7 @@ static bool consume_responses(struct loopfront *lf, unsigned int *taken)
 	RING_IDX i, rp;
 	int more;
 
-	if (!lf->consume || lf->broken || !lf->nshadow)
+	if (lf->broken || !lf->nshadow)
 		return !lf->broken;
 	do {
 		rp = __atomic_load_n(&lf->ring.sring->rsp_prod, __ATOMIC_RELAXED);
@@ -1330,7 +1331,6 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 			getenv("VGPU_LOOPFRONT_SPIN_US"), NULL, 10);
 	if (lf->o.spin_us > 1000000)
 		lf->o.spin_us = 1000000;
-	lf->consume = true;
 	lf->port = -1;
 	lf->w = lb_world_open(o->world_dir, false);
 	if (!lf->w) {
@@ -1537,136 +1537,4 @@ bool loopfront_closed(const struct loopfront *lf)
 const char *loopfront_error(const struct loopfront *lf)
 {
 	return lf->err;
-}
-
-/* --------------------------------------------------------------- RAW */
-
-int loopfront_raw_write_slot(struct loopfront *lf, uint32_t idx,
-			     const void *bytes, size_t len)
-{
-	if (len > sizeof(struct vgpuif_request))
-		return -E2BIG;
-	memcpy(RING_GET_REQUEST(&lf->ring, idx), bytes, len);
-	return 0;
-}
-
-uint32_t loopfront_raw_req_prod_pvt(const struct loopfront *lf)
-{
-	return lf->ring.req_prod_pvt;
-}
-
-void loopfront_raw_set_req_prod(struct loopfront *lf, uint32_t value)
-{
-	xen_wmb(); /* slots before the index */
-	lf->ring.sring->req_prod = value;
-	xen_mb();
-}
-
-int loopfront_raw_push(struct loopfront *lf, const struct vgpuif_request *req)
-{
-	int notify;
-
-	*RING_GET_REQUEST(&lf->ring, lf->ring.req_prod_pvt) = *req;
-	lf->ring.req_prod_pvt++;
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&lf->ring, notify);
-	if (notify)
-		return lb_evtchn_notify(lf->ev, (uint32_t)lf->port);
-	return 0;
-}
-
-int loopfront_raw_notify(struct loopfront *lf, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		int r = lb_evtchn_notify(lf->ev, (uint32_t)lf->port);
-
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-int loopfront_raw_next_response(struct loopfront *lf,
-				struct vgpuif_response *rsp, int timeout_ms)
-{
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-
-	pthread_mutex_lock(&lf->lock);
-	for (;;) {
-		RING_IDX rp = lf->ring.sring->rsp_prod;
-		int left = -1;
-
-		xen_rmb(); /* see responses up to rp */
-		if (rp != lf->ring.rsp_cons) {
-			RING_COPY_RESPONSE(&lf->ring, lf->ring.rsp_cons, rsp);
-			if (lf->consume)
-				lf->ring.rsp_cons++;
-			pthread_mutex_unlock(&lf->lock);
-			return 1;
-		}
-		lf->ring.sring->rsp_event = lf->ring.rsp_cons + 1;
-		xen_mb();
-		if (lf->ring.sring->rsp_prod != rp)
-			continue;
-		if (deadline >= 0) {
-			int64_t l = deadline - now_ms();
-
-			if (l <= 0) {
-				pthread_mutex_unlock(&lf->lock);
-				return 0;
-			}
-			left = (int)l;
-		}
-		lead(lf, left);
-	}
-}
-
-void loopfront_raw_set_consume(struct loopfront *lf, bool consume)
-{
-	lf->consume = consume;
-}
-
-int loopfront_raw_grant(struct loopfront *lf, struct loopfront_buf *buf,
-			uint32_t page, bool readonly)
-{
-	if (!buf || page >= buf->npages)
-		return -EINVAL;
-	return lb_grant_access(lf->w, lf->o.domid, lf->be_domid,
-			       buf->frame + page, readonly);
-}
-
-int loopfront_raw_end_access(struct loopfront *lf, uint32_t gref)
-{
-	return lb_end_access(lf->w, lf->o.domid, gref);
-}
-
-int loopfront_raw_xs_write(struct loopfront *lf, const char *key,
-			   const void *value, unsigned int len)
-{
-	char path[2 * LB_PATH_MAX + 8];
-
-	if (key[0] == '/')
-		snprintf(path, sizeof(path), "%s", key);
-	else
-		snprintf(path, sizeof(path), "%s/%s", lf->fe_path, key);
-	return lb_xs_write_len(lf->xs, LB_XBT_NULL, path, value, len);
-}
-
-struct lb_world *loopfront_raw_world(struct loopfront *lf)
-{
-	return lf->w;
-}
-
-struct lb_xs *loopfront_raw_xs(struct loopfront *lf)
-{
-	return lf->xs;
-}
-
-struct vgpuif_sring *loopfront_raw_sring(struct loopfront *lf)
-{
-	return lf->ring.sring;
-}
-
-int loopfront_raw_port(const struct loopfront *lf)
-{
-	return lf->port;
 }

@@ -8,17 +8,17 @@
  * direct and indirect segments, persistent grants, inline data,
  * reconnect), but in a process acting as guest domain <domid> of a
  * loopback world (loopback-xen/). Programs reach it through vgpu.h
- * ("loopback:DIR?domid=N"); only libvgpu, this frontend's own tests and
- * the malicious-frontend tests use this header. The RAW calls at the end
- * break the protocol on purpose, for those tests.
+ * ("loopback:DIR?domid=N"); only libvgpu and this frontend's own tests
+ * (tests/loopback/test_loopfront.c, against a fake backend) use this
+ * header. It always keeps the protocol: the malicious-frontend tests break
+ * it with a raw frontend of their own (tests/integration/tfront.c).
  *
  * The frontend does not trust the backend: a response producer index that
  * runs ahead of what was requested, or a response whose id is not
  * outstanding, marks the frontend broken (every later call fails with
  * -EIO, loopfront_error() says why), as the module does.
  *
- * Threads: a handle may be used by several threads at once (the RAW calls
- * excepted). Many requests may be in flight; a thread waiting for one
+ * Threads: a handle may be used by several threads at once. Many requests may be in flight; a thread waiting for one
  * answer takes in every answer that arrives meanwhile and hands it on, and
  * only one thread at a time sleeps on the event channel, so that no waiter
  * starves another.
@@ -108,8 +108,10 @@ uint32_t loopfront_domid(const struct loopfront *lf);
 uint32_t loopfront_devid(const struct loopfront *lf);
 /* Connections made so far: 1 after open, +1 per reconnect. */
 uint64_t loopfront_generation(const struct loopfront *lf);
-/* The backend's directory and one of its keys (malloc'd; NULL if absent). */
+/* The backend's and the frontend's directories; one of the backend's keys
+ * (malloc'd; NULL if absent). */
 const char *loopfront_backend_path(const struct loopfront *lf);
+const char *loopfront_frontend_path(const struct loopfront *lf);
 char *loopfront_backend_read(struct loopfront *lf, const char *key);
 /* Broken by a lying backend; closed by the backend (reconnect to go on). */
 bool loopfront_broken(const struct loopfront *lf);
@@ -224,47 +226,5 @@ int loopfront_poll(struct loopfront *lf, struct vgpuif_response *rsp,
 		   int timeout_ms);
 /* Requests on the ring whose answer has not been handed out yet. */
 unsigned int loopfront_inflight(struct loopfront *lf);
-
-/* --------------------------------------------------------------- RAW */
-/*
- * For malicious-frontend tests: each breaks the protocol on purpose and
- * leaves the consequences (a halted ring, a backend closing) to be
- * observed. None of them marks the frontend broken by itself, and none may
- * run while another thread uses the handle.
- */
-
-/* Write len (<= 128) bytes into the request slot of ring index idx. */
-int loopfront_raw_write_slot(struct loopfront *lf, uint32_t idx,
-			     const void *bytes, size_t len);
-/* The private producer index (next slot submit would use). */
-uint32_t loopfront_raw_req_prod_pvt(const struct loopfront *lf);
-/* Publish any value as the shared req_prod (after a write barrier). */
-void loopfront_raw_set_req_prod(struct loopfront *lf, uint32_t value);
-/* Put a whole request, untouched, in the next slot and push it. */
-int loopfront_raw_push(struct loopfront *lf, const struct vgpuif_request *req);
-/* Notify the backend n times. */
-int loopfront_raw_notify(struct loopfront *lf, unsigned int n);
-/*
- * Read the next response from the ring without any check (it is consumed
- * unless consumption is off): 1 and *rsp, 0 when none arrived in
- * timeout_ms.
- */
-int loopfront_raw_next_response(struct loopfront *lf,
-				struct vgpuif_response *rsp, int timeout_ms);
-/* Stop (false) or resume (true) consuming responses in every call. */
-void loopfront_raw_set_consume(struct loopfront *lf, bool consume);
-/* Grant page `page` of buf to the backend; the ref, or -errno. */
-int loopfront_raw_grant(struct loopfront *lf, struct loopfront_buf *buf,
-			uint32_t page, bool readonly);
-int loopfront_raw_end_access(struct loopfront *lf, uint32_t gref);
-/* Write any bytes to a key (relative: under the frontend directory). */
-int loopfront_raw_xs_write(struct loopfront *lf, const char *key,
-			   const void *value, unsigned int len);
-/* The underlying world, store connection, ring and local port. */
-struct lb_world *loopfront_raw_world(struct loopfront *lf);
-struct lb_xs *loopfront_raw_xs(struct loopfront *lf);
-struct vgpuif_sring *loopfront_raw_sring(struct loopfront *lf);
-int loopfront_raw_port(const struct loopfront *lf);
-const char *loopfront_frontend_path(const struct loopfront *lf);
 
 #endif /* VGPU_LOOPFRONT_H */
