@@ -90,6 +90,16 @@ out_mutex:
 	return err;
 }
 
+int vgpuback_dev_set_exec(struct vgpuback_device *dev, struct vgpu_exec *exec)
+{
+	int err = vgpu_exec_get_info(exec, &dev->einfo);
+
+	if (err)
+		return err;
+	dev->exec = exec;
+	return 0;
+}
+
 void vgpuback_dev_uninit(struct vgpuback_device *dev)
 {
 	vgpuback_sched_uninit(dev);
@@ -372,6 +382,7 @@ static void do_get_info(struct vgpuback_device *dev, struct vgpuback_req *r)
 	info.priority = dev->priority;
 	info.pool = dev->pool;
 	info.domid = dev->domid;
+	info.gpu = (uint32_t)dev->gpu;
 	stream_write(r, &info, sizeof(info));
 }
 
