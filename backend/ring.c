@@ -70,12 +70,9 @@ int vgpuback_dev_init(struct vgpuback_device *dev,
 	}
 	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
 	if (exec) {
-		err = vgpu_exec_get_info(exec, &dev->einfo);
+		err = vgpuback_dev_set_exec(dev, exec);
 		if (err)
 			goto out_fd;
-		/* The snapshot is fixed from here on: every answer the same. */
-		if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
-			dev->dinfo_status = 0;
 	}
 	err = vgpuback_sched_init(dev);
 	if (err)
@@ -102,6 +99,7 @@ int vgpuback_dev_set_exec(struct vgpuback_device *dev, struct vgpu_exec *exec)
 	if (err)
 		return err;
 	dev->exec = exec;
+	/* The snapshot is fixed from here on: every answer the same. */
 	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
 	if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
 		dev->dinfo_status = 0;
