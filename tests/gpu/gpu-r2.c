@@ -477,7 +477,7 @@ START_TEST(test_r2_query_before_end)
 	ck_assert_int_eq(et_event_create(ex, ctx, 0, &e), 0);
 	ck_assert_int_eq(et_event_op(ex, ctx, VGPUIF_OP_EVENT_RECORD, e0, s, NULL), 0);
 	ck_assert_int_eq(et_event_op(ex, ctx, VGPUIF_OP_EVENT_SYNC, e0, NULL, NULL), 0);
-	gate_on(s, "");
+	gate_on(s, "non-blocking");
 	pend_event(VGPUIF_OP_EVENT_RECORD, e, s, "EVENT_RECORD behind the gate");
 	ck_assert_uint_eq(query(VGPUIF_OP_STREAM_QUERY, s, NULL), 0);
 	ck_assert_uint_eq(query(VGPUIF_OP_EVENT_QUERY, NULL, e), 0);
