@@ -33,7 +33,10 @@ static const char usage_text[] =
 "  --devid M            the vgpu device number in that domain (default 0)\n"
 "  --executor E         auto|cuda|cpu (default auto: cuda when a usable GPU\n"
 "                       is present, else cpu)\n"
-"  --gpu I              CUDA device ordinal (default 0)\n"
+"  --gpu I|auto         the GPU to serve the domain on: a CUDA ordinal, or\n"
+"                       auto (the default): the GPU of the domain's pool\n"
+"                       with the fewest domains, as the arbiter places it\n"
+"                       (pool key; VGPU_ARB_GPUS, VGPU_ARB_POOLS)\n"
 "  --transport T        xen|loopback (default xen); loopback is the\n"
 "                       shared-memory test transport\n"
 "  --loopback-dir DIR   the loopback world directory (default\n"
@@ -290,9 +293,27 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * The device first, without an executor: the arbiter places the
+	 * domain on a GPU of its pool (read from our XenStore directory), and
+	 * the executor opens on that GPU.
+	 */
+	err = vgpuback_dev_init(&dev, &cfg, t, NULL);
+	if (err) {
+		vb_err("cannot set up the device: %s", strerror(-err));
+		goto out;
+	}
+	dev_ready = true;
+	err = vgpuback_xenbus_prepare(&dev);
+	if (err) {
+		vb_err("cannot prepare %s: %s", "the backend directory", strerror(-err));
+		goto out;
+	}
+	xb_ready = true;
+
 	memset(&ecfg, 0, sizeof(ecfg));
 	ecfg.name = cfg.executor;
-	ecfg.device = cfg.gpu;
+	ecfg.device = vgpuback_sched_place(&dev);
 	ecfg.domid = cfg.domid;
 	ecfg.watchdog_ms = cfg.watchdog_ms;
 	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
@@ -305,16 +326,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	err = vgpuback_dev_init(&dev, &cfg, t, exec);
+	dev.gpu = ecfg.device;
+	err = vgpuback_dev_set_exec(&dev, exec);
 	if (err) {
-		vb_err("cannot set up the device: %s", strerror(-err));
+		vb_err("cannot read the executor's device: %s", strerror(-err));
 		goto out;
 	}
-	dev_ready = true;
+	vb_info("GPU %d (%s)%s", ecfg.device, dev.einfo.name,
+		cfg.gpu < 0 ? ", placed by the arbiter" : ", from --gpu");
 	err = vgpuback_xenbus_init(&dev);
 	if (err)
 		goto out;
-	xb_ready = true;
 	vgpuback_xenbus_changed(&dev);
 
 	while (!dev.quit) {
