@@ -891,6 +891,7 @@ static int vgpufront_ioc_query(struct vgpufront_file *f, void __user *uarg)
 	q.sm_count = vi->sm_count;
 	q.priority = vi->priority;
 	q.pool = vi->pool;
+	q.gpu = vi->gpu;
 	q.domid = vi->domid;
 	q.max_param_bytes = vi->max_param_bytes;
 	q.max_handles = vi->max_handles;

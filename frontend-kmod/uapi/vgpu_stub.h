@@ -93,7 +93,11 @@ struct vgpu_stub_query {
 				  * 0 .. ops-1 are served (16 when absent)  */
 	__u32 inline_bytes;      /* out: inline bytes per request, 0 = the
 				  * backend has no feature-inline (ABI 2)  */
-	__u64 reserved[3];       /* out: zero                                */
+	__u32 gpu;               /* out: dom0's GPU ordinal serving this
+				  * domain (vgpuif_info.gpu; 0 from a module
+				  * or backend before the field)            */
+	__u32 _pad0;             /* out: zero                                */
+	__u64 reserved[2];       /* out: zero                                */
 };
 
 /* NOP: a round trip through the ring and the backend. */
@@ -260,6 +264,7 @@ VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_launch, params) == 40, "lau
 VGPU_STUB_ASSERT(sizeof(struct vgpu_stub_sync) == 8, "sync size");
 VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_query, ops) == 176, "query.ops");
 VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_query, inline_bytes) == 180, "query.inline");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_query, gpu) == 184, "query.gpu");
 VGPU_STUB_ASSERT(sizeof(struct vgpu_stub_region) == 24, "region size");
 VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_region, flags) == 16, "region.flags");
 VGPU_STUB_ASSERT(sizeof(struct vgpu_stub_call) == 200, "call size");

@@ -302,6 +302,7 @@ void vgpu_info_from_wire(struct vgpu_info *info, const struct vgpuif_info *w)
 	info->copy_mode = w->copy_mode;
 	info->priority = w->priority;
 	info->pool = w->pool;
+	info->gpu = w->gpu;
 	info->domid = w->domid;
 	info->max_param_bytes = w->max_param_bytes;
 	info->max_handles = w->max_handles;

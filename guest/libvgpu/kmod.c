@@ -107,6 +107,7 @@ static int kmod_query(vgpu_t *v, struct vgpu_info *info)
 	w.copy_mode = q.copy_mode;
 	w.priority = q.priority;
 	w.pool = q.pool;
+	w.gpu = q.gpu;
 	w.domid = q.domid;
 	w.max_param_bytes = q.max_param_bytes;
 	w.max_handles = q.max_handles;

@@ -73,6 +73,9 @@ struct vgpu_info {
 	uint32_t ops;               /* feature-ops: opcodes served (16 for
 				     * a revision-1 backend)            */
 	uint32_t inline_bytes;      /* VGPUIF_F_INLINE bytes, 0 = none  */
+	uint32_t gpu;               /* dom0's GPU ordinal serving this
+				     * domain, placed by dom0 within its
+				     * pool (0 from an older backend)   */
 };
 
 /*

@@ -28,7 +28,8 @@ static const char usage_text[] =
 "Commands:\n"
 "  info                 the GPU, its memory, the executor, this domain's\n"
 "                       priority, pool and quota (set by the dom0 operator),\n"
-"                       the transport, the ring and the protocol revision\n"
+"                       the dom0 GPU serving it, the transport, the ring\n"
+"                       and the protocol revision\n"
 "  nop [COUNT]          COUNT round trips (default 1) through the ring\n"
 "  vector-add [N]       c = a + b over N float32 elements (default 1024) on\n"
 "                       the GPU; checks every element\n"
@@ -189,6 +190,7 @@ static int cmd_info(vgpu_t *v)
 	printf("mem used:      %" PRIu64 " bytes\n", i.mem_used);
 	printf("priority:      %s\n", vgpu_priority_name(i.priority));
 	printf("pool:          %u\n", i.pool);
+	printf("dom0 gpu:      %u (the ordinal serving this domain)\n", i.gpu);
 	printf("domain:        %u (device vgpu-%u)\n", i.domid, i.devid);
 	printf("protocol:      %u, ops 0..%u%s, inline data %s\n", i.protocol_version,
 	       i.ops ? i.ops - 1 : 0, i.ops > 16 ? " (revision 2)" : "",

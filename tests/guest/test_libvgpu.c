@@ -487,6 +487,8 @@ START_TEST(struct_layout)
 	ck_assert_uint_eq(offsetof(struct vgpu_stub_launch, param_len), 36);
 	ck_assert_uint_eq(offsetof(struct vgpu_stub_query, ops), 176);
 	ck_assert_uint_eq(offsetof(struct vgpu_stub_query, inline_bytes), 180);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_query, gpu), 184);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_query, reserved), 192);
 	ck_assert_uint_eq(sizeof(struct vgpu_stub_call), 200);
 	ck_assert_uint_eq(offsetof(struct vgpu_stub_call, args), 16);
 	ck_assert_uint_eq(offsetof(struct vgpu_stub_call, regions), 64);
@@ -1106,10 +1108,15 @@ START_TEST(two_handles)
 	struct vgpu_info a, b;
 	uint64_t m;
 
+	/* Each makes its context by its first op that needs one (kmod makes
+	 * it there, not at open), then the queries name both. */
+	ck_assert_int_eq(vgpu_mem_alloc(v, 4096, &m, NULL), 0);
+	ck_assert_int_eq(vgpu_sync(w), 0);
 	ck_assert_int_eq(vgpu_query(v, &a), 0);
 	ck_assert_int_eq(vgpu_query(w, &b), 0);
+	ck_assert_uint_ne(a.ctx, 0);
+	ck_assert_uint_ne(b.ctx, 0);
 	ck_assert_uint_ne(a.ctx, b.ctx);
-	ck_assert_int_eq(vgpu_mem_alloc(v, 4096, &m, NULL), 0);
 	ck_assert_int_eq(vgpu_mem_free(w, m), -EBADF);
 	ck_assert_int_eq(vgpu_memset(w, m, 0, 0, 4, 4), 0);
 	ck_assert_int_eq(vgpu_sync(w), -EBADF);
@@ -1312,6 +1319,34 @@ START_TEST(lb_backend_dies_mid_call)
 }
 END_TEST
 
+/*
+ * The dom0 GPU serving the domain reaches the guest: a backend pinned to
+ * stand-in GPU 1 of 2 (the cpu executor's $VGPU_CPU_GPUS) says so in every
+ * query.
+ */
+START_TEST(lb_gpu_ordinal)
+{
+	struct vgpu_info i;
+	struct tf_dom d;
+	vgpu_t *x;
+	int st;
+
+	memset(&d, 0, sizeof(d));
+	setenv("VGPU_CPU_GPUS", "2", 1);
+	d.extra[0] = "--gpu";
+	d.extra[1] = "1";
+	ck_assert_int_eq(tf_dom_create(&LW, &d, 10, 0), 0);
+	unsetenv("VGPU_CPU_GPUS");
+	ck_assert_int_eq(lb_open(10, TF_WAIT_MS, &x), 0);
+	ck_assert_int_eq(vgpu_query(x, &i), 0);
+	ck_assert_uint_eq(i.gpu, 1);
+	vgpu_close(x);
+	st = tf_backend_stop(&d);
+	ck_assert_msg(st == 0, "backend exited %d (log %s)", st, d.log);
+	tf_dom_destroy(&d);
+}
+END_TEST
+
 /* Restarted under a handle: it reconnects, with a new context. */
 START_TEST(lb_backend_restarted)
 {
@@ -1394,6 +1429,7 @@ static Suite *libvgpu_suite(const char *tier)
 		tcase_add_test(tc, lb_backend_not_running);
 		tcase_add_test(tc, lb_backend_dies_mid_call);
 		tcase_add_test(tc, lb_backend_restarted);
+		tcase_add_test(tc, lb_gpu_ordinal);
 		suite_add_tcase(s, tc);
 
 		tc = tcase_create("revision1");

@@ -64,6 +64,7 @@ info() {
     echo "$out"
     echo "$out" | grep -Eq '^priority: +high$' || { echo "priority is not high"; return 1; }
     echo "$out" | grep -Eq '^pool: +0$' || { echo "pool is not 0"; return 1; }
+    echo "$out" | grep -Eq '^dom0 gpu: +0 ' || { echo "dom0 gpu is not 0 (one GPU there)"; return 1; }
     echo "$out" | grep -Eq '^executor: +cpu$' || { echo "executor is not cpu"; return 1; }
     echo "$out" | grep -Eq "^domain: +$D " || { echo "domain is not $D"; return 1; }
 }
