@@ -62,7 +62,7 @@
 #define VGPU_STUB_DEVICE      "/dev/vgpu_stub"
 #define VGPU_STUB_NAME        "vgpu_stub"
 #define VGPU_STUB_IOC_MAGIC   'V'
-#define VGPU_STUB_ABI_VERSION 2      /* 2: CALL, QUERY's ops and inline_bytes */
+#define VGPU_STUB_ABI_VERSION 2      /* 2: CALL, QUERY's ops, inline_bytes, gpu */
 
 /* QUERY: device information, the backend's and the operator's settings. */
 struct vgpu_stub_query {
