@@ -45,7 +45,8 @@ static const char usage_text[] =
 "  stress [--seconds S] [--threads T]\n"
 "                       T threads (default 2) for S seconds (default 10) mix\n"
 "                       NOP, VECTOR_ADD, alloc/copy/free and MEMSET+SYNC and\n"
-"                       check every result; fails on any error\n"
+"                       check every result; fails on any error, and stops\n"
+"                       at once when the backend is lost (EIO, ENOTCONN)\n"
 "  hold SECONDS         keeps the device open for SECONDS, a NOP every 0.1 s,\n"
 "                       counting failures (for backend restart tests); then a\n"
 "                       checked VECTOR_ADD decides the exit status\n"
@@ -539,11 +540,28 @@ struct stress_thread {
 	char first_error[160];
 };
 
+/* Set by the first thread that finds the backend gone: all of them stop. */
+static int stress_lost;
+
+/*
+ * Errors that say the device or its backend is gone (it died, restarted,
+ * was detached): going on would only wait connect_timeout_ms per call and
+ * fail again, so stress stops at the first one and says which.
+ */
+static bool backend_lost(int err)
+{
+	return err == -EIO || err == -ENOTCONN || err == -ENODEV ||
+	       err == -ESHUTDOWN || err == -ESTALE;
+}
+
 static void stress_err(struct stress_thread *t, const char *what, int err)
 {
 	if (!t->errors++)
 		snprintf(t->first_error, sizeof(t->first_error), "%s: %s", what,
 			 err ? vgpu_strerror(err) : "wrong result");
+	if (backend_lost(err) && !__atomic_exchange_n(&stress_lost, 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "%s: stress: %s: %s; stopping\n", prog, what,
+			vgpu_strerror(err));
 }
 
 static void *stress_fn(void *arg)
@@ -621,7 +639,7 @@ static void *stress_fn(void *arg)
 			break;
 		}
 		t->ops++;
-		if (t->errors > 100)
+		if (t->errors > 100 || __atomic_load_n(&stress_lost, __ATOMIC_RELAXED))
 			break;
 	}
 out:
