@@ -132,6 +132,14 @@ void vgpuback_xenbus_shutdown(struct vgpuback_device *dev);
 /* Strict unsigned decimal parse of an untrusted XenStore value. */
 int  vgpuback_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* ---- supervise.c ---- */
+/*
+ * The backend of (domid, devid) died without closing: state = Closed and
+ * error = reason, unless the directory is gone or already Closed.
+ */
+int  vgpuback_mark_closed(struct vgpuback_transport *t, uint32_t domid,
+			  uint32_t devid, const char *reason);
+
 /* ---- ring.c ---- */
 int  vgpuback_dev_init(struct vgpuback_device *dev,
 		       const struct vgpuback_config *cfg,

@@ -138,8 +138,8 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return set_u32(&cfg->watchdog_ms, v, 0, 3600000, why,
 			       "watchdog-ms must be 0..3600000 (0 = off)");
 	if (!strcmp(key, "cpu-op-delay-us"))
-		return set_u32(&cfg->cpu_op_delay_us, v, 0, 1000000, why,
-			       "cpu-op-delay-us must be 0..1000000");
+		return set_u32(&cfg->cpu_op_delay_us, v, 0, 60000000, why,
+			       "cpu-op-delay-us must be 0..60000000");
 	if (!strcmp(key, "max-inflight"))
 		return set_u32(&cfg->max_inflight, v, 0, 1u << 20, why,
 			       "max-inflight must be 0 (ring size) or a count");

@@ -65,6 +65,12 @@ static const char usage_text[] =
 "                       before sleeping (lower latency, burns a CPU while\n"
 "                       the guest is busy; default 0 = off)\n"
 "  --print-config       print the effective settings and exit\n"
+"  --mark-closed REASON for a supervisor, after this device's backend died\n"
+"                       without closing (SIGKILL, OOM): write state Closed\n"
+"                       and error = REASON in the backend directory, unless\n"
+"                       it is gone or already Closed, so that the guest's\n"
+"                       calls fail instead of waiting; serves nothing, exits\n"
+"                       0 (1 when XenStore cannot be written)\n"
 "  -h, --help           this text\n"
 "  --version            the version\n"
 "\n"
@@ -97,7 +103,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_DOMID = 256, OPT_DEVID, OPT_CONFIG, OPT_FOREGROUND, OPT_VERSION,
-	OPT_PRINT, OPT_SET
+	OPT_PRINT, OPT_SET, OPT_MARK_CLOSED
 };
 
 static const struct option long_opts[] = {
@@ -108,6 +114,7 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "print-config", no_argument, NULL, OPT_PRINT },
+	{ "mark-closed", required_argument, NULL, OPT_MARK_CLOSED },
 	{ "executor", required_argument, NULL, OPT_SET },
 	{ "gpu", required_argument, NULL, OPT_SET },
 	{ "transport", required_argument, NULL, OPT_SET },
@@ -139,7 +146,7 @@ static int usage_error(const char *fmt, const char *arg)
 
 /* Two passes: find --config first, so that flags override the file. */
 static int parse_args(int argc, char **argv, struct vgpuback_config *cfg,
-		      bool *print_only)
+		      bool *print_only, const char **mark_closed)
 {
 	const char *config = NULL;
 	char errbuf[512];
@@ -204,6 +211,9 @@ static int parse_args(int argc, char **argv, struct vgpuback_config *cfg,
 		case OPT_PRINT:
 			*print_only = true;
 			break;
+		case OPT_MARK_CLOSED:
+			*mark_closed = optarg;
+			break;
 		case OPT_SET:
 			if (vgpuback_config_set(cfg, long_opts[idx].name,
 						optarg, &why)) {
@@ -227,6 +237,9 @@ static void exec_log(void *arg, int level, const char *msg)
 	vgpuback_log(level, "executor: %s", msg);
 }
 
+static int mark_closed_main(const struct vgpuback_config *cfg,
+			    const char *reason);
+
 int main(int argc, char **argv)
 {
 	struct vgpuback_config cfg;
@@ -235,19 +248,22 @@ int main(int argc, char **argv)
 	struct vgpuback_device dev;
 	struct vgpu_exec_config ecfg;
 	bool print_only = false, dev_ready = false, xb_ready = false;
+	const char *mark_closed = NULL;
 	uint64_t deadline = 0, spin_until = 0;
 	const char *why = NULL;
 	sigset_t sigs;
 	int sfd = -1, rc = 1, err;
 
 	vgpuback_config_defaults(&cfg);
-	err = parse_args(argc, argv, &cfg, &print_only);
+	err = parse_args(argc, argv, &cfg, &print_only, &mark_closed);
 	if (err)
 		return err;
 	if (print_only) {
 		vgpuback_config_dump(&cfg, stdout);
 		return 0;
 	}
+	if (mark_closed)
+		return mark_closed_main(&cfg, mark_closed);
 
 	err = vgpuback_log_init(cfg.domid, cfg.devid, cfg.log_level,
 				cfg.log_file[0] ? cfg.log_file : NULL,
@@ -432,4 +448,34 @@ out:
 		close(sfd);
 	vgpuback_log_uninit();
 	return rc;
+}
+
+/* --mark-closed: the supervisor's job, in the foreground, then exit. */
+static int mark_closed_main(const struct vgpuback_config *cfg,
+			    const char *reason)
+{
+	struct vgpuback_transport *t;
+	const char *why = NULL;
+	int err;
+
+	err = vgpuback_log_init(cfg->domid, cfg->devid, cfg->log_level,
+				cfg->log_file[0] ? cfg->log_file : NULL, 0);
+	if (err) {
+		fprintf(stderr, "vgpu-backend: cannot open log file %s: %s\n",
+			cfg->log_file, strerror(-err));
+		return 2;
+	}
+	t = vgpuback_transport_open(cfg->transport,
+				    cfg->loopback_dir[0] ? cfg->loopback_dir : NULL,
+				    &why);
+	if (!t) {
+		vb_err("--mark-closed: cannot open the %s transport: %s",
+		       cfg->transport, why ? why : strerror(errno));
+		vgpuback_log_uninit();
+		return 1;
+	}
+	err = vgpuback_mark_closed(t, cfg->domid, cfg->devid, reason);
+	t->ops->close(t);
+	vgpuback_log_uninit();
+	return err ? 1 : 0;
 }

@@ -440,6 +440,25 @@ static void reconcile(struct vgpuback_device *dev)
 	}
 }
 
+/*
+ * Our state key is ours: the one other writer, a supervisor marking a dead
+ * predecessor Closed (supervise.c), can land after we started. Left alone,
+ * the frontend would wait for an InitWait we believe we wrote.
+ */
+static void restore_own_state(struct vgpuback_device *dev)
+{
+	uint64_t v;
+	int want = dev->be_state;
+
+	if (want < 0 || xs_get_u64(dev, dev->be_path, VGPUIF_XS_STATE, 8, &v) ||
+	    (int)v == want)
+		return;
+	vb_warn_rl("backend state was changed to %s behind our back (a supervisor marking a dead backend?); restoring %s",
+		   state_name((int)v), state_name(want));
+	dev->be_state = -1;
+	switch_state(dev, want);
+}
+
 void vgpuback_xenbus_changed(struct vgpuback_device *dev)
 {
 	struct vgpuback_transport *t = dev->t;
@@ -478,6 +497,8 @@ void vgpuback_xenbus_changed(struct vgpuback_device *dev)
 		}
 		read_policy(dev);
 	}
+	if (!dev->leaving)
+		restore_own_state(dev);
 	reconcile(dev);
 }
 
@@ -550,9 +571,13 @@ int vgpuback_xenbus_init(struct vgpuback_device *dev)
 	dev->fe_path = want_fe;
 	want_fe = NULL;
 
-	/* A previous instance that died connected leaves the guest stale. */
+	/*
+	 * A previous instance that died connected leaves the guest stale; so
+	 * does one its supervisor marked Closed (supervise.c) before the
+	 * frontend noticed: its ring keys name a ring nobody serves.
+	 */
 	if (!xs_get_u64(dev, dev->be_path, VGPUIF_XS_STATE, 8, &old) &&
-	    (old == XS_CONNECTED || old == XS_CLOSING)) {
+	    (old == XS_CONNECTED || old == XS_CLOSING || old == XS_CLOSED)) {
 		int fs = read_fe_state(dev);
 
 		if (fs == XS_INITIALISED || fs == XS_CONNECTED) {

@@ -38,7 +38,11 @@ static const char usage_text[] =
 "/run/vgpu-xen/backend-INSTANCE.pid and whose output goes to\n"
 "/var/log/vgpu-xen/backend-INSTANCE.log; INSTANCE is DOMID, or DOMID-DEVID for\n"
 "a device other than 0) and waits for the backend to reach InitWait. If the\n"
-"backend cannot be started, the nodes are removed again.\n"
+"backend cannot be started, the nodes are removed again. Without systemd a\n"
+"small supervisor process waits for the daemon: if it dies without closing\n"
+"(SIGKILL, dom0's OOM killer), the supervisor marks the device Closed in\n"
+"XenStore (vgpu-backend --mark-closed), so the guest's calls fail at once\n"
+"instead of waiting; it does not restart the backend.\n"
 "\n"
 "Options:\n"
 "  --devid N             device id, 0..65535 (default 0)\n"
@@ -361,8 +365,88 @@ static void backend_argv(const struct attach_opts *o, const char *bin,
 }
 
 /*
- * Daemonize vgpu-backend: fork, setsid, fork again, exec. A close-on-exec
- * pipe carries the grandchild's pid and, if exec fails, its errno.
+ * How the backend ended, for the supervisor's --mark-closed reason; NULL
+ * for a clean exit (it closed the device itself).
+ */
+static const char *death_reason(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return NULL;
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "supervisor: killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "supervisor: exited with status %d",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return buf;
+}
+
+/*
+ * The supervisor, where no systemd runs: it is the daemon's parent, waits
+ * for it and, when it dies without closing (SIGKILL, dom0's OOM killer, a
+ * crash), becomes `vgpu-backend --mark-closed` so that the guest learns of
+ * it at once instead of waiting for a backend that will not answer. It
+ * restarts nothing (systemd's unit does; see docs/operations.md). Writes
+ * the backend's pid to pidfd, then closes it; never returns.
+ */
+static void supervise(const struct attach_opts *o, const char *bin,
+		      char **argv, int pidfd)
+{
+	char domid[16], devid[16], reason[128], *mark[12];
+	const char *why;
+	pid_t pid;
+	int st, err;
+	ssize_t n;
+
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+		/*
+		 * If dom0 runs out of memory, a backend is what should go,
+		 * not xenstored or the toolstack: the guest gets an error and
+		 * the supervisor marks the device closed.
+		 */
+		if (fd >= 0) {
+			n = write(fd, "500", 3);
+			(void)n;
+			close(fd);
+		}
+		execv(bin, argv);
+		err = errno;
+		n = write(pidfd, &err, sizeof(err));
+		(void)n;
+		_exit(127);
+	}
+	if (pid < 0 || write(pidfd, &pid, sizeof(pid)) != sizeof(pid))
+		_exit(1);
+	close(pidfd);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	why = death_reason(st, reason, sizeof(reason));
+	if (!why || (WIFEXITED(st) && WEXITSTATUS(st) == 127))
+		_exit(0);       /* closed cleanly, or never ran (exec failed) */
+	snprintf(domid, sizeof(domid), "%u", o->domid);
+	snprintf(devid, sizeof(devid), "%u", o->devid);
+	mark[0] = (char *)bin;
+	mark[1] = "--domid";
+	mark[2] = domid;
+	mark[3] = "--devid";
+	mark[4] = devid;
+	mark[5] = "--transport";
+	mark[6] = "xen";
+	mark[7] = "--mark-closed";
+	mark[8] = (char *)why;
+	mark[9] = NULL;
+	execv(bin, mark);
+	_exit(1);
+}
+
+/*
+ * Daemonize vgpu-backend under a supervisor: fork, setsid, fork again (the
+ * supervisor), which forks and execs the backend. A close-on-exec pipe
+ * carries the backend's pid and, if exec fails, its errno.
  */
 static pid_t start_direct(const struct attach_opts *o, const char *bin,
 			  char *logpath, size_t loglen)
@@ -422,9 +506,6 @@ static pid_t start_direct(const struct attach_opts *o, const char *bin,
 		gc = fork();
 		if (gc != 0)
 			_exit(gc < 0 ? 1 : 0);
-		gc = getpid();
-		if (write(pfd[1], &gc, sizeof(gc)) != sizeof(gc))
-			_exit(1);
 		null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
@@ -440,11 +521,7 @@ static pid_t start_direct(const struct attach_opts *o, const char *bin,
 		umask(022);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		execv(bin, argv);
-		err = errno;
-		n = write(pfd[1], &err, sizeof(err));
-		(void)n;
-		_exit(127);
+		supervise(o, bin, argv, pfd[1]);
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
