@@ -219,6 +219,16 @@ int vgpu_exec_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 	return ex->impl->get_info(ex, info);
 }
 
+int vgpu_exec_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out)
+{
+	if (!ex || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!ex->impl->device_info)
+		return -EOPNOTSUPP;
+	return ex->impl->device_info(ex, out);
+}
+
 int vgpu_exec_ctx_create(struct vgpu_exec *ex, struct vgpu_exec_ctx **out)
 {
 	if (!ex || !out)

@@ -570,7 +570,14 @@ struct vgpuif_device_info {
 	 */
 	uint32_t attr_valid[VGPUIF_MAX_DEVICE_ATTRS / 32];
 	int32_t  attr[VGPUIF_MAX_DEVICE_ATTRS];
-	uint8_t  reserved[32];     /* zero                                     */
+	/*
+	 * cuCtxGetStreamPriorityRange: STREAM_CREATE priorities are clamped to
+	 * [greatest, least] (greatest is the numerically lower); 0 and 0 when
+	 * the device has no stream priorities.
+	 */
+	int32_t  stream_priority_least;
+	int32_t  stream_priority_greatest;
+	uint8_t  reserved[24];     /* zero                                     */
 };
 
 /*
@@ -730,6 +737,8 @@ VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, module_global.name_len) == 8, "
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_device_info) == 1384, "device info size");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_device_info, total_mem) == 288, "devinfo.total");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_device_info, attr) == 328, "devinfo.attr");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_device_info, stream_priority_least) == 1352,
+		     "devinfo.prio");
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_device_info) <= VGPUIF_PAGE_SIZE, "devinfo page");
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_func_info) == 16 + 4 * 32 + 8 * 480, "func info size");
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_func_info) <= VGPUIF_PAGE_SIZE, "func info page");
