@@ -14,6 +14,7 @@
 
 #include "vgpuif.h"
 #include "config.h"
+#include "hostmem.h"
 #include "grants.h"
 #include "log.h"
 
@@ -31,6 +32,23 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->storm_limit = 20000;
 	cfg->shutdown_timeout_ms = 10000;
 	cfg->watchdog_ms = 0;
+	cfg->host_mem_limit = VGPUBACK_AUTO;
+	cfg->host_mem_reserve = VGPUBACK_AUTO;
+}
+
+/* A size, or "auto". */
+static int set_size_auto(uint64_t *dst, const char *v, const char **why,
+			 const char *msg)
+{
+	if (!strcmp(v, "auto")) {
+		*dst = VGPUBACK_AUTO;
+		return 0;
+	}
+	if (vgpuback_config_parse_u64(v, true, dst) || *dst == VGPUBACK_AUTO) {
+		*why = msg;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int vgpuback_config_parse_u64(const char *s, bool size_suffix, uint64_t *out)
@@ -171,6 +189,19 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 	if (!strcmp(key, "poll-us"))
 		return set_u32(&cfg->poll_us, v, 0, 1000000, why,
 			       "poll-us must be 0..1000000 (0 = never busy-poll)");
+	if (!strcmp(key, "host-mem-limit")) {
+		int err = set_size_auto(&cfg->host_mem_limit, v, why,
+					"host-mem-limit must be auto or bytes, optionally with K/M/G/T");
+
+		if (!err && cfg->host_mem_limit == 0) {
+			*why = "host-mem-limit must be auto or more than 0 bytes";
+			return -EINVAL;
+		}
+		return err;
+	}
+	if (!strcmp(key, "host-mem-reserve"))
+		return set_size_auto(&cfg->host_mem_reserve, v, why,
+				     "host-mem-reserve must be auto or bytes (K/M/G/T; 0 = no check)");
 	if (!strcmp(key, "mem-quota")) {
 		if (vgpuback_config_parse_u64(v, true, &cfg->mem_quota)) {
 			*why = "mem-quota must be bytes, optionally with K/M/G/T";
@@ -261,15 +292,54 @@ int vgpuback_config_load(struct vgpuback_config *cfg, const char *path,
 	return err;
 }
 
+void vgpuback_config_host_mem(const struct vgpuback_config *cfg,
+			      const struct vgpu_hostmem *m,
+			      uint64_t *limit, uint64_t *reserve,
+			      char *note, size_t notelen)
+{
+	uint64_t auto_limit = vgpu_hostmem_default_limit(m);
+
+	if (note && notelen)
+		note[0] = '\0';
+	*reserve = cfg->host_mem_reserve == VGPUBACK_AUTO ?
+		   vgpu_hostmem_default_reserve(m) : cfg->host_mem_reserve;
+	if (cfg->host_mem_limit == VGPUBACK_AUTO) {
+		*limit = auto_limit;
+		return;
+	}
+	*limit = cfg->host_mem_limit;
+	/* Past the cgroup's limit, the kernel would kill us before we refuse. */
+	if (m->cgroup_limit != UINT64_MAX && *limit > auto_limit) {
+		if (note && notelen)
+			snprintf(note, notelen,
+				 "host-mem-limit %llu is above what this backend's cgroup allows (memory.max %llu): using %llu",
+				 (unsigned long long)*limit,
+				 (unsigned long long)m->cgroup_limit,
+				 (unsigned long long)auto_limit);
+		*limit = auto_limit;
+	}
+}
+
+static const char *size_or_auto(uint64_t v, char *buf)
+{
+	if (v == VGPUBACK_AUTO)
+		return "auto";
+	snprintf(buf, 24, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 {
+	char lim[24], res[24];
+
 	fprintf(out, "executor = %s\ngpu = %d\nwatchdog-ms = %u\n"
 		"transport = %s\nloopback-dir = %s\nlog-level = %s\n"
 		"log-file = %s\nmax-inflight = %u\nmax-contexts = %u\n"
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
 		"max-ring-page-order = %u\npersistent-grants = %u\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
-		"cpu-op-delay-us = %u\npoll-us = %u\n",
+		"cpu-op-delay-us = %u\npoll-us = %u\n"
+		"host-mem-limit = %s\nhost-mem-reserve = %s\n",
 		c->executor, c->gpu, c->watchdog_ms, c->transport,
 		c->loopback_dir[0] ? c->loopback_dir : "(default)",
 		vgpuback_log_level_name(c->log_level),
@@ -278,5 +348,6 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		c->max_indirect_segments, c->max_ring_page_order,
 		c->persistent_grants, (unsigned long long)c->mem_quota,
 		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us,
-		c->poll_us);
+		c->poll_us, size_or_auto(c->host_mem_limit, lim),
+		size_or_auto(c->host_mem_reserve, res));
 }

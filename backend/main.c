@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "hostmem.h"
 #include "log.h"
 
 static const char usage_text[] =
@@ -61,6 +62,14 @@ static const char usage_text[] =
 "                       how long to wait for work already on the GPU\n"
 "                       before stopping it (default 10000)\n"
 "  --cpu-op-delay-us US cpu executor: extra time per op (tests)\n"
+"  --host-mem-limit SIZE  most host memory the executor holds for the guest\n"
+"                       (cpu: its device memory; cuda: pinned staging); auto\n"
+"                       (default): the cgroup's memory.max (the unit's\n"
+"                       MemoryMax) less 64 MiB, else half of dom0's RAM;\n"
+"                       allocations past it answer ENOMEM\n"
+"  --host-mem-reserve SIZE  memory every allocation leaves available to the\n"
+"                       rest of dom0 (MemAvailable); auto (default): 1/16 of\n"
+"                       dom0's RAM, at least 64 MiB; 0 = no check\n"
 "  --poll-us US         after the last request, busy-poll the ring this long\n"
 "                       before sleeping (lower latency, burns a CPU while\n"
 "                       the guest is busy; default 0 = off)\n"
@@ -79,7 +88,7 @@ static const char usage_text[] =
 "log-file, watchdog-ms, mem-quota, max-inflight, max-contexts,\n"
 "max-handles-per-context, max-indirect-segments, max-ring-page-order,\n"
 "persistent-grants, storm-limit, shutdown-timeout-ms, cpu-op-delay-us,\n"
-"poll-us).\n"
+"poll-us, host-mem-limit, host-mem-reserve).\n"
 "A malformed file is an error that names the line.\n"
 "\n"
 "XenStore: reads the frontend's ring-ref / ring-ref%u, ring-page-order,\n"
@@ -133,6 +142,8 @@ static const struct option long_opts[] = {
 	{ "shutdown-timeout-ms", required_argument, NULL, OPT_SET },
 	{ "cpu-op-delay-us", required_argument, NULL, OPT_SET },
 	{ "poll-us", required_argument, NULL, OPT_SET },
+	{ "host-mem-limit", required_argument, NULL, OPT_SET },
+	{ "host-mem-reserve", required_argument, NULL, OPT_SET },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -307,6 +318,26 @@ int main(int argc, char **argv)
 	ecfg.domid = cfg.domid;
 	ecfg.watchdog_ms = cfg.watchdog_ms;
 	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
+	{
+		struct vgpu_hostmem hm;
+		char note[256];
+
+		if (vgpu_hostmem_read(NULL, &hm)) {
+			vb_warn("cannot read /proc/meminfo: no host memory limits beyond the settings");
+			hm.total = hm.available = 0;
+			hm.cgroup_limit = UINT64_MAX;
+		}
+		vgpuback_config_host_mem(&cfg, &hm, &ecfg.host_mem_limit,
+					 &ecfg.host_mem_reserve, note, sizeof(note));
+		if (note[0])
+			vb_warn("%s", note);
+		vb_info("host memory: limit %llu MiB, dom0 reserve %llu MiB (dom0 has %llu MiB, %llu MiB available, cgroup limit %s)",
+			(unsigned long long)(ecfg.host_mem_limit >> 20),
+			(unsigned long long)(ecfg.host_mem_reserve >> 20),
+			(unsigned long long)(hm.total >> 20),
+			(unsigned long long)(hm.available >> 20),
+			hm.cgroup_limit == UINT64_MAX ? "none" : "set");
+	}
 	ecfg.log = exec_log;
 	why = NULL;
 	err = vgpu_exec_open(&exec, &ecfg, &why);

@@ -108,7 +108,18 @@ struct vgpu_exec_config {
 	void       *log_arg;        /* levels: 0 error, 1 warn, 2 info, 3 debug */
 	bool        cpu_async;     /* cpu executor: complete ops from its worker
 				    * thread (always so when cpu_op_delay_us
-				    * is not 0); else inline, inside submit   */
+				    * is not 0); else inline, inside submit
+				    * (but long ones on the worker)          */
+	/*
+	 * dom0's memory (the backend resolves both from hostmem.h and its
+	 * settings): the most host memory the executor may hold for guests
+	 * (cpu: its "device" memory; cuda: its pinned arena and staging),
+	 * 0 = the executor's own default; and what it leaves available to the
+	 * rest of dom0, checked at each allocation, 0 = no check. Past either,
+	 * allocations answer VGPUIF_RSP_ENOMEM.
+	 */
+	uint64_t    host_mem_limit;
+	uint64_t    host_mem_reserve;
 };
 
 /* Filled by vgpu_exec_get_info(). */

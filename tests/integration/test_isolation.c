@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,225 @@ START_TEST(test_restart_after_mark)
 }
 END_TEST
 
+/* ------------------------------------------------------ dom0 memory */
+
+#define MIB (1024ull * 1024ull)
+
+static uint64_t info_total_mem(struct tf_dom *d)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	int64_t f = tf_frames(d, 1);
+	uint64_t total;
+
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_GET_INFO;
+	r.nr_segments = 1;
+	r.u.seg[0].gref = (uint32_t)tf_grant(d, f, false);
+	r.u.seg[0].length = sizeof(struct vgpuif_info);
+	ck_assert_int_eq(tf_call(d, &r, &p), 0);
+	memcpy(&total, (uint8_t *)tf_page(d, f) +
+	       offsetof(struct vgpuif_info, total_mem), sizeof(total));
+	return total;
+}
+
+static int mem_free(struct tf_dom *d, uint32_t ctx, uint64_t mem)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MEM_FREE;
+	r.ctx = ctx;
+	r.args.mem_free.mem = mem;
+	return tf_call(d, &r, &p);
+}
+
+/*
+ * One row per dom0 situation: the backend's host memory settings, the
+ * domain's quota, allocations in turn (FREE_FIRST: free the first one that
+ * succeeded; 0 ends the list) with the status each must get, and the
+ * device memory GET_INFO must report (0: not checked).
+ */
+#define FREE_FIRST UINT64_MAX
+static const struct {
+	const char *what;
+	const char *limit, *reserve;     /* NULL: auto                    */
+	uint64_t quota;
+	struct { uint64_t size; int status; } ops[6];
+	uint64_t total_mem;
+} mem_rows[] = {
+	{ "limit 64M: what passes it is ENOMEM, the rest fits", "64M", NULL, 0,
+	  { { 48 * MIB, 0 }, { 32 * MIB, VGPUIF_RSP_ENOMEM }, { 16 * MIB, 0 },
+	    { 1, VGPUIF_RSP_ENOMEM } }, 64 * MIB },
+	{ "a refusal, then a free makes room", "64M", NULL, 0,
+	  { { 40 * MIB, 0 }, { 40 * MIB, VGPUIF_RSP_ENOMEM }, { FREE_FIRST, 0 },
+	    { 40 * MIB, 0 } }, 64 * MIB },
+	{ "one allocation larger than the limit", "32M", NULL, 0,
+	  { { 33 * MIB, VGPUIF_RSP_ENOMEM }, { 32 * MIB, 0 } }, 32 * MIB },
+	{ "a reserve dom0 cannot keep: every allocation is ENOMEM", NULL, "64T", 0,
+	  { { 4096, VGPUIF_RSP_ENOMEM }, { 32 * MIB, VGPUIF_RSP_ENOMEM } }, 0 },
+	{ "the quota below the limit answers first: EDQUOT", "64M", NULL, 16 * MIB,
+	  { { 8 * MIB, 0 }, { 16 * MIB, VGPUIF_RSP_EDQUOT }, { 8 * MIB, 0 } },
+	  64 * MIB },
+	{ "the limit below the quota: ENOMEM", "16M", NULL, 64 * MIB,
+	  { { 12 * MIB, 0 }, { 8 * MIB, VGPUIF_RSP_ENOMEM } }, 16 * MIB },
+	{ "no reserve check (0) and auto limit: a big allocation fits", NULL, "0", 0,
+	  { { 64 * MIB, 0 } }, 0 },
+};
+
+START_TEST(test_host_memory_rows)
+{
+	uint64_t mem, first = 0;
+	uint32_t ctx;
+	int n = 0, i;
+
+	if (mem_rows[_i].limit) {
+		D.extra[n++] = "--host-mem-limit";
+		D.extra[n++] = mem_rows[_i].limit;
+	}
+	if (mem_rows[_i].reserve) {
+		D.extra[n++] = "--host-mem-reserve";
+		D.extra[n++] = mem_rows[_i].reserve;
+	}
+	up(&D, 60 + (uint32_t)_i, mem_rows[_i].quota);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	for (i = 0; i < 6 && mem_rows[_i].ops[i].size; i++) {
+		int st;
+
+		if (mem_rows[_i].ops[i].size == FREE_FIRST) {
+			ck_assert_uint_ne(first, 0);
+			ck_assert_int_eq(mem_free(&D, ctx, first), 0);
+			continue;
+		}
+		st = tf_mem_alloc(&D, ctx, mem_rows[_i].ops[i].size, &mem);
+		ck_assert_msg(st == mem_rows[_i].ops[i].status,
+			      "%s: allocation %d of %llu bytes: status %d, want %d",
+			      mem_rows[_i].what, i,
+			      (unsigned long long)mem_rows[_i].ops[i].size, st,
+			      mem_rows[_i].ops[i].status);
+		if (!st && !first)
+			first = mem;
+	}
+	if (mem_rows[_i].total_mem)
+		ck_assert_uint_eq(info_total_mem(&D), mem_rows[_i].total_mem);
+	/* Refused, never killed: the backend serves on and leaves cleanly. */
+	ck_assert_int_eq(tf_nop(&D), 0);
+	down_clean(&D);
+}
+END_TEST
+
+/* The guest of the issue: allocate in 32 MiB chunks until refused. */
+START_TEST(test_allocate_until_refused)
+{
+	uint64_t mem, got = 0;
+	uint32_t ctx;
+	int st = 0, n;
+
+	D.extra[0] = "--host-mem-limit";
+	D.extra[1] = "200M";
+	up(&D, 70, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	for (n = 0; n < 100; n++) {
+		st = tf_mem_alloc(&D, ctx, 32 * MIB, &mem);
+		if (st)
+			break;
+		got += 32 * MIB;
+	}
+	ck_assert_int_eq(st, VGPUIF_RSP_ENOMEM);
+	ck_assert_uint_eq(got, 192 * MIB);
+	ck_assert(tf_backend_alive(&D));
+	ck_assert_int_ge(tf_log_count(&D, "refused MEM_ALLOC"), 1);
+	down_clean(&D);
+}
+END_TEST
+
+/* ------------------------------------------------------ long operations */
+
+/*
+ * A long allocation (1 GiB, mapped and populated in dom0) does not hold the
+ * ring thread: NOPs and another context's small allocations and frees sent
+ * after it are answered before it is. Counted, not timed: with the allocation inside
+ * the ring thread none could be.
+ */
+START_TEST(test_long_alloc_does_not_hold_the_ring)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint64_t big_id, mem = 0, small = 0;
+	uint32_t ctx, ctx2;
+	int before = 0, k, st;
+	bool big_done = false;
+
+	D.extra[0] = "--host-mem-reserve";
+	D.extra[1] = "0";
+	up(&D, 71, 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx2), 0);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MEM_ALLOC;
+	r.ctx = ctx;
+	r.args.mem_alloc.size = 1024 * MIB;
+	big_id = tf_submit(&D, &r);
+	for (k = 0; !big_done && k < 100000; k++) {
+		uint64_t id;
+
+		memset(&r, 0, sizeof(r));
+		if (k % 3 == 1) {
+			r.op = VGPUIF_OP_MEM_ALLOC;
+			r.ctx = ctx2;
+			r.args.mem_alloc.size = 4096;
+		} else if (k % 3 == 2) {
+			r.op = VGPUIF_OP_MEM_FREE;  /* the one just allocated */
+			r.ctx = ctx2;
+			r.args.mem_free.mem = small;
+		} else {
+			r.op = VGPUIF_OP_NOP;
+		}
+		id = tf_submit(&D, &r);
+		for (;;) {
+			ck_assert_int_eq(tf_wait_rsp(&D, &p), 0);
+			if (p.id == big_id) {
+				ck_assert_int_eq(p.status, 0);
+				mem = p.result[0];
+				big_done = true;
+				continue;   /* ours comes next */
+			}
+			ck_assert_uint_eq(p.id, id);
+			ck_assert_int_eq(p.status, 0);
+			if (p.op == VGPUIF_OP_MEM_ALLOC)
+				small = p.result[0];
+			if (!big_done)
+				before++;
+			break;
+		}
+	}
+	while (!big_done) {   /* only if 100000 requests went by first */
+		ck_assert_int_eq(tf_wait_rsp(&D, &p), 0);
+		ck_assert_uint_eq(p.id, big_id);
+		ck_assert_int_eq(p.status, 0);
+		mem = p.result[0];
+		big_done = true;
+	}
+	ck_assert_msg(before >= 1, "no request was answered while the 1 GiB allocation ran");
+	fprintf(stderr, "test_long_alloc: %d requests answered during the allocation\n",
+		before);
+	/* It is a real allocation: its far end holds what is copied there. */
+	{
+		uint8_t in[64] = "the last bytes of a gibibyte", out[64] = { 0 };
+
+		ck_assert_int_eq(tf_copy(&D, VGPUIF_OP_MEMCPY_H2D, ctx, mem,
+					 1024 * MIB - 64, in, 64, false), 0);
+		ck_assert_int_eq(tf_copy(&D, VGPUIF_OP_MEMCPY_D2H, ctx, mem,
+					 1024 * MIB - 64, out, 64, false), 0);
+		ck_assert_mem_eq(in, out, 64);
+	}
+	st = mem_free(&D, ctx, mem);
+	ck_assert_int_eq(st, 0);
+	down_clean(&D);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("backend-isolation");
@@ -258,6 +478,18 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_killed_backend_fails_inflight_call);
 	tcase_add_test(tc, test_late_mark_is_undone);
 	tcase_add_test(tc, test_restart_after_mark);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dom0-memory");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_host_memory_rows, 0,
+			    sizeof(mem_rows) / sizeof(mem_rows[0]));
+	tcase_add_test(tc, test_allocate_until_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("long-ops");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_long_alloc_does_not_hold_the_ring);
 	suite_add_tcase(s, tc);
 	return s;
 }
