@@ -47,6 +47,12 @@ static const char usage_text[] =
 "                       NOP, VECTOR_ADD, alloc/copy/free and MEMSET+SYNC and\n"
 "                       check every result; fails on any error, and stops\n"
 "                       at once when the backend is lost (EIO, ENOTCONN)\n"
+"  mem-fill TOTAL [CHUNK]\n"
+"                       allocates device memory CHUNK bytes at a time\n"
+"                       (default 32M) and writes every byte (MEMSET), until\n"
+"                       TOTAL or a refusal; prints how much it got and why\n"
+"                       it stopped (ENOMEM, EDQUOT: dom0 said no); exit 0\n"
+"                       only when all of TOTAL was granted\n"
 "  hold SECONDS         keeps the device open for SECONDS, a NOP every 0.1 s,\n"
 "                       counting failures (for backend restart tests); then a\n"
 "                       checked VECTOR_ADD decides the exit status\n"
@@ -678,6 +684,43 @@ static int cmd_stress(unsigned int threads, double secs)
 	return errors || started != threads || ops == 0 ? 1 : 0;
 }
 
+/*
+ * What a guest that hoards memory sees: allocations, each written in full,
+ * until TOTAL or the first refusal. Freed when vgpu exits (the context).
+ */
+static int cmd_mem_fill(vgpu_t *v, uint64_t total, uint64_t chunk)
+{
+	uint64_t got = 0, mem;
+	unsigned int n = 0;
+	int ret = 0;
+
+	while (got < total) {
+		uint64_t len = total - got < chunk ? total - got : chunk;
+
+		ret = vgpu_mem_alloc(v, len, &mem, NULL);
+		if (ret)
+			break;
+		ret = vgpu_memset(v, mem, 0, 0xa5u, 1, len);
+		if (!ret)
+			ret = vgpu_sync(v);
+		if (ret) {
+			fail("mem-fill: memset", ret);
+			break;
+		}
+		got += len;
+		n++;
+	}
+	printf("mem-fill: %" PRIu64 " of %" PRIu64 " bytes in %u allocation(s) of %" PRIu64
+	       ", each written", got, total, n, chunk);
+	if (!ret) {
+		printf("\n");
+		return 0;
+	}
+	printf("; refused: %s (%s)\n", vgpu_strerror(ret),
+	       ret == -ENOMEM ? "ENOMEM" : ret == -EDQUOT ? "EDQUOT" : "other");
+	return 1;
+}
+
 static int cmd_hold(vgpu_t *v, double secs)
 {
 	uint64_t end = now_ns() + (uint64_t)(secs * 1e9), ok = 0, failed = 0;
@@ -785,13 +828,14 @@ int main(int argc, char **argv)
 	}
 
 	if (strcmp(cmd, "info") && strcmp(cmd, "nop") && strcmp(cmd, "vector-add") &&
-	    strcmp(cmd, "invalid-command") && strcmp(cmd, "copy-check") && strcmp(cmd, "hold"))
+	    strcmp(cmd, "invalid-command") && strcmp(cmd, "copy-check") && strcmp(cmd, "hold") &&
+	    strcmp(cmd, "mem-fill"))
 		return usage_error("unknown command '%s'", cmd);
 
 	/* Arguments first, so that a usage error never needs the device. */
 	{
 		unsigned long count = 1;
-		uint64_t size = 0, hoff = 1, doff = 3, n = 1024;
+		uint64_t size = 0, hoff = 1, doff = 3, n = 1024, chunk = 32ull << 20;
 		double secs = 0;
 		char *end;
 
@@ -823,6 +867,17 @@ int main(int argc, char **argv)
 					return usage_error("copy-check: DEV_OFF must be 0..1M, not '%s'",
 							   argv[i - 1]);
 			}
+		} else if (!strcmp(cmd, "mem-fill")) {
+			if (i >= argc)
+				return usage_error("%s", "mem-fill: TOTAL is needed");
+			size = parse_size(argv[i++], false);
+			if (size == 0)
+				return usage_error("mem-fill: bad TOTAL '%s'", argv[i - 1]);
+			if (i < argc) {
+				chunk = parse_size(argv[i++], false);
+				if (chunk == 0)
+					return usage_error("mem-fill: bad CHUNK '%s'", argv[i - 1]);
+			}
 		} else if (!strcmp(cmd, "hold")) {
 			if (i >= argc)
 				return usage_error("%s", "hold: SECONDS is needed");
@@ -849,6 +904,8 @@ int main(int argc, char **argv)
 			rc = cmd_invalid(v);
 		else if (!strcmp(cmd, "copy-check"))
 			rc = cmd_copy_check(v, size, hoff, doff);
+		else if (!strcmp(cmd, "mem-fill"))
+			rc = cmd_mem_fill(v, size, chunk);
 		else
 			rc = cmd_hold(v, secs);
 	}
