@@ -247,6 +247,39 @@ START_TEST(test_restart_after_mark)
 }
 END_TEST
 
+/* --------------------------------------------------------- guest text */
+
+/*
+ * A guest-written value with bytes 0x80-0xff and control bytes reaches the
+ * log escaped: no raw byte outside printable ASCII in any line.
+ */
+START_TEST(test_guest_text_escaped_in_log)
+{
+	char line[4096];
+	FILE *fp;
+	int quoted = 0;
+
+	ck_assert_int_eq(tf_dom_create(&W, &D, 55, 0), 0);
+	ck_assert_int_eq(tf_setup_ring(&D), 0);
+	ck_assert_int_eq(tf_fe_write(&D, VGPUIF_XS_PROTOCOL,
+				     "\xc3\xa9vil\x80\xff\x9b" "2J\\x41"), 0);
+	tf_fe_write(&D, VGPUIF_XS_STATE, "3");
+	ck_assert_int_eq(tf_wait_be_state(&D, 5), 0);
+	fp = fopen(D.log, "r");
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		for (char *c = line; *c && *c != '\n'; c++)
+			ck_assert_msg((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7f,
+				      "byte 0x%02x in a log line: %s", (unsigned char)*c, line);
+		if (strstr(line, "\\xc3\\xa9vil\\x80\\xff\\x9b2J\\\\x41"))
+			quoted++;
+	}
+	fclose(fp);
+	ck_assert_int_ge(quoted, 1);   /* shown, escaped, not dropped */
+	ck_assert(tf_backend_alive(&D));
+}
+END_TEST
+
 /* ------------------------------------------------------ dom0 memory */
 
 #define MIB (1024ull * 1024ull)
@@ -478,6 +511,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_killed_backend_fails_inflight_call);
 	tcase_add_test(tc, test_late_mark_is_undone);
 	tcase_add_test(tc, test_restart_after_mark);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("logs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_guest_text_escaped_in_log);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dom0-memory");
 	tcase_add_checked_fixture(tc, setup, teardown);
