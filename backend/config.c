@@ -34,6 +34,7 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->watchdog_ms = 0;
 	cfg->host_mem_limit = VGPUBACK_AUTO;
 	cfg->host_mem_reserve = VGPUBACK_AUTO;
+	cfg->protocol_revision = 2;
 }
 
 /* A size, or "auto". */
@@ -202,6 +203,9 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 	if (!strcmp(key, "host-mem-reserve"))
 		return set_size_auto(&cfg->host_mem_reserve, v, why,
 				     "host-mem-reserve must be auto or bytes (K/M/G/T; 0 = no check)");
+	if (!strcmp(key, "protocol-revision"))
+		return set_u32(&cfg->protocol_revision, v, 1, 2, why,
+			       "protocol-revision must be 1 or 2");
 	if (!strcmp(key, "mem-quota")) {
 		if (vgpuback_config_parse_u64(v, true, &cfg->mem_quota)) {
 			*why = "mem-quota must be bytes, optionally with K/M/G/T";
@@ -338,7 +342,7 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
 		"max-ring-page-order = %u\npersistent-grants = %u\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
-		"cpu-op-delay-us = %u\npoll-us = %u\n"
+		"cpu-op-delay-us = %u\npoll-us = %u\nprotocol-revision = %u\n"
 		"host-mem-limit = %s\nhost-mem-reserve = %s\n",
 		c->executor, c->gpu, c->watchdog_ms, c->transport,
 		c->loopback_dir[0] ? c->loopback_dir : "(default)",
@@ -348,6 +352,7 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		c->max_indirect_segments, c->max_ring_page_order,
 		c->persistent_grants, (unsigned long long)c->mem_quota,
 		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us,
-		c->poll_us, size_or_auto(c->host_mem_limit, lim),
+		c->poll_us, c->protocol_revision,
+		size_or_auto(c->host_mem_limit, lim),
 		size_or_auto(c->host_mem_reserve, res));
 }

@@ -73,6 +73,10 @@ static const char usage_text[] =
 "  --poll-us US         after the last request, busy-poll the ring this long\n"
 "                       before sleeping (lower latency, burns a CPU while\n"
 "                       the guest is busy; default 0 = off)\n"
+"  --protocol-revision R  2 (default): serve ops 0..30 and inline data,\n"
+"                       advertised as feature-ops 31 and feature-inline 1;\n"
+"                       1: serve ops 0..15 only and write neither key, as a\n"
+"                       revision-1 backend does (compatibility tests)\n"
 "  --print-config       print the effective settings and exit\n"
 "  --mark-closed REASON for a supervisor, after this device's backend died\n"
 "                       without closing (SIGKILL, OOM): write state Closed\n"
@@ -88,14 +92,14 @@ static const char usage_text[] =
 "log-file, watchdog-ms, mem-quota, max-inflight, max-contexts,\n"
 "max-handles-per-context, max-indirect-segments, max-ring-page-order,\n"
 "persistent-grants, storm-limit, shutdown-timeout-ms, cpu-op-delay-us,\n"
-"poll-us, host-mem-limit, host-mem-reserve).\n"
+"poll-us, protocol-revision, host-mem-limit, host-mem-reserve).\n"
 "A malformed file is an error that names the line.\n"
 "\n"
 "XenStore: reads the frontend's ring-ref / ring-ref%u, ring-page-order,\n"
 "event-channel, protocol (must be " VGPUIF_PROTOCOL "), feature-persistent,\n"
 "state; writes max-ring-page-order, feature-persistent,\n"
-"feature-max-indirect-segments, gpu-name, gpu-memory,\n"
-"gpu-compute-capability, executor, state (and error on a failed connect);\n"
+"feature-max-indirect-segments, feature-ops, feature-inline, gpu-name,\n"
+"gpu-memory, gpu-compute-capability, executor, state (and error on a failed connect);\n"
 "reads the operator's priority (high|medium|low), pool and mem-quota from\n"
 "its own directory.\n"
 "\n"
@@ -144,6 +148,7 @@ static const struct option long_opts[] = {
 	{ "poll-us", required_argument, NULL, OPT_SET },
 	{ "host-mem-limit", required_argument, NULL, OPT_SET },
 	{ "host-mem-reserve", required_argument, NULL, OPT_SET },
+	{ "protocol-revision", required_argument, NULL, OPT_SET },
 	{ NULL, 0, NULL, 0 }
 };
 

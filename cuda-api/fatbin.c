@@ -499,84 +499,132 @@ static int sum(uint64_t *acc, uint64_t v)
 	return add_ok(*acc, v, acc) ? 0 : -EBADMSG;
 }
 
-int vgpu_cubin_info(const void *data, size_t len, struct vgpu_cubin_info *info)
+/* One section, as elf_sections() hands it over (name without its NUL). */
+struct elf_sect {
+	const char *name;
+	size_t n;
+	uint32_t type;
+	uint64_t flags, size;
+};
+
+/*
+ * Calls fn for every section but SHN_UNDEF, each checked first: its header
+ * inside len (elf_length), its body too (unless NOBITS), its name inside
+ * the section-name table and NUL-terminated there. *e receives the header.
+ * Stops at fn's first nonzero return and returns it.
+ */
+static int elf_sections(const uint8_t *p, size_t len, struct elf *e,
+			int (*fn)(const struct elf_sect *s, void *arg), void *arg)
 {
-	const uint8_t *p = data;
-	const uint8_t *strtab;
+	const uint8_t *strtab, *sh;
 	uint64_t str_off, str_size;
-	struct elf e;
 	size_t elf_len;
 	unsigned int i;
 	int err;
 
-	if (!p || !info || len == 0)
-		return -EINVAL;
 	err = elf_length(p, len, &elf_len);
 	if (err)
 		return err;
-	err = elf_open(p, len, &e);
-	if (err)
+	err = elf_open(p, len, e);
+	if (err || e->shnum == 0)
 		return err;
-	memset(info, 0, sizeof(*info));
-	/* Before ABI version 8 the SM is e_flags' low byte, then the next. */
-	info->arch = e.abi_version >= 8 ? (e.flags >> 8) & 0xff : e.flags & 0xff;
-	if (e.shnum == 0)
-		return 0;
-	{
-		const uint8_t *sh = p + e.shoff + (uint64_t)e.shstrndx * ELF_SHDR_SIZE;
+	sh = p + e->shoff + (uint64_t)e->shstrndx * ELF_SHDR_SIZE;
+	if (rd32(sh + 4) == SHT_NOBITS)
+		return -EBADMSG;
+	str_off = rd64(sh + 24);
+	str_size = rd64(sh + 32);
+	if (!range_in(str_off, str_size, len))
+		return -EBADMSG;
+	strtab = p + str_off;
+	for (i = 1; i < e->shnum; i++) {
+		struct elf_sect s;
+		uint32_t name_off;
+		const char *nul;
 
-		if (rd32(sh + 4) == SHT_NOBITS)
-			return -EBADMSG;
-		str_off = rd64(sh + 24);
-		str_size = rd64(sh + 32);
-		if (!range_in(str_off, str_size, len))
-			return -EBADMSG;
-		strtab = p + str_off;
-	}
-	for (i = 0; i < e.shnum; i++) {
-		const uint8_t *sh = p + e.shoff + (uint64_t)i * ELF_SHDR_SIZE;
-		uint32_t name_off = rd32(sh), type = rd32(sh + 4);
-		uint64_t flags = rd64(sh + 8), size = rd64(sh + 32);
-		const char *name, *nul;
-		size_t n, after;
-
-		err = 0;
-		if (i == 0)
-			continue; /* SHN_UNDEF */
-		if (type != SHT_NOBITS && !range_in(rd64(sh + 24), size, len))
+		sh = p + e->shoff + (uint64_t)i * ELF_SHDR_SIZE;
+		name_off = rd32(sh);
+		s.type = rd32(sh + 4);
+		s.flags = rd64(sh + 8);
+		s.size = rd64(sh + 32);
+		if (s.type != SHT_NOBITS && !range_in(rd64(sh + 24), s.size, len))
 			return -EBADMSG;
 		if (name_off >= str_size)
 			return -EBADMSG;
-		name = (const char *)strtab + name_off;
-		nul = memchr(name, 0, (size_t)(str_size - name_off));
+		s.name = (const char *)strtab + name_off;
+		nul = memchr(s.name, 0, (size_t)(str_size - name_off));
 		if (!nul)
 			return -EBADMSG;
-		n = (size_t)(nul - name);
-		if (flags & SHF_EXECINSTR) {
-			err = sum(&info->code_bytes, size);
-			if (err)
-				return err;
-			if (name_has_prefix(name, n, ".text."))
-				info->nr_kernels++;
-		} else if (name_is(name, n, ".nv.global")) {
-			err = sum(&info->global_bytes, size);
-		} else if (name_is(name, n, ".nv.global.init")) {
-			err = sum(&info->global_init_bytes, size);
-		} else if (digits_after(name, n, ".nv.constant", &after)) {
-			if (after == n)
-				err = sum(&info->constant_bytes, size);
-			else if (name[after] == '.')
-				err = sum(&info->kernel_constant_bytes, size);
-		} else if (name_has_prefix(name, n, ".nv.shared.")) {
-			if (size > info->shared_bytes)
-				info->shared_bytes = size;
-		} else if (name_has_prefix(name, n, ".nv.local.")) {
-			if (size > info->local_bytes)
-				info->local_bytes = size;
-		}
+		s.n = (size_t)(nul - s.name);
+		err = fn(&s, arg);
 		if (err)
 			return err;
 	}
+	return 0;
+}
+
+static int info_section(const struct elf_sect *s, void *arg)
+{
+	struct vgpu_cubin_info *info = arg;
+	size_t after;
+
+	if (s->flags & SHF_EXECINSTR) {
+		if (name_has_prefix(s->name, s->n, ".text."))
+			info->nr_kernels++;
+		return sum(&info->code_bytes, s->size);
+	}
+	if (name_is(s->name, s->n, ".nv.global"))
+		return sum(&info->global_bytes, s->size);
+	if (name_is(s->name, s->n, ".nv.global.init"))
+		return sum(&info->global_init_bytes, s->size);
+	if (digits_after(s->name, s->n, ".nv.constant", &after)) {
+		if (after == s->n)
+			return sum(&info->constant_bytes, s->size);
+		if (s->name[after] == '.')
+			return sum(&info->kernel_constant_bytes, s->size);
+		return 0;
+	}
+	if (name_has_prefix(s->name, s->n, ".nv.shared.") && s->size > info->shared_bytes)
+		info->shared_bytes = s->size;
+	if (name_has_prefix(s->name, s->n, ".nv.local.") && s->size > info->local_bytes)
+		info->local_bytes = s->size;
+	return 0;
+}
+
+int vgpu_cubin_info(const void *data, size_t len, struct vgpu_cubin_info *info)
+{
+	struct elf e;
+	int err;
+
+	if (!data || !info || len == 0)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	err = elf_sections(data, len, &e, info_section, info);
+	if (err)
+		return err;
+	/* Before ABI version 8 the SM is e_flags' low byte, then the next. */
+	info->arch = e.abi_version >= 8 ? (e.flags >> 8) & 0xff : e.flags & 0xff;
+	return 0;
+}
+
+struct kernel_walk {
+	int (*fn)(const char *name, size_t n, void *arg);
+	void *arg;
+	int count;
+};
+
+static int kernel_section(const struct elf_sect *s, void *arg)
+{
+	struct kernel_walk *w = arg;
+	int r;
+
+	if (!(s->flags & SHF_EXECINSTR) || !name_has_prefix(s->name, s->n, ".text."))
+		return 0;
+	if (w->fn) {
+		r = w->fn(s->name + 6, s->n - 6, w->arg);
+		if (r)
+			return r > 0 ? -ECANCELED : r;
+	}
+	w->count++;
 	return 0;
 }
 
@@ -664,4 +712,58 @@ int vgpu_image_module_info(const void *data, size_t len, unsigned int sm,
 		free(buf);
 	}
 	return r;
+}
+
+int vgpu_image_kernels(const void *data, size_t len, size_t max_uncompressed,
+		       int (*fn)(const char *name, size_t n, void *arg), void *arg)
+{
+	struct kernel_walk w = { fn, arg, 0 };
+	struct vgpu_fatbin_iter it;
+	struct vgpu_fatbin_entry e;
+	enum vgpu_image_kind kind;
+	const uint8_t *p = data;
+	struct elf hdr;
+	size_t n;
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	r = vgpu_image_length(p, len, &kind, &n);
+	if (r)
+		return r;
+	if (kind == VGPU_IMAGE_CUBIN) {
+		r = elf_sections(p, n, &hdr, kernel_section, &w);
+		return r ? r : w.count;
+	}
+	if (kind != VGPU_IMAGE_FATBIN)
+		return -EOPNOTSUPP;
+	/* Every entry holds the same kernels: the first ELF that can be read. */
+	r = vgpu_fatbin_iter_init(&it, p, n);
+	if (r)
+		return r;
+	while ((r = vgpu_fatbin_next(&it, &e)) == 1) {
+		uint8_t *buf;
+		long got;
+
+		if (e.kind != VGPU_FATBIN_KIND_ELF)
+			continue;
+		if (e.compression == VGPU_FATBIN_UNCOMPRESSED) {
+			r = elf_sections(p + e.payload_offset, e.payload_size, &hdr,
+					 kernel_section, &w);
+			return r ? r : w.count;
+		}
+		if (e.compression != VGPU_FATBIN_LZ4 || !e.uncompressed_size ||
+		    e.uncompressed_size > max_uncompressed)
+			continue;
+		buf = malloc((size_t)e.uncompressed_size);
+		if (!buf)
+			return -ENOMEM;
+		got = vgpu_lz4_decompress(p + e.payload_offset, e.payload_size, buf,
+					  (size_t)e.uncompressed_size);
+		r = got < 0 ? (int)got
+			    : elf_sections(buf, (size_t)got, &hdr, kernel_section, &w);
+		free(buf);
+		return r ? r : w.count;
+	}
+	return r < 0 ? r : -EOPNOTSUPP;
 }

@@ -206,6 +206,18 @@ int vgpu_cubin_info(const void *elf, size_t len, struct vgpu_cubin_info *info);
 int vgpu_image_module_info(const void *data, size_t len, unsigned int sm,
 			   size_t max_uncompressed, struct vgpu_cubin_info *info);
 
+/*
+ * The kernels of an image: fn (may be NULL: count only) gets each name (n
+ * bytes, not NUL-terminated) of a cubin's .text.<kernel> sections; of a fat
+ * binary, those of its first ELF entry that is uncompressed or LZ4 (at
+ * most max_uncompressed bytes once decompressed). fn returning nonzero
+ * stops the walk (a positive value becomes -ECANCELED). Returns the number
+ * of kernels, or an error: -EOPNOTSUPP for PTX or a fat binary with no
+ * readable ELF entry (zstd only, or PTX only).
+ */
+int vgpu_image_kernels(const void *data, size_t len, size_t max_uncompressed,
+		       int (*fn)(const char *name, size_t n, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -163,13 +163,13 @@ int vgpu_exec_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 				 "cuda executor requested");
 		return rc;
 #else
-		*why = "this build has no cuda executor (cuda.h was not found at configure time)";
+		*why = "this build has no cuda executor (configured with VGPU_CUDA=OFF)";
 		return -ENODEV;
 #endif
 	}
 	if (!strcmp(name, "auto")) {
 		const char *cuda_why =
-			"this build has no cuda executor (cuda.h was not found at configure time)";
+			"this build has no cuda executor (configured with VGPU_CUDA=OFF)";
 #ifdef VGPU_HAVE_CUDA
 		rc = open_impl(&vgpu_exec_cuda_impl, out, cfg, &cuda_why);
 		if (!rc) {

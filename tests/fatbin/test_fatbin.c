@@ -488,6 +488,9 @@ START_TEST(test_module_info_lz4)
 	ck_assert_int_eq(vgpu_image_module_info(p, flen, 90, 1 << 20, &in), 0);
 	ck_assert_uint_eq(in.global_bytes, 1024);
 	ck_assert_uint_eq(in.constant_bytes, 256);
+	/* Its kernels, through the LZ4 entry; and of the plain cubin. */
+	ck_assert_int_eq(vgpu_image_kernels(p, flen, 1 << 20, NULL, NULL), 2);
+	ck_assert_int_eq(vgpu_image_kernels(p, flen, 100, NULL, NULL), -EOPNOTSUPP);
 	/* A buffer too small for the decompressed cubin. */
 	ck_assert_int_eq(vgpu_image_module_info(p, flen, 90, 100, &in), -EMSGSIZE);
 	/* A device the entry does not fit. */

@@ -70,6 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)vgpu_image_module_info(d, size, sms[i], 1 << 16, &ci);
 	}
 	{
+		int nk = vgpu_image_kernels(d, size, 1 << 16, NULL, NULL);
+
+		CHECK(nk < 0 || (size_t)nk <= size);
+	}
+	{
 		uint8_t out[1024];
 		long got = vgpu_lz4_decompress(d, size, out, sizeof(out));
 

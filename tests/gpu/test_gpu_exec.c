@@ -25,6 +25,14 @@
 
 #define SLACK (4ull << 20)
 
+/* Running against tests/gpu/fake-cuda (CMake sets it), not a GPU. */
+static bool fake_cuda(void)
+{
+	const char *e = getenv("VGPU_TEST_FAKE_CUDA");
+
+	return e && *e == '1';
+}
+
 static struct vgpu_exec *ex;
 static struct vgpu_exec_ctx *ctx;
 
@@ -505,6 +513,16 @@ START_TEST(test_leak_domain)
 		ck_assert_int_eq(load_module(c2, vt_kernels_ptx, sizeof(vt_kernels_ptx),
 					     VGPUIF_MODULE_PTX, NULL, 0, &mod, NULL), 0);
 		ex = save;
+		if (fake_cuda()) {
+			/*
+			 * The fake driver counts memory per process: what
+			 * another domain holds is not visible from here, and
+			 * a killed process gives nothing back to the count.
+			 */
+			vgpu_exec_close(e2);
+			printf("domain leak check: not with the fake driver\n");
+			continue;
+		}
 		ck_assert_int_eq(vgpu_exec_mem_info(ex, &f1, &t), 0);
 		ck_assert_uint_le(f1 + (1024ull << 20), f0);
 		/* disconnect without freeing anything */
@@ -595,6 +613,7 @@ int main(void)
 
 	sr = srunner_create(gpu_suite());
 	srunner_add_suite(sr, et_contract_suite("cuda"));
+	srunner_add_suite(sr, et_contract_r2_suite("cuda", false));
 	srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test */
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
