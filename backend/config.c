@@ -31,7 +31,12 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->persistent_grants = VGPUBACK_DEFAULT_PERSISTENT_GRANTS;
 	cfg->storm_limit = 20000;
 	cfg->shutdown_timeout_ms = 10000;
-	cfg->watchdog_ms = 0;
+	/*
+	 * On by default: a guest kernel that never ends would hold its share
+	 * of the GPU until the domain dies. Long enough for real kernels; an
+	 * operator raises it per domain (watchdog-ms key) or host-wide.
+	 */
+	cfg->watchdog_ms = VGPUBACK_DEFAULT_WATCHDOG_MS;
 	cfg->host_mem_limit = VGPUBACK_AUTO;
 	cfg->host_mem_reserve = VGPUBACK_AUTO;
 	cfg->protocol_revision = 2;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 
 #define VGPUBACK_DEFAULT_CONFIG "/etc/vgpu-xen/backend.conf"
+/* The kernel time limit when neither the domain nor the host sets one. */
+#define VGPUBACK_DEFAULT_WATCHDOG_MS 10000u
 
 struct vgpuback_config {
 	uint32_t domid;

@@ -46,7 +46,9 @@ static const char usage_text[] =
 "                       otherwise detach and log to --log-file or syslog\n"
 "  --log-level L        error|warn|info|debug (default info)\n"
 "  --log-file FILE      append log lines to FILE; reopened on SIGHUP\n"
-"  --watchdog-ms MS     kernel time limit, 0 = none (default 0)\n"
+"  --watchdog-ms MS     kernel time limit, 0 = none (default 10000); the\n"
+"                       domain's watchdog-ms key, when the operator set\n"
+"                       one, takes precedence\n"
 "  --mem-quota BYTES    GPU memory quota when XenStore's mem-quota is absent\n"
 "                       (K/M/G/T suffixes; 0 = none)\n"
 "  --max-inflight N     requests executing at once (default: the ring size)\n"
@@ -321,7 +323,7 @@ int main(int argc, char **argv)
 	ecfg.name = cfg.executor;
 	ecfg.device = cfg.gpu;
 	ecfg.domid = cfg.domid;
-	ecfg.watchdog_ms = cfg.watchdog_ms;
+	ecfg.watchdog_ms = vgpuback_xenbus_watchdog(t, &cfg);
 	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
 	{
 		struct vgpu_hostmem hm;

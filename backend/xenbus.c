@@ -533,6 +533,43 @@ void vgpuback_xenbus_changed(struct vgpuback_device *dev)
 	reconcile(dev);
 }
 
+uint32_t vgpuback_xenbus_watchdog(struct vgpuback_transport *t,
+				  const struct vgpuback_config *cfg)
+{
+	char path[160];
+	unsigned int len = 0;
+	uint64_t v = 0;
+	char *s;
+
+	snprintf(path, sizeof(path), "/local/domain/0/backend/%s/%u/%u/%s",
+		 VGPUIF_XS_DEVICE_TYPE, cfg->domid, cfg->devid,
+		 VGPUIF_XS_WATCHDOG_MS);
+	s = t->ops->xs_read(t, VGPUBACK_XBT_NULL, path, &len);
+	if (s && (len > 16 || strlen(s) != len ||
+		  vgpuback_parse_u64(s, 3600000, &v))) {
+		vb_warn("ignoring a malformed %s value (want 0..3600000 ms); the host-wide %u ms applies",
+			VGPUIF_XS_WATCHDOG_MS, cfg->watchdog_ms);
+		free(s);
+		s = NULL;
+	}
+	if (!s) {
+		if (cfg->watchdog_ms)
+			vb_info("watchdog: a kernel is stopped after %u ms (host-wide setting)",
+				cfg->watchdog_ms);
+		else
+			vb_warn("watchdog: off (host-wide watchdog-ms = 0): a kernel may run forever");
+		return cfg->watchdog_ms;
+	}
+	free(s);
+	if (v)
+		vb_info("watchdog: a kernel is stopped after %u ms (the domain's %s)",
+			(uint32_t)v, VGPUIF_XS_WATCHDOG_MS);
+	else
+		vb_warn("watchdog: off (the domain's %s = 0): a kernel may run forever",
+			VGPUIF_XS_WATCHDOG_MS);
+	return (uint32_t)v;
+}
+
 void vgpuback_xenbus_ring_halted(struct vgpuback_device *dev)
 {
 	fail_connection(dev, "ring producer index overflow (corrupt or hostile frontend)");
@@ -626,6 +663,14 @@ int vgpuback_xenbus_init(struct vgpuback_device *dev)
 		goto out;
 	}
 	read_policy(dev);
+	{
+		uint64_t q;
+
+		if (xs_get_u64(dev, dev->be_path, VGPUIF_XS_MEM_QUOTA, UINT64_MAX, &q) == -ENOENT)
+			vb_info("mem-quota: %" PRIu64 " bytes%s (host-wide default: no mem-quota key)",
+				dev->policy.mem_quota,
+				dev->policy.mem_quota ? "" : ", none: the domain may take all free device memory");
+	}
 	dev->be_state = -1; /* force the first write */
 	err = switch_state(dev, dev->stale_connection ? XS_CLOSING : XS_INITWAIT);
 	if (err)

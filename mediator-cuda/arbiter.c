@@ -1434,6 +1434,16 @@ void vgpu_arb_count(struct vgpu_arb_slot *slot, uint64_t requests,
 	__atomic_add_fetch(&s->errors, errors, __ATOMIC_RELAXED);
 }
 
+void vgpu_arb_count_refused(struct vgpu_arb_slot *slot, uint64_t n)
+{
+	struct arb_shm_slot *s = arb_slot_nolock(slot);
+
+	if (!s || !n)
+		return;
+	arb_touch(slot, s);
+	__atomic_add_fetch(&s->quota_refusals, n, __ATOMIC_RELAXED);
+}
+
 /* ------------------------------------------------------------ snapshot */
 
 static int arb_dom_cmp(const void *a, const void *b)

@@ -236,6 +236,13 @@ void vgpu_arb_set_queue(struct vgpu_arb_slot *slot, uint32_t n);
 void vgpu_arb_count(struct vgpu_arb_slot *slot, uint64_t requests,
 		    uint64_t errors);
 
+/*
+ * Allocations the backend refused itself (its own quota check, dom0's host
+ * memory, a module past the quota): counted with the arbiter's own quota
+ * refusals (vgpu-smi's REFUSED), not as errors.
+ */
+void vgpu_arb_count_refused(struct vgpu_arb_slot *slot, uint64_t n);
+
 /* The ops that need a turn: those that put work on the GPU. */
 bool vgpu_arb_op_needs_turn(uint8_t opcode);
 

@@ -123,7 +123,12 @@
  *   Written by the operator (vgpu-attach), read-only to the guest:
  *   priority                       string  high|medium|low; default medium
  *   pool                           uint32  GPU pool id; default 0
- *   mem-quota                      uint64  bytes; 0 or absent = no quota
+ *   mem-quota                      uint64  bytes; 0 = no quota; absent =
+ *                                          the backend's host-wide default
+ *   watchdog-ms                    uint32  the longest one kernel may run,
+ *                                          1..3600000 ms; absent = the
+ *                                          backend's host-wide default
+ *                                          (10000)
  *   gpu-share                      uint32  percent of GPU time, 1..100;
  *                                          absent = no cap (arbiter)
  *   state                          XenbusState
@@ -147,6 +152,7 @@
 #define VGPUIF_XS_POOL                   "pool"
 #define VGPUIF_XS_MEM_QUOTA              "mem-quota"
 #define VGPUIF_XS_GPU_SHARE              "gpu-share"
+#define VGPUIF_XS_WATCHDOG_MS            "watchdog-ms"
 #define VGPUIF_XS_DEVICE_TYPE            "vgpu"
 
 /* ------------------------------------------------------------------ limits */

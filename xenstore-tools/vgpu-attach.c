@@ -30,7 +30,8 @@ static const char usage_text[] =
 "Writes the device's XenStore nodes in one transaction, the way the Xen\n"
 "toolstack writes its own devices:\n"
 "  /local/domain/0/backend/vgpu/DOMID/DEVID   owner dom0, the guest may read:\n"
-"      frontend, frontend-id, online=1, priority, pool, mem-quota, state=1\n"
+"      frontend, frontend-id, online=1, priority, pool, state=1, and\n"
+"      mem-quota, watchdog-ms when given\n"
 "  /local/domain/DOMID/device/vgpu/DEVID      owner the guest, dom0 may read:\n"
 "      backend, backend-id, state=1 (written last)\n"
 "then starts vgpu-backend for the device (vgpu-backend@INSTANCE.service where\n"
@@ -50,8 +51,13 @@ static const char usage_text[] =
 "                        (default medium)\n"
 "  --pool P              GPU pool id (default 0)\n"
 "  --mem-quota SIZE      most GPU memory the guest may hold: bytes, or with a\n"
-"                        K, M, G or T suffix (binary); 0 or none: no quota\n"
-"                        (default)\n"
+"                        K, M, G or T suffix (binary); 0 or none: no quota;\n"
+"                        without it the key is not written and the backend\n"
+"                        applies the host-wide default (mem-quota in\n"
+"                        /etc/vgpu-xen/backend.conf; none there: no quota)\n"
+"  --watchdog-ms MS      the longest a guest kernel may run, 1..3600000 ms;\n"
+"                        without it the backend's host-wide watchdog-ms\n"
+"                        (default 10000) applies\n"
 "  --executor E          passed to vgpu-backend: auto, cuda or cpu\n"
 "  --log-level L         passed to vgpu-backend\n"
 "  --backend PATH        the vgpu-backend program (default: $VGPU_BACKEND,\n"
@@ -77,6 +83,8 @@ struct attach_opts {
 	const char *priority;
 	uint32_t pool;
 	uint64_t mem_quota;
+	bool have_quota;               /* else the backend's default        */
+	uint32_t watchdog_ms;          /* 0: the backend's default          */
 	const char *executor;
 	const char *log_level;
 	const char *backend;
@@ -98,12 +106,13 @@ static void usage_error(const char *fmt, const char *arg)
 static void parse_args(int argc, char **argv, struct attach_opts *o)
 {
 	enum { O_DEVID = 256, O_PRIO, O_POOL, O_QUOTA, O_EXEC, O_LOGLEVEL,
-	       O_BACKEND, O_NOSYSTEMD, O_NOSTART, O_WAIT };
+	       O_BACKEND, O_NOSYSTEMD, O_NOSTART, O_WAIT, O_WATCHDOG };
 	static const struct option longopts[] = {
 		{ "devid",      required_argument, NULL, O_DEVID },
 		{ "priority",   required_argument, NULL, O_PRIO },
 		{ "pool",       required_argument, NULL, O_POOL },
 		{ "mem-quota",  required_argument, NULL, O_QUOTA },
+		{ "watchdog-ms", required_argument, NULL, O_WATCHDOG },
 		{ "executor",   required_argument, NULL, O_EXEC },
 		{ "log-level",  required_argument, NULL, O_LOGLEVEL },
 		{ "backend",    required_argument, NULL, O_BACKEND },
@@ -141,6 +150,13 @@ static void parse_args(int argc, char **argv, struct attach_opts *o)
 				usage_error("--mem-quota: '%s' is not a size "
 					    "(e.g. 1073741824, 512M, 8G, none)",
 					    optarg);
+			o->have_quota = true;
+			break;
+		case O_WATCHDOG:
+			if (vgpu_parse_u32(optarg, 3600000, &o->watchdog_ms) ||
+			    o->watchdog_ms == 0)
+				usage_error("--watchdog-ms: '%s' is not a time limit "
+					    "(1..3600000 ms)", optarg);
 			break;
 		case O_EXEC:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "cuda") &&
@@ -289,7 +305,10 @@ static int write_nodes(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	W("online", "1");
 	W(VGPUIF_XS_PRIORITY, "%s", o->priority);
 	W(VGPUIF_XS_POOL, "%u", o->pool);
-	W(VGPUIF_XS_MEM_QUOTA, "%llu", (unsigned long long)o->mem_quota);
+	if (o->have_quota)
+		W(VGPUIF_XS_MEM_QUOTA, "%llu", (unsigned long long)o->mem_quota);
+	if (o->watchdog_ms)
+		W(VGPUIF_XS_WATCHDOG_MS, "%u", o->watchdog_ms);
 	W(VGPUIF_XS_STATE, "%d", VGPU_XB_INITIALISING);
 #undef W
 
@@ -794,12 +813,18 @@ int main(int argc, char **argv)
 	{
 		char safe[64];
 
+		char quota[32];
+
+		if (o.have_quota)
+			snprintf(quota, sizeof(quota), "%llu",
+				 (unsigned long long)o.mem_quota);
+		else
+			snprintf(quota, sizeof(quota), "host default");
 		printf(PROG ": domain %u (%s): vgpu device %u attached, "
-		       "priority %s, pool %u, mem-quota %llu; backend ",
+		       "priority %s, pool %u, mem-quota %s; backend ",
 		       o.domid, vgpu_printable(name ? name : "?", safe,
 					       sizeof(safe)),
-		       o.devid, o.priority, o.pool,
-		       (unsigned long long)o.mem_quota);
+		       o.devid, o.priority, o.pool, quota);
 	}
 	free(name);
 	if (systemd) {

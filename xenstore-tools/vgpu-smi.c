@@ -39,9 +39,8 @@ static const char usage_text[] =
 "per wall-clock second; above 100 when several of its ops overlap), QUEUE\n"
 "(requests its backend holds: received, not yet answered; at least the ops\n"
 "waiting for a turn plus those running), ERRORS (requests answered with an\n"
-"error status), REFUSED (allocations the arbiter refused against\n"
-"mem-quota; the backend's own quota check answers EDQUOT before that and\n"
-"counts under ERRORS), and the\n"
+"error status, refusals not included), REFUSED (allocations refused:\n"
+"past mem-quota, EDQUOT, or past dom0's host memory, ENOMEM), and the\n"
 "backend's PID ('dead' when that process is gone: its slot is reclaimed by\n"
 "the next backend that touches the arbiter).\n"
 "\n"
@@ -437,7 +436,7 @@ static const struct metric dom_metrics[] = {
 	{ "vgpu_domain_wait_seconds_total", "counter", "Time the domain's ops waited for a GPU turn." },
 	{ "vgpu_domain_grants_total", "counter", "GPU turns granted to the domain." },
 	{ "vgpu_domain_aged_grants_total", "counter", "Turns the domain won only through aging." },
-	{ "vgpu_domain_quota_refusals_total", "counter", "Allocations refused by mem-quota." },
+	{ "vgpu_domain_quota_refusals_total", "counter", "Allocations refused: past mem-quota (EDQUOT) or dom0's host memory (ENOMEM)." },
 	{ "vgpu_domain_memory_used_bytes", "gauge", "Device memory the domain holds." },
 	{ "vgpu_domain_memory_peak_bytes", "gauge", "Most device memory the domain held." },
 	{ "vgpu_domain_memory_quota_bytes", "gauge", "The domain's mem-quota (0 = none)." },

@@ -24,8 +24,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arbiter.h"
 #include "tfront.h"
 #include "loopfront.h"
+
+#define MIB (1024ull * 1024ull)
 
 static struct tf_world W;
 static struct tf_dom D;
@@ -280,16 +283,171 @@ START_TEST(test_guest_text_escaped_in_log)
 }
 END_TEST
 
+/* ---------------------------------------------------- policy defaults */
+
+static uint64_t info_u64(struct tf_dom *d, size_t off);
+
+/*
+ * The host-wide defaults and the domain's own keys: one row per
+ * combination, with the quota that must hold (seen by allocations and
+ * GET_INFO) and the watchdog the backend must apply (its log line).
+ */
+static const struct {
+	const char *what;
+	const char *conf;            /* backend.conf lines                   */
+	const char *quota_key;       /* NULL: absent                         */
+	const char *watchdog_key;    /* NULL: absent                         */
+	uint64_t quota;              /* effective; 0 = none                  */
+	const char *watchdog_line;   /* in the backend's log                 */
+} policy_rows[] = {
+	{ "nothing set: no quota, the watchdog on at 10 s", "", NULL, NULL, 0,
+	  "a kernel is stopped after 10000 ms (host-wide setting)" },
+	{ "host-wide quota applies without a key", "mem-quota = 8M\n", NULL, NULL,
+	  8 * MIB, "after 10000 ms (host-wide setting)" },
+	{ "the domain's quota beats the host's", "mem-quota = 8M\n", "4194304", NULL,
+	  4 * MIB, "after 10000 ms" },
+	{ "the domain's 0 means no quota", "mem-quota = 8M\n", "0", NULL, 0,
+	  "after 10000 ms" },
+	{ "a malformed quota key: the host default stays", "mem-quota = 8M\n", "lots",
+	  NULL, 8 * MIB, "after 10000 ms" },
+	{ "host-wide watchdog", "watchdog-ms = 2500\n", NULL, NULL, 0,
+	  "after 2500 ms (host-wide setting)" },
+	{ "the domain's watchdog beats the host's", "watchdog-ms = 2500\n", NULL, "700",
+	  0, "after 700 ms (the domain's watchdog-ms)" },
+	{ "the domain's watchdog 0: off, said loudly", "", NULL, "0", 0,
+	  "off (the domain's watchdog-ms = 0)" },
+	{ "the host's watchdog 0: off, said loudly", "watchdog-ms = 0\n", NULL, NULL, 0,
+	  "off (host-wide watchdog-ms = 0)" },
+	{ "a malformed watchdog key: the host's applies", "", NULL, "-5", 0,
+	  "ignoring a malformed watchdog-ms" },
+};
+
+START_TEST(test_policy_rows)
+{
+	uint64_t mem;
+	uint32_t ctx;
+	FILE *f;
+	int st;
+
+	f = fopen(W.conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(policy_rows[_i].conf, f);
+	fclose(f);
+	ck_assert_int_eq(tf_dom_create(&W, &D, 80 + (uint32_t)_i, 0), 0);
+	down_clean(&D);
+	/* The toolstack's keys as the row wants them, then a fresh backend. */
+	dom0_write(&D, "mem-quota", policy_rows[_i].quota_key);
+	if (policy_rows[_i].watchdog_key)
+		dom0_write(&D, "watchdog-ms", policy_rows[_i].watchdog_key);
+	ck_assert(tf_backend_start(&D) > 0);
+	ck_assert_int_eq(tf_wait_be_state(&D, 2), 0);
+	ck_assert_int_eq(tf_connect(&D), 0);
+	ck_assert_msg(tf_log_count(&D, policy_rows[_i].watchdog_line) >= 1,
+		      "%s: no '%s' in %s", policy_rows[_i].what,
+		      policy_rows[_i].watchdog_line, D.log);
+	ck_assert_uint_eq(info_u64(&D, offsetof(struct vgpuif_info, mem_quota)),
+			  policy_rows[_i].quota);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	if (policy_rows[_i].quota) {
+		st = tf_mem_alloc(&D, ctx, policy_rows[_i].quota + 1, &mem);
+		ck_assert_int_eq(st, VGPUIF_RSP_EDQUOT);
+		ck_assert_int_eq(tf_mem_alloc(&D, ctx, policy_rows[_i].quota, &mem), 0);
+	} else {
+		ck_assert_int_eq(tf_mem_alloc(&D, ctx, 16 * MIB, &mem), 0);
+	}
+	down_clean(&D);
+}
+END_TEST
+
+/* ------------------------------------------------------------ refusals */
+
+static const struct vgpu_arb_domain_info *arb_dom(struct vgpu_arb *arb,
+						  uint32_t domid)
+{
+	static struct vgpu_arb_snapshot snap;
+
+	ck_assert_int_eq(vgpu_arb_snapshot(arb, &snap), 0);
+	for (uint32_t i = 0; i < snap.ndomains; i++)
+		if (snap.dom[i].domid == domid)
+			return &snap.dom[i];
+	return NULL;
+}
+
+/*
+ * What vgpu-smi shows: allocations refused by the quota (the backend's own
+ * check, before the arbiter) or by dom0's host memory (the executor) count
+ * in REFUSED, not in ERRORS; a real error still counts as one. Also for a
+ * domain whose every request so far was refused (it registers then).
+ */
+START_TEST(test_refusals_are_not_errors)
+{
+	const struct vgpu_arb_domain_info *di;
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	struct vgpu_arb *arb = NULL;
+	char region[64];
+	const char *why = NULL;
+	uint64_t mem;
+	uint32_t ctx;
+	int i;
+
+	snprintf(region, sizeof(region), "vgpu-iso-test-%d", (int)getpid());
+	vgpu_arb_unlink(region);
+	setenv("VGPU_ARB_NAME", region, 1);
+	D.extra[0] = "--host-mem-limit";
+	D.extra[1] = "8M";
+	up(&D, 90, 4 * MIB);
+	ck_assert_int_eq(vgpu_arb_open(&arb, region, NULL, 0, &why), 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	/* Three past the quota, refused before anything reached the hook. */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(tf_mem_alloc(&D, ctx, 5 * MIB, &mem), VGPUIF_RSP_EDQUOT);
+	di = arb_dom(arb, 90);
+	ck_assert_ptr_nonnull(di);
+	ck_assert_uint_eq(di->quota_refusals, 3);
+	ck_assert_uint_eq(di->errors, 0);
+	/* Raise the quota past the host memory limit: the executor refuses. */
+	dom0_write(&D, "mem-quota", "67108864");
+	for (i = 0; i < 50; i++) {
+		/* EDQUOT until the backend has seen the new quota: refusals too */
+		int st = tf_mem_alloc(&D, ctx, 10 * MIB, &mem);
+
+		ck_assert(st == VGPUIF_RSP_EDQUOT || st == VGPUIF_RSP_ENOMEM);
+		if (st == VGPUIF_RSP_ENOMEM)
+			break;
+		tf_msleep(20);
+	}
+	ck_assert_int_lt(i, 50);
+	ck_assert_int_eq(tf_mem_alloc(&D, ctx, 4 * MIB, &mem), 0);
+	/* A real error: a handle that does not exist. */
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MEM_FREE;
+	r.ctx = ctx;
+	r.args.mem_free.mem = 0x123456789ull;
+	ck_assert_int_eq(tf_call(&D, &r, &p), VGPUIF_RSP_EBADF);
+	ck_assert_int_eq(tf_nop(&D), 0); /* the figures are synced at the next op */
+	ck_assert_int_eq(tf_mem_alloc(&D, ctx, 1 * MIB, &mem), 0);
+	di = arb_dom(arb, 90);
+	ck_assert_ptr_nonnull(di);
+	ck_assert_uint_eq(di->quota_refusals, 3 + (uint64_t)i + 1);
+	ck_assert_uint_eq(di->errors, 1);
+	ck_assert_uint_eq(di->mem_used, 5 * MIB);
+	down_clean(&D);
+	vgpu_arb_close(arb);
+	vgpu_arb_unlink(region);
+	unsetenv("VGPU_ARB_NAME");
+}
+END_TEST
+
 /* ------------------------------------------------------ dom0 memory */
 
-#define MIB (1024ull * 1024ull)
-
-static uint64_t info_total_mem(struct tf_dom *d)
+/* A 64-bit field of GET_INFO's answer. */
+static uint64_t info_u64(struct tf_dom *d, size_t off)
 {
 	struct vgpuif_request r;
 	struct vgpuif_response p;
 	int64_t f = tf_frames(d, 1);
-	uint64_t total;
+	uint64_t v;
 
 	memset(&r, 0, sizeof(r));
 	r.op = VGPUIF_OP_GET_INFO;
@@ -297,9 +455,13 @@ static uint64_t info_total_mem(struct tf_dom *d)
 	r.u.seg[0].gref = (uint32_t)tf_grant(d, f, false);
 	r.u.seg[0].length = sizeof(struct vgpuif_info);
 	ck_assert_int_eq(tf_call(d, &r, &p), 0);
-	memcpy(&total, (uint8_t *)tf_page(d, f) +
-	       offsetof(struct vgpuif_info, total_mem), sizeof(total));
-	return total;
+	memcpy(&v, (uint8_t *)tf_page(d, f) + off, sizeof(v));
+	return v;
+}
+
+static uint64_t info_total_mem(struct tf_dom *d)
+{
+	return info_u64(d, offsetof(struct vgpuif_info, total_mem));
 }
 
 static int mem_free(struct tf_dom *d, uint32_t ctx, uint64_t mem)
@@ -516,6 +678,17 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_guest_text_escaped_in_log);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("policy");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_policy_rows, 0,
+			    sizeof(policy_rows) / sizeof(policy_rows[0]));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("refusals");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_refusals_are_not_errors);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dom0-memory");
 	tcase_add_checked_fixture(tc, setup, teardown);
