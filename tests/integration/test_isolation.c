@@ -3,7 +3,8 @@
  * test_isolation.c - what a guest cannot escape, and what a dead backend
  * leaves behind: the real vgpu-backend process over the loopback transport
  * with the cpu executor, driven by the raw test frontend (tfront.c) and by
- * the project's userspace frontend (guest/loopfront).
+ * libvgpu's loopback transport (the API and statuses of the kernel module's
+ * transport) and the vgpu CLI over it.
  *
  *   supervisor   a backend killed without closing is marked Closed by
  *                `vgpu-backend --mark-closed` (what the systemd unit's
@@ -26,7 +27,7 @@
 
 #include "arbiter.h"
 #include "tfront.h"
-#include "loopfront.h"
+#include "vgpu.h"
 
 #define MIB (1024ull * 1024ull)
 
@@ -152,14 +153,14 @@ START_TEST(test_mark_closed_rows)
 END_TEST
 
 /*
- * The issue's case over loopback: a guest call waits for an answer (each op
- * takes 30 s here), the backend is SIGKILLed, the supervisor marks the
- * device: the call fails with a clear error instead of waiting for a new
- * backend (its own deadline, 10 min, would be the hang).
+ * The issue's case over loopback, through libvgpu (the same API and the
+ * same statuses as the kernel module): a guest call waits for an answer
+ * (each op takes 30 s here), the backend is SIGKILLed, the supervisor marks
+ * the device: the call fails with EIO instead of waiting for a new backend
+ * (the handle's own deadline, 10 min, would be the hang).
  */
 struct waiter {
-	struct loopfront *lf;
-	uint32_t ctx;
+	vgpu_t *v;
 	int status;
 };
 
@@ -167,46 +168,108 @@ static void *wait_sync(void *arg)
 {
 	struct waiter *w = arg;
 
-	w->status = loopfront_sync(w->lf, w->ctx);
+	w->status = vgpu_sync(w->v);
 	return NULL;
+}
+
+static int lv_open(uint32_t domid, int timeout_ms, vgpu_t **v)
+{
+	char dev[600];
+
+	snprintf(dev, sizeof(dev), "loopback:%s?domid=%u&timeout_ms=%d", W.dir,
+		 domid, timeout_ms);
+	return vgpu_open(dev, v);
 }
 
 START_TEST(test_killed_backend_fails_inflight_call)
 {
-	struct loopfront_opts o;
 	struct waiter w = { 0 };
 	pthread_t th;
-	char why[256];
 
 	D.extra[0] = "--cpu-op-delay-us";
 	D.extra[1] = "30000000";
 	ck_assert_int_eq(tf_dom_create(&W, &D, 50, 0), 0);
-	loopfront_opts_init(&o);
-	o.world_dir = W.dir;
-	o.domid = 50;
-	o.timeout_ms = 600000;
-	w.lf = loopfront_open(&o, why, sizeof(why));
-	ck_assert_msg(w.lf != NULL, "loopfront_open: %s", why);
-	ck_assert_int_eq(loopfront_ctx_create(w.lf, &w.ctx), 0);
+	ck_assert_int_eq(lv_open(50, 600000, &w.v), 0);
+	/* One op (30 s) makes the handle's context; then the waiting SYNC. */
+	D.extra[0] = NULL;
+	ck_assert_int_eq(vgpu_nop(w.v, NULL), 0);
 	w.status = 1;
 	ck_assert_int_eq(pthread_create(&th, NULL, wait_sync, &w), 0);
 	/*
-	 * Let the SYNC reach the ring (or the executor: without the mark it
-	 * waits forever either way; the pause only makes the common case the
-	 * one tested, a call already waiting).
+	 * Let the SYNC reach the ring (without the mark it waits forever
+	 * either way; the pause only makes the common case the one tested, a
+	 * call already waiting).
 	 */
 	tf_msleep(300);
 	kill9(&D);
 	ck_assert_int_eq(mark_closed(&D, "test: killed by signal 9"), 0);
 	pthread_join(th, NULL);
-	ck_assert_msg(w.status == -ESHUTDOWN,
-		      "the in-flight SYNC ended with %d, want -ESHUTDOWN (the device closed)",
-		      w.status);
-	loopfront_close(w.lf);
+	ck_assert_msg(w.status == -EIO,
+		      "the in-flight SYNC ended with %d (%s), want -EIO",
+		      w.status, vgpu_strerror(w.status));
+	vgpu_close(w.v);
 	/* A new backend serves the domain again. */
 	ck_assert(tf_backend_start(&D) > 0);
 	ck_assert_int_eq(tf_wait_be_state(&D, 2), 0);
-	D.extra[0] = NULL;
+}
+END_TEST
+
+/*
+ * `vgpu stress` over the same transport: the backend is SIGKILLed and
+ * marked; stress stops at once with the backend's error (it went on for
+ * 100 errors, each waiting for a backend).
+ */
+START_TEST(test_stress_stops_on_lost_backend)
+{
+	char dev[600], out[300], line[512];
+	const char *vgpu = getenv("VGPU_CLI");
+	int st, i, said = 0;
+	pid_t pid;
+	FILE *f;
+
+	/* ctest sets it; without it this case cannot say anything. */
+	ck_assert_msg(vgpu && !access(vgpu, X_OK), "no vgpu CLI (set VGPU_CLI)");
+	ck_assert_int_eq(tf_dom_create(&W, &D, 53, 0), 0);
+	/*
+	 * 20 s: the bound on a call that starts after the loss (it waits for
+	 * a backend to come back), as the module's connect_timeout_ms.
+	 */
+	snprintf(dev, sizeof(dev), "loopback:%s?domid=53&timeout_ms=20000", W.dir);
+	snprintf(out, sizeof(out), "%s/stress.out", W.dir);
+	pid = fork();
+	if (pid == 0) {
+		if (!freopen(out, "w", stderr) || !freopen(out, "a", stdout))
+			_exit(127);
+		execl(vgpu, vgpu, "--device", dev, "stress", "--seconds", "600",
+		      "--threads", "2", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(pid, 0);
+	/* Running: the backend has answered some of its requests. */
+	for (i = 0; i < TF_WAIT_MS / 10 && tf_log_count(&D, "connected: ring") < 1; i++)
+		tf_msleep(10);
+	tf_msleep(500);
+	kill9(&D);
+	ck_assert_int_eq(mark_closed(&D, "test: killed by signal 9"), 0);
+	for (i = 0; i < 60000 / 10; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		tf_msleep(10);
+	}
+	if (i == 60000 / 10) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		ck_abort_msg("vgpu stress still ran a minute after its backend was lost");
+	}
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 1);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "stopping"))
+			said++;
+	fclose(f);
+	ck_assert_msg(said == 1, "stress printed %d 'stopping' lines (see %s)", said, out);
 }
 END_TEST
 
@@ -671,6 +734,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_mark_closed_rows, 0,
 			    sizeof(mark_rows) / sizeof(mark_rows[0]));
 	tcase_add_test(tc, test_killed_backend_fails_inflight_call);
+	tcase_add_test(tc, test_stress_stops_on_lost_backend);
 	tcase_add_test(tc, test_late_mark_is_undone);
 	tcase_add_test(tc, test_restart_after_mark);
 	suite_add_tcase(s, tc);
