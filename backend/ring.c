@@ -415,6 +415,7 @@ static void do_get_info(struct vgpuback_device *dev, struct vgpuback_req *r)
 	info.priority = dev->priority;
 	info.pool = dev->pool;
 	info.domid = dev->domid;
+	info.ctx_overhead = dev->einfo.ctx_overhead;
 	stream_write(r, &info, sizeof(info));
 }
 

@@ -60,6 +60,7 @@ struct sched_state {
 	bool refused;               /* pool excludes our GPU: EPERM         */
 	uint32_t priority, pool;    /* as registered                        */
 	uint64_t mem_quota;
+	uint64_t ctx_overhead;      /* as the slot shows it                 */
 	uint64_t mem_synced;        /* bytes the slot holds for us          */
 	uint64_t responses_synced, errors_synced;
 	uint64_t refused_synced;    /* refusals the slot counts for us      */
@@ -277,6 +278,7 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 		.pool = dev->pool,
 		.gpu = dev->cfg->gpu >= 0 ? dev->cfg->gpu : -1,
 		.mem_quota = dev->policy.mem_quota,
+		.ctx_overhead = dev->einfo.ctx_overhead,
 	};
 	const char *why = NULL;
 	int rc;
@@ -321,6 +323,7 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 	st->priority = dev->priority;
 	st->pool = dev->pool;
 	st->mem_quota = dev->policy.mem_quota;
+	st->ctx_overhead = d.ctx_overhead;
 	vb_info("arbiter %s: priority %s, pool %u, GPU %d, mem-quota %llu, "
 		"gpu-share %u%%%s", vgpu_arb_name(st->arb),
 		vgpu_arb_priority_name(dev->priority), dev->pool,
@@ -350,6 +353,10 @@ static int sched_update(struct vgpuback_device *dev, struct sched_state *st)
 	if (dev->policy.mem_quota != st->mem_quota &&
 	    vgpu_arb_set_quota(st->slot, dev->policy.mem_quota) == 0)
 		st->mem_quota = dev->policy.mem_quota;
+	/* The executor may report its context after registration. */
+	if (dev->einfo.ctx_overhead != st->ctx_overhead &&
+	    vgpu_arb_set_overhead(st->slot, dev->einfo.ctx_overhead) == 0)
+		st->ctx_overhead = dev->einfo.ctx_overhead;
 	return 0;
 }
 

@@ -130,6 +130,20 @@ struct vgpu_exec_info {
 	uint64_t free_mem;
 	uint32_t cc_major, cc_minor, sm_count;
 	enum vgpuif_copy_mode copy_mode;
+	/*
+	 * Device memory the executor's own context takes for this domain
+	 * (not the guest's allocations): the CUDA context and what the driver
+	 * reserves with it (heap, stack, printf buffer). Reported per domain
+	 * in GET_INFO and vgpu-smi for capacity planning; 0 = none or not
+	 * measured. cpu: 0. cuda (to do, exec-cuda.c/cuda-worker.c): the
+	 * worker's own device memory once its context, limits, arena and
+	 * vector-add module are set up and before any guest allocation
+	 * (what nvidia-smi shows for that process: NVML's usedGpuMemory for
+	 * its pid; the driver API has no free figure before a context
+	 * exists), kept across worker restarts. The backend reads it with
+	 * get_info and passes later changes on to the arbiter.
+	 */
+	uint64_t ctx_overhead;
 };
 
 /* One operation, prepared by the backend. */

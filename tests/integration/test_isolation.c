@@ -495,6 +495,9 @@ START_TEST(test_refusals_are_not_errors)
 	ck_assert_uint_eq(di->quota_refusals, 3 + (uint64_t)i + 1);
 	ck_assert_uint_eq(di->errors, 1);
 	ck_assert_uint_eq(di->mem_used, 5 * MIB);
+	/* The cpu executor has no context of its own to report. */
+	ck_assert_uint_eq(di->ctx_overhead, 0);
+	ck_assert_uint_eq(info_u64(&D, offsetof(struct vgpuif_info, ctx_overhead)), 0);
 	down_clean(&D);
 	vgpu_arb_close(arb);
 	vgpu_arb_unlink(region);
