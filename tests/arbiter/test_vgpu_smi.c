@@ -355,6 +355,11 @@ START_TEST(test_prometheus)
 			 "priority=\"high\",pool=\"0\",gpu=\"0\"} 1073741824\n");
 	assert_has(file, "vgpu_domain_queue_depth{domid=\"7\",devid=\"1\","
 			 "priority=\"low\",pool=\"1\",gpu=\"1\"} 3\n");
+	assert_has(file, "# TYPE vgpu_domain_context_overhead_bytes gauge\n");
+	assert_has(file, "vgpu_domain_context_overhead_bytes{domid=\"3\",devid=\"0\","
+			 "priority=\"high\",pool=\"0\",gpu=\"0\"} 1288490189\n");
+	assert_has(file, "vgpu_domain_context_overhead_bytes{domid=\"7\",devid=\"1\","
+			 "priority=\"low\",pool=\"1\",gpu=\"1\"} 0\n");
 	assert_has(file, "# TYPE vgpu_domain_memory_used_bytes gauge\n");
 	assert_has(file, "vgpu_gpu_turns_in_use{gpu=\"1\"} 1\n");
 	assert_has(file, "vgpu_arbiter_repairs_total 0\n");
