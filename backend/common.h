@@ -131,11 +131,13 @@ struct vgpuback_device {
 
 /*
  * A refusal, not an error: the domain asked for memory past what it may
- * have (its quota, dom0's host memory). vgpu-smi counts these in REFUSED.
+ * have (its quota, dom0's host memory) or for an object past a table's
+ * bound (contexts, handles, a context's streams and events: EMFILE, which
+ * means nothing else). vgpu-smi counts these in REFUSED.
  */
 static inline bool vgpuback_is_refusal(uint8_t op, int status)
 {
-	if (status == VGPUIF_RSP_EDQUOT)
+	if (status == VGPUIF_RSP_EDQUOT || status == VGPUIF_RSP_EMFILE)
 		return true;
 	return status == VGPUIF_RSP_ENOMEM &&
 	       (op == VGPUIF_OP_MEM_ALLOC || op == VGPUIF_OP_MODULE_LOAD);

@@ -707,7 +707,7 @@ START_TEST(test_streams_events_dispatch)
 {
 	struct vgpuif_request r = { 0 };
 	struct vgpuif_response p;
-	uint64_t mem, st, st2, ev, ev2;
+	uint64_t mem, st, st2, ev, ev2, errors;
 	uint32_t ctx;
 	const void *estream;
 
@@ -764,13 +764,26 @@ START_TEST(test_streams_events_dispatch)
 			 VGPUIF_RSP_EBADF);
 	ck_assert_int_eq(fake_exec_stats().events_live, 1);
 
-	/* the stream limit of the context, then destroy frees a place */
+	/* the stream limit of the context (a refusal, not an error), then
+	 * destroy frees a place */
 	DEV.handles.max_streams = 2;
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p), 0);
 	st2 = p.result[0];
+	errors = DEV.stats.errors;
+	ck_assert_uint_eq(DEV.stats.refused, 0);
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p),
 			 VGPUIF_RSP_EMFILE);
+	ck_assert_uint_eq(DEV.stats.refused, 1);
+	ck_assert_uint_eq(DEV.stats.errors, errors);
+	/* the event limit alike */
+	DEV.handles.max_events = 1;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_CREATE, ctx, &r, &p),
+			 VGPUIF_RSP_EMFILE);
+	ck_assert_uint_eq(DEV.stats.refused, 2);
+	ck_assert_uint_eq(DEV.stats.errors, errors);
+	ck_assert_int_eq(fake_exec_stats().events_live, 1);
+	DEV.handles.max_events = VGPUIF_MAX_EVENTS_PER_CTX;
 	memset(&r, 0, sizeof(r));
 	r.args.stream.stream = st2;
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_DESTROY, ctx, &r, NULL), 0);

@@ -505,6 +505,88 @@ START_TEST(test_refusals_are_not_errors)
 }
 END_TEST
 
+/*
+ * A context's streams and events are bounded; the one past the bound is
+ * refused with EMFILE, counted in REFUSED, not in ERRORS, and a place
+ * freed is a place usable again. One row per kind of object.
+ */
+static const struct {
+	const char *what;
+	uint8_t create, destroy;
+	unsigned int limit;
+} object_rows[] = {
+	{ "streams", VGPUIF_OP_STREAM_CREATE, VGPUIF_OP_STREAM_DESTROY,
+	  VGPUIF_MAX_STREAMS_PER_CTX },
+	{ "events", VGPUIF_OP_EVENT_CREATE, VGPUIF_OP_EVENT_DESTROY,
+	  VGPUIF_MAX_EVENTS_PER_CTX },
+};
+
+static int obj_create(struct tf_dom *d, uint8_t op, uint32_t ctx, uint64_t *h)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	int st;
+
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	r.ctx = ctx;
+	st = tf_call(d, &r, &p);
+	*h = p.result[0];
+	return st;
+}
+
+START_TEST(test_object_limit_rows)
+{
+	const struct vgpu_arb_domain_info *di;
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	struct vgpu_arb *arb = NULL;
+	char region[64];
+	const char *why = NULL;
+	uint64_t h = 0, last = 0;
+	uint32_t ctx, ctx2;
+
+	snprintf(region, sizeof(region), "vgpu-iso-test-%d", (int)getpid());
+	vgpu_arb_unlink(region);
+	setenv("VGPU_ARB_NAME", region, 1);
+	up(&D, 91, 0);
+	ck_assert_int_eq(vgpu_arb_open(&arb, region, NULL, 0, &why), 0);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	for (unsigned int i = 0; i < object_rows[_i].limit; i++) {
+		ck_assert_msg(obj_create(&D, object_rows[_i].create, ctx, &last) == 0,
+			      "%s: %u of %u refused", object_rows[_i].what, i,
+			      object_rows[_i].limit);
+	}
+	ck_assert_int_eq(obj_create(&D, object_rows[_i].create, ctx, &h),
+			 VGPUIF_RSP_EMFILE);
+	/* another context has its own bound */
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx2), 0);
+	ck_assert_int_eq(obj_create(&D, object_rows[_i].create, ctx2, &h), 0);
+	/* destroying one makes room for one */
+	memset(&r, 0, sizeof(r));
+	r.op = object_rows[_i].destroy;
+	r.ctx = ctx;
+	if (object_rows[_i].create == VGPUIF_OP_STREAM_CREATE)
+		r.args.stream.stream = last;
+	else
+		r.args.event.event = last;
+	ck_assert_int_eq(tf_call(&D, &r, &p), 0);
+	ck_assert_int_eq(obj_create(&D, object_rows[_i].create, ctx, &h), 0);
+	ck_assert_int_eq(obj_create(&D, object_rows[_i].create, ctx, &h),
+			 VGPUIF_RSP_EMFILE);
+	ck_assert_int_eq(tf_nop(&D), 0); /* the figures are synced at the next op */
+	di = arb_dom(arb, 91);
+	ck_assert_ptr_nonnull(di);
+	ck_assert_uint_eq(di->quota_refusals, 2);
+	ck_assert_uint_eq(di->errors, 0);
+	ck_assert_int_eq(tf_log_count(&D, ": error: "), 0);
+	down_clean(&D);
+	vgpu_arb_close(arb);
+	vgpu_arb_unlink(region);
+	unsetenv("VGPU_ARB_NAME");
+}
+END_TEST
+
 /* ------------------------------------------------------ dom0 memory */
 
 /* A 64-bit field of GET_INFO's answer. */
@@ -756,6 +838,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_refusals_are_not_errors);
+	tcase_add_loop_test(tc, test_object_limit_rows, 0,
+			    sizeof(object_rows) / sizeof(object_rows[0]));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dom0-memory");
 	tcase_add_checked_fixture(tc, setup, teardown);
