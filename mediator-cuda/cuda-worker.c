@@ -305,7 +305,14 @@ static bool lost;                       /* atomic: the context is poisoned */
 static uint64_t spin_ns = 30000;        /* idle threads, before sleeping   */
 static uint64_t wait_spin_ns = 200000;  /* on an event, before blocking    */
 
-#define W_MAX_THREADS 16
+/*
+ * Waiter threads, made as streams get busy. One per stream that waits at
+ * the same time: past the cap, answers of further streams wait for a free
+ * thread (their GPU work does not), so a guest that holds more streams at
+ * once and waits for another stream's answer before releasing them would
+ * wait for ever; the cap is its own domain's limit, not a host one.
+ */
+#define W_MAX_THREADS 64
 #define EV_POOL 256
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER; /* see wstream,
@@ -336,6 +343,23 @@ static uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* Doubly linked object lists (head pointer, prev/next members). */
+#define DL_PUSH(head, o) do { \
+	(o)->prev = NULL; \
+	(o)->next = (head); \
+	if ((o)->next) \
+		(o)->next->prev = (o); \
+	(head) = (o); \
+} while (0)
+#define DL_UNLINK(head, o) do { \
+	if ((o)->prev) \
+		(o)->prev->next = (o)->next; \
+	else \
+		(head) = (o)->next; \
+	if ((o)->next) \
+		(o)->next->prev = (o)->prev; \
+} while (0)
 
 static inline void cpu_relax(void)
 {
@@ -616,11 +640,15 @@ static void serve_stream(struct wstream *ws)
 {
 	for (;;) {
 		struct cnode *n = ws->head;
+		struct evgroup *n_eg;
 		struct crec *r;
 		CUresult cr = CUDA_SUCCESS;
 
 		if (!n || n->reached)
 			break;
+		n_eg = n->eg;   /* n may be freed below: hold the group */
+		if (n_eg)
+			n_eg->refs++;
 		if (n->eg) {
 			pthread_mutex_unlock(&q_lock);
 			cr = eg_wait(n->eg);
@@ -632,8 +660,10 @@ static void serve_stream(struct wstream *ws)
 			rec_fail(r, cr);
 		if (!n->blocking)
 			pop_head(ws, n);        /* a wait's node holds nothing up */
-		if (--r->pending)
+		if (--r->pending) {
+			eg_put(n_eg);
 			continue;
+		}
 		if (r->action) {
 			pthread_mutex_unlock(&q_lock);
 			r->action(r->action_arg);
@@ -641,11 +671,13 @@ static void serve_stream(struct wstream *ws)
 			r->action = NULL;
 		}
 		rec_answer(r);
-		if (!draining) {
+		/* send what is ready before waiting again (one pass per group) */
+		if (!draining && (!ws->head || ws->head->eg != n_eg || ws->head->reached)) {
 			pthread_mutex_unlock(&q_lock);
 			drain(true);
 			pthread_mutex_lock(&q_lock);
 		}
+		eg_put(n_eg);
 	}
 	ws->owned = false;
 	if (main_waits)
@@ -659,6 +691,7 @@ static void *waiter_thread(void *arg)
 	(void)arg;
 	cu.CtxSetCurrent(cuctx);
 	pthread_mutex_lock(&q_lock);
+	n_idle--;               /* counted idle from its spawn until now */
 	for (;;) {
 		if (rq_head) {
 			struct wstream *ws = rq_head;
@@ -715,15 +748,17 @@ static void spawn_waiter(void)
 		return;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	if (!pthread_create(&t, &a, waiter_thread, NULL))
+	if (!pthread_create(&t, &a, waiter_thread, NULL)) {
 		n_threads++;
+		n_idle++;       /* so that the next ready stream gets another */
+	}
 	pthread_attr_destroy(&a);
 }
 
 /* q_lock held. One more waiter when streams wait and no thread is idle. */
 static void maybe_spawn(void)
 {
-	if (rq_len > n_idle)
+	while (rq_len > n_idle && n_threads < W_MAX_THREADS)
 		spawn_waiter();
 }
 
@@ -883,12 +918,8 @@ static int stream_new(struct wctx *x, bool blocking, int prio,
 	}
 	ws->ctx = x;
 	ws->blocking = blocking;
-	if (x) {
-		ws->next = x->streams;
-		if (ws->next)
-			ws->next->prev = ws;
-		x->streams = ws;
-	}
+	if (x)
+		DL_PUSH(x->streams, ws);
 	*out = ws;
 	return 0;
 }
@@ -898,14 +929,8 @@ static void stream_free(struct wstream *ws)
 {
 	struct wctx *x = ws->ctx;
 
-	if (x) {
-		if (ws->prev)
-			ws->prev->next = ws->next;
-		else
-			x->streams = ws->next;
-		if (ws->next)
-			ws->next->prev = ws->prev;
-	}
+	if (x)
+		DL_UNLINK(x->streams, ws);
 	if (ws->open) {         /* not reachable: flushed before any free */
 		ws->open->refs = 1;
 		pthread_mutex_lock(&q_lock);
@@ -967,26 +992,6 @@ static void mod_release(void *arg)
 	free(m);
 }
 
-static void mem_unlink(struct wctx *x, struct wmem *m)
-{
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		x->mems = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-}
-
-static void mod_unlink(struct wctx *x, struct wmod *m)
-{
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		x->mods = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-}
-
 static void event_free(struct wctx *x, struct wevent *e)
 {
 	pthread_mutex_lock(&q_lock);
@@ -994,12 +999,7 @@ static void event_free(struct wctx *x, struct wevent *e)
 		e->last->owner = NULL;  /* its record still answers */
 	e->last = NULL;
 	pthread_mutex_unlock(&q_lock);
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		x->events = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
+	DL_UNLINK(x->events, e);
 	/* the driver frees it once its pending record completes */
 	cu.EventDestroy(e->ev);
 	free(e);
@@ -1125,13 +1125,13 @@ static int do_ctx_destroy(const struct cw_cmd *c)
 	while (x->mods) {
 		struct wmod *m = x->mods;
 
-		mod_unlink(x, m);
+		DL_UNLINK(x->mods, m);
 		mod_release(m);
 	}
 	while (x->mems) {
 		struct wmem *m = x->mems;
 
-		mem_unlink(x, m);
+		DL_UNLINK(x->mems, m);
 		mem_release(m);
 	}
 	while (x->streams)
@@ -1207,10 +1207,7 @@ static int do_module_load(const struct cw_cmd *c, struct wctx *x, struct crec *o
 		free(m);
 		return cu_status(cr);
 	}
-	m->next = x->mods;
-	if (m->next)
-		m->next->prev = m;
-	x->mods = m;
+	DL_PUSH(x->mods, m);
 	out->rsp.obj = (uint64_t)(uintptr_t)m;
 	return 0;
 }
@@ -1349,10 +1346,7 @@ static int do_module_global(const struct cw_cmd *c, const unsigned char *data,
 		g = xcalloc(1, sizeof(*g));
 		g->p = p;
 		g->size = sz;
-		g->next = m->globals;
-		if (g->next)
-			g->next->prev = g;
-		m->globals = g;
+		DL_PUSH(m->globals, g);
 	}
 	out->rsp.obj = (uint64_t)(uintptr_t)g;
 	out->rsp.result[0] = p;
@@ -1604,10 +1598,7 @@ static int do_event_create(const struct cw_cmd *c, struct wctx *x,
 		free(e);
 		return cu_status(cr);
 	}
-	e->next = x->events;
-	if (e->next)
-		e->next->prev = e;
-	x->events = e;
+	DL_PUSH(x->events, e);
 	out->rsp.obj = (uint64_t)(uintptr_t)e;
 	return 0;
 }
@@ -1776,14 +1767,14 @@ static void do_cmd(const struct cw_cmd *c, const unsigned char *data)
 		struct wmem *m = (struct wmem *)(uintptr_t)c->obj[0];
 
 		/* freed after the context's earlier work (it may use it) */
-		mem_unlink(x, m);
+		DL_UNLINK(x->mems, m);
 		wait_op(c, x, NULL, 0, t0, mem_release, m);
 		return;
 	}
 	case VGPUIF_OP_MODULE_UNLOAD: {
 		struct wmod *m = (struct wmod *)(uintptr_t)c->obj[0];
 
-		mod_unlink(x, m);
+		DL_UNLINK(x->mods, m);
 		wait_op(c, x, NULL, 0, t0, mod_release, m);
 		return;
 	}
@@ -1802,10 +1793,7 @@ static void do_cmd(const struct cw_cmd *c, const unsigned char *data)
 			break;
 		}
 		m->size = c->arg[0];
-		m->next = x->mems;
-		if (m->next)
-			m->next->prev = m;
-		x->mems = m;
+		DL_PUSH(x->mems, m);
 		r->rsp.obj = (uint64_t)(uintptr_t)m;
 		r->rsp.result[0] = m->size;
 		r->rsp.result[1] = m->p;
