@@ -136,6 +136,8 @@ static void *sched_thread(void *arg)
 {
 	struct sched_state *st = arg;
 
+	/* Named, so that per-thread figures (top -H, /proc) say who it is. */
+	pthread_setname_np(pthread_self(), "vb-submit");
 	vgpuback_log(VGPUBACK_LOG_DEBUG, "arbiter submitter thread running");
 	pthread_mutex_lock(&st->lock);
 	for (;;) {

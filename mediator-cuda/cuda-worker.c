@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -349,6 +350,7 @@ static void send_all(const void *buf, size_t len)
 static void *completion_thread(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "cw-complete");
 	p_cuCtxSetCurrent(cuctx);
 	for (;;) {
 		struct crec *r;
@@ -927,6 +929,8 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 
 	memset(&h, 0, sizeof(h));
 	h.pid = (uint32_t)getpid();
+	/* "exe" otherwise (/proc/self/exe): say what this process is. */
+	prctl(PR_SET_NAME, "cuda-worker", 0, 0, 0);
 	if (sscanf(spec, "%d:%d:%llu:%d", &sock, &memfd, &size, &device) != 4)
 		return 2;
 	arena_size = (size_t)size;
