@@ -64,6 +64,7 @@ struct vgpuback_ring {
 struct vgpuback_stats {
 	uint64_t requests, errors, responses, notifies_sent;
 	uint64_t events, spurious_events, throttled;
+	uint64_t completion_wakeups;    /* eventfd writes by executor threads */
 };
 
 struct vgpuback_device {
@@ -110,11 +111,12 @@ struct vgpuback_device {
 	int      done_fd;               /* eventfd: completions pending      */
 	pthread_t ring_thread;
 	bool     in_submit;             /* ring thread inside submit         */
+	bool     ring_awake;            /* not asleep in poll(): done() need
+					 * not write done_fd (atomic)          */
 
 	struct vgpuif_segment *seg_buf; /* indirect descriptors, copied once */
 	bool     kick_pending;          /* ring budget used up: run again    */
 	bool     spinning;              /* busy-poll window (poll-us) open   */
-	bool     spun_recently;         /* events may find the ring drained  */
 	bool     backpressure;          /* stopped at max_inflight           */
 	void    *sched;                 /* the arbiter hook's state          */
 };
@@ -154,6 +156,17 @@ void vgpuback_ring_completions(struct vgpuback_device *dev);
 void vgpuback_ring_kick(struct vgpuback_device *dev);
 /* Busy-poll mode (config poll-us): anything to do without an event? */
 bool vgpuback_ring_has_work(struct vgpuback_device *dev);
+/* Do it (answer completions, consume requests): true if anything moved. */
+bool vgpuback_ring_poll(struct vgpuback_device *dev);
+/* How long to keep polling after work, from poll-us (auto: adaptive). */
+uint64_t vgpuback_ring_poll_window_ns(const struct vgpuback_device *dev);
+/*
+ * Around a sleeping poll(): prepare_sleep() makes executor threads signal
+ * done_fd from now on and says false when a completion is already queued
+ * (do not sleep then); woke() after poll() returns.
+ */
+bool vgpuback_ring_prepare_sleep(struct vgpuback_device *dev);
+void vgpuback_ring_woke(struct vgpuback_device *dev);
 /* Open/close the busy-poll window (closing re-arms req_event). */
 void vgpuback_ring_spin(struct vgpuback_device *dev, bool on);
 /* Poll timeout for the storm throttle: ms, or -1. */

@@ -12,6 +12,12 @@
 
 #define VGPUBACK_DEFAULT_CONFIG "/etc/vgpu-xen/backend.conf"
 
+/*
+ * poll-us "auto" (the default): poll while the domain is active, sleep when
+ * it is idle (ring.c's vgpuback_ring_poll_window says how long).
+ */
+#define VGPUBACK_POLL_AUTO UINT32_MAX
+
 struct vgpuback_config {
 	uint32_t domid;
 	uint32_t devid;
@@ -35,7 +41,8 @@ struct vgpuback_config {
 	uint32_t storm_limit;           /* idle events/s before throttling    */
 	uint32_t shutdown_timeout_ms;   /* SIGTERM: wait for in-flight ops    */
 	uint32_t poll_us;               /* busy-poll the ring this long after
-					 * the last work before sleeping; 0 off */
+					 * the last work before sleeping; 0 off;
+					 * VGPUBACK_POLL_AUTO: adaptive       */
 };
 
 void vgpuback_config_defaults(struct vgpuback_config *cfg);

@@ -16,6 +16,9 @@
 #include "common.h"
 #include "log.h"
 
+/* While polling, other descriptors (signals, XenStore) are looked at this often. */
+#define POLL_SLICE_NS (20ull * 1000)
+
 static const char usage_text[] =
 "Usage: vgpu-backend --domid N [OPTION]...\n"
 "\n"
@@ -61,9 +64,15 @@ static const char usage_text[] =
 "                       how long to wait for work already on the GPU\n"
 "                       before stopping it (default 10000)\n"
 "  --cpu-op-delay-us US cpu executor: extra time per op (tests)\n"
-"  --poll-us US         after the last request, busy-poll the ring this long\n"
-"                       before sleeping (lower latency, burns a CPU while\n"
-"                       the guest is busy; default 0 = off)\n"
+"  --poll-us US|auto    how long to keep polling the ring and the GPU's\n"
+"                       completions after the last work before sleeping.\n"
+"                       auto (the default): while the domain has work in\n"
+"                       flight or had some in the last few hundred\n"
+"                       microseconds, poll (a busy domain's requests then\n"
+"                       cost no wake-up), and sleep when it is idle (an\n"
+"                       idle domain costs no CPU); US pins the window\n"
+"                       (0 = never poll: every request and completion\n"
+"                       wakes the process)\n"
 "  --print-config       print the effective settings and exit\n"
 "  -h, --help           this text\n"
 "  --version            the version\n"
@@ -340,18 +349,38 @@ int main(int argc, char **argv)
 			if (timeout < 0 || left < timeout)
 				timeout = left;
 		}
-		/* Busy-poll window: look at the ring between zero-timeout polls. */
+		/*
+		 * Polling window (poll-us; auto by default): while the domain is
+		 * busy, look at the ring and the completion queue in memory,
+		 * with a zero-timeout poll() for the other descriptors every
+		 * POLL_SLICE_NS; requests and completions then cost neither
+		 * the guest's notification nor a wake-up. Idle, sleep.
+		 */
 		if (cfg.poll_us && dev.conn == VGPUBACK_CONNECTED && !dev.leaving &&
 		    vgpuback_now_ns() < spin_until) {
 			spin = true;
 			timeout = 0;
 		}
 		vgpuback_ring_spin(&dev, spin);
-		if (spin && vgpuback_ring_has_work(&dev)) {
-			vgpuback_ring_kick(&dev);
-			spin_until = vgpuback_now_ns() + cfg.poll_us * 1000ull;
+		if (spin) {
+			uint64_t now = vgpuback_now_ns();
+			uint64_t slice = now + POLL_SLICE_NS;
+
+			if (slice > spin_until)
+				slice = spin_until;
+			while (!vgpuback_ring_has_work(&dev) && now < slice) {
+				__builtin_ia32_pause();
+				now = vgpuback_now_ns();
+			}
+			if (vgpuback_ring_poll(&dev))
+				spin_until = vgpuback_now_ns() +
+					     vgpuback_ring_poll_window_ns(&dev);
+		} else if (timeout != 0 && !vgpuback_ring_prepare_sleep(&dev)) {
+			timeout = 0;    /* a completion came meanwhile */
 		}
-		if (poll(pfd, 4, timeout) < 0) {
+		err = poll(pfd, 4, timeout);
+		vgpuback_ring_woke(&dev);
+		if (err < 0) {
 			if (errno == EINTR)
 				continue;
 			vb_err("poll: %s", strerror(errno));
@@ -382,14 +411,23 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		if (pfd[3].revents & POLLIN)
+		if (pfd[3].revents & POLLIN) {
 			vgpuback_ring_completions(&dev);
-		if (pfd[2].revents & POLLIN) {
-			vgpuback_ring_event(&dev);
-			spin_until = vgpuback_now_ns() + cfg.poll_us * 1000ull;
+			spin_until = vgpuback_now_ns() +
+				     vgpuback_ring_poll_window_ns(&dev);
+		} else if (!spin && vgpuback_ring_has_work(&dev)) {
+			vgpuback_ring_poll(&dev);  /* queued while we were awake */
 		}
-		if (!spin && !(pfd[2].revents & POLLIN))
-			dev.spun_recently = false;
+		if (pfd[2].revents & POLLIN) {
+			uint64_t seen = dev.stats.requests;
+
+			vgpuback_ring_event(&dev);
+			/* Only work opens the window: a storm of empty events
+			 * does not keep us polling. */
+			if (dev.stats.requests != seen)
+				spin_until = vgpuback_now_ns() +
+					     vgpuback_ring_poll_window_ns(&dev);
+		}
 		if (pfd[1].revents & POLLIN) {
 			char *path, *token;
 			int n = 0;

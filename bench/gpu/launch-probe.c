@@ -5,8 +5,9 @@
  * by loopfront, in a matrix of settings:
  *   kernel   vt_empty with no data segment, or vt_saxpy with its 24-byte
  *            parameter blob in one segment;
- *   waiting  both ends sleeping (the defaults), or both polling
- *            (--poll-us / the frontend's spin);
+ *   waiting  both ends with their defaults, both sleeping (vgpu-backend
+ *            --poll-us 0, no frontend spin), or both polling (--poll-us
+ *            P and a frontend spin of P);
  *   arbiter  on (a private region) or off (VGPU_ARB=off).
  * For each: the LAUNCH round trip (p50/p99) and the async rate with the
  * ring full, and for the async run, per thread of the backend and of its
@@ -42,7 +43,7 @@ static const char usage_text[] =
 "  -a, --async N        ops per async figure (default 30000)\n"
 "  -p, --poll-us US     the polling setting's window (default 50)\n"
 "  -e, --executor E     the backend's executor (default cuda)\n"
-"  -q, --quick          only the default settings (sleeping, arbiter on)\n"
+"  -q, --quick          only the default settings (arbiter on)\n"
 "  -h, --help           this text\n";
 
 static const char *backend_path, *executor = "cuda";
@@ -197,7 +198,9 @@ static uint64_t func_get(struct loopfront *lf, uint32_t ctx,
 	return rsp.result[0];
 }
 
-static void world_start(struct world *w, bool polling, bool arbiter)
+enum waiting { W_DEFAULTS, W_SLEEPING, W_POLLING };
+
+static void world_start(struct world *w, enum waiting wait, bool arbiter)
 {
 	char log[320], pus[16], why[256];
 	struct loopfront_opts o;
@@ -218,23 +221,31 @@ static void world_start(struct world *w, bool polling, bool arbiter)
 	}
 	lb_world_close(lw);
 	snprintf(log, sizeof(log), "%s/backend.log", w->dir);
-	snprintf(pus, sizeof(pus), "%d", polling ? poll_us : 0);
+	snprintf(pus, sizeof(pus), "%d", wait == W_POLLING ? poll_us : 0);
 	w->backend = fork();
 	if (w->backend == 0) {
 		if (arbiter)
 			setenv("VGPU_ARB_NAME", "vgpu-launch-probe", 1);
 		else
 			setenv("VGPU_ARB", "off", 1);
-		execl(backend_path, backend_path, "--domid", "1", "--transport",
-		      "loopback", "--loopback-dir", w->dir, "--executor", executor,
-		      "--foreground", "--log-file", log, "--poll-us", pus,
-		      (char *)NULL);
+		if (wait == W_DEFAULTS)
+			execl(backend_path, backend_path, "--domid", "1",
+			      "--transport", "loopback", "--loopback-dir", w->dir,
+			      "--executor", executor, "--foreground",
+			      "--log-file", log, (char *)NULL);
+		else
+			execl(backend_path, backend_path, "--domid", "1",
+			      "--transport", "loopback", "--loopback-dir", w->dir,
+			      "--executor", executor, "--foreground",
+			      "--log-file", log, "--poll-us", pus, (char *)NULL);
 		_exit(127);
 	}
 	loopfront_opts_init(&o);
 	o.world_dir = w->dir;
 	o.domid = 1;
-	o.spin_us = polling ? (unsigned int)poll_us : 0;
+	if (wait != W_DEFAULTS)
+		unsetenv("VGPU_LOOPFRONT_SPIN_US");
+	o.spin_us = wait == W_POLLING ? (unsigned int)poll_us : 0;
 	w->lf = loopfront_open(&o, why, sizeof(why));
 	if (!w->lf || loopfront_ctx_create(w->lf, &w->ctx) ||
 	    loopfront_mem_alloc(w->lf, w->ctx, 1 << 20, &w->mem, &w->addr)) {
@@ -369,16 +380,20 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("# launch-probe: one guest, vgpu-backend --executor %s, loopback\n",
 	       executor);
-	for (int polling = 0; polling < 2; polling++)
+	for (int wait = W_DEFAULTS; wait <= W_POLLING; wait++)
 		for (int arb = 1; arb >= 0; arb--) {
+			static const char *const names[] = {
+				"both ends with their defaults",
+				"both ends sleeping (poll-us 0)",
+				"both ends polling",
+			};
 			struct world w;
 			char l[128];
 
-			if (quick && (polling || !arb))
+			if (quick && (wait != W_DEFAULTS || !arb))
 				continue;
-			printf("%s, arbiter %s:\n", polling ? "both ends polling" :
-			       "both ends sleeping (defaults)", arb ? "on" : "off");
-			world_start(&w, polling, arb);
+			printf("%s, arbiter %s:\n", names[wait], arb ? "on" : "off");
+			world_start(&w, (enum waiting)wait, arb);
 			snprintf(l, sizeof(l), "vt_empty, no segment");
 			run(&w, false, l);
 			snprintf(l, sizeof(l), "vt_saxpy, 24-byte parameter segment");

@@ -43,7 +43,7 @@ struct guest {
 };
 
 static char world_dir[256], conf_path[300];
-static const char *backend_path, *executor = "cpu", *poll_us = "0";
+static const char *backend_path, *executor = "cpu", *poll_us = "auto";
 static struct lb_world *W;
 static bool quick;
 static const char *only;
@@ -356,7 +356,7 @@ int main(int argc, char **argv)
 		default:
 			printf("Usage: vgpu-bench-loopback --backend PATH [--executor cpu|cuda|auto]\n"
 			       "       [--quick] [--poll-us US] [--only nop|ops|guests|h2d]\n"
-			       "--poll-us is passed to each vgpu-backend (busy-poll window).\n"
+			       "--poll-us (auto, or microseconds) is passed to each vgpu-backend.\n"
 			       "Benchmarks vgpu-backend over the loopback transport and prints a\n"
 			       "Markdown table: NOP round trip (p50/p99), small-op throughput with\n"
 			       "32 and 64 requests in flight, 1, 2 and 7 guests at once, MEMCPY_H2D\n"
