@@ -111,6 +111,7 @@ struct vgpuback_device {
 	int      done_fd;               /* eventfd: completions pending      */
 	pthread_t ring_thread;
 	bool     in_submit;             /* ring thread inside submit         */
+	uint64_t poll_window_ns;        /* poll-us auto: the window now      */
 	bool     ring_awake;            /* not asleep in poll(): done() need
 					 * not write done_fd (atomic)          */
 
@@ -160,6 +161,8 @@ bool vgpuback_ring_has_work(struct vgpuback_device *dev);
 bool vgpuback_ring_poll(struct vgpuback_device *dev);
 /* How long to keep polling after work, from poll-us (auto: adaptive). */
 uint64_t vgpuback_ring_poll_window_ns(const struct vgpuback_device *dev);
+/* Woken from a sleep by work quiet_ns after the last: adapt the window. */
+void vgpuback_ring_poll_slept(struct vgpuback_device *dev, uint64_t quiet_ns);
 /*
  * Around a sleeping poll(): prepare_sleep() makes executor threads signal
  * done_fd from now on and says false when a completion is already queued

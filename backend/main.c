@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 	struct vgpuback_device dev;
 	struct vgpu_exec_config ecfg;
 	bool print_only = false, dev_ready = false, xb_ready = false;
-	uint64_t deadline = 0, spin_until = 0;
+	uint64_t deadline = 0, spin_until = 0, last_work = 0;
 	const char *why = NULL;
 	sigset_t sigs;
 	int sfd = -1, rc = 1, err;
@@ -322,7 +322,7 @@ int main(int argc, char **argv)
 	vgpuback_xenbus_changed(&dev);
 
 	while (!dev.quit) {
-		bool spin = false;
+		bool spin = false, slept, worked = false;
 		struct pollfd pfd[4] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = t->ops->xs_watch_fd(t), .events = POLLIN },
@@ -373,11 +373,11 @@ int main(int argc, char **argv)
 				now = vgpuback_now_ns();
 			}
 			if (vgpuback_ring_poll(&dev))
-				spin_until = vgpuback_now_ns() +
-					     vgpuback_ring_poll_window_ns(&dev);
+				worked = true;
 		} else if (timeout != 0 && !vgpuback_ring_prepare_sleep(&dev)) {
 			timeout = 0;    /* a completion came meanwhile */
 		}
+		slept = timeout != 0;
 		err = poll(pfd, 4, timeout);
 		vgpuback_ring_woke(&dev);
 		if (err < 0) {
@@ -413,10 +413,9 @@ int main(int argc, char **argv)
 		}
 		if (pfd[3].revents & POLLIN) {
 			vgpuback_ring_completions(&dev);
-			spin_until = vgpuback_now_ns() +
-				     vgpuback_ring_poll_window_ns(&dev);
+			worked = true;
 		} else if (!spin && vgpuback_ring_has_work(&dev)) {
-			vgpuback_ring_poll(&dev);  /* queued while we were awake */
+			worked |= vgpuback_ring_poll(&dev); /* queued while awake */
 		}
 		if (pfd[2].revents & POLLIN) {
 			uint64_t seen = dev.stats.requests;
@@ -425,8 +424,16 @@ int main(int argc, char **argv)
 			/* Only work opens the window: a storm of empty events
 			 * does not keep us polling. */
 			if (dev.stats.requests != seen)
-				spin_until = vgpuback_now_ns() +
-					     vgpuback_ring_poll_window_ns(&dev);
+				worked = true;
+		}
+		if (worked) {
+			uint64_t now = vgpuback_now_ns();
+
+			/* Woken by work: would a longer window have caught it? */
+			if (slept)
+				vgpuback_ring_poll_slept(&dev, now - last_work);
+			last_work = now;
+			spin_until = now + vgpuback_ring_poll_window_ns(&dev);
 		}
 		if (pfd[1].revents & POLLIN) {
 			char *path, *token;

@@ -27,13 +27,16 @@
 
 #define RING_BUDGET        256u   /* requests per pass before other work */
 /*
- * poll-us auto: after the last work, keep polling this long while nothing
- * is in flight (a guest's next request usually follows its last answer
- * within a round trip of its own), and this long while something is (an
- * answer is due; kernels longer than this are left to the eventfd).
+ * poll-us auto: the polling window adapts the way Linux's halt polling
+ * does. Woken by work that came less than POLL_AUTO_MAX_NS after the last
+ * (polling that long would have caught it), the window doubles (from
+ * POLL_AUTO_STEP_NS, up to the maximum); woken after a longer quiet spell,
+ * it halves, down to nothing. A guest issuing op after op keeps a window
+ * as long as its round trip and pays no wake-up; one whose kernels run
+ * for milliseconds, or that is idle, costs no polling.
  */
-#define POLL_AUTO_IDLE_NS     (100ull * 1000)
-#define POLL_AUTO_INFLIGHT_NS (500ull * 1000)
+#define POLL_AUTO_STEP_NS (20ull * 1000)
+#define POLL_AUTO_MAX_NS  (500ull * 1000)
 #define STORM_THROTTLE_NS  (10ull * 1000 * 1000)
 
 #define container_of(ptr, type, member) \
@@ -60,6 +63,7 @@ int vgpuback_dev_init(struct vgpuback_device *dev,
 	dev->policy.mem_quota = cfg->mem_quota;
 	dev->ring_thread = pthread_self();
 	dev->ring_awake = true;
+	dev->poll_window_ns = POLL_AUTO_STEP_NS;
 	pthread_mutex_init(&dev->done_lock, NULL);
 
 	err = vgpuback_handles_init(&dev->handles, dev->domid,
@@ -759,7 +763,25 @@ uint64_t vgpuback_ring_poll_window_ns(const struct vgpuback_device *dev)
 
 	if (us != VGPUBACK_POLL_AUTO)
 		return (uint64_t)us * 1000;
-	return dev->inflight ? POLL_AUTO_INFLIGHT_NS : POLL_AUTO_IDLE_NS;
+	return dev->poll_window_ns;
+}
+
+void vgpuback_ring_poll_slept(struct vgpuback_device *dev, uint64_t quiet_ns)
+{
+	uint64_t w = dev->poll_window_ns;
+
+	if (dev->cfg->poll_us != VGPUBACK_POLL_AUTO)
+		return;
+	if (quiet_ns < POLL_AUTO_MAX_NS) {
+		w = w ? 2 * w : POLL_AUTO_STEP_NS;
+		if (w > POLL_AUTO_MAX_NS)
+			w = POLL_AUTO_MAX_NS;
+	} else {
+		w /= 2;
+		if (w < POLL_AUTO_STEP_NS / 2)
+			w = 0;
+	}
+	dev->poll_window_ns = w;
 }
 
 bool vgpuback_ring_prepare_sleep(struct vgpuback_device *dev)
