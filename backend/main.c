@@ -18,6 +18,8 @@
 
 /* While polling, other descriptors (signals, XenStore) are looked at this often. */
 #define POLL_SLICE_NS (20ull * 1000)
+/* poll-us auto polls on machines with at least this many CPUs. */
+#define POLL_AUTO_MIN_CPUS 4
 
 static const char usage_text[] =
 "Usage: vgpu-backend --domid N [OPTION]...\n"
@@ -70,7 +72,9 @@ static const char usage_text[] =
 "                       flight or had some in the last few hundred\n"
 "                       microseconds, poll (a busy domain's requests then\n"
 "                       cost no wake-up), and sleep when it is idle (an\n"
-"                       idle domain costs no CPU); US pins the window\n"
+"                       idle domain costs no CPU); the window adapts to\n"
+"                       the guest's pace; no polling on a machine of fewer\n"
+"                       than 4 CPUs. US pins the window\n"
 "                       (0 = never poll: every request and completion\n"
 "                       wakes the process)\n"
 "  --print-config       print the effective settings and exit\n"
@@ -309,6 +313,18 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * Polling pays only where a core is free for it: on a machine of
+	 * fewer than POLL_AUTO_MIN_CPUS the guest's own process (loopback)
+	 * or vCPU and ours fight over the cores, and a round trip got slower,
+	 * not faster (docs/performance.md). An explicit poll-us still polls.
+	 */
+	if (cfg.poll_us == VGPUBACK_POLL_AUTO &&
+	    sysconf(_SC_NPROCESSORS_ONLN) < POLL_AUTO_MIN_CPUS) {
+		vb_info("poll-us auto: %ld CPUs, fewer than %d: not polling",
+			sysconf(_SC_NPROCESSORS_ONLN), POLL_AUTO_MIN_CPUS);
+		cfg.poll_us = 0;
+	}
 	err = vgpuback_dev_init(&dev, &cfg, t, exec);
 	if (err) {
 		vb_err("cannot set up the device: %s", strerror(-err));

@@ -382,6 +382,39 @@ START_TEST(test_completion_wakeups_batched)
 }
 END_TEST
 
+/* poll-us auto: the window follows the guest's pace (halt-polling rule). */
+START_TEST(test_poll_window_adapts)
+{
+	uint64_t w, prev;
+	int i;
+
+	CFG.poll_us = VGPUBACK_POLL_AUTO;
+	start(true);
+	w = vgpuback_ring_poll_window_ns(&DEV);
+	ck_assert_uint_gt(w, 0);
+	/* Work keeps coming 100 us apart: the window grows to cover it. */
+	for (i = 0; i < 10; i++)
+		vgpuback_ring_poll_slept(&DEV, 100000);
+	ck_assert_uint_ge(vgpuback_ring_poll_window_ns(&DEV), 100000);
+	prev = vgpuback_ring_poll_window_ns(&DEV);
+	vgpuback_ring_poll_slept(&DEV, 100000);
+	ck_assert_uint_le(vgpuback_ring_poll_window_ns(&DEV), 500000); /* bounded */
+	ck_assert_uint_ge(vgpuback_ring_poll_window_ns(&DEV), prev);
+	/* Long quiet spells (long kernels, an idle guest): down to nothing. */
+	for (i = 0; i < 20; i++)
+		vgpuback_ring_poll_slept(&DEV, 10000000);
+	ck_assert_uint_eq(vgpuback_ring_poll_window_ns(&DEV), 0);
+	/* Busy again: it comes back. */
+	vgpuback_ring_poll_slept(&DEV, 30000);
+	ck_assert_uint_gt(vgpuback_ring_poll_window_ns(&DEV), 0);
+	/* A fixed poll-us is not adapted. */
+	CFG.poll_us = 50;
+	vgpuback_ring_poll_slept(&DEV, 10000000);
+	ck_assert_uint_eq(vgpuback_ring_poll_window_ns(&DEV), 50000);
+	CFG.poll_us = VGPUBACK_POLL_AUTO;
+}
+END_TEST
+
 START_TEST(test_ctx_destroy_waits_for_its_ops)
 {
 	struct vgpuif_request r;
@@ -703,6 +736,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_completions_from_thread_with_backpressure);
 	tcase_add_test(tc, test_completion_wakeups_batched);
+	tcase_add_test(tc, test_poll_window_adapts);
 	tcase_add_test(tc, test_ctx_destroy_waits_for_its_ops);
 	tcase_add_test(tc, test_disconnect_with_work_in_flight);
 	suite_add_tcase(s, tc);
