@@ -35,9 +35,15 @@ struct vgpuback_req {
 	struct vgpuback_ctx *ctx;       /* counted in ctx->inflight          */
 	struct vgpuback_obj *newobj;    /* ALLOC/LOAD/FUNC_GET: reserved slot */
 	uint64_t newhandle;
-	struct vgpuback_obj *freeobj;   /* MEM_FREE/MODULE_UNLOAD            */
+	struct vgpuback_obj *freeobj;   /* MEM_FREE/MODULE_UNLOAD/
+					 * STREAM_DESTROY/EVENT_DESTROY       */
+	struct vgpuback_obj *globmod;   /* MODULE_GLOBAL: the module, and   */
+	uint32_t globmod_gen;           /* its generation when asked        */
+	uint32_t glob_name_len;
 	struct vgpuback_gmap gmap;
 	struct vgpu_exec_iov iov_inline[VGPUIF_MAX_DIRECT_SEGMENTS];
+	/* F_INLINE: the request's bytes, ours until the response. */
+	uint8_t  inline_buf[VGPUIF_MAX_INLINE_BYTES];
 	struct vgpu_exec_iov *iov;
 	uint32_t niov;
 	bool     submitted;             /* the executor owns it until done() */
@@ -73,6 +79,9 @@ struct vgpuback_device {
 	struct vgpuback_transport *t;
 	struct vgpu_exec *exec;
 	struct vgpu_exec_info einfo;
+	/* DEVICE_INFO: the executor's snapshot, or why there is none. */
+	struct vgpuif_device_info dinfo;
+	int      dinfo_status;          /* 0 or VGPUIF_RSP_EOPNOTSUPP        */
 
 	/* ---- control (xenbus.c) ---- */
 	char    *be_path;               /* backend/vgpu/<domid>/<devid>      */

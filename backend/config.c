@@ -32,6 +32,7 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->shutdown_timeout_ms = 10000;
 	cfg->watchdog_ms = 0;
 	cfg->poll_us = VGPUBACK_POLL_AUTO;
+	cfg->protocol_revision = 2;
 }
 
 int vgpuback_config_parse_u64(const char *s, bool size_suffix, uint64_t *out)
@@ -177,6 +178,9 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return set_u32(&cfg->poll_us, v, 0, 1000000, why,
 			       "poll-us must be auto or 0..1000000 (0 = never busy-poll)");
 	}
+	if (!strcmp(key, "protocol-revision"))
+		return set_u32(&cfg->protocol_revision, v, 1, 2, why,
+			       "protocol-revision must be 1 or 2");
 	if (!strcmp(key, "mem-quota")) {
 		if (vgpuback_config_parse_u64(v, true, &cfg->mem_quota)) {
 			*why = "mem-quota must be bytes, optionally with K/M/G/T";
@@ -275,7 +279,7 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
 		"max-ring-page-order = %u\npersistent-grants = %u\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
-		"cpu-op-delay-us = %u\npoll-us = ",
+		"cpu-op-delay-us = %u\nprotocol-revision = %u\npoll-us = ",
 		c->executor, c->gpu, c->watchdog_ms, c->transport,
 		c->loopback_dir[0] ? c->loopback_dir : "(default)",
 		vgpuback_log_level_name(c->log_level),
@@ -283,7 +287,8 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		c->max_inflight, c->max_contexts, c->max_handles_per_ctx,
 		c->max_indirect_segments, c->max_ring_page_order,
 		c->persistent_grants, (unsigned long long)c->mem_quota,
-		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us);
+		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us,
+		c->protocol_revision);
 	if (c->poll_us == VGPUBACK_POLL_AUTO)
 		fprintf(out, "auto\n");
 	else

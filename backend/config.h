@@ -43,6 +43,9 @@ struct vgpuback_config {
 	uint32_t poll_us;               /* busy-poll the ring this long after
 					 * the last work before sleeping; 0 off;
 					 * VGPUBACK_POLL_AUTO: adaptive       */
+	uint32_t protocol_revision;     /* 2 (default) or 1: serve and
+					 * advertise revision 1 only, as an old
+					 * backend (compatibility tests)      */
 };
 
 void vgpuback_config_defaults(struct vgpuback_config *cfg);

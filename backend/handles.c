@@ -52,6 +52,8 @@ int vgpuback_handles_init(struct vgpuback_handles *h, uint32_t domid,
 	h->domid = domid;
 	h->max_ctx = max_ctx;
 	h->max_per_ctx = max_per_ctx;
+	h->max_streams = VGPUIF_MAX_STREAMS_PER_CTX;
+	h->max_events = VGPUIF_MAX_EVENTS_PER_CTX;
 	/* Different domains start far apart (Knuth's multiplicative hash). */
 	h->gen_next = ((domid + 1) * 2654435761u) & GEN_MASK;
 	return 0;
@@ -115,7 +117,8 @@ void vgpuback_ctx_free(struct vgpuback_handles *h, struct vgpuback_ctx *ctx)
 		struct vgpuback_obj *o = vgpuback_obj_at(ctx, i);
 
 		if (o->state != VGPUBACK_SLOT_FREE &&
-		    o->type == VGPUBACK_OBJ_MEM)
+		    o->type == VGPUBACK_OBJ_MEM &&
+		    !(o->oflags & VGPUBACK_OBJF_MODULE_OWNED))
 			h->mem_used -= o->size;
 	}
 	free_chunks(ctx);
@@ -137,6 +140,18 @@ static int grow(struct vgpuback_ctx *ctx)
 	return 0;
 }
 
+int vgpuback_obj_room(const struct vgpuback_handles *h,
+		      const struct vgpuback_ctx *ctx, enum vgpuback_obj_type type)
+{
+	if (ctx->nr_used >= h->max_per_ctx)
+		return -EMFILE;
+	if (type == VGPUBACK_OBJ_STREAM && ctx->nr_streams >= h->max_streams)
+		return -EMFILE;
+	if (type == VGPUBACK_OBJ_EVENT && ctx->nr_events >= h->max_events)
+		return -EMFILE;
+	return 0;
+}
+
 int vgpuback_obj_reserve(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 			 enum vgpuback_obj_type type, struct vgpuback_obj **out,
 			 uint64_t *handle)
@@ -145,8 +160,9 @@ int vgpuback_obj_reserve(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 	uint32_t slot;
 	int err;
 
-	if (ctx->nr_used >= h->max_per_ctx)
-		return -EMFILE;
+	err = vgpuback_obj_room(h, ctx, type);
+	if (err)
+		return err;
 	if (ctx->free_head) {
 		slot = ctx->free_head - 1;
 		ctx->free_head = vgpuback_obj_at(ctx, slot)->next_free;
@@ -165,6 +181,10 @@ int vgpuback_obj_reserve(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 	o->slot = (uint16_t)slot;
 	o->gen = next_gen(h);
 	ctx->nr_used++;
+	if (type == VGPUBACK_OBJ_STREAM)
+		ctx->nr_streams++;
+	else if (type == VGPUBACK_OBJ_EVENT)
+		ctx->nr_events++;
 	*out = o;
 	if (handle)
 		*handle = vgpuback_obj_handle(h, ctx, o);
@@ -182,9 +202,16 @@ void vgpuback_obj_release(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 {
 	if (obj->state == VGPUBACK_SLOT_FREE)
 		return;
-	if (obj->type == VGPUBACK_OBJ_MEM)
+	if (obj->type == VGPUBACK_OBJ_MEM &&
+	    !(obj->oflags & VGPUBACK_OBJF_MODULE_OWNED))
 		h->mem_used -= obj->size;
+	else if (obj->type == VGPUBACK_OBJ_STREAM)
+		ctx->nr_streams--;
+	else if (obj->type == VGPUBACK_OBJ_EVENT)
+		ctx->nr_events--;
 	obj->state = VGPUBACK_SLOT_FREE;
+	obj->oflags = 0;
+	obj->uflags = 0;
 	obj->eobj = NULL;
 	obj->size = 0;
 	obj->gen = 0;
@@ -224,7 +251,8 @@ struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
 	o = vgpuback_obj_at(ctx, slot);
 	if (o->state != VGPUBACK_SLOT_LIVE || o->type != type || o->gen != gen)
 		return NULL;
-	if (type == VGPUBACK_OBJ_FUNC) {
+	if (type == VGPUBACK_OBJ_FUNC ||
+	    (o->oflags & VGPUBACK_OBJF_MODULE_OWNED)) {
 		struct vgpuback_obj *m;
 
 		if (o->parent_slot >= ctx->high)
@@ -235,4 +263,47 @@ struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
 			return NULL;
 	}
 	return o;
+}
+
+/* Does o hang off module mod (a function or a global of it)? */
+static bool is_child(const struct vgpuback_obj *o, const struct vgpuback_obj *mod)
+{
+	if (o->state == VGPUBACK_SLOT_FREE)
+		return false;
+	if (o->type != VGPUBACK_OBJ_FUNC &&
+	    !(o->type == VGPUBACK_OBJ_MEM &&
+	      (o->oflags & VGPUBACK_OBJF_MODULE_OWNED)))
+		return false;
+	return o->parent_slot == mod->slot && o->parent_gen == mod->gen;
+}
+
+void vgpuback_obj_release_children(struct vgpuback_handles *h,
+				   struct vgpuback_ctx *ctx,
+				   const struct vgpuback_obj *mod)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->high; i++) {
+		struct vgpuback_obj *o = vgpuback_obj_at(ctx, i);
+
+		if (o != mod && is_child(o, mod))
+			vgpuback_obj_release(h, ctx, o);
+	}
+}
+
+struct vgpuback_obj *vgpuback_obj_find_global(struct vgpuback_ctx *ctx,
+					      const struct vgpuback_obj *mod,
+					      const void *eobj)
+{
+	uint32_t i;
+
+	for (i = 0; i < ctx->high; i++) {
+		struct vgpuback_obj *o = vgpuback_obj_at(ctx, i);
+
+		if (o->state == VGPUBACK_SLOT_LIVE &&
+		    o->type == VGPUBACK_OBJ_MEM && o->eobj == eobj &&
+		    is_child(o, mod))
+			return o;
+	}
+	return NULL;
 }

@@ -11,7 +11,7 @@
  * Context handles (32-bit, req.ctx):
  *   bits 0..7   context slot (VGPUIF_MAX_CTX_PER_DEVICE = 256)
  *   bits 8..31  generation (never 0)
- * Object handles (64-bit: memory, module, function):
+ * Object handles (64-bit: memory, module, function, stream, event):
  *   bits 0..11  object slot in its context (VGPUIF_MAX_HANDLES_PER_CTX)
  *   bits 12..19 context slot
  *   bits 20..23 type (enum vgpuback_obj_type)
@@ -37,8 +37,19 @@ enum vgpuback_obj_type {
 	VGPUBACK_OBJ_NONE = 0,
 	VGPUBACK_OBJ_MEM  = 1,
 	VGPUBACK_OBJ_MOD  = 2,
-	VGPUBACK_OBJ_FUNC = 3
+	VGPUBACK_OBJ_FUNC = 3,
+	VGPUBACK_OBJ_STREAM = 4, /* revision 2: at most max_streams per ctx  */
+	VGPUBACK_OBJ_EVENT = 5   /* revision 2: at most max_events per ctx   */
 };
+
+/* vgpuback_obj.oflags */
+/*
+ * MEM: a module global (MODULE_GLOBAL): its module in parent_*; found only
+ * while the module lives, never freed by MEM_FREE, released by
+ * MODULE_UNLOAD, not counted in mem_used (the module's memory is not an
+ * allocation of the guest's).
+ */
+#define VGPUBACK_OBJF_MODULE_OWNED 0x1u
 
 enum vgpuback_slot_state {
 	VGPUBACK_SLOT_FREE    = 0,
@@ -50,9 +61,12 @@ struct vgpuback_obj {
 	uint8_t  type;           /* enum vgpuback_obj_type                  */
 	uint8_t  state;          /* enum vgpuback_slot_state                */
 	uint16_t slot;
+	uint8_t  oflags;         /* VGPUBACK_OBJF_*                          */
+	uint32_t uflags;         /* STREAM/EVENT: the guest's create flags   */
 	uint32_t gen;            /* 24 bits                                  */
 	uint32_t next_free;      /* free list, slot index + 1; 0 = end      */
-	uint32_t parent_slot;    /* FUNC: its module's slot and generation  */
+	uint32_t parent_slot;    /* FUNC, module-owned MEM: its module's
+				  * slot and generation                      */
 	uint32_t parent_gen;
 	void    *eobj;           /* executor object (vgpu_exec_mem etc.)    */
 	uint64_t size;           /* MEM: bytes, counted against the quota  */
@@ -83,6 +97,8 @@ struct vgpuback_ctx {
 	uint32_t nr_alloc;       /* slots in allocated chunks                */
 	uint32_t high;           /* slots ever used                          */
 	uint32_t nr_used;        /* slots PENDING or LIVE                    */
+	uint32_t nr_streams;     /* of them STREAM                           */
+	uint32_t nr_events;      /* of them EVENT                            */
 	uint32_t free_head;      /* slot index + 1; 0 = none                */
 	uint32_t inflight;       /* requests submitted, not yet answered    */
 	void    *destroy_req;    /* the CTX_DESTROY waiting for inflight==0 */
@@ -92,6 +108,8 @@ struct vgpuback_handles {
 	uint32_t domid;
 	uint32_t max_ctx;        /* <= VGPUIF_MAX_CTX_PER_DEVICE            */
 	uint32_t max_per_ctx;    /* <= VGPUIF_MAX_HANDLES_PER_CTX           */
+	uint32_t max_streams;    /* VGPUIF_MAX_STREAMS_PER_CTX, or lower    */
+	uint32_t max_events;     /* VGPUIF_MAX_EVENTS_PER_CTX, or lower     */
 	uint32_t nr_ctx;         /* LIVE or DYING                            */
 	uint32_t gen_next;
 	uint64_t mem_used;       /* bytes of MEM objects, PENDING included  */
@@ -112,8 +130,15 @@ struct vgpuback_ctx *vgpuback_ctx_lookup(struct vgpuback_handles *h,
 void vgpuback_ctx_free(struct vgpuback_handles *h, struct vgpuback_ctx *ctx);
 
 /*
+ * May ctx take one more object of this type? 0, or -EMFILE when it holds
+ * max_per_ctx objects, or (streams, events) max_streams / max_events of
+ * that type, already.
+ */
+int  vgpuback_obj_room(const struct vgpuback_handles *h,
+		       const struct vgpuback_ctx *ctx, enum vgpuback_obj_type type);
+/*
  * Reserve an object slot (PENDING) in ctx; *handle receives its future
- * handle. -EMFILE when ctx holds max_per_ctx already, -ENOMEM.
+ * handle. -EMFILE as vgpuback_obj_room(), -ENOMEM.
  */
 int  vgpuback_obj_reserve(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 			  enum vgpuback_obj_type type, struct vgpuback_obj **out,
@@ -123,9 +148,18 @@ void vgpuback_obj_commit(struct vgpuback_obj *obj, void *eobj);
 /* Free a slot (PENDING or LIVE); MEM bytes leave mem_used. */
 void vgpuback_obj_release(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 			  struct vgpuback_obj *obj);
+/* Release what hangs off module mod: its functions and its globals. */
+void vgpuback_obj_release_children(struct vgpuback_handles *h,
+				   struct vgpuback_ctx *ctx,
+				   const struct vgpuback_obj *mod);
+/* The LIVE global of module mod whose executor object is eobj, or NULL. */
+struct vgpuback_obj *vgpuback_obj_find_global(struct vgpuback_ctx *ctx,
+					      const struct vgpuback_obj *mod,
+					      const void *eobj);
 /*
- * The LIVE object of this type named by handle in ctx, or NULL. A FUNC is
- * found only while its module is still LIVE with the same generation.
+ * The LIVE object of this type named by handle in ctx, or NULL. A FUNC or
+ * a module-owned MEM is found only while its module is still LIVE with the
+ * same generation.
  */
 struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
 					 struct vgpuback_ctx *ctx,

@@ -77,6 +77,10 @@ static const char usage_text[] =
 "                       than 4 CPUs. US pins the window\n"
 "                       (0 = never poll: every request and completion\n"
 "                       wakes the process)\n"
+"  --protocol-revision R  2 (default): serve ops 0..30 and inline data,\n"
+"                       advertised as feature-ops 31 and feature-inline 1;\n"
+"                       1: serve ops 0..15 only and write neither key, as a\n"
+"                       revision-1 backend does (compatibility tests)\n"
 "  --print-config       print the effective settings and exit\n"
 "  -h, --help           this text\n"
 "  --version            the version\n"
@@ -86,14 +90,14 @@ static const char usage_text[] =
 "log-file, watchdog-ms, mem-quota, max-inflight, max-contexts,\n"
 "max-handles-per-context, max-indirect-segments, max-ring-page-order,\n"
 "persistent-grants, storm-limit, shutdown-timeout-ms, cpu-op-delay-us,\n"
-"poll-us).\n"
+"poll-us, protocol-revision).\n"
 "A malformed file is an error that names the line.\n"
 "\n"
 "XenStore: reads the frontend's ring-ref / ring-ref%u, ring-page-order,\n"
 "event-channel, protocol (must be " VGPUIF_PROTOCOL "), feature-persistent,\n"
 "state; writes max-ring-page-order, feature-persistent,\n"
-"feature-max-indirect-segments, gpu-name, gpu-memory,\n"
-"gpu-compute-capability, executor, state (and error on a failed connect);\n"
+"feature-max-indirect-segments, feature-ops, feature-inline, gpu-name,\n"
+"gpu-memory, gpu-compute-capability, executor, state (and error on a failed connect);\n"
 "reads the operator's priority (high|medium|low), pool and mem-quota from\n"
 "its own directory.\n"
 "\n"
@@ -139,6 +143,7 @@ static const struct option long_opts[] = {
 	{ "shutdown-timeout-ms", required_argument, NULL, OPT_SET },
 	{ "cpu-op-delay-us", required_argument, NULL, OPT_SET },
 	{ "poll-us", required_argument, NULL, OPT_SET },
+	{ "protocol-revision", required_argument, NULL, OPT_SET },
 	{ NULL, 0, NULL, 0 }
 };
 

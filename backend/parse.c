@@ -2,7 +2,8 @@
 /*
  * parse.c - validation of a copied request. Every field is checked here,
  * once, on the backend's private copy (XSA-155: never read twice from
- * shared memory).
+ * shared memory). docs/protocol.md section 5 lists the same rules with
+ * their statuses.
  */
 #include <string.h>
 
@@ -11,9 +12,11 @@
 int vgpuback_parse_header(const struct vgpuif_request *req,
 			  const struct vgpuback_policy *pol)
 {
-	/* Revision-2 ops are not served yet (feature-ops is not written). */
-	if (req->op >= VGPUIF_OP_COUNT_V1)
+	if (req->op >= (pol->revision1 ? VGPUIF_OP_COUNT_V1 : VGPUIF_OP_COUNT))
 		return VGPUIF_RSP_ENOSYS;
+	/* Revision 1 knows no F_INLINE: an unknown flag, as it says. */
+	if (pol->revision1 && (req->flags & VGPUIF_F_INLINE))
+		return VGPUIF_RSP_EINVAL;
 	return vgpuif_check_nr_segments(req->flags, req->nr_segments,
 					pol->max_indirect_segments);
 }
@@ -37,6 +40,29 @@ static int need_obj(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 	return *out ? 0 : VGPUIF_RSP_EBADF;
 }
 
+/*
+ * The stream an op is ordered on: 0 = the default stream, else a live
+ * stream of the request's context. A revision-1 backend had padding there.
+ */
+static int need_stream(struct vgpuback_handles *h,
+		       const struct vgpuback_policy *pol,
+		       struct vgpuback_parsed *out, uint64_t handle)
+{
+	out->stream = NULL;
+	if (!handle)
+		return 0;
+	if (pol->revision1)
+		return VGPUIF_RSP_EINVAL;
+	return need_obj(h, out->ctx, VGPUBACK_OBJ_STREAM, handle, &out->stream);
+}
+
+/* Room for one more object of the type the op creates (EMFILE). */
+static int need_room(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
+		     enum vgpuback_obj_type type)
+{
+	return vgpuback_obj_room(h, ctx, type) ? VGPUIF_RSP_EMFILE : 0;
+}
+
 int vgpuback_segment_written(const struct vgpuback_parsed *p,
 			     uint64_t seg_start, uint32_t seg_len)
 {
@@ -44,6 +70,146 @@ int vgpuback_segment_written(const struct vgpuback_parsed *p,
 		return 0;
 	return seg_start < p->write_off + p->write_len &&
 	       seg_start + seg_len > p->write_off;
+}
+
+/*
+ * FUNC_SET_ATTR: the CUfunction_attribute values a program may set
+ * (cuFuncSetAttribute), and cuFuncSetCacheConfig's, each with the values
+ * the driver documents; the device may refuse more (the executor answers).
+ */
+static int func_attr_ok(uint32_t attr, int32_t value)
+{
+	switch (attr) {
+	case 8:         /* MAX_DYNAMIC_SHARED_SIZE_BYTES              */
+	case 11:        /* REQUIRED_CLUSTER_WIDTH                     */
+	case 12:        /* REQUIRED_CLUSTER_HEIGHT                    */
+	case 13:        /* REQUIRED_CLUSTER_DEPTH                     */
+		return value >= 0;
+	case 9:         /* PREFERRED_SHARED_MEMORY_CARVEOUT: -1 = default */
+		return value >= -1 && value <= 100;
+	case 14:        /* NON_PORTABLE_CLUSTER_SIZE_ALLOWED          */
+		return value == 0 || value == 1;
+	case 15:        /* CLUSTER_SCHEDULING_POLICY_PREFERENCE       */
+		return value >= 0 && value <= 2;
+	case VGPUIF_FUNC_ATTR_CACHE_CONFIG: /* CUfunc_cache: 0..3       */
+		return value >= 0 && value <= 3;
+	default:        /* read-only attributes, unknown ones        */
+		return 0;
+	}
+}
+
+/* The revision-2 ops (op >= VGPUIF_OP_COUNT_V1); out->ctx is set. */
+static int parse_r2(struct vgpuback_handles *h,
+		    const struct vgpuback_policy *pol,
+		    const struct vgpuif_request *req,
+		    struct vgpuback_parsed *out)
+{
+	const union vgpuif_args *a = &req->args;
+	int rc;
+
+	switch (req->op) {
+	case VGPUIF_OP_DEVICE_INFO:
+		if (!tail_zero(a, 0))
+			return VGPUIF_RSP_EINVAL;
+		out->stream_len = sizeof(struct vgpuif_device_info);
+		out->write_len = sizeof(struct vgpuif_device_info);
+		return 0;
+	case VGPUIF_OP_STREAM_CREATE:
+		if (!tail_zero(a, sizeof(a->stream_create)))
+			return VGPUIF_RSP_EINVAL;
+		if (a->stream_create.flags & ~VGPUIF_STREAM_F_ALL)
+			return VGPUIF_RSP_EINVAL;
+		return need_room(h, out->ctx, VGPUBACK_OBJ_STREAM);
+	case VGPUIF_OP_STREAM_DESTROY:
+	case VGPUIF_OP_STREAM_SYNC:
+	case VGPUIF_OP_STREAM_QUERY:
+		if (!tail_zero(a, sizeof(a->stream)) || a->stream.event)
+			return VGPUIF_RSP_EINVAL;
+		/* the default stream cannot be destroyed */
+		if (req->op == VGPUIF_OP_STREAM_DESTROY && !a->stream.stream)
+			return VGPUIF_RSP_EINVAL;
+		return need_stream(h, pol, out, a->stream.stream);
+	case VGPUIF_OP_STREAM_WAIT_EVENT:
+		if (!tail_zero(a, sizeof(a->stream)))
+			return VGPUIF_RSP_EINVAL;
+		rc = need_stream(h, pol, out, a->stream.stream);
+		if (rc)
+			return rc;
+		return need_obj(h, out->ctx, VGPUBACK_OBJ_EVENT, a->stream.event,
+				&out->obj[0]);
+	case VGPUIF_OP_EVENT_CREATE:
+		if (!tail_zero(a, sizeof(a->event_create)) ||
+		    a->event_create._pad0)
+			return VGPUIF_RSP_EINVAL;
+		/* INTERPROCESS (0x4) and anything unknown: refused */
+		if (a->event_create.flags & ~VGPUIF_EVENT_F_ALL)
+			return VGPUIF_RSP_EINVAL;
+		return need_room(h, out->ctx, VGPUBACK_OBJ_EVENT);
+	case VGPUIF_OP_EVENT_DESTROY:
+	case VGPUIF_OP_EVENT_SYNC:
+	case VGPUIF_OP_EVENT_QUERY:
+	case VGPUIF_OP_EVENT_RECORD:
+		if (!tail_zero(a, sizeof(a->event)) || a->event.end)
+			return VGPUIF_RSP_EINVAL;
+		if (req->op != VGPUIF_OP_EVENT_RECORD && a->event.stream)
+			return VGPUIF_RSP_EINVAL;
+		rc = need_obj(h, out->ctx, VGPUBACK_OBJ_EVENT, a->event.event,
+			      &out->obj[0]);
+		if (rc)
+			return rc;
+		return need_stream(h, pol, out, a->event.stream);
+	case VGPUIF_OP_EVENT_ELAPSED:
+		if (!tail_zero(a, sizeof(a->event)) || a->event.stream)
+			return VGPUIF_RSP_EINVAL;
+		rc = need_obj(h, out->ctx, VGPUBACK_OBJ_EVENT, a->event.event,
+			      &out->obj[0]);
+		if (!rc)
+			rc = need_obj(h, out->ctx, VGPUBACK_OBJ_EVENT,
+				      a->event.end, &out->obj[1]);
+		if (rc)
+			return rc;
+		if ((out->obj[0]->uflags | out->obj[1]->uflags) &
+		    VGPUIF_EVENT_DISABLE_TIMING)
+			return VGPUIF_RSP_EINVAL;
+		return 0;
+	case VGPUIF_OP_FUNC_INFO:
+		if (!tail_zero(a, sizeof(a->func)) || a->func.attr ||
+		    a->func.value)
+			return VGPUIF_RSP_EINVAL;
+		rc = need_obj(h, out->ctx, VGPUBACK_OBJ_FUNC, a->func.func,
+			      &out->obj[0]);
+		if (rc)
+			return rc;
+		out->stream_len = sizeof(struct vgpuif_func_info);
+		out->write_len = sizeof(struct vgpuif_func_info);
+		return 0;
+	case VGPUIF_OP_FUNC_SET_ATTR:
+		if (!tail_zero(a, sizeof(a->func)))
+			return VGPUIF_RSP_EINVAL;
+		if (!func_attr_ok(a->func.attr, a->func.value))
+			return VGPUIF_RSP_EINVAL;
+		return need_obj(h, out->ctx, VGPUBACK_OBJ_FUNC, a->func.func,
+				&out->obj[0]);
+	case VGPUIF_OP_MODULE_GLOBAL:
+		if (!tail_zero(a, sizeof(a->module_global)) ||
+		    a->module_global._pad0)
+			return VGPUIF_RSP_EINVAL;
+		if (a->module_global.name_len == 0)
+			return VGPUIF_RSP_EINVAL;
+		if (a->module_global.name_len > VGPUIF_MAX_GLOBAL_NAME)
+			return VGPUIF_RSP_E2BIG;
+		rc = need_obj(h, out->ctx, VGPUBACK_OBJ_MOD,
+			      a->module_global.module, &out->obj[0]);
+		if (rc)
+			return rc;
+		/* name read, then {device address, size} written */
+		out->stream_len = (uint64_t)a->module_global.name_len + 16;
+		out->write_off = a->module_global.name_len;
+		out->write_len = 16;
+		return 0;
+	default:
+		return VGPUIF_RSP_ENOSYS;
+	}
 }
 
 int vgpuback_parse(struct vgpuback_handles *h,
@@ -61,9 +227,20 @@ int vgpuback_parse(struct vgpuback_handles *h,
 	rc = vgpuback_parse_header(req, pol);
 	if (rc)
 		return rc;
-	if (nr_segs != req->nr_segments)
-		return VGPUIF_RSP_EINVAL;
 	out->op = req->op;
+	out->inline_data = req->flags & VGPUIF_F_INLINE;
+
+	if (out->inline_data) {
+		/* The stream is u.inline_data[0, nr); the rest of u is zero. */
+		if (nr_segs != 0)
+			return VGPUIF_RSP_EINVAL;
+		stream = req->nr_segments;
+		for (i = req->nr_segments; i < VGPUIF_MAX_INLINE_BYTES; i++)
+			if (req->u.inline_data[i])
+				return VGPUIF_RSP_EINVAL;
+	} else if (nr_segs != req->nr_segments) {
+		return VGPUIF_RSP_EINVAL;
+	}
 
 	/* Segments: each inside its own page; the sum is the stream. */
 	for (i = 0; i < nr_segs; i++) {
@@ -72,7 +249,9 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		stream += segs[i].length;
 	}
 	/* Unused direct segment slots must be zero, as unused args. */
-	if (!(req->flags & VGPUIF_F_INDIRECT)) {
+	if (out->inline_data) {
+		/* checked above */
+	} else if (!(req->flags & VGPUIF_F_INDIRECT)) {
 		static const struct vgpuif_segment zero;
 
 		for (i = req->nr_segments; i < VGPUIF_MAX_DIRECT_SEGMENTS; i++)
@@ -86,11 +265,12 @@ int vgpuback_parse(struct vgpuback_handles *h,
 				return VGPUIF_RSP_EINVAL;
 	}
 
-	/* Context: none for the three context-free ops, a live one for all. */
+	/* Context: none for the four context-free ops, a live one for all. */
 	switch (req->op) {
 	case VGPUIF_OP_NOP:
 	case VGPUIF_OP_GET_INFO:
 	case VGPUIF_OP_CTX_CREATE:
+	case VGPUIF_OP_DEVICE_INFO:
 		if (req->ctx != 0)
 			return VGPUIF_RSP_EINVAL;
 		break;
@@ -132,6 +312,9 @@ int vgpuback_parse(struct vgpuback_handles *h,
 			      &out->obj[0]);
 		if (rc)
 			return rc;
+		/* a module's global lives as long as its module */
+		if (out->obj[0]->oflags & VGPUBACK_OBJF_MODULE_OWNED)
+			return VGPUIF_RSP_EINVAL;
 		break;
 	case VGPUIF_OP_MEMCPY_H2D:
 	case VGPUIF_OP_MEMCPY_D2H:
@@ -148,6 +331,9 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		if (!vgpuif_range_ok(a->memcpy.offset, a->memcpy.length,
 				     out->obj[0]->size))
 			return VGPUIF_RSP_ERANGE;
+		rc = need_stream(h, pol, out, a->memcpy.stream);
+		if (rc)
+			return rc;
 		out->stream_len = a->memcpy.length;
 		if (req->op == VGPUIF_OP_MEMCPY_D2H)
 			out->write_len = a->memcpy.length;
@@ -169,6 +355,9 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		    !vgpuif_range_ok(a->memcpy_d2d.src_offset,
 				     a->memcpy_d2d.length, out->obj[1]->size))
 			return VGPUIF_RSP_ERANGE;
+		rc = need_stream(h, pol, out, a->memcpy_d2d.stream);
+		if (rc)
+			return rc;
 		break;
 	case VGPUIF_OP_MEMSET: {
 		uint32_t es = a->memset.elem_size;
@@ -187,6 +376,9 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		if (!vgpuif_range_ok(a->memset.offset, a->memset.length,
 				     out->obj[0]->size))
 			return VGPUIF_RSP_ERANGE;
+		rc = need_stream(h, pol, out, a->memset.stream);
+		if (rc)
+			return rc;
 		break;
 	}
 	case VGPUIF_OP_MODULE_LOAD:
@@ -249,6 +441,9 @@ int vgpuback_parse(struct vgpuback_handles *h,
 			      &out->obj[0]);
 		if (rc)
 			return rc;
+		rc = need_stream(h, pol, out, a->launch.stream);
+		if (rc)
+			return rc;
 		out->stream_len = a->launch.param_len;
 		break;
 	}
@@ -264,11 +459,17 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		out->write_len = 4ull * a->vector_add.n;
 		break;
 	default:
-		return VGPUIF_RSP_ENOSYS;
+		rc = parse_r2(h, pol, req, out);
+		if (rc)
+			return rc;
+		break;
 	}
 
-	/* The segments must cover exactly the op's stream. */
+	/* The segments (or the inline bytes) must cover exactly the stream. */
 	if (stream != out->stream_len)
+		return VGPUIF_RSP_EINVAL;
+	/* Inline bytes are read-only: a written range needs a granted page. */
+	if (out->inline_data && out->write_len)
 		return VGPUIF_RSP_EINVAL;
 	return 0;
 }

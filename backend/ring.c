@@ -61,6 +61,7 @@ int vgpuback_dev_init(struct vgpuback_device *dev,
 	dev->priority = VGPUIF_PRIO_MEDIUM;
 	dev->policy.max_indirect_segments = cfg->max_indirect_segments;
 	dev->policy.mem_quota = cfg->mem_quota;
+	dev->policy.revision1 = cfg->protocol_revision == 1;
 	dev->ring_thread = pthread_self();
 	dev->ring_awake = true;
 	dev->poll_window_ns = POLL_AUTO_STEP_NS;
@@ -80,10 +81,14 @@ int vgpuback_dev_init(struct vgpuback_device *dev,
 		err = -errno;
 		goto out_segbuf;
 	}
+	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
 	if (exec) {
 		err = vgpu_exec_get_info(exec, &dev->einfo);
 		if (err)
 			goto out_fd;
+		/* The snapshot is fixed from here on: every answer the same. */
+		if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
+			dev->dinfo_status = 0;
 	}
 	err = vgpuback_sched_init(dev);
 	if (err)
@@ -189,19 +194,33 @@ static void req_answer(struct vgpuback_device *dev, struct vgpuback_req *r,
 	req_free(dev, r);
 }
 
-/* Copy src into the request's (mapped) data stream. */
-static void stream_write(struct vgpuback_req *r, const void *src, size_t len)
+/* Copy src into the request's (mapped) data stream from byte off on. */
+static void stream_write_at(struct vgpuback_req *r, uint64_t off,
+			    const void *src, size_t len)
 {
 	const uint8_t *p = src;
 	uint32_t i;
 
 	for (i = 0; i < r->niov && len; i++) {
-		size_t n = r->iov[i].len < len ? r->iov[i].len : len;
+		size_t n;
 
-		memcpy(r->iov[i].base, p, n);
+		if (off >= r->iov[i].len) {
+			off -= r->iov[i].len;
+			continue;
+		}
+		n = r->iov[i].len - (size_t)off;
+		if (n > len)
+			n = len;
+		memcpy((uint8_t *)r->iov[i].base + off, p, n);
 		p += n;
 		len -= n;
+		off = 0;
 	}
+}
+
+static void stream_write(struct vgpuback_req *r, const void *src, size_t len)
+{
+	stream_write_at(r, 0, src, len);
 }
 
 /* --------------------------------------------------------- get + parse */
@@ -217,7 +236,9 @@ int vgpuback_get_parse(struct vgpuback_device *dev,
 	rc = vgpuback_parse_header(req, &dev->policy);
 	if (rc)
 		return rc;
-	if (req->flags & VGPUIF_F_INDIRECT) {
+	if (req->flags & VGPUIF_F_INLINE) {
+		nr = 0; /* the bytes are in the request: no descriptors */
+	} else if (req->flags & VGPUIF_F_INDIRECT) {
 		uint32_t np = vgpuif_indirect_pages(nr);
 		uint32_t i;
 
@@ -373,6 +394,26 @@ out:
 	return err;
 }
 
+/*
+ * The op's data stream for the executor: the inline bytes, copied into the
+ * request (the ring slot they came in is the guest's again), or the mapped
+ * segments. 0 or a status.
+ */
+static int map_stream(struct vgpuback_device *dev, struct vgpuback_req *r,
+		      const struct vgpuif_request *req,
+		      const struct vgpuback_parsed *p,
+		      const struct vgpuif_segment *segs)
+{
+	if (p->inline_data) {
+		memcpy(r->inline_buf, req->u.inline_data, p->stream_len);
+		r->iov[0].base = r->inline_buf;
+		r->iov[0].len = (size_t)p->stream_len;
+		r->niov = 1;
+		return 0;
+	}
+	return map_segments(dev, r, p, segs, req->nr_segments);
+}
+
 static void do_get_info(struct vgpuback_device *dev, struct vgpuback_req *r)
 {
 	struct vgpuif_info info;
@@ -414,6 +455,49 @@ static void unreserve(struct vgpuback_device *dev, struct vgpuback_req *r)
 	r->freeobj = NULL;
 }
 
+/*
+ * MODULE_GLOBAL done: the handle of the global (the one it already has if
+ * asked before: the executor gives the same object for the same name),
+ * and {device address, size} into the stream after the name. Runs before
+ * the stream is unmapped. Returns the status to answer.
+ */
+static int global_done(struct vgpuback_device *dev, struct vgpuback_req *r)
+{
+	struct vgpuback_ctx *ctx = r->ctx;
+	struct vgpuback_obj *mod = r->globmod, *g;
+	uint64_t ans[2] = { r->eop.result[0], r->eop.result[1] };
+	uint64_t handle;
+	int rc;
+
+	if (!r->eop.object) {
+		vb_err("executor returned no object for MODULE_GLOBAL; failing it");
+		return VGPUIF_RSP_EIO;
+	}
+	/* unloaded meanwhile (its MODULE_UNLOAD came later on the ring) */
+	if (mod->state == VGPUBACK_SLOT_FREE || mod->type != VGPUBACK_OBJ_MOD ||
+	    mod->gen != r->globmod_gen)
+		return VGPUIF_RSP_EBADF;
+	g = vgpuback_obj_find_global(ctx, mod, r->eop.object);
+	if (g) {
+		handle = vgpuback_obj_handle(&dev->handles, ctx, g);
+	} else {
+		rc = vgpuback_obj_reserve(&dev->handles, ctx, VGPUBACK_OBJ_MEM,
+					  &g, &handle);
+		if (rc)
+			return rc == -EMFILE ? VGPUIF_RSP_EMFILE : VGPUIF_RSP_ENOMEM;
+		g->oflags = VGPUBACK_OBJF_MODULE_OWNED;
+		g->parent_slot = mod->slot;
+		g->parent_gen = mod->gen;
+		g->size = ans[1];
+		g->dev_addr = ans[0];
+		vgpuback_obj_commit(g, r->eop.object);
+	}
+	stream_write_at(r, r->glob_name_len, ans, sizeof(ans));
+	r->result[0] = handle;
+	r->result[1] = ans[1];
+	return 0;
+}
+
 /* A request's executor work is over (done() or a failed submit). */
 static void finish(struct vgpuback_device *dev, struct vgpuback_req *r)
 {
@@ -422,10 +506,18 @@ static void finish(struct vgpuback_device *dev, struct vgpuback_req *r)
 
 	if (r->submitted)
 		vgpuback_sched_complete(dev, r);
-	vgpuback_grants_put(&dev->gcache, &r->gmap);
+	/*
+	 * The protocol's ENOSYS says the backend does not know the op; one
+	 * it serves that this executor lacks is EOPNOTSUPP.
+	 */
+	if (status == VGPUIF_RSP_ENOSYS)
+		status = VGPUIF_RSP_EOPNOTSUPP;
 	r->result[0] = r->eop.result[0];
 	r->result[1] = r->eop.result[1];
 	r->exec_ns = r->eop.exec_ns;
+	if (!status && r->globmod)
+		status = global_done(dev, r);
+	vgpuback_grants_put(&dev->gcache, &r->gmap);
 	if (status) {
 		unreserve(dev, r);
 	} else if (r->newobj) {
@@ -441,6 +533,10 @@ static void finish(struct vgpuback_device *dev, struct vgpuback_req *r)
 			r->result[0] = r->newhandle;
 		}
 	} else if (r->freeobj) {
+		/* an unloaded module's functions and globals go with it */
+		if (r->freeobj->type == VGPUBACK_OBJ_MOD)
+			vgpuback_obj_release_children(&dev->handles, ctx,
+						      r->freeobj);
 		vgpuback_obj_release(&dev->handles, ctx, r->freeobj);
 	}
 	req_answer(dev, r, status);
@@ -497,14 +593,22 @@ static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
 	}
 
 	r->ctx = ctx;
-	rc = map_segments(dev, r, p, segs, req->nr_segments);
+	if (req->op == VGPUIF_OP_DEVICE_INFO && dev->dinfo_status) {
+		r->ctx = NULL;
+		req_answer(dev, r, dev->dinfo_status);
+		return;
+	}
+	rc = map_stream(dev, r, req, p, segs);
 	if (rc) {
 		r->ctx = NULL;
 		req_answer(dev, r, rc);
 		return;
 	}
-	if (req->op == VGPUIF_OP_GET_INFO) {
-		do_get_info(dev, r);
+	if (req->op == VGPUIF_OP_GET_INFO || req->op == VGPUIF_OP_DEVICE_INFO) {
+		if (req->op == VGPUIF_OP_GET_INFO)
+			do_get_info(dev, r);
+		else
+			stream_write(r, &dev->dinfo, sizeof(dev->dinfo));
 		vgpuback_grants_put(&dev->gcache, &r->gmap);
 		req_answer(dev, r, VGPUIF_RSP_OK);
 		return;
@@ -512,6 +616,7 @@ static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
 
 	e->opcode = req->op;
 	e->ctx = ctx->ectx;
+	e->stream = p->stream ? p->stream->eobj : NULL;
 	e->iov = r->iov;
 	e->niov = r->niov;
 	e->done = exec_done;
@@ -583,7 +688,56 @@ static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
 	case VGPUIF_OP_VECTOR_ADD:
 		e->u.vector_add.n = a->vector_add.n;
 		break;
+	case VGPUIF_OP_STREAM_CREATE:
+		e->u.stream_create.flags = a->stream_create.flags;
+		e->u.stream_create.priority = a->stream_create.priority;
+		rc = vgpuback_obj_reserve(&dev->handles, ctx, VGPUBACK_OBJ_STREAM,
+					  &r->newobj, &r->newhandle);
+		if (!rc)
+			r->newobj->uflags = a->stream_create.flags;
+		break;
+	case VGPUIF_OP_STREAM_DESTROY:
+		r->freeobj = p->stream;
+		break;
+	case VGPUIF_OP_EVENT_CREATE:
+		e->u.event_create.flags = a->event_create.flags;
+		rc = vgpuback_obj_reserve(&dev->handles, ctx, VGPUBACK_OBJ_EVENT,
+					  &r->newobj, &r->newhandle);
+		if (!rc)
+			r->newobj->uflags = a->event_create.flags;
+		break;
+	case VGPUIF_OP_EVENT_DESTROY:
+		r->freeobj = p->obj[0];
+		/* fall through */
+	case VGPUIF_OP_STREAM_WAIT_EVENT:
+	case VGPUIF_OP_EVENT_RECORD:
+	case VGPUIF_OP_EVENT_SYNC:
+	case VGPUIF_OP_EVENT_QUERY:
+		e->u.event.event = p->obj[0]->eobj;
+		break;
+	case VGPUIF_OP_EVENT_ELAPSED:
+		e->u.elapsed.start = p->obj[0]->eobj;
+		e->u.elapsed.end = p->obj[1]->eobj;
+		break;
+	case VGPUIF_OP_FUNC_INFO:
+		e->u.func_info.func = p->obj[0]->eobj;
+		break;
+	case VGPUIF_OP_FUNC_SET_ATTR:
+		e->u.func_attr.func = p->obj[0]->eobj;
+		e->u.func_attr.attr = a->func.attr;
+		e->u.func_attr.value = a->func.value;
+		break;
+	case VGPUIF_OP_MODULE_GLOBAL:
+		e->u.module_global.mod = p->obj[0]->eobj;
+		e->u.module_global.name_len = a->module_global.name_len;
+		/* the handle is made (or found) when the executor answers */
+		r->globmod = p->obj[0];
+		r->globmod_gen = p->obj[0]->gen;
+		r->glob_name_len = a->module_global.name_len;
+		break;
 	case VGPUIF_OP_SYNC:
+	case VGPUIF_OP_STREAM_SYNC:
+	case VGPUIF_OP_STREAM_QUERY:
 	default:
 		break;
 	}

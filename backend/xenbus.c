@@ -121,6 +121,21 @@ static int xs_put(struct vgpuback_device *dev, vgpuback_xbt_t xbt,
 	return err;
 }
 
+/* Remove a key of our directory; one that is not there is no error. */
+static int xs_del(struct vgpuback_device *dev, vgpuback_xbt_t xbt,
+		  const char *key)
+{
+	struct vgpuback_transport *t = dev->t;
+	char *p = path_of(dev->be_path, key);
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = t->ops->xs_rm(t, xbt, p);
+	free(p);
+	return err == -ENOENT ? 0 : err;
+}
+
 static int switch_state(struct vgpuback_device *dev, int state)
 {
 	char buf[4];
@@ -162,8 +177,10 @@ static int write_features(struct vgpuback_device *dev)
 {
 	struct vgpuback_transport *t = dev->t;
 	const struct vgpuback_config *cfg = dev->cfg;
-	char order[16], indirect[16], mem[32], cc[32];
+	char order[16], indirect[16], mem[32], cc[32], ops[16];
 	int err, tries;
+
+	snprintf(ops, sizeof(ops), "%u", (unsigned int)VGPUIF_OP_COUNT);
 
 	snprintf(order, sizeof(order), "%u", cfg->max_ring_page_order);
 	snprintf(indirect, sizeof(indirect), "%u", cfg->max_indirect_segments);
@@ -193,6 +210,20 @@ static int write_features(struct vgpuback_device *dev)
 		if (!err)
 			err = xs_put(dev, xbt, VGPUIF_XS_EXECUTOR,
 				     dev->exec ? vgpu_exec_name(dev->exec) : "none");
+		/*
+		 * Revision 2: the ops served and inline data. A backend told
+		 * to speak revision 1 has neither (and removes what an earlier
+		 * instance wrote), as one that predates them: a frontend then
+		 * assumes 16 ops and no inline data.
+		 */
+		if (!err)
+			err = dev->policy.revision1 ?
+			      xs_del(dev, xbt, VGPUIF_XS_FEATURE_OPS) :
+			      xs_put(dev, xbt, VGPUIF_XS_FEATURE_OPS, ops);
+		if (!err)
+			err = dev->policy.revision1 ?
+			      xs_del(dev, xbt, VGPUIF_XS_FEATURE_INLINE) :
+			      xs_put(dev, xbt, VGPUIF_XS_FEATURE_INLINE, "1");
 		if (err) {
 			t->ops->xs_transaction_end(t, xbt, true);
 			return err;

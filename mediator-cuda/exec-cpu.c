@@ -3,18 +3,32 @@
  * exec-cpu.c - the cpu reference executor: "device" memory is host memory
  * behind device-style handles, each allocation with a fake but stable device
  * address. For machines without a GPU and for tests of everything above the
- * executor. MODULE_LOAD, MODULE_UNLOAD, FUNC_GET and LAUNCH answer
- * VGPUIF_RSP_EOPNOTSUPP.
+ * executor. Modules are PTX, run by an interpreter (ptx-exec.c, ptx.h):
+ * MODULE_LOAD, FUNC_GET, LAUNCH and the rest hang off it; a kernel that
+ * faults or outlives the watchdog loses the domain's device state as on a
+ * GPU (vgpu_exec_cpu_lose_state).
  *
  * Ops run inline inside submit, or (cfg.cpu_async, or cfg.cpu_op_delay_us
- * not 0) on one worker thread per executor in submission order, which keeps
- * the per-context order the interface promises. With cpu_op_delay_us every
- * op takes at least that long, so schedulers above can be tested
- * deterministically.
+ * not 0) on one worker thread per executor in submission order. With
+ * cpu_op_delay_us every op that goes through that order takes at least that
+ * long, so schedulers above can be tested deterministically, and work
+ * really is pending while a guest queries it.
+ *
+ * Streams and events (revision 2): one order for all the work of the
+ * executor satisfies every stream rule of executor.h (per stream, the legacy
+ * default stream, STREAM_WAIT_EVENT), so the streams here only remember the
+ * sequence number of their latest op. Each op that goes through the order
+ * gets the next sequence number; seq_done counts those completed (in order),
+ * so "stream s is idle" is "s->last_seq <= seq_done", an event is done when
+ * its latest record's number is, and STREAM_SYNC / EVENT_SYNC /
+ * STREAM_DESTROY wait for exactly that number (a waiter list the worker
+ * answers after each op), not for the whole queue. Queries and creates are
+ * answered inside submit, without the delay.
  *
  * The backend validates every request, but this executor still never
  * touches memory outside the objects and the stream it was given: every
- * range is checked again here (VGPUIF_RSP_ERANGE).
+ * range is checked again here (VGPUIF_RSP_ERANGE), every object against its
+ * context.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -23,9 +37,12 @@
 #include <string.h>
 
 #include "exec-private.h"
+#include "ptx-exec.h"
 
 #define CPU_CTX_MAGIC  0x43505543u   /* "CUPC" */
 #define CPU_MEM_MAGIC  0x4d555043u   /* "CPUM" */
+#define CPU_STREAM_MAGIC 0x53555043u /* "CPUS" */
+#define CPU_EVENT_MAGIC  0x45555043u /* "CPUE" */
 #define CPU_DEAD_MAGIC 0xdeadbeefu
 /* Fake device addresses: a 47-bit range like CUDA's, never reused. */
 #define CPU_VA_BASE    0x0000700000000000ull
@@ -33,6 +50,14 @@
 /* Device memory the cpu executor pretends to have. */
 #define CPU_TOTAL_MEM  (16ull << 30)
 #define CPU_NAME       "cpu reference executor"
+/*
+ * What the reference device reports of itself: one multiprocessor (one
+ * worker runs everything), no compute capability of a real GPU (0.0) until
+ * the executor runs PTX, no stream priorities.
+ */
+#define CPU_SM_COUNT   1u
+#define CPU_CC_MAJOR   0u
+#define CPU_CC_MINOR   0u
 
 struct vgpu_exec_mem {
 	uint32_t magic;
@@ -40,18 +65,56 @@ struct vgpu_exec_mem {
 	uint64_t size;
 	uint64_t addr;                  /* fake device address              */
 	unsigned char *data;
+	bool     module_var;            /* a module's variable: MEM_FREE refuses */
+	bool     is_const;              /* a .const one: kernels only read it */
+	bool     lost;                  /* device state lost: EREMOTEIO       */
 	struct vgpu_exec_mem *prev, *next;
 };
 
+/* A stream; the context's default stream is embedded in the context. */
+struct vgpu_exec_stream {
+	uint32_t magic;
+	struct vgpu_exec_ctx *ctx;
+	uint32_t flags;                 /* VGPUIF_STREAM_*                    */
+	uint64_t last_seq;              /* its latest op's number; 0 = none  */
+	bool     dying;                 /* STREAM_DESTROY submitted          */
+	struct vgpu_exec_stream *prev, *next; /* ctx->streams             */
+};
+
+struct vgpu_exec_event {
+	uint32_t magic;
+	struct vgpu_exec_ctx *ctx;
+	uint32_t flags;                 /* VGPUIF_EVENT_*                     */
+	uint64_t rec_seq;               /* latest record's number; 0 = never */
+	uint64_t t_ns;                  /* when that record ran              */
+	uint32_t refs;                  /* records queued, not yet run       */
+	bool     destroyed;             /* EVENT_DESTROY: free at refs 0     */
+	struct vgpu_exec_event *prev, *next;  /* ctx->events               */
+};
+
+/* All lists and numbers below are under cpu_exec.lock. */
 struct vgpu_exec_ctx {
 	uint32_t magic;
-	struct vgpu_exec_mem *mems;     /* under cpu_exec.lock               */
+	struct vgpu_exec_mem *mems;
+	struct vgpu_exec_stream dflt;   /* the legacy default stream         */
+	struct vgpu_exec_stream *streams;
+	struct vgpu_exec_event *events;
+	uint64_t last_seq;              /* its latest op's number            */
 	struct vgpu_exec_ctx *prev, *next;
 };
 
 struct cpu_job {
 	struct vgpu_exec_op *op;
+	uint64_t seq;
 	struct cpu_job *next;
+};
+
+/* An op answered once seq_done reaches until (STREAM/EVENT_SYNC, DESTROY). */
+struct cpu_waiter {
+	struct vgpu_exec_op *op;
+	uint64_t until;
+	struct vgpu_exec_stream *free_stream; /* STREAM_DESTROY: then free it */
+	struct cpu_waiter *next;
 };
 
 struct cpu_exec {
@@ -59,16 +122,21 @@ struct cpu_exec {
 	uint32_t delay_us;
 	bool async;
 
+	struct vgpuif_device_info dinfo; /* the snapshot, fixed at open      */
+	struct ptx_exec *ptx;           /* modules and kernels (ptx-exec.c)   */
+
 	pthread_mutex_t lock;           /* protects everything below         */
 	struct vgpu_exec_ctx *ctxs;
 	uint64_t next_addr;
 	uint64_t used;                  /* bytes allocated                    */
+	uint64_t seq_submitted, seq_done; /* ordered ops numbered, completed  */
+	struct cpu_waiter *waiters, *waiters_tail; /* in submission order     */
 
 	/* async mode only */
 	pthread_cond_t work_cond;       /* jobs queued, or stopping           */
-	pthread_cond_t idle_cond;       /* seq_done moved                     */
+	pthread_cond_t idle_cond;       /* seq_done or delivering moved       */
 	struct cpu_job *head, *tail;
-	uint64_t seq_submitted, seq_done;
+	uint32_t delivering;            /* waiters taken off, done() pending  */
 	bool stopping;
 	pthread_t worker;
 };
@@ -97,11 +165,47 @@ static void mem_release(struct cpu_exec *ce, struct vgpu_exec_mem *m)
 	free(m);
 }
 
+static void stream_free(struct vgpu_exec_stream *s)
+{
+	struct vgpu_exec_ctx *ctx = s->ctx;
+
+	/* caller holds ce->lock */
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		ctx->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->magic = CPU_DEAD_MAGIC;
+	free(s);
+}
+
+static void event_free(struct vgpu_exec_event *e)
+{
+	struct vgpu_exec_ctx *ctx = e->ctx;
+
+	/* caller holds ce->lock */
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		ctx->events = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	e->magic = CPU_DEAD_MAGIC;
+	free(e);
+}
+
 static void ctx_release(struct cpu_exec *ce, struct vgpu_exec_ctx *ctx)
 {
+	ptx_exec_ctx_gone(ce->ptx, ctx);        /* their variables go below */
 	pthread_mutex_lock(&ce->lock);
 	while (ctx->mems)
 		mem_release(ce, ctx->mems);
+	while (ctx->streams)
+		stream_free(ctx->streams);
+	while (ctx->events)
+		event_free(ctx->events);
+	ctx->dflt.magic = CPU_DEAD_MAGIC;
 	if (ctx->prev)
 		ctx->prev->next = ctx->next;
 	else
@@ -120,6 +224,8 @@ static int ctx_new(struct cpu_exec *ce, struct vgpu_exec_ctx **out)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->magic = CPU_CTX_MAGIC;
+	ctx->dflt.magic = CPU_STREAM_MAGIC;
+	ctx->dflt.ctx = ctx;
 	pthread_mutex_lock(&ce->lock);
 	ctx->next = ce->ctxs;
 	if (ce->ctxs)
@@ -134,6 +240,22 @@ static int ctx_new(struct cpu_exec *ce, struct vgpu_exec_ctx **out)
 static bool mem_ok(const struct vgpu_exec_ctx *ctx, const struct vgpu_exec_mem *m)
 {
 	return ctx && m && m->magic == CPU_MEM_MAGIC && m->ctx == ctx;
+}
+
+/* Is s (NULL: the default stream) a live stream of ctx? */
+static bool stream_ok(const struct vgpu_exec_ctx *ctx,
+		      const struct vgpu_exec_stream *s)
+{
+	if (!s)
+		return ctx != NULL;
+	return ctx && s->magic == CPU_STREAM_MAGIC && s->ctx == ctx && !s->dying;
+}
+
+static bool event_ok(const struct vgpu_exec_ctx *ctx,
+		     const struct vgpu_exec_event *e)
+{
+	return ctx && e && e->magic == CPU_EVENT_MAGIC && e->ctx == ctx &&
+	       !e->destroyed;
 }
 
 /* ----------------------------------------------------------------- ops */
@@ -187,7 +309,7 @@ static int op_mem_free(struct cpu_exec *ce, struct vgpu_exec_op *op)
 {
 	struct vgpu_exec_mem *m = op->u.mem_free.mem;
 
-	if (!mem_ok(op->ctx, m))
+	if (!mem_ok(op->ctx, m) || m->module_var)
 		return VGPUIF_RSP_EBADF;
 	pthread_mutex_lock(&ce->lock);
 	mem_release(ce, m);
@@ -202,6 +324,8 @@ static int op_copy(struct vgpu_exec_op *op, bool h2d)
 
 	if (!mem_ok(op->ctx, m))
 		return VGPUIF_RSP_EBADF;
+	if (m->lost)
+		return VGPUIF_RSP_EREMOTEIO;
 	if (len == 0)
 		return VGPUIF_RSP_EINVAL;
 	if (!vgpuif_range_ok(off, len, m->size) || len > SIZE_MAX)
@@ -220,6 +344,8 @@ static int op_d2d(struct vgpu_exec_op *op)
 
 	if (!mem_ok(op->ctx, d) || !mem_ok(op->ctx, s))
 		return VGPUIF_RSP_EBADF;
+	if (d->lost || s->lost)
+		return VGPUIF_RSP_EREMOTEIO;
 	if (len == 0)
 		return VGPUIF_RSP_EINVAL;
 	if (!vgpuif_range_ok(op->u.d2d.dst_offset, len, d->size) ||
@@ -239,6 +365,8 @@ static int op_memset(struct vgpu_exec_op *op)
 
 	if (!mem_ok(op->ctx, m))
 		return VGPUIF_RSP_EBADF;
+	if (m->lost)
+		return VGPUIF_RSP_EREMOTEIO;
 	if (es != 1 && es != 2 && es != 4)
 		return VGPUIF_RSP_EINVAL;
 	if (len == 0 || off % es || len % es)
@@ -306,12 +434,29 @@ static int op_get_info(struct cpu_exec *ce, struct vgpu_exec_op *op)
 	return vgpu_exec_stream_write(op->iov, op->niov, 0, &wi, sizeof(wi));
 }
 
-static int cpu_exec_op(struct cpu_exec *ce, struct vgpu_exec_op *op)
+/* An EVENT_RECORD reached: its time, if it is still the latest record. */
+static void op_event_record(struct cpu_exec *ce, struct vgpu_exec_event *e,
+			    uint64_t seq)
+{
+	uint64_t now = vgpu_exec_now_ns();
+
+	pthread_mutex_lock(&ce->lock);
+	if (e->rec_seq == seq)
+		e->t_ns = now;
+	if (!--e->refs && e->destroyed)
+		event_free(e);
+	pthread_mutex_unlock(&ce->lock);
+}
+
+static int cpu_exec_op(struct cpu_exec *ce, struct vgpu_exec_op *op,
+		       uint64_t seq)
 {
 	switch (op->opcode) {
 	case VGPUIF_OP_NOP:
 	case VGPUIF_OP_SYNC:            /* ops run in order: nothing earlier is
 					 * still running */
+	case VGPUIF_OP_STREAM_WAIT_EVENT: /* the record it waits for came
+					 * earlier in the one order */
 		return 0;
 	case VGPUIF_OP_GET_INFO:
 		return op_get_info(ce, op);
@@ -340,22 +485,86 @@ static int cpu_exec_op(struct cpu_exec *ce, struct vgpu_exec_op *op)
 		return op_memset(op);
 	case VGPUIF_OP_VECTOR_ADD:
 		return op_vector_add(op);
+	case VGPUIF_OP_EVENT_RECORD:
+		op_event_record(ce, op->u.event.event, seq);
+		return 0;
+	case VGPUIF_OP_MODULE_LOAD:
+	case VGPUIF_OP_MODULE_UNLOAD:
+	case VGPUIF_OP_FUNC_GET:
+	case VGPUIF_OP_MODULE_GLOBAL:
+	case VGPUIF_OP_LAUNCH:
+		return ptx_exec_op(ce->ptx, op);
 	default:
-		return VGPUIF_RSP_EOPNOTSUPP; /* modules, kernels: checked in submit */
+		return VGPUIF_RSP_EOPNOTSUPP; /* checked in submit */
+	}
+}
+
+/* Take the waiters seq_done has reached off the list (ce->lock held). */
+static struct cpu_waiter *waiters_reached(struct cpu_exec *ce)
+{
+	struct cpu_waiter **pp = &ce->waiters, *w, *out = NULL, **tail = &out;
+
+	ce->waiters_tail = NULL;
+	while ((w = *pp)) {
+		if (w->until <= ce->seq_done) {
+			*pp = w->next;
+			w->next = NULL;
+			*tail = w;
+			tail = &w->next;
+			continue;
+		}
+		ce->waiters_tail = w;
+		pp = &w->next;
+	}
+	return out;
+}
+
+/* Answer waiters taken off the list, in their submission order. */
+static void waiters_answer(struct cpu_exec *ce, struct cpu_waiter *w)
+{
+	while (w) {
+		struct cpu_waiter *next = w->next;
+		struct vgpu_exec_op *op = w->op;
+
+		if (w->free_stream) {
+			pthread_mutex_lock(&ce->lock);
+			stream_free(w->free_stream);
+			pthread_mutex_unlock(&ce->lock);
+		}
+		free(w);
+		op->exec_ns = 0;
+		op->done(op, 0);
+		w = next;
 	}
 }
 
 /* Run one op: the configured delay, the op, exec_ns, done(). */
-static void cpu_run(struct cpu_exec *ce, struct vgpu_exec_op *op)
+static void cpu_run(struct cpu_exec *ce, struct vgpu_exec_op *op, uint64_t seq)
 {
 	uint64_t t0 = vgpu_exec_now_ns();
+	struct cpu_waiter *w;
 	int status;
 
-	status = cpu_exec_op(ce, op);
+	status = cpu_exec_op(ce, op, seq);
 	if (ce->delay_us)
 		vgpu_exec_sleep_until(t0 + (uint64_t)ce->delay_us * 1000u);
 	op->exec_ns = vgpu_exec_now_ns() - t0;
 	op->done(op, status);
+
+	/* Only now is it done for queries: its done() came first. */
+	pthread_mutex_lock(&ce->lock);
+	ce->seq_done = seq;
+	w = waiters_reached(ce);
+	if (w)
+		ce->delivering++;
+	pthread_mutex_unlock(&ce->lock);
+	if (!w)
+		return;
+	waiters_answer(ce, w);
+	pthread_mutex_lock(&ce->lock);
+	ce->delivering--;
+	pthread_cond_broadcast(&ce->idle_cond);
+	pthread_mutex_unlock(&ce->lock);
 }
 
 /* ------------------------------------------------------------- worker */
@@ -378,18 +587,17 @@ static void *cpu_worker(void *arg)
 			ce->tail = NULL;
 		pthread_mutex_unlock(&ce->lock);
 
-		cpu_run(ce, j->op);
+		cpu_run(ce, j->op, j->seq);
 		free(j);
 
 		pthread_mutex_lock(&ce->lock);
-		ce->seq_done++;
 		pthread_cond_broadcast(&ce->idle_cond);
 	}
 	pthread_mutex_unlock(&ce->lock);
 	return NULL;
 }
 
-/* Wait until every op submitted before now has completed. */
+/* Wait until every op submitted before now has completed and been answered. */
 static void cpu_drain(struct cpu_exec *ce)
 {
 	uint64_t seq;
@@ -398,46 +606,46 @@ static void cpu_drain(struct cpu_exec *ce)
 		return;
 	pthread_mutex_lock(&ce->lock);
 	seq = ce->seq_submitted;
-	while (ce->seq_done < seq)
+	while (ce->seq_done < seq || ce->delivering || ce->waiters)
 		pthread_cond_wait(&ce->idle_cond, &ce->lock);
 	pthread_mutex_unlock(&ce->lock);
 }
 
 /* ------------------------------------------------------ the interface */
 
-static int cpu_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
+/*
+ * Number an op of the one order and note it on its context, its stream and
+ * (EVENT_RECORD) its event. ce->lock held.
+ */
+static uint64_t order_locked(struct cpu_exec *ce, struct vgpu_exec_op *op,
+			     bool on_stream)
 {
-	struct cpu_exec *ce = to_cpu(ex);
-	struct cpu_job *j;
+	uint64_t seq = ++ce->seq_submitted;
 
-	switch (op->opcode) {
-	case VGPUIF_OP_NOP:
-	case VGPUIF_OP_GET_INFO:
-	case VGPUIF_OP_CTX_CREATE:
-	case VGPUIF_OP_SYNC:
-	case VGPUIF_OP_VECTOR_ADD:
-		break;
-	case VGPUIF_OP_CTX_DESTROY:
-	case VGPUIF_OP_MEM_ALLOC:
-	case VGPUIF_OP_MEM_FREE:
-	case VGPUIF_OP_MEMCPY_H2D:
-	case VGPUIF_OP_MEMCPY_D2H:
-	case VGPUIF_OP_MEMCPY_D2D:
-	case VGPUIF_OP_MEMSET:
-		if (!op->ctx || op->ctx->magic != CPU_CTX_MAGIC)
-			return VGPUIF_RSP_EBADF;
-		break;
-	case VGPUIF_OP_MODULE_LOAD:
-	case VGPUIF_OP_MODULE_UNLOAD:
-	case VGPUIF_OP_FUNC_GET:
-	case VGPUIF_OP_LAUNCH:
-		return VGPUIF_RSP_EOPNOTSUPP;
-	default:
-		return VGPUIF_RSP_ENOSYS;
+	if (op->ctx) {
+		op->ctx->last_seq = seq;
+		if (on_stream)
+			(op->stream ? op->stream : &op->ctx->dflt)->last_seq = seq;
 	}
+	if (op->opcode == VGPUIF_OP_EVENT_RECORD) {
+		op->u.event.event->rec_seq = seq;
+		op->u.event.event->refs++;
+	}
+	return seq;
+}
+
+/* Put an op in the one order: run it now (inline) or queue it. */
+static int cpu_enqueue(struct cpu_exec *ce, struct vgpu_exec_op *op,
+		       bool on_stream)
+{
+	struct cpu_job *j;
+	uint64_t seq;
 
 	if (!ce->async) {
-		cpu_run(ce, op);
+		pthread_mutex_lock(&ce->lock);
+		seq = order_locked(ce, op, on_stream);
+		pthread_mutex_unlock(&ce->lock);
+		cpu_run(ce, op, seq);
 		return 0;
 	}
 	j = malloc(sizeof(*j));
@@ -451,15 +659,263 @@ static int cpu_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 		free(j);
 		return VGPUIF_RSP_ESHUTDOWN;
 	}
+	j->seq = order_locked(ce, op, on_stream);
 	if (ce->tail)
 		ce->tail->next = j;
 	else
 		ce->head = j;
 	ce->tail = j;
-	ce->seq_submitted++;
 	pthread_cond_signal(&ce->work_cond);
 	pthread_mutex_unlock(&ce->lock);
 	return 0;
+}
+
+/*
+ * Answer op once seq_done reaches until: now, or from the worker. With
+ * free_stream (STREAM_DESTROY) the stream is freed first.
+ */
+static int cpu_wait_for(struct cpu_exec *ce, struct vgpu_exec_op *op,
+			uint64_t until, struct vgpu_exec_stream *free_stream)
+{
+	struct cpu_waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return VGPUIF_RSP_ENOMEM;
+	w->op = op;
+	w->until = until;
+	w->free_stream = free_stream;
+	pthread_mutex_lock(&ce->lock);
+	if (free_stream)
+		free_stream->dying = true;  /* no later op may name it */
+	if (until > ce->seq_done) {
+		if (ce->waiters_tail)
+			ce->waiters_tail->next = w;
+		else
+			ce->waiters = w;
+		ce->waiters_tail = w;
+		pthread_mutex_unlock(&ce->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&ce->lock);
+	waiters_answer(ce, w);
+	return 0;
+}
+
+static int op_stream_create(struct cpu_exec *ce, struct vgpu_exec_op *op)
+{
+	struct vgpu_exec_stream *s;
+
+	if (op->u.stream_create.flags & ~VGPUIF_STREAM_F_ALL)
+		return VGPUIF_RSP_EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return VGPUIF_RSP_ENOMEM;
+	/* priority: the reference device has none; every value clamps to 0 */
+	s->magic = CPU_STREAM_MAGIC;
+	s->ctx = op->ctx;
+	s->flags = op->u.stream_create.flags;
+	pthread_mutex_lock(&ce->lock);
+	s->next = op->ctx->streams;
+	if (s->next)
+		s->next->prev = s;
+	op->ctx->streams = s;
+	pthread_mutex_unlock(&ce->lock);
+	op->object = s;
+	return 0;
+}
+
+static int op_event_create(struct cpu_exec *ce, struct vgpu_exec_op *op)
+{
+	struct vgpu_exec_event *e;
+
+	if (op->u.event_create.flags & ~VGPUIF_EVENT_F_ALL)
+		return VGPUIF_RSP_EINVAL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return VGPUIF_RSP_ENOMEM;
+	e->magic = CPU_EVENT_MAGIC;
+	e->ctx = op->ctx;
+	e->flags = op->u.event_create.flags;
+	pthread_mutex_lock(&ce->lock);
+	e->next = op->ctx->events;
+	if (e->next)
+		e->next->prev = e;
+	op->ctx->events = e;
+	pthread_mutex_unlock(&ce->lock);
+	op->object = e;
+	return 0;
+}
+
+/* EVENT_ELAPSED, ce->lock held. */
+static int elapsed_locked(struct cpu_exec *ce, struct vgpu_exec_op *op)
+{
+	const struct vgpu_exec_event *a = op->u.elapsed.start;
+	const struct vgpu_exec_event *b = op->u.elapsed.end;
+	float ms;
+	uint32_t bits;
+
+	if ((a->flags | b->flags) & VGPUIF_EVENT_DISABLE_TIMING)
+		return VGPUIF_RSP_EINVAL;
+	if (!a->rec_seq || !b->rec_seq)
+		return VGPUIF_RSP_EINVAL;
+	if (a->rec_seq > ce->seq_done || b->rec_seq > ce->seq_done)
+		return VGPUIF_RSP_EBUSY;
+	ms = (float)((double)((int64_t)(b->t_ns - a->t_ns)) / 1e6);
+	memcpy(&bits, &ms, sizeof(bits));
+	op->result[0] = bits;
+	return 0;
+}
+
+/* The ops answered inside submit, without waiting for the order. */
+static int cpu_at_once(struct cpu_exec *ce, struct vgpu_exec_op *op)
+{
+	struct vgpu_exec_stream *s;
+	struct vgpu_exec_event *e;
+	int status = 0;
+
+	switch (op->opcode) {
+	case VGPUIF_OP_STREAM_CREATE:
+		status = op_stream_create(ce, op);
+		break;
+	case VGPUIF_OP_EVENT_CREATE:
+		status = op_event_create(ce, op);
+		break;
+	case VGPUIF_OP_STREAM_QUERY:
+		s = op->stream ? op->stream : &op->ctx->dflt;
+		pthread_mutex_lock(&ce->lock);
+		op->result[0] = s->last_seq <= ce->seq_done;
+		pthread_mutex_unlock(&ce->lock);
+		break;
+	case VGPUIF_OP_EVENT_QUERY:
+		e = op->u.event.event;
+		pthread_mutex_lock(&ce->lock);
+		op->result[0] = e->rec_seq <= ce->seq_done;
+		pthread_mutex_unlock(&ce->lock);
+		break;
+	case VGPUIF_OP_EVENT_ELAPSED:
+		pthread_mutex_lock(&ce->lock);
+		status = elapsed_locked(ce, op);
+		pthread_mutex_unlock(&ce->lock);
+		break;
+	case VGPUIF_OP_EVENT_DESTROY:
+		e = op->u.event.event;
+		pthread_mutex_lock(&ce->lock);
+		e->destroyed = true;
+		if (!e->refs)
+			event_free(e);      /* else the last record frees it */
+		pthread_mutex_unlock(&ce->lock);
+		break;
+	}
+	op->exec_ns = 0;
+	if (status)
+		op->object = NULL;
+	op->done(op, status);
+	return 0;
+}
+
+static int cpu_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
+{
+	struct cpu_exec *ce = to_cpu(ex);
+	bool ctx_ok = op->ctx && op->ctx->magic == CPU_CTX_MAGIC;
+
+	switch (op->opcode) {
+	case VGPUIF_OP_NOP:
+	case VGPUIF_OP_GET_INFO:
+	case VGPUIF_OP_CTX_CREATE:
+	case VGPUIF_OP_SYNC:
+		return cpu_enqueue(ce, op, false);
+	case VGPUIF_OP_VECTOR_ADD:
+		if (op->ctx && !ctx_ok)
+			return VGPUIF_RSP_EBADF;
+		return cpu_enqueue(ce, op, true);
+	case VGPUIF_OP_CTX_DESTROY:
+	case VGPUIF_OP_MEM_ALLOC:
+	case VGPUIF_OP_MEM_FREE:
+		if (!ctx_ok)
+			return VGPUIF_RSP_EBADF;
+		return cpu_enqueue(ce, op, false);
+	case VGPUIF_OP_MEMCPY_H2D:
+	case VGPUIF_OP_MEMCPY_D2H:
+	case VGPUIF_OP_MEMCPY_D2D:
+	case VGPUIF_OP_MEMSET:
+		if (!ctx_ok || !stream_ok(op->ctx, op->stream))
+			return VGPUIF_RSP_EBADF;
+		return cpu_enqueue(ce, op, true);
+	case VGPUIF_OP_EVENT_RECORD:
+	case VGPUIF_OP_STREAM_WAIT_EVENT:
+		if (!ctx_ok || !stream_ok(op->ctx, op->stream) ||
+		    !event_ok(op->ctx, op->u.event.event))
+			return VGPUIF_RSP_EBADF;
+		return cpu_enqueue(ce, op, true);
+	case VGPUIF_OP_STREAM_SYNC:
+	case VGPUIF_OP_STREAM_DESTROY: {
+		struct vgpu_exec_stream *s = op->stream;
+		uint64_t until;
+
+		if (!ctx_ok || !stream_ok(op->ctx, s) ||
+		    (op->opcode == VGPUIF_OP_STREAM_DESTROY && !s))
+			return VGPUIF_RSP_EBADF;
+		pthread_mutex_lock(&ce->lock);
+		until = (s ? s : &op->ctx->dflt)->last_seq;
+		pthread_mutex_unlock(&ce->lock);
+		return cpu_wait_for(ce, op, until,
+				    op->opcode == VGPUIF_OP_STREAM_DESTROY ? s : NULL);
+	}
+	case VGPUIF_OP_EVENT_SYNC: {
+		uint64_t until;
+
+		if (!ctx_ok || !event_ok(op->ctx, op->u.event.event))
+			return VGPUIF_RSP_EBADF;
+		pthread_mutex_lock(&ce->lock);
+		until = op->u.event.event->rec_seq;
+		pthread_mutex_unlock(&ce->lock);
+		return cpu_wait_for(ce, op, until, NULL);
+	}
+	case VGPUIF_OP_STREAM_CREATE:
+	case VGPUIF_OP_EVENT_CREATE:
+		if (!ctx_ok)
+			return VGPUIF_RSP_EBADF;
+		return cpu_at_once(ce, op);
+	case VGPUIF_OP_STREAM_QUERY:
+		if (!ctx_ok || !stream_ok(op->ctx, op->stream))
+			return VGPUIF_RSP_EBADF;
+		return cpu_at_once(ce, op);
+	case VGPUIF_OP_EVENT_QUERY:
+	case VGPUIF_OP_EVENT_DESTROY:
+		if (!ctx_ok || !event_ok(op->ctx, op->u.event.event))
+			return VGPUIF_RSP_EBADF;
+		return cpu_at_once(ce, op);
+	case VGPUIF_OP_EVENT_ELAPSED:
+		if (!ctx_ok || !event_ok(op->ctx, op->u.elapsed.start) ||
+		    !event_ok(op->ctx, op->u.elapsed.end))
+			return VGPUIF_RSP_EBADF;
+		return cpu_at_once(ce, op);
+	case VGPUIF_OP_MODULE_LOAD:
+	case VGPUIF_OP_MODULE_UNLOAD:
+	case VGPUIF_OP_FUNC_GET:
+	case VGPUIF_OP_MODULE_GLOBAL:
+		if (!ctx_ok)
+			return VGPUIF_RSP_EBADF;
+		return cpu_enqueue(ce, op, false);
+	case VGPUIF_OP_LAUNCH:
+		if (!ctx_ok || !stream_ok(op->ctx, op->stream))
+			return VGPUIF_RSP_EBADF;
+		return cpu_enqueue(ce, op, true);
+	case VGPUIF_OP_FUNC_INFO:
+	case VGPUIF_OP_FUNC_SET_ATTR: {
+		int status;
+
+		if (!ctx_ok)
+			return VGPUIF_RSP_EBADF;
+		status = ptx_exec_op(ce->ptx, op);  /* at once */
+		op->exec_ns = 0;
+		op->done(op, status);
+		return 0;
+	}
+	default:
+		/* DEVICE_INFO too: the backend answers it from the snapshot */
+		return VGPUIF_RSP_ENOSYS;
+	}
 }
 
 static int cpu_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
@@ -473,7 +929,113 @@ static int cpu_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 	pthread_mutex_lock(&ce->lock);
 	info->free_mem = CPU_TOTAL_MEM - ce->used;
 	pthread_mutex_unlock(&ce->lock);
+	info->cc_major = CPU_CC_MAJOR;
+	info->cc_minor = CPU_CC_MINOR;
+	info->sm_count = CPU_SM_COUNT;
 	info->copy_mode = VGPUIF_COPY_HOST;
+	return 0;
+}
+
+/*
+ * CUdevice_attribute values (NVIDIA's driver API documentation) that the
+ * reference device answers; the rest stay invalid (attr_valid bit clear).
+ */
+enum {
+	CPU_ATTR_MAX_THREADS_PER_BLOCK = 1, CPU_ATTR_MAX_BLOCK_DIM_X = 2,
+	CPU_ATTR_MAX_BLOCK_DIM_Y = 3, CPU_ATTR_MAX_BLOCK_DIM_Z = 4,
+	CPU_ATTR_MAX_GRID_DIM_X = 5, CPU_ATTR_MAX_GRID_DIM_Y = 6,
+	CPU_ATTR_MAX_GRID_DIM_Z = 7, CPU_ATTR_MAX_SHARED_PER_BLOCK = 8,
+	CPU_ATTR_TOTAL_CONSTANT_MEMORY = 9, CPU_ATTR_WARP_SIZE = 10,
+	CPU_ATTR_MAX_PITCH = 11, CPU_ATTR_MAX_REGISTERS_PER_BLOCK = 12,
+	CPU_ATTR_CLOCK_RATE = 13, CPU_ATTR_TEXTURE_ALIGNMENT = 14,
+	CPU_ATTR_GPU_OVERLAP = 15, CPU_ATTR_MULTIPROCESSOR_COUNT = 16,
+	CPU_ATTR_KERNEL_EXEC_TIMEOUT = 17, CPU_ATTR_INTEGRATED = 18,
+	CPU_ATTR_CAN_MAP_HOST_MEMORY = 19, CPU_ATTR_COMPUTE_MODE = 20,
+	CPU_ATTR_CONCURRENT_KERNELS = 31, CPU_ATTR_ECC_ENABLED = 32,
+	CPU_ATTR_PCI_BUS_ID = 33, CPU_ATTR_PCI_DEVICE_ID = 34,
+	CPU_ATTR_TCC_DRIVER = 35, CPU_ATTR_MAX_THREADS_PER_MP = 39,
+	CPU_ATTR_ASYNC_ENGINE_COUNT = 40, CPU_ATTR_UNIFIED_ADDRESSING = 41,
+	CPU_ATTR_PCI_DOMAIN_ID = 50, CPU_ATTR_CC_MAJOR = 75,
+	CPU_ATTR_CC_MINOR = 76, CPU_ATTR_STREAM_PRIORITIES = 78,
+	CPU_ATTR_MAX_SHARED_PER_MP = 81, CPU_ATTR_MAX_REGISTERS_PER_MP = 82,
+	CPU_ATTR_MANAGED_MEMORY = 83, CPU_ATTR_MULTI_GPU_BOARD = 84,
+	CPU_ATTR_CONCURRENT_MANAGED_ACCESS = 89,
+	CPU_ATTR_COOPERATIVE_LAUNCH = 95, CPU_ATTR_MAX_SHARED_OPTIN = 97,
+	CPU_ATTR_MAX_BLOCKS_PER_MP = 106,
+};
+
+static void dinfo_set(struct vgpuif_device_info *d, unsigned int i, int32_t v)
+{
+	d->attr[i] = v;
+	d->attr_valid[i / 32] |= 1u << (i % 32);
+}
+
+/* The snapshot of the reference device: what a CUDA program reads first. */
+static void cpu_fill_device_info(struct vgpuif_device_info *d,
+				 const struct vgpu_exec_config *cfg)
+{
+	static const struct { uint8_t attr; int32_t v; } a[] = {
+		{ CPU_ATTR_MAX_THREADS_PER_BLOCK, VGPUIF_MAX_BLOCK_THREADS },
+		{ CPU_ATTR_MAX_BLOCK_DIM_X, 1024 },
+		{ CPU_ATTR_MAX_BLOCK_DIM_Y, 1024 },
+		{ CPU_ATTR_MAX_BLOCK_DIM_Z, 64 },
+		{ CPU_ATTR_MAX_GRID_DIM_X, (int32_t)VGPUIF_MAX_GRID_DIM_X },
+		{ CPU_ATTR_MAX_GRID_DIM_Y, (int32_t)VGPUIF_MAX_GRID_DIM_YZ },
+		{ CPU_ATTR_MAX_GRID_DIM_Z, (int32_t)VGPUIF_MAX_GRID_DIM_YZ },
+		{ CPU_ATTR_MAX_SHARED_PER_BLOCK, 48 * 1024 },
+		{ CPU_ATTR_TOTAL_CONSTANT_MEMORY, 64 * 1024 },
+		{ CPU_ATTR_WARP_SIZE, 32 },
+		{ CPU_ATTR_MAX_PITCH, 0x7fffffff },
+		{ CPU_ATTR_MAX_REGISTERS_PER_BLOCK, 64 * 1024 },
+		{ CPU_ATTR_CLOCK_RATE, 1000000 },         /* kHz: nominal */
+		{ CPU_ATTR_TEXTURE_ALIGNMENT, 512 },
+		{ CPU_ATTR_GPU_OVERLAP, 0 },              /* one worker: none */
+		{ CPU_ATTR_MULTIPROCESSOR_COUNT, CPU_SM_COUNT },
+		{ CPU_ATTR_INTEGRATED, 0 },
+		{ CPU_ATTR_CAN_MAP_HOST_MEMORY, 0 },
+		{ CPU_ATTR_COMPUTE_MODE, 0 },             /* default */
+		{ CPU_ATTR_CONCURRENT_KERNELS, 0 },
+		{ CPU_ATTR_ECC_ENABLED, 0 },
+		{ CPU_ATTR_PCI_BUS_ID, 0 },
+		{ CPU_ATTR_PCI_DEVICE_ID, 0 },
+		{ CPU_ATTR_PCI_DOMAIN_ID, 0 },
+		{ CPU_ATTR_TCC_DRIVER, 0 },
+		{ CPU_ATTR_MAX_THREADS_PER_MP, VGPUIF_MAX_BLOCK_THREADS },
+		{ CPU_ATTR_ASYNC_ENGINE_COUNT, 0 },
+		{ CPU_ATTR_UNIFIED_ADDRESSING, 0 },
+		{ CPU_ATTR_CC_MAJOR, CPU_CC_MAJOR },
+		{ CPU_ATTR_CC_MINOR, CPU_CC_MINOR },
+		{ CPU_ATTR_STREAM_PRIORITIES, 0 },
+		{ CPU_ATTR_MAX_SHARED_PER_MP, 48 * 1024 },
+		{ CPU_ATTR_MAX_REGISTERS_PER_MP, 64 * 1024 },
+		{ CPU_ATTR_MANAGED_MEMORY, 0 },
+		{ CPU_ATTR_MULTI_GPU_BOARD, 0 },
+		{ CPU_ATTR_CONCURRENT_MANAGED_ACCESS, 0 },
+		{ CPU_ATTR_COOPERATIVE_LAUNCH, 0 },
+		{ CPU_ATTR_MAX_SHARED_OPTIN, 48 * 1024 },
+		{ CPU_ATTR_MAX_BLOCKS_PER_MP, 1 },
+	};
+	/* A fixed identity: the same device every time, never a real GPU's. */
+	static const uint8_t uuid[16] = "vgpu-xen cpu ref";
+
+	memset(d, 0, sizeof(*d));
+	d->version = 1;
+	d->driver_version = 0;
+	d->ordinal = 0;
+	memcpy(d->uuid, uuid, sizeof(d->uuid));
+	snprintf(d->name, sizeof(d->name), "%s", CPU_NAME);
+	d->total_mem = CPU_TOTAL_MEM;
+	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+		dinfo_set(d, a[i].attr, a[i].v);
+	dinfo_set(d, CPU_ATTR_KERNEL_EXEC_TIMEOUT, cfg->watchdog_ms ? 1 : 0);
+	d->nr_attrs = CPU_ATTR_MAX_BLOCKS_PER_MP + 1;
+	d->stream_priority_least = 0;
+	d->stream_priority_greatest = 0;
+}
+
+static int cpu_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out)
+{
+	*out = to_cpu(ex)->dinfo;
 	return 0;
 }
 
@@ -528,6 +1090,13 @@ static int cpu_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	ce->delay_us = cfg->cpu_op_delay_us;
 	ce->async = cfg->cpu_async || cfg->cpu_op_delay_us;
 	ce->next_addr = CPU_VA_BASE;
+	cpu_fill_device_info(&ce->dinfo, cfg);
+	ce->ptx = ptx_exec_new(&ce->base);
+	if (!ce->ptx) {
+		free(ce);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&ce->lock, NULL);
 	pthread_cond_init(&ce->work_cond, NULL);
 	pthread_cond_init(&ce->idle_cond, NULL);
@@ -549,6 +1118,7 @@ out_free:
 	pthread_cond_destroy(&ce->idle_cond);
 	pthread_cond_destroy(&ce->work_cond);
 	pthread_mutex_destroy(&ce->lock);
+	ptx_exec_free(ce->ptx);
 	free(ce);
 	return -rc;
 }
@@ -556,7 +1126,9 @@ out_free:
 static void cpu_close(struct vgpu_exec *ex)
 {
 	struct cpu_exec *ce = to_cpu(ex);
+	struct cpu_waiter *w;
 
+	ptx_exec_cancel(ce->ptx);       /* a kernel running stops (ESHUTDOWN) */
 	if (ce->async) {
 		/* every queued op still runs and gets done() */
 		pthread_mutex_lock(&ce->lock);
@@ -565,12 +1137,110 @@ static void cpu_close(struct vgpu_exec *ex)
 		pthread_mutex_unlock(&ce->lock);
 		pthread_join(ce->worker, NULL);
 	}
+	/* Every op ran, so every waiter was reached; this is a safety net. */
+	pthread_mutex_lock(&ce->lock);
+	ce->seq_done = ce->seq_submitted;
+	w = waiters_reached(ce);
+	pthread_mutex_unlock(&ce->lock);
+	waiters_answer(ce, w);
 	while (ce->ctxs)
 		ctx_release(ce, ce->ctxs);
+	ptx_exec_free(ce->ptx);
 	pthread_cond_destroy(&ce->idle_cond);
 	pthread_cond_destroy(&ce->work_cond);
 	pthread_mutex_destroy(&ce->lock);
 	free(ce);
+}
+
+/* --------------------------------------------- for the modules (ptx-exec.h) */
+
+int vgpu_exec_cpu_var_new(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx,
+			  uint64_t size, bool is_const,
+			  struct vgpu_exec_mem **out, uint64_t *addr,
+			  unsigned char **host)
+{
+	struct vgpu_exec_op op = {
+		.opcode = VGPUIF_OP_MEM_ALLOC, .ctx = ctx,
+		.u.mem_alloc.size = size ? size : 1,
+	};
+	struct vgpu_exec_mem *m;
+	int rc;
+
+	/* the same memory, limits and address space as MEM_ALLOC's */
+	rc = op_mem_alloc(to_cpu(ex), &op);
+	if (rc)
+		return rc;
+	m = op.object;
+	m->module_var = true;
+	m->is_const = is_const;
+	*out = m;
+	*addr = m->addr;
+	*host = m->data;
+	return 0;
+}
+
+void vgpu_exec_cpu_var_free(struct vgpu_exec *ex, struct vgpu_exec_mem *m)
+{
+	struct cpu_exec *ce = to_cpu(ex);
+
+	pthread_mutex_lock(&ce->lock);
+	mem_release(ce, m);
+	pthread_mutex_unlock(&ce->lock);
+}
+
+uint64_t vgpu_exec_cpu_var_addr(const struct vgpu_exec_mem *m)
+{
+	return m->addr;
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct ptx_region *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int vgpu_exec_cpu_regions(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx,
+			  struct ptx_region **out, size_t *n)
+{
+	struct cpu_exec *ce = to_cpu(ex);
+	struct vgpu_exec_mem *m;
+	struct ptx_region *r;
+	size_t count = 0, i = 0;
+
+	pthread_mutex_lock(&ce->lock);
+	for (m = ctx->mems; m; m = m->next)
+		count++;
+	r = calloc(count ? count : 1, sizeof(*r));
+	if (!r) {
+		pthread_mutex_unlock(&ce->lock);
+		return VGPUIF_RSP_ENOMEM;
+	}
+	for (m = ctx->mems; m; m = m->next) {
+		if (m->lost)
+			continue;
+		r[i].addr = m->addr;
+		r[i].size = m->size;
+		r[i].host = m->data;
+		r[i].is_const = m->is_const;
+		i++;
+	}
+	pthread_mutex_unlock(&ce->lock);
+	qsort(r, i, sizeof(*r), region_cmp);
+	*out = r;
+	*n = i;
+	return 0;
+}
+
+void vgpu_exec_cpu_lose_state(struct vgpu_exec *ex)
+{
+	struct cpu_exec *ce = to_cpu(ex);
+
+	pthread_mutex_lock(&ce->lock);
+	for (struct vgpu_exec_ctx *ctx = ce->ctxs; ctx; ctx = ctx->next)
+		for (struct vgpu_exec_mem *m = ctx->mems; m; m = m->next)
+			m->lost = true;
+	pthread_mutex_unlock(&ce->lock);
 }
 
 const struct vgpu_exec_impl vgpu_exec_cpu_impl = {
@@ -578,6 +1248,7 @@ const struct vgpu_exec_impl vgpu_exec_cpu_impl = {
 	.open            = cpu_open,
 	.close           = cpu_close,
 	.get_info        = cpu_get_info,
+	.device_info     = cpu_device_info,
 	.ctx_create      = cpu_ctx_create,
 	.ctx_destroy     = cpu_ctx_destroy,
 	.submit          = cpu_submit,

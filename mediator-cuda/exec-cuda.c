@@ -8,20 +8,26 @@
  * stopped short of ending the process that owns it.
  *
  * Data path: submit() (the backend's ring thread) validates the op again,
- * stages its input into the shared arena and sends one command; it never
- * waits for the GPU. The reader thread receives the worker's responses,
- * which come in command order, copies output from the arena to the op's
- * stream, and calls done(). Ops that do not fit in the arena yet wait in a
- * pending FIFO that the reader flushes as space frees, so order holds.
+ * stages its bulk input into the shared arena (small input travels inline
+ * in the command) and sends one command; it never waits for the GPU. The
+ * reader thread receives the worker's answers, which come in the order of
+ * executor.h's classes (per stream for stream work, at once for queries,
+ * after their work for waits), finds each one's op by tag, copies output
+ * from the arena or the answer to the op's stream, and calls done(). Ops
+ * that do not fit in the arena yet wait in a pending FIFO that the reader
+ * flushes as space frees, so submission order holds on the way in. The
+ * arena is a ring: an op's range is reused once every op staged before it
+ * has been answered.
  *
  * Faults: a response with lost set (the context is poisoned), the worker's
- * death, or an op at the head of the in-flight list for longer than
+ * death, or an op that has been the oldest in flight for longer than
  * watchdog_ms ends the worker. The op at fault gets VGPUIF_RSP_EREMOTEIO
  * (VGPUIF_RSP_ETIMEDOUT for the watchdog), every other in-flight op
  * VGPUIF_RSP_EREMOTEIO. A new worker starts with a fresh context; guest
- * contexts carry on (their streams are re-created on next use) but every
- * object made before is gone: ops naming one get VGPUIF_RSP_EREMOTEIO,
- * MEM_FREE/MODULE_UNLOAD of one succeed (so the backend can clean up).
+ * contexts carry on (their default streams are re-created on next use) but
+ * every object made before (memory, modules, functions, streams, events) is
+ * gone: ops naming one get VGPUIF_RSP_EREMOTEIO; freeing or destroying one
+ * succeeds (so the backend can clean up).
  *
  * Lock order: ce->lock only; done() is always called without it.
  */
@@ -51,29 +57,34 @@ extern char **environ;
 #define CU_ARENA_DEFAULT (128ull << 20)
 #define CU_HELLO_TIMEOUT_MS 60000
 #define CU_CLOSE_WAIT_S 10
+/* Buckets of the in-flight table (by tag; tags are sequential). */
+#define CU_TAG_BUCKETS 1024u
 
-enum cobj_kind { K_MEM = 1, K_MOD, K_FUNC };
+enum cobj_kind { K_MEM = 1, K_MOD, K_FUNC, K_STREAM, K_EVENT };
 
-/* What vgpu_exec_mem / _mod / _func are: one shape for the three. */
+/* What vgpu_exec_mem / _mod / _func / _stream / _event are: one shape. */
 struct cobj {
 	uint32_t magic;
 	uint8_t  kind;
+	bool     global;                /* mem: a module's global (no free)  */
 	uint32_t gen;                   /* worker generation it belongs to  */
 	struct vgpu_exec_ctx *ctx;
 	uint64_t wid;                   /* the worker's object id           */
 	uint64_t size, addr;            /* mem                              */
 	uint32_t param_bytes;           /* func: 0 = unknown                */
-	struct cobj *mod;               /* func: its module                 */
+	struct cobj *mod;               /* func, global: its module         */
 	struct cobj *prev, *next;       /* ctx->objs                        */
 };
-struct vgpu_exec_mem  { struct cobj h; };
-struct vgpu_exec_mod  { struct cobj h; };
-struct vgpu_exec_func { struct cobj h; };
+struct vgpu_exec_mem    { struct cobj h; };
+struct vgpu_exec_mod    { struct cobj h; };
+struct vgpu_exec_func   { struct cobj h; };
+struct vgpu_exec_stream { struct cobj h; };
+struct vgpu_exec_event  { struct cobj h; };
 
 struct vgpu_exec_ctx {
 	uint32_t magic;
 	uint64_t id;
-	uint32_t gen;                   /* its worker stream exists in gen  */
+	uint32_t gen;                   /* it exists in the worker of gen   */
 	struct cobj *objs;
 	struct vgpu_exec_ctx *prev, *next;
 };
@@ -90,14 +101,15 @@ struct xop {
 	struct vgpu_exec_op *op;        /* NULL: internal command            */
 	struct xwait *w;                /* internal: who waits (may be NULL) */
 	struct cw_cmd cmd;
+	uint32_t inl;                   /* stream [0, inl) goes inline        */
 	bool staged;                    /* holds arena [stage_off, +len)     */
 	bool stale;                     /* names an object of a dead worker  */
-	struct cobj *uses[2];           /* objects named: stale when their
+	struct cobj *uses[4];           /* objects named: stale when their
 					 * worker is gone by the time it is sent */
-	int  fail;                      /* answer this status, in order      */
-	struct cobj *freeobj;           /* MEM_FREE/MODULE_UNLOAD: on success */
+	struct cobj *freeobj;           /* freed when answered              */
 	struct vgpu_exec_ctx *freectx;  /* CTX_DESTROY op                    */
-	struct xop *next;
+	struct xop *prev, *next;        /* pending FIFO, or in flight        */
+	struct xop *hnext;              /* in-flight bucket                  */
 };
 
 struct cuda_exec {
@@ -107,6 +119,7 @@ struct cuda_exec {
 	size_t arena_size;
 	int device;
 	uint32_t watchdog_ms;
+	struct vgpuif_device_info dev;  /* the snapshot, fixed at open       */
 
 	pthread_mutex_t lock;           /* protects everything below         */
 	pthread_cond_t idle_cond;       /* lists drained / worker state      */
@@ -117,7 +130,8 @@ struct cuda_exec {
 	bool closing;
 	struct cw_hello hello;
 	size_t arena_head;              /* next free byte (ring allocator)   */
-	struct xop *inflight, *inflight_tail;
+	struct xop *inflight, *inflight_tail; /* in submission order        */
+	struct xop *bucket[CU_TAG_BUCKETS];
 	struct xop *pending, *pending_tail;
 	uint64_t head_since;            /* when the in-flight head became it */
 	uint64_t next_tag, next_ctx_id;
@@ -271,17 +285,25 @@ static void obj_free(struct cobj *o)
 	free(o);
 }
 
-/* A module takes its functions with it. */
+/* A module takes its functions and globals with it. */
 static void obj_free_mod(struct cobj *mod)
 {
 	struct cobj *o = mod->ctx->objs, *next;
 
 	for (; o; o = next) {
 		next = o->next;
-		if (o->kind == K_FUNC && o->mod == mod)
+		if ((o->kind == K_FUNC || o->kind == K_MEM) && o->mod == mod)
 			obj_free(o);
 	}
 	obj_free(mod);
+}
+
+static void obj_free_any(struct cobj *o)
+{
+	if (o->kind == K_MOD)
+		obj_free_mod(o);
+	else
+		obj_free(o);
 }
 
 static void ctx_free(struct cuda_exec *ce, struct vgpu_exec_ctx *ctx)
@@ -304,6 +326,19 @@ static bool obj_ok(const struct vgpu_exec_ctx *ctx, const void *p, int kind)
 
 	return ctx && o && o->magic == CU_OBJ_MAGIC && o->kind == kind &&
 	       o->ctx == ctx;
+}
+
+static struct cobj *obj_new(struct cuda_exec *ce, int kind, uint64_t wid)
+{
+	struct cobj *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->magic = CU_OBJ_MAGIC;
+	o->kind = (uint8_t)kind;
+	o->gen = ce->gen;
+	o->wid = wid;
+	return o;
 }
 
 /* --------------------------------------------------------------- arena */
@@ -346,11 +381,12 @@ static bool arena_alloc(struct cuda_exec *ce, uint64_t len, uint64_t *off)
 	return false;
 }
 
-/* ------------------------------------------------------------ sending */
+/* ------------------------------------------------------------ in flight */
 
-static void push(struct xop **head, struct xop **tail, struct xop *x)
+static void fifo_push(struct xop **head, struct xop **tail, struct xop *x)
 {
 	x->next = NULL;
+	x->prev = *tail;
 	if (*tail)
 		(*tail)->next = x;
 	else
@@ -358,14 +394,56 @@ static void push(struct xop **head, struct xop **tail, struct xop *x)
 	*tail = x;
 }
 
-static int send_cmd(struct cuda_exec *ce, const struct cw_cmd *c)
+/* Lock held. x was sent: it waits for its answer. */
+static void inflight_add(struct cuda_exec *ce, struct xop *x)
 {
-	ssize_t n;
+	struct xop **b = &ce->bucket[x->cmd.tag % CU_TAG_BUCKETS];
 
-	do
-		n = send(ce->sock, c, sizeof(*c), MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof(*c) ? 0 : -EIO;
+	if (!ce->inflight)
+		ce->head_since = vgpu_exec_now_ns();
+	fifo_push(&ce->inflight, &ce->inflight_tail, x);
+	x->hnext = *b;
+	*b = x;
+}
+
+/* Lock held. The in-flight op of this tag, taken off the lists; or NULL. */
+static struct xop *inflight_take(struct cuda_exec *ce, uint64_t tag)
+{
+	struct xop **pp = &ce->bucket[tag % CU_TAG_BUCKETS], *x;
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if ((*pp)->cmd.tag == tag)
+			break;
+	x = *pp;
+	if (!x)
+		return NULL;
+	*pp = x->hnext;
+	if (x == ce->inflight)
+		ce->head_since = vgpu_exec_now_ns(); /* a new oldest op */
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		ce->inflight = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	else
+		ce->inflight_tail = x->prev;
+	return x;
+}
+
+/* ------------------------------------------------------------ sending */
+
+/* One command, with its inline bytes from the op's stream. Lock held. */
+static int send_cmd(struct cuda_exec *ce, struct xop *x)
+{
+	unsigned char data[CW_MAX_INLINE];
+	uint32_t n = x->inl;
+
+	if (n && (n > sizeof(data) || !x->op ||
+		  vgpu_exec_stream_read(x->op->iov, x->op->niov, 0, data, n)))
+		return -EIO;    /* checked in submit: cannot happen */
+	x->cmd.inline_len = n;
+	return cw_send(ce->sock, &x->cmd, sizeof(x->cmd), data, n, 0) ? -EIO : 0;
 }
 
 /* Queue an internal command (no op) right away; caller holds the lock. */
@@ -529,7 +607,7 @@ static void pc_copy(const struct vgpu_exec_iov *iov, unsigned int niov,
 	pthread_mutex_unlock(&pc.lock);
 }
 
-/* Stage an op's input into the arena. */
+/* Stage an op's bulk input into the arena. */
 static void stage_in(struct cuda_exec *ce, struct xop *x)
 {
 	struct vgpu_exec_op *op = x->op;
@@ -539,8 +617,6 @@ static void stage_in(struct cuda_exec *ce, struct xop *x)
 	case VGPUIF_OP_MEMCPY_H2D:   len = op->u.copy.length; break;
 	case VGPUIF_OP_VECTOR_ADD:   len = 8ull * op->u.vector_add.n; break;
 	case VGPUIF_OP_MODULE_LOAD:  len = op->u.module_load.image_len; break;
-	case VGPUIF_OP_FUNC_GET:     len = op->u.func_get.name_len; break;
-	case VGPUIF_OP_LAUNCH:       len = op->u.launch.param_len; break;
 	default: return;
 	}
 	/* lengths were checked against the stream in submit */
@@ -558,34 +634,29 @@ static void flush_pending(struct cuda_exec *ce)
 		struct vgpu_exec_ctx *ctx = x->op ? x->op->ctx : NULL;
 		uint64_t off = 0;
 
-		/* a guest context from before a restart gets its stream again */
+		/* a guest context from before a restart exists again */
 		if (ctx && ctx->gen != ce->gen && x->cmd.op != VGPUIF_OP_CTX_DESTROY) {
-			struct cw_cmd c = { .tag = ce->next_tag++,
-					    .op = VGPUIF_OP_CTX_CREATE,
-					    .ctx = ctx->id };
 			struct xop *cx = internal_new(VGPUIF_OP_CTX_CREATE, ctx->id, NULL);
 
 			if (!cx)
 				return; /* retried at the next flush */
-			cx->cmd = c;
-			if (send_cmd(ce, &cx->cmd)) {
+			cx->cmd.tag = ce->next_tag++;
+			if (send_cmd(ce, cx)) {
 				free(cx);
 				return; /* the reader sees the socket die */
 			}
-			if (!ce->inflight)
-				ce->head_since = vgpu_exec_now_ns();
-			push(&ce->inflight, &ce->inflight_tail, cx);
+			inflight_add(ce, cx);
 			ctx->gen = ce->gen;
 		}
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 4; i++)
 			if (x->uses[i] && x->uses[i]->gen != ce->gen)
 				x->stale = true;
-		if (x->stale || x->fail) {
-			/* answered in order by the worker, as a NOP */
+		if (x->stale) {
+			/* answered by the worker at once, as a NOP */
 			x->cmd.op = VGPUIF_OP_NOP;
-			x->cmd.arg[0] = (uint64_t)(int64_t)(x->stale ?
-					VGPUIF_RSP_EREMOTEIO : x->fail);
+			x->cmd.arg[0] = (uint64_t)(int64_t)VGPUIF_RSP_EREMOTEIO;
 			x->cmd.stage_len = 0;
+			x->inl = 0;
 		}
 		if (x->cmd.stage_len) {
 			if (!arena_alloc(ce, x->cmd.stage_len, &off))
@@ -596,14 +667,14 @@ static void flush_pending(struct cuda_exec *ce)
 				stage_in(ce, x);
 		}
 		x->cmd.tag = ce->next_tag++;
-		if (send_cmd(ce, &x->cmd))
+		if (send_cmd(ce, x))
 			return;
 		ce->pending = x->next;
-		if (!ce->pending)
+		if (ce->pending)
+			ce->pending->prev = NULL;
+		else
 			ce->pending_tail = NULL;
-		if (!ce->inflight)
-			ce->head_since = vgpu_exec_now_ns();
-		push(&ce->inflight, &ce->inflight_tail, x);
+		inflight_add(ce, x);
 	}
 }
 
@@ -618,7 +689,7 @@ static void finish_wire_info(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	memset(&ei, 0, sizeof(ei));
 	ei.kind = VGPUIF_EXECUTOR_CUDA;
 	memcpy(ei.name, ce->hello.name, sizeof(ei.name));
-	ei.total_mem = r->result[1];
+	ei.total_mem = ce->dev.total_mem;
 	ei.free_mem = r->result[0];
 	ei.cc_major = ce->hello.cc_major;
 	ei.cc_minor = ce->hello.cc_minor;
@@ -633,11 +704,38 @@ static void finish_wire_info(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	}
 }
 
+/* MODULE_GLOBAL: the same object each time for the same global. */
+static int finish_global(struct cuda_exec *ce, struct vgpu_exec_op *op,
+			 const struct cw_rsp *r)
+{
+	struct cobj *mod = (struct cobj *)op->u.module_global.mod, *o;
+
+	for (o = op->ctx->objs; o; o = o->next)
+		if (o->kind == K_MEM && o->global && o->mod == mod &&
+		    o->wid == r->obj)
+			break;
+	if (!o) {
+		o = obj_new(ce, K_MEM, r->obj);
+		if (!o)
+			return VGPUIF_RSP_ENOMEM;
+		o->global = true;
+		o->mod = mod;
+		o->addr = r->result[0];
+		o->size = r->result[1];
+		obj_link(op->ctx, o);
+	}
+	op->object = o;
+	op->result[0] = o->addr;
+	op->result[1] = o->size;
+	return 0;
+}
+
 /*
  * The worker answered x (lock held): copy output, make or free objects.
  * Returns the status for done().
  */
-static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r)
+static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r,
+		  const unsigned char *data)
 {
 	struct vgpu_exec_op *op = x->op;
 	const unsigned char *stage = ce->arena + x->cmd.stage_off;
@@ -645,12 +743,9 @@ static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r)
 	int st = r->status;
 
 	op->exec_ns = r->exec_ns;
-	if (x->stale || x->fail) {
+	if (x->stale) {
 		if (x->freeobj) {       /* freeing a dead worker's object: fine */
-			if (x->freeobj->kind == K_MOD)
-				obj_free_mod(x->freeobj);
-			else
-				obj_free(x->freeobj);
+			obj_free_any(x->freeobj);
 			return 0;
 		}
 		return st;
@@ -672,6 +767,24 @@ static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r)
 					       stage + 8ull * op->u.vector_add.n,
 					       4ull * op->u.vector_add.n);
 		break;
+	case VGPUIF_OP_FUNC_INFO:
+		if (st)
+			break;
+		if (r->inline_len != sizeof(struct vgpuif_func_info)) {
+			st = VGPUIF_RSP_EIO;
+			break;
+		}
+		vgpu_exec_stream_write(op->iov, op->niov, 0, data, r->inline_len);
+		break;
+	case VGPUIF_OP_STREAM_QUERY:
+	case VGPUIF_OP_EVENT_QUERY:
+	case VGPUIF_OP_EVENT_ELAPSED:
+		op->result[0] = r->result[0];
+		break;
+	case VGPUIF_OP_MODULE_GLOBAL:
+		if (!st)
+			st = finish_global(ce, op, r);
+		break;
 	case VGPUIF_OP_MODULE_LOAD:
 		op->result[1] = r->result[1];
 		if (r->result[1] && r->result[1] <= op->u.module_load.log_len)
@@ -682,43 +795,49 @@ static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r)
 		/* fall through */
 	case VGPUIF_OP_MEM_ALLOC:
 	case VGPUIF_OP_FUNC_GET:
+	case VGPUIF_OP_STREAM_CREATE:
+	case VGPUIF_OP_EVENT_CREATE:
 		if (st)
 			break;
-		o = calloc(1, sizeof(*o));
+		o = obj_new(ce, K_MEM, r->obj);
 		if (!o) {
 			/* the worker's object leaks until the context dies */
 			st = VGPUIF_RSP_ENOMEM;
 			break;
 		}
-		o->magic = CU_OBJ_MAGIC;
-		o->gen = ce->gen;
-		o->wid = r->obj;
-		if (op->opcode == VGPUIF_OP_MEM_ALLOC) {
-			o->kind = K_MEM;
+		switch (op->opcode) {
+		case VGPUIF_OP_MEM_ALLOC:
 			o->size = op->u.mem_alloc.size;
 			o->addr = r->result[1];
 			op->result[0] = o->size;
 			op->result[1] = o->addr;
-		} else if (op->opcode == VGPUIF_OP_MODULE_LOAD) {
+			break;
+		case VGPUIF_OP_MODULE_LOAD:
 			o->kind = K_MOD;
-		} else {
+			break;
+		case VGPUIF_OP_FUNC_GET:
 			o->kind = K_FUNC;
 			o->mod = (struct cobj *)op->u.func_get.mod;
 			o->param_bytes = (uint32_t)r->result[1];
 			op->result[1] = r->result[1];
+			break;
+		case VGPUIF_OP_STREAM_CREATE:
+			o->kind = K_STREAM;
+			op->result[1] = r->result[1];   /* the priority it got */
+			break;
+		default:
+			o->kind = K_EVENT;
+			break;
 		}
 		obj_link(op->ctx, o);
 		op->object = o;
 		break;
 	case VGPUIF_OP_MEM_FREE:
-		if (!st)
-			obj_free(x->freeobj);
-		break;
 	case VGPUIF_OP_MODULE_UNLOAD:
+	case VGPUIF_OP_STREAM_DESTROY:
+	case VGPUIF_OP_EVENT_DESTROY:
 		if (!st)
-			obj_free_mod(x->freeobj);
-		break;
-	case VGPUIF_OP_CTX_CREATE:
+			obj_free_any(x->freeobj);
 		break;
 	case VGPUIF_OP_CTX_DESTROY:
 		ctx_free(ce, x->freectx);
@@ -749,7 +868,7 @@ static void complete_internal(struct xop *x, const struct cw_rsp *r)
 }
 
 /*
- * End the worker (lock held): every in-flight op fails, the first with
+ * End the worker (lock held): every in-flight op fails, the oldest with
  * head_status; returns the ops to complete (count in *n, array malloc'd).
  */
 static struct done_item *fail_inflight(struct cuda_exec *ce, int head_status,
@@ -775,10 +894,7 @@ static struct done_item *fail_inflight(struct cuda_exec *ce, int head_status,
 		}
 		if (x->freeobj) {       /* the object is gone with the worker */
 			st = 0;
-			if (x->freeobj->kind == K_MOD)
-				obj_free_mod(x->freeobj);
-			else
-				obj_free(x->freeobj);
+			obj_free_any(x->freeobj);
 		}
 		if (x->freectx) {
 			st = 0;
@@ -792,6 +908,7 @@ static struct done_item *fail_inflight(struct cuda_exec *ce, int head_status,
 		free(x);
 	}
 	ce->inflight = ce->inflight_tail = NULL;
+	memset(ce->bucket, 0, sizeof(ce->bucket));
 	ce->arena_head = 0;
 	*n = i;
 	return items;
@@ -826,7 +943,7 @@ static void worker_restart(struct cuda_exec *ce, int head_status,
 	pthread_mutex_unlock(&ce->lock);
 
 	worker_reap(ce, sock, pid);
-	if (ce->closing) {
+	if (__atomic_load_n(&ce->closing, __ATOMIC_ACQUIRE)) {
 		call_done(items, n);
 		return;
 	}
@@ -891,12 +1008,16 @@ static void *reader_thread(void *arg)
 	struct cuda_exec *ce = arg;
 	uint64_t spin_ns = 30000;
 	const char *sp = getenv("VGPU_EXEC_SPIN_US");
+	static __thread struct {
+		struct cw_rsp r;
+		unsigned char data[CW_MAX_INLINE];
+	} in;
 
 	if (sp)
 		spin_ns = strtoull(sp, NULL, 10) * 1000ull;
 	pthread_setname_np(pthread_self(), "cuda-reader");
 	for (;;) {
-		struct cw_rsp r;
+		struct cw_rsp *r = &in.r;
 		struct pollfd pfd;
 		struct xop *x;
 		ssize_t got;
@@ -933,21 +1054,22 @@ static void *reader_thread(void *arg)
 		/* a short spin first: answers of small ops come within µs */
 		t = vgpu_exec_now_ns();
 		do
-			got = recv(sock, &r, sizeof(r), MSG_DONTWAIT);
-		while (got < 0 && (errno == EAGAIN || errno == EINTR) &&
+			got = cw_recv(sock, &in, sizeof(in), MSG_DONTWAIT);
+		while ((got == -EAGAIN || got == -EINTR) &&
 		       vgpu_exec_now_ns() - t < spin_ns);
-		if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
+		if (got == -EAGAIN || got == -EINTR) {
 			pfd.fd = sock;
 			pfd.events = POLLIN;
 			rc = poll(&pfd, 1, timeout);
 			if (rc == 0 || (rc < 0 && errno == EINTR))
 				continue;
-			got = recv(sock, &r, sizeof(r), MSG_DONTWAIT);
-			if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			got = cw_recv(sock, &in, sizeof(in), MSG_DONTWAIT);
+			if (got == -EAGAIN || got == -EINTR)
 				continue;
 		}
-		if (got != (ssize_t)sizeof(r)) {
-			if (ce->closing) {
+		if (got < (ssize_t)sizeof(*r) ||
+		    (size_t)got != sizeof(*r) + r->inline_len) {
+			if (__atomic_load_n(&ce->closing, __ATOMIC_ACQUIRE)) {
 				struct done_item *items;
 				size_t n;
 
@@ -966,33 +1088,30 @@ static void *reader_thread(void *arg)
 				break;
 			}
 			worker_restart(ce, VGPUIF_RSP_EREMOTEIO,
-				       "the GPU worker died");
+				       got > 0 ? "the GPU worker sent a malformed answer"
+					       : "the GPU worker died");
 			continue;
 		}
 
 		pthread_mutex_lock(&ce->lock);
-		x = ce->inflight;
-		if (!x || x->cmd.tag != r.tag) {
+		x = inflight_take(ce, r->tag);
+		if (!x) {
 			pthread_mutex_unlock(&ce->lock);
 			worker_restart(ce, VGPUIF_RSP_EIO,
-				       "the GPU worker answered out of order");
+				       "the GPU worker answered a request never sent");
 			continue;
 		}
-		ce->inflight = x->next;
-		if (!ce->inflight)
-			ce->inflight_tail = NULL;
-		ce->head_since = vgpu_exec_now_ns();
 		if (!x->op) {
-			if (x->cmd.op == VGPUIF_OP_CTX_CREATE && r.status)
+			if (x->cmd.op == VGPUIF_OP_CTX_CREATE && r->status)
 				CLOG(ce, VGPU_EXEC_LOG_WARN,
-				     "context %llu: no stream: %s",
+				     "context %llu: no default stream: %s",
 				     (unsigned long long)x->cmd.ctx,
-				     vgpuif_status_str(r.status));
-			complete_internal(x, &r);
+				     vgpuif_status_str(r->status));
+			complete_internal(x, r);
 			st = 0;
 			x = NULL;
 		} else {
-			st = finish(ce, x, &r);
+			st = finish(ce, x, r, in.data);
 		}
 		flush_pending(ce);
 		if (!ce->inflight && !ce->pending)
@@ -1005,7 +1124,7 @@ static void *reader_thread(void *arg)
 			free(x);
 			op->done(op, st);
 		}
-		if (r.lost)
+		if (r->lost)
 			worker_restart(ce, VGPUIF_RSP_EREMOTEIO,
 				       "a GPU fault (sticky CUDA error)");
 	}
@@ -1014,6 +1133,46 @@ static void *reader_thread(void *arg)
 }
 
 /* ------------------------------------------------------------- submit */
+
+/* op->stream: NULL (the default stream) or a stream of ctx. */
+static bool use_stream(struct vgpu_exec_op *op, struct xop *x, int slot)
+{
+	struct cobj *s = (struct cobj *)op->stream;
+
+	if (!s)
+		return true;
+	if (!obj_ok(op->ctx, s, K_STREAM))
+		return false;
+	x->cmd.stream = s->wid;
+	x->uses[slot] = s;
+	return true;
+}
+
+/* An event of ctx, into cmd.event[i]. */
+static bool use_event(struct vgpu_exec_op *op, struct xop *x, const void *e,
+		      int i, int slot)
+{
+	const struct cobj *o = e;
+
+	if (!obj_ok(op->ctx, o, K_EVENT))
+		return false;
+	x->cmd.event[i] = o->wid;
+	x->uses[slot] = (struct cobj *)o;
+	return true;
+}
+
+/* A device range of ctx: ordinary memory or a module's global. */
+static bool use_mem(struct vgpu_exec_op *op, struct xop *x, const void *m,
+		    int i)
+{
+	struct cobj *o = (struct cobj *)m;
+
+	if (!obj_ok(op->ctx, o, K_MEM))
+		return false;
+	x->cmd.obj[i] = o->wid;
+	x->uses[i] = o;
+	return true;
+}
 
 static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		    struct xop *x)
@@ -1028,10 +1187,16 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	case VGPUIF_OP_GET_INFO:
 		c->op = CW_OP_MEMINFO;
 		return 0;
-	case VGPUIF_OP_SYNC:
 	case VGPUIF_OP_NOP:
 		return 0;
+	case VGPUIF_OP_SYNC:
 	case VGPUIF_OP_VECTOR_ADD:
+		/* the context is optional */
+		if (ctx && ctx->magic != CU_CTX_MAGIC)
+			return VGPUIF_RSP_EBADF;
+		c->ctx = ctx ? ctx->id : 0;
+		if (op->opcode == VGPUIF_OP_SYNC)
+			return 0;
 		if (op->u.vector_add.n == 0 ||
 		    op->u.vector_add.n > VGPUIF_MAX_VECTOR_ADD_ELEMS)
 			return VGPUIF_RSP_EINVAL;
@@ -1053,11 +1218,26 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	case VGPUIF_OP_MODULE_UNLOAD:
 	case VGPUIF_OP_FUNC_GET:
 	case VGPUIF_OP_LAUNCH:
+	case VGPUIF_OP_STREAM_CREATE:
+	case VGPUIF_OP_STREAM_DESTROY:
+	case VGPUIF_OP_STREAM_SYNC:
+	case VGPUIF_OP_STREAM_QUERY:
+	case VGPUIF_OP_STREAM_WAIT_EVENT:
+	case VGPUIF_OP_EVENT_CREATE:
+	case VGPUIF_OP_EVENT_DESTROY:
+	case VGPUIF_OP_EVENT_RECORD:
+	case VGPUIF_OP_EVENT_SYNC:
+	case VGPUIF_OP_EVENT_QUERY:
+	case VGPUIF_OP_EVENT_ELAPSED:
+	case VGPUIF_OP_FUNC_INFO:
+	case VGPUIF_OP_FUNC_SET_ATTR:
+	case VGPUIF_OP_MODULE_GLOBAL:
 		if (!ctx || ctx->magic != CU_CTX_MAGIC)
 			return VGPUIF_RSP_EBADF;
 		c->ctx = ctx->id;
 		break;
 	default:
+		/* DEVICE_INFO too: the backend answers it from the snapshot */
 		return VGPUIF_RSP_ENOSYS;
 	}
 
@@ -1072,16 +1252,16 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		return 0;
 	case VGPUIF_OP_MEM_FREE:
 		m = (struct cobj *)op->u.mem_free.mem;
-		if (!obj_ok(ctx, m, K_MEM))
+		if (!use_mem(op, x, m, 0))
 			return VGPUIF_RSP_EBADF;
-		c->obj[0] = m->wid;
+		if (m->global)
+			return VGPUIF_RSP_EINVAL;       /* it goes with its module */
 		x->freeobj = m;
-		x->uses[0] = m;
 		return 0;
 	case VGPUIF_OP_MEMCPY_H2D:
 	case VGPUIF_OP_MEMCPY_D2H:
 		m = (struct cobj *)op->u.copy.mem;
-		if (!obj_ok(ctx, m, K_MEM))
+		if (!use_mem(op, x, m, 0) || !use_stream(op, x, 2))
 			return VGPUIF_RSP_EBADF;
 		if (op->u.copy.length == 0)
 			return VGPUIF_RSP_EINVAL;
@@ -1090,35 +1270,30 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 			return VGPUIF_RSP_ERANGE;
 		if (op->u.copy.length > ce->arena_size)
 			return VGPUIF_RSP_E2BIG;
-		c->obj[0] = m->wid;
 		c->arg[0] = op->u.copy.offset;
 		c->arg[1] = op->u.copy.length;
 		c->stage_len = op->u.copy.length;
-		x->uses[0] = m;
 		return 0;
 	case VGPUIF_OP_MEMCPY_D2D:
 		m = (struct cobj *)op->u.d2d.dst;
 		m2 = (struct cobj *)op->u.d2d.src;
-		if (!obj_ok(ctx, m, K_MEM) || !obj_ok(ctx, m2, K_MEM))
+		if (!use_mem(op, x, m, 0) || !use_mem(op, x, m2, 1) ||
+		    !use_stream(op, x, 2))
 			return VGPUIF_RSP_EBADF;
 		if (op->u.d2d.length == 0)
 			return VGPUIF_RSP_EINVAL;
 		if (!vgpuif_range_ok(op->u.d2d.dst_offset, op->u.d2d.length, m->size) ||
 		    !vgpuif_range_ok(op->u.d2d.src_offset, op->u.d2d.length, m2->size))
 			return VGPUIF_RSP_ERANGE;
-		c->obj[0] = m->wid;
-		c->obj[1] = m2->wid;
 		c->arg[0] = op->u.d2d.dst_offset;
 		c->arg[1] = op->u.d2d.src_offset;
 		c->arg[2] = op->u.d2d.length;
-		x->uses[0] = m;
-		x->uses[1] = m2;
 		return 0;
 	case VGPUIF_OP_MEMSET: {
 		uint32_t es = op->u.memset.elem_size;
 
 		m = (struct cobj *)op->u.memset.mem;
-		if (!obj_ok(ctx, m, K_MEM))
+		if (!use_mem(op, x, m, 0) || !use_stream(op, x, 2))
 			return VGPUIF_RSP_EBADF;
 		if (es != 1 && es != 2 && es != 4)
 			return VGPUIF_RSP_EINVAL;
@@ -1127,12 +1302,10 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 			return VGPUIF_RSP_EINVAL;
 		if (!vgpuif_range_ok(op->u.memset.offset, op->u.memset.length, m->size))
 			return VGPUIF_RSP_ERANGE;
-		c->obj[0] = m->wid;
 		c->arg[0] = op->u.memset.offset;
 		c->arg[1] = op->u.memset.length;
 		c->arg[2] = op->u.memset.value;
 		c->arg[3] = es;
-		x->uses[0] = m;
 		return 0;
 	}
 	case VGPUIF_OP_MODULE_LOAD: {
@@ -1160,26 +1333,34 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		x->uses[0] = m;
 		return 0;
 	case VGPUIF_OP_FUNC_GET:
-		m = (struct cobj *)op->u.func_get.mod;
+	case VGPUIF_OP_MODULE_GLOBAL: {
+		uint32_t len = op->opcode == VGPUIF_OP_FUNC_GET ?
+			       op->u.func_get.name_len : op->u.module_global.name_len;
+		uint32_t max = op->opcode == VGPUIF_OP_FUNC_GET ?
+			       VGPUIF_MAX_FUNC_NAME : VGPUIF_MAX_GLOBAL_NAME;
+
+		m = (struct cobj *)(op->opcode == VGPUIF_OP_FUNC_GET ?
+				    (void *)op->u.func_get.mod :
+				    (void *)op->u.module_global.mod);
 		if (!obj_ok(ctx, m, K_MOD))
 			return VGPUIF_RSP_EBADF;
-		if (op->u.func_get.name_len == 0)
+		if (len == 0)
 			return VGPUIF_RSP_EINVAL;
-		if (op->u.func_get.name_len > VGPUIF_MAX_FUNC_NAME)
+		if (len > max || len > CW_MAX_INLINE)
 			return VGPUIF_RSP_E2BIG;
-		if (slen < op->u.func_get.name_len)
+		if (slen < len)
 			return VGPUIF_RSP_ERANGE;
 		c->obj[0] = m->wid;
-		c->arg[0] = op->u.func_get.name_len;
-		c->stage_len = op->u.func_get.name_len;
+		x->inl = len;
 		x->uses[0] = m;
 		return 0;
+	}
 	case VGPUIF_OP_LAUNCH: {
 		const uint32_t *g = op->u.launch.grid, *b = op->u.launch.block;
 		uint32_t plen = op->u.launch.param_len;
 
 		m = (struct cobj *)op->u.launch.func;
-		if (!obj_ok(ctx, m, K_FUNC))
+		if (!obj_ok(ctx, m, K_FUNC) || !use_stream(op, x, 2))
 			return VGPUIF_RSP_EBADF;
 		if (!g[0] || !g[1] || !g[2] || !b[0] || !b[1] || !b[2])
 			return VGPUIF_RSP_EINVAL;
@@ -1187,7 +1368,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		    g[2] > VGPUIF_MAX_GRID_DIM_YZ ||
 		    (uint64_t)b[0] * b[1] * b[2] > VGPUIF_MAX_BLOCK_THREADS)
 			return VGPUIF_RSP_EINVAL;
-		if (plen > VGPUIF_MAX_PARAM_BYTES)
+		if (plen > VGPUIF_MAX_PARAM_BYTES || plen > CW_MAX_INLINE)
 			return VGPUIF_RSP_E2BIG;
 		if (slen < plen)
 			return VGPUIF_RSP_ERANGE;
@@ -1200,10 +1381,64 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		memcpy(c->dims + 3, b, 3 * sizeof(*b));
 		c->dims[6] = op->u.launch.shared_mem;
 		c->dims[7] = plen;
-		c->stage_len = plen;
+		x->inl = plen;
 		x->uses[0] = m;
 		return 0;
 	}
+	case VGPUIF_OP_STREAM_CREATE:
+		if (op->u.stream_create.flags & ~VGPUIF_STREAM_F_ALL)
+			return VGPUIF_RSP_EINVAL;
+		c->arg[0] = op->u.stream_create.flags;
+		c->arg[1] = (uint64_t)(int64_t)op->u.stream_create.priority;
+		return 0;
+	case VGPUIF_OP_STREAM_DESTROY:
+		if (!op->stream || !use_stream(op, x, 2))
+			return VGPUIF_RSP_EBADF;
+		x->freeobj = (struct cobj *)op->stream;
+		return 0;
+	case VGPUIF_OP_STREAM_SYNC:
+	case VGPUIF_OP_STREAM_QUERY:
+		return use_stream(op, x, 2) ? 0 : VGPUIF_RSP_EBADF;
+	case VGPUIF_OP_STREAM_WAIT_EVENT:
+	case VGPUIF_OP_EVENT_RECORD:
+		if (!use_stream(op, x, 2) || !use_event(op, x, op->u.event.event, 0, 0))
+			return VGPUIF_RSP_EBADF;
+		return 0;
+	case VGPUIF_OP_EVENT_CREATE:
+		if (op->u.event_create.flags & ~VGPUIF_EVENT_F_ALL)
+			return VGPUIF_RSP_EINVAL;
+		c->arg[0] = op->u.event_create.flags;
+		return 0;
+	case VGPUIF_OP_EVENT_DESTROY:
+	case VGPUIF_OP_EVENT_SYNC:
+	case VGPUIF_OP_EVENT_QUERY:
+		if (!use_event(op, x, op->u.event.event, 0, 0))
+			return VGPUIF_RSP_EBADF;
+		if (op->opcode == VGPUIF_OP_EVENT_DESTROY)
+			x->freeobj = (struct cobj *)op->u.event.event;
+		return 0;
+	case VGPUIF_OP_EVENT_ELAPSED:
+		if (!use_event(op, x, op->u.elapsed.start, 0, 0) ||
+		    !use_event(op, x, op->u.elapsed.end, 1, 1))
+			return VGPUIF_RSP_EBADF;
+		return 0;
+	case VGPUIF_OP_FUNC_INFO:
+	case VGPUIF_OP_FUNC_SET_ATTR:
+		m = (struct cobj *)(op->opcode == VGPUIF_OP_FUNC_INFO ?
+				    (void *)op->u.func_info.func :
+				    (void *)op->u.func_attr.func);
+		if (!obj_ok(ctx, m, K_FUNC))
+			return VGPUIF_RSP_EBADF;
+		c->obj[0] = m->wid;
+		x->uses[0] = m;
+		if (op->opcode == VGPUIF_OP_FUNC_INFO) {
+			if (slen < sizeof(struct vgpuif_func_info))
+				return VGPUIF_RSP_ERANGE;
+			return 0;
+		}
+		c->arg[0] = op->u.func_attr.attr;
+		c->arg[1] = (uint64_t)(int64_t)op->u.func_attr.value;
+		return 0;
 	}
 	return VGPUIF_RSP_ENOSYS;
 }
@@ -1215,7 +1450,7 @@ static int queue_xop(struct cuda_exec *ce, struct xop *x)
 		pthread_mutex_unlock(&ce->lock);
 		return ce->dead ? VGPUIF_RSP_EIO : VGPUIF_RSP_ESHUTDOWN;
 	}
-	push(&ce->pending, &ce->pending_tail, x);
+	fifo_push(&ce->pending, &ce->pending_tail, x);
 	flush_pending(ce);
 	pthread_mutex_unlock(&ce->lock);
 	return 0;
@@ -1317,9 +1552,9 @@ static int cuda_ctx_create(struct vgpu_exec *ex, struct vgpu_exec_ctx **out)
 	if (ctx->next)
 		ctx->next->prev = ctx;
 	ce->ctxs = ctx;
-	/* the worker makes its stream in order, without us waiting */
+	/* the worker makes its default stream in order, without us waiting */
 	x->cmd.ctx = ctx->id;
-	push(&ce->pending, &ce->pending_tail, x);
+	fifo_push(&ce->pending, &ce->pending_tail, x);
 	flush_pending(ce);
 	pthread_mutex_unlock(&ce->lock);
 	*out = ctx;
@@ -1367,15 +1602,16 @@ static int cuda_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total
 	int rc;
 
 	/*
-	 * The answer comes in order, after every op in flight: with work in
-	 * flight (a kernel may run for seconds) or from inside done(), answer
-	 * the last value seen instead of blocking the caller (the backend's
-	 * ring thread). Idle, the figure is exact (leak checks rely on it).
+	 * The worker answers at once, but behind what it is executing (a
+	 * module's JIT, say): with guest work queued or from inside done(),
+	 * answer the last value seen instead of making the caller (the
+	 * backend's ring thread) wait. Idle, the figure is exact (leak checks
+	 * rely on it).
 	 */
 	pthread_mutex_lock(&ce->lock);
 	if (guest_work_queued(ce) || pthread_equal(pthread_self(), ce->reader)) {
 		*free_b = ce->hello.free_mem;
-		*total_b = ce->hello.total_mem;
+		*total_b = ce->dev.total_mem;
 		pthread_mutex_unlock(&ce->lock);
 		return 0;
 	}
@@ -1387,10 +1623,9 @@ static int cuda_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total
 		return -EIO;
 	pthread_mutex_lock(&ce->lock);
 	ce->hello.free_mem = r.result[0];
-	ce->hello.total_mem = r.result[1];
 	pthread_mutex_unlock(&ce->lock);
 	*free_b = r.result[0];
-	*total_b = r.result[1];
+	*total_b = ce->dev.total_mem;
 	return 0;
 }
 
@@ -1402,17 +1637,23 @@ static int cuda_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 	info->kind = VGPUIF_EXECUTOR_CUDA;
 	pthread_mutex_lock(&ce->lock);
 	memcpy(info->name, ce->hello.name, sizeof(info->name));
-	info->total_mem = ce->hello.total_mem;
+	info->total_mem = ce->dev.total_mem;
 	info->free_mem = ce->hello.free_mem;
 	info->cc_major = ce->hello.cc_major;
 	info->cc_minor = ce->hello.cc_minor;
 	info->sm_count = ce->hello.sm_count;
 	pthread_mutex_unlock(&ce->lock);
 	info->copy_mode = VGPUIF_COPY_STAGED;
-	if (!cuda_mem_info(ex, &f, &t)) {
+	if (!cuda_mem_info(ex, &f, &t))
 		info->free_mem = f;
-		info->total_mem = t;
-	}
+	return 0;
+}
+
+/* The snapshot the first worker took: the same answer for the executor's
+ * whole life, restarts included. */
+static int cuda_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out)
+{
+	*out = to_ce(ex)->dev;
 	return 0;
 }
 
@@ -1482,6 +1723,8 @@ static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	rc = worker_spawn(ce, &ce->sock, &ce->pid, &ce->hello, whybuf, sizeof(whybuf));
 	if (rc)
 		goto out_unmap;
+	ce->dev = ce->hello.dev;
+	ce->dev.name[sizeof(ce->dev.name) - 1] = '\0';
 	rc = pthread_create(&ce->reader, NULL, reader_thread, ce);
 	if (rc) {
 		snprintf(whybuf, sizeof(whybuf), "cannot start the reader thread");
@@ -1532,7 +1775,8 @@ static void cuda_close(struct vgpu_exec *ex)
 		if (pthread_cond_timedwait(&ce->idle_cond, &ce->lock,
 					   &deadline) == ETIMEDOUT)
 			break;
-	ce->closing = true;
+	/* also read without the lock, by the reader when the socket ends */
+	__atomic_store_n(&ce->closing, true, __ATOMIC_RELEASE);
 	sock = ce->sock;
 	if (ce->inflight || ce->pending) {
 		CLOG(ce, VGPU_EXEC_LOG_WARN, "close: GPU work still running after "
@@ -1568,6 +1812,7 @@ const struct vgpu_exec_impl vgpu_exec_cuda_impl = {
 	.open            = cuda_open,
 	.close           = cuda_close,
 	.get_info        = cuda_get_info,
+	.device_info     = cuda_device_info,
 	.ctx_create      = cuda_ctx_create,
 	.ctx_destroy     = cuda_ctx_destroy,
 	.submit          = cuda_submit,

@@ -22,6 +22,8 @@ struct vgpu_exec_impl {
 		     const char **why);
 	void (*close)(struct vgpu_exec *ex);
 	int  (*get_info)(struct vgpu_exec *ex, struct vgpu_exec_info *info);
+	/* NULL: the executor keeps no device snapshot (-EOPNOTSUPP). */
+	int  (*device_info)(struct vgpu_exec *ex, struct vgpuif_device_info *out);
 	int  (*ctx_create)(struct vgpu_exec *ex, struct vgpu_exec_ctx **out);
 	void (*ctx_destroy)(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx);
 	int  (*submit)(struct vgpu_exec *ex, struct vgpu_exec_op *op);

@@ -163,13 +163,13 @@ int vgpu_exec_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 				 "cuda executor requested");
 		return rc;
 #else
-		*why = "this build has no cuda executor (cuda.h was not found at configure time)";
+		*why = "this build has no cuda executor (configured with VGPU_CUDA=OFF)";
 		return -ENODEV;
 #endif
 	}
 	if (!strcmp(name, "auto")) {
 		const char *cuda_why =
-			"this build has no cuda executor (cuda.h was not found at configure time)";
+			"this build has no cuda executor (configured with VGPU_CUDA=OFF)";
 #ifdef VGPU_HAVE_CUDA
 		rc = open_impl(&vgpu_exec_cuda_impl, out, cfg, &cuda_why);
 		if (!rc) {
@@ -217,6 +217,16 @@ int vgpu_exec_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 		return -EINVAL;
 	memset(info, 0, sizeof(*info));
 	return ex->impl->get_info(ex, info);
+}
+
+int vgpu_exec_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out)
+{
+	if (!ex || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!ex->impl->device_info)
+		return -EOPNOTSUPP;
+	return ex->impl->device_info(ex, out);
 }
 
 int vgpu_exec_ctx_create(struct vgpu_exec *ex, struct vgpu_exec_ctx **out)

@@ -18,14 +18,59 @@
  *         Guest data is staged through a pinned arena shared with the
  *         worker (copy mode "staged")
  *   cpu   exec-cpu.c: host memory behind device-style handles; a reference
- *         for machines without a GPU; MODULE_LOAD/FUNC_GET/LAUNCH answer
- *         VGPUIF_RSP_EOPNOTSUPP
+ *         for machines without a GPU; MODULE_LOAD and what hangs off a module
+ *         (FUNC_GET, LAUNCH, FUNC_INFO, FUNC_SET_ATTR, MODULE_GLOBAL) answer
+ *         VGPUIF_RSP_EOPNOTSUPP until it loads PTX
  *
  * Threading: vgpu_exec_submit() is called from the backend's ring thread and
  * must not block on GPU work. Completion is reported by calling op->done()
  * exactly once per submitted op, from any thread (possibly from inside
- * submit for ops that finish at once). Ops of one executor context complete
- * in submission order; ops of different contexts in any order.
+ * submit for ops that finish at once).
+ *
+ * Ordering (protocol revision 2; docs/protocol.md section 6 is the guest's
+ * view of the same rules). Every op is in one of four classes:
+ *
+ *   stream-ordered  MEMCPY_H2D/D2H/D2D, MEMSET, LAUNCH, VECTOR_ADD (default
+ *                   stream), EVENT_RECORD, STREAM_WAIT_EVENT: runs on
+ *                   op->stream (NULL = the context's default stream) after
+ *                   the earlier ops of that stream; done() when it has
+ *                   completed (its effects visible). done() calls of one
+ *                   stream come in submission order.
+ *                   The default stream is CUDA's legacy NULL stream: an op
+ *                   on it runs after every earlier op of the context on a
+ *                   blocking stream (created without
+ *                   VGPUIF_STREAM_NON_BLOCKING), and an op on a blocking
+ *                   stream runs after every earlier op on the default
+ *                   stream. A non-blocking stream has no implicit order
+ *                   with the default stream.
+ *                   STREAM_WAIT_EVENT: later ops of op->stream run after the
+ *                   event's latest EVENT_RECORD submitted before it (none:
+ *                   no wait).
+ *   waits           SYNC (every earlier op of the context, every stream),
+ *                   STREAM_SYNC (the earlier ops of op->stream, NULL = the
+ *                   default stream), EVENT_SYNC (the event's latest record
+ *                   submitted before it), STREAM_DESTROY (the stream's earlier
+ *                   ops, then the stream is freed), MEM_FREE and
+ *                   MODULE_UNLOAD (every earlier op of the context that may
+ *                   use the object: an executor may simply wait for every
+ *                   earlier op of the context): done() after the work waited
+ *                   for has completed and after that work's own done() calls.
+ *   at once         STREAM_CREATE, EVENT_CREATE, STREAM_QUERY, EVENT_QUERY,
+ *                   EVENT_ELAPSED, EVENT_DESTROY, FUNC_INFO, FUNC_SET_ATTR:
+ *                   answered without waiting for stream work (done() may come
+ *                   from inside submit). A query tells the truth at the time
+ *                   it runs: it answers "done"/"idle" only when that work has
+ *                   completed and its done() calls have been made, so the
+ *                   guest sees those responses no later than the query's.
+ *                   EVENT_DESTROY keeps the event alive for earlier ops that
+ *                   still name it.
+ *   context ops     NOP, GET_INFO, CTX_CREATE, MEM_ALLOC, MODULE_LOAD,
+ *                   FUNC_GET, MODULE_GLOBAL: not ordered against stream work
+ *                   (an executor may run them after earlier work, as the cpu
+ *                   executor does, or before).
+ * Ops of different contexts complete in any order. A revision-1 guest puts
+ * everything on the default stream, so its ops of one context still
+ * complete in submission order.
  *
  * Status values are VGPUIF_RSP_* (0 or negative), as sent to the guest.
  */
@@ -43,6 +88,8 @@ struct vgpu_exec_ctx;   /* one per guest context: streams, ordering     */
 struct vgpu_exec_mem;   /* a device allocation                          */
 struct vgpu_exec_mod;   /* a loaded module                              */
 struct vgpu_exec_func;  /* a kernel of a module                         */
+struct vgpu_exec_stream; /* a stream of a guest context (revision 2)     */
+struct vgpu_exec_event; /* an event of a guest context (revision 2)     */
 
 /* A mapped piece of the request's data stream, in stream order. */
 struct vgpu_exec_iov {
@@ -78,6 +125,12 @@ struct vgpu_exec_info {
 struct vgpu_exec_op {
 	uint8_t  opcode;                 /* VGPUIF_OP_*                     */
 	struct vgpu_exec_ctx *ctx;       /* NULL for ops outside a context  */
+	/*
+	 * Stream-ordered ops: the stream they run on; STREAM_DESTROY,
+	 * STREAM_SYNC, STREAM_QUERY: the stream concerned. NULL = the
+	 * context's default stream (never for STREAM_DESTROY). Else NULL.
+	 */
+	struct vgpu_exec_stream *stream;
 	union {
 		struct { uint64_t size; } mem_alloc;
 		struct { struct vgpu_exec_mem *mem; } mem_free;
@@ -103,14 +156,34 @@ struct vgpu_exec_op {
 			uint32_t grid[3], block[3], shared_mem, param_len;
 		} launch;
 		struct { uint32_t n; } vector_add; /* a, b read; c written */
+		/* flags VGPUIF_STREAM_*; priority clamped to the device's range */
+		struct { uint32_t flags; int32_t priority; } stream_create;
+		/* flags VGPUIF_EVENT_* */
+		struct { uint32_t flags; } event_create;
+		/*
+		 * EVENT_RECORD (on op->stream), STREAM_WAIT_EVENT (op->stream
+		 * waits for it), EVENT_DESTROY, EVENT_SYNC, EVENT_QUERY
+		 */
+		struct { struct vgpu_exec_event *event; } event;
+		/* EVENT_ELAPSED */
+		struct { struct vgpu_exec_event *start, *end; } elapsed;
+		/* FUNC_INFO: struct vgpuif_func_info written to stream[0, sizeof) */
+		struct { struct vgpu_exec_func *func; } func_info;
+		/* FUNC_SET_ATTR: a CUfunction_attribute or
+		 * VGPUIF_FUNC_ATTR_CACHE_CONFIG, and its value */
+		struct { struct vgpu_exec_func *func; uint32_t attr; int32_t value; } func_attr;
+		/* MODULE_GLOBAL: name = stream[0, name_len) (not NUL-terminated) */
+		struct { struct vgpu_exec_mod *mod; uint32_t name_len; } module_global;
 	} u;
 	const struct vgpu_exec_iov *iov; /* the data stream                 */
 	unsigned int niov;
 
 	/* Filled by the executor before done(). */
 	uint64_t result[2];    /* as the response's result[]                */
-	void    *object;       /* MEM_ALLOC/MODULE_LOAD/FUNC_GET: the new
-				* vgpu_exec_mem/mod/func                     */
+	void    *object;       /* MEM_ALLOC/MODULE_LOAD/FUNC_GET/
+				* STREAM_CREATE/EVENT_CREATE/MODULE_GLOBAL:
+				* the new vgpu_exec_mem/mod/func/stream/event
+				* (MODULE_GLOBAL: the module's own mem)      */
 	uint64_t exec_ns;      /* time spent executing                      */
 
 	void (*done)(struct vgpu_exec_op *op, int status);
@@ -130,6 +203,12 @@ const char *vgpu_exec_name(const struct vgpu_exec *ex); /* "cuda"/"cpu" */
 /* Why this executor was chosen, e.g. "auto: no usable GPU (cuInit: ...)". */
 const char *vgpu_exec_why(const struct vgpu_exec *ex);
 int  vgpu_exec_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info);
+/*
+ * The device snapshot for DEVICE_INFO (revision 2), taken once when the
+ * executor opened, so that every answer is the same: 0, or -EOPNOTSUPP for
+ * an executor that takes none.
+ */
+int  vgpu_exec_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out);
 
 /* Guest contexts. destroy releases everything still allocated in it. */
 int  vgpu_exec_ctx_create(struct vgpu_exec *ex, struct vgpu_exec_ctx **out);
@@ -160,6 +239,33 @@ void vgpu_exec_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx);
  *                destroyed)
  *   VECTOR_ADD   ctx may be NULL; stream = a, b (read), c (written)
  *   SYNC         completes after every earlier op of ctx
+ * Revision 2 (ordering classes above; an executor that lacks one of these
+ * answers VGPUIF_RSP_ENOSYS, which the backend turns into EOPNOTSUPP):
+ *   STREAM_CREATE   object = vgpu_exec_stream of ctx (it dies with ctx)
+ *   STREAM_DESTROY  after op->stream's earlier ops; the stream is freed
+ *   STREAM_SYNC     after op->stream's earlier ops
+ *   STREAM_QUERY    result[0] = 1 when every op submitted on op->stream
+ *                   has completed, else 0
+ *   STREAM_WAIT_EVENT  as above; done() once op->stream has reached it
+ *   EVENT_CREATE    object = vgpu_exec_event of ctx (it dies with ctx)
+ *   EVENT_DESTROY   at once; the event lives on for earlier ops naming it
+ *   EVENT_RECORD    the event captures op->stream's work so far (each
+ *                   record replaces the one before); done() when reached
+ *   EVENT_SYNC      after the event's latest record (never recorded: at once)
+ *   EVENT_QUERY     result[0] = 1 when the latest record has completed
+ *                   (or there is none), else 0
+ *   EVENT_ELAPSED   result[0] = the ms from start to end as IEEE-754
+ *                   binary32 bits, as cuEventElapsedTime; VGPUIF_RSP_EBUSY
+ *                   while either record is pending; VGPUIF_RSP_EINVAL when
+ *                   either was never recorded or has DISABLE_TIMING
+ *   FUNC_INFO       struct vgpuif_func_info of func into stream[0, sizeof)
+ *   FUNC_SET_ATTR   VGPUIF_RSP_EINVAL for an attribute or value the device
+ *                   refuses
+ *   MODULE_GLOBAL   object = the global's vgpu_exec_mem, owned by mod (the
+ *                   same pointer each time for the same name, freed by
+ *                   MODULE_UNLOAD, never passed to MEM_FREE, usable in copies
+ *                   and memsets of ctx); result[0] = its device address,
+ *                   result[1] = its size; VGPUIF_RSP_ENOENT: no such global
  */
 int  vgpu_exec_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op);
 

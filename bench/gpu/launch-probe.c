@@ -2,9 +2,10 @@
 /*
  * launch-probe - where a mediated LAUNCH waits. One guest domain through a
  * real vgpu-backend (--executor cuda) over the loopback transport, driven
- * by loopfront, in a matrix of settings:
- *   kernel   vt_empty with no data segment, or vt_saxpy with its 24-byte
- *            parameter blob in one segment;
+ * through vgpu.h (libvgpu's loopback transport), in a matrix of settings:
+ *   kernel   vt_empty with no parameters, or vt_saxpy with its 24-byte
+ *            parameter blob (inline in the request or in a segment, as
+ *            libvgpu sends it);
  *   waiting  both ends with their defaults, both sleeping (vgpu-backend
  *            --poll-us 0, no frontend spin), or both polling (--poll-us
  *            P and a frontend spin of P);
@@ -30,7 +31,7 @@
 
 #include "gpu-kernels.h"
 #include "loopback.h"
-#include "loopfront.h"
+#include "vgpu.h"
 
 static const char usage_text[] =
 "Usage: launch-probe --backend PATH [OPTIONS]\n"
@@ -173,43 +174,17 @@ static void print_profile(const struct tstat *a, int na, const struct tstat *b,
 struct world {
 	char dir[256];
 	pid_t backend;
-	struct loopfront *lf;
-	uint32_t ctx;
+	vgpu_t *v;
 	uint64_t f_empty, f_saxpy, mem, addr;
-	struct loopfront_buf *params;
 };
-
-static uint64_t func_get(struct loopfront *lf, uint32_t ctx,
-			 struct loopfront_buf *b, uint64_t mod, const char *name)
-{
-	union vgpuif_args a;
-	struct vgpuif_response rsp;
-	struct loopfront_region r = { b, 0, strlen(name), false };
-
-	memcpy(loopfront_buf_ptr(b), name, strlen(name));
-	memset(&a, 0, sizeof(a));
-	a.func_get.module = mod;
-	a.func_get.name_len = (uint32_t)strlen(name);
-	if (loopfront_call(lf, VGPUIF_OP_FUNC_GET, ctx, &a, &r, 1, &rsp) ||
-	    rsp.status) {
-		fprintf(stderr, "launch-probe: FUNC_GET %s: %d\n", name, rsp.status);
-		exit(1);
-	}
-	return rsp.result[0];
-}
 
 enum waiting { W_DEFAULTS, W_SLEEPING, W_POLLING };
 
 static void world_start(struct world *w, enum waiting wait, bool arbiter)
 {
-	char log[320], pus[16], why[256];
-	struct loopfront_opts o;
-	struct loopfront_buf *b;
-	struct loopfront_region r;
-	union vgpuif_args a;
-	struct vgpuif_response rsp;
+	char log[320], pus[16], dev[400];
 	struct lb_world *lw;
-	struct { uint64_t y, x; float a; uint32_t n; } prm;
+	uint64_t mod;
 
 	snprintf(w->dir, sizeof(w->dir), "%s/vgpu-launch-probe-XXXXXX",
 		 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm");
@@ -240,36 +215,25 @@ static void world_start(struct world *w, enum waiting wait, bool arbiter)
 			      "--log-file", log, "--poll-us", pus, (char *)NULL);
 		_exit(127);
 	}
-	loopfront_opts_init(&o);
-	o.world_dir = w->dir;
-	o.domid = 1;
-	if (wait != W_DEFAULTS)
-		unsetenv("VGPU_LOOPFRONT_SPIN_US");
-	o.spin_us = wait == W_POLLING ? (unsigned int)poll_us : 0;
-	w->lf = loopfront_open(&o, why, sizeof(why));
-	if (!w->lf || loopfront_ctx_create(w->lf, &w->ctx) ||
-	    loopfront_mem_alloc(w->lf, w->ctx, 1 << 20, &w->mem, &w->addr)) {
-		fprintf(stderr, "launch-probe: guest: %s\n", w->lf ? loopfront_error(w->lf) : why);
+	/* The frontend: its defaults, or no spin, or a spin of poll_us. */
+	unsetenv("VGPU_LOOPFRONT_SPIN_US");
+	if (wait == W_DEFAULTS)
+		snprintf(dev, sizeof(dev), "loopback:%s?domid=1", w->dir);
+	else
+		snprintf(dev, sizeof(dev), "loopback:%s?domid=1&spin_us=%d", w->dir,
+			 wait == W_POLLING ? poll_us : 0);
+	if (vgpu_open(dev, &w->v)) {
+		fprintf(stderr, "launch-probe: %s\n", vgpu_open_error());
 		exit(1);
 	}
-	b = loopfront_buf_alloc(w->lf, sizeof(vt_kernels_ptx) + 4096);
-	memcpy(loopfront_buf_ptr(b), vt_kernels_ptx, sizeof(vt_kernels_ptx));
-	memset(&a, 0, sizeof(a));
-	a.module_load.image_len = sizeof(vt_kernels_ptx);
-	a.module_load.format = VGPUIF_MODULE_PTX;
-	r = (struct loopfront_region){ b, 0, sizeof(vt_kernels_ptx), false };
-	if (loopfront_call(w->lf, VGPUIF_OP_MODULE_LOAD, w->ctx, &a, &r, 1, &rsp) ||
-	    rsp.status) {
-		fprintf(stderr, "launch-probe: MODULE_LOAD: %d\n", rsp.status);
+	if (vgpu_mem_alloc(w->v, 1 << 20, &w->mem, &w->addr) ||
+	    vgpu_module_load(w->v, vt_kernels_ptx, sizeof(vt_kernels_ptx),
+			     VGPU_MODULE_PTX, NULL, 0, &mod, NULL) ||
+	    vgpu_func_get(w->v, mod, "vt_empty", &w->f_empty, NULL) ||
+	    vgpu_func_get(w->v, mod, "vt_saxpy", &w->f_saxpy, NULL)) {
+		fprintf(stderr, "launch-probe: setup: %s\n", vgpu_error(w->v));
 		exit(1);
 	}
-	w->f_empty = func_get(w->lf, w->ctx, b, rsp.result[0], "vt_empty");
-	w->f_saxpy = func_get(w->lf, w->ctx, b, rsp.result[0], "vt_saxpy");
-	w->params = loopfront_buf_alloc(w->lf, 4096);
-	prm.y = prm.x = w->addr;
-	prm.a = 1.0f;
-	prm.n = 1;
-	memcpy(loopfront_buf_ptr(w->params), &prm, sizeof(prm));
 }
 
 static void world_stop(struct world *w)
@@ -277,7 +241,7 @@ static void world_stop(struct world *w)
 	char cmd[400];
 	int st;
 
-	loopfront_close(w->lf);
+	vgpu_close(w->v);
 	kill(w->backend, SIGTERM);
 	waitpid(w->backend, &st, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
@@ -285,31 +249,32 @@ static void world_stop(struct world *w)
 		fprintf(stderr, "launch-probe: could not remove %s\n", w->dir);
 }
 
+/*
+ * One configuration: launch + sync round trips (vgpu_launch queues, then
+ * vgpu_sync waits: the issue's "launch + sync"), then async_n launches
+ * queued back to back and one sync (the ring stays full).
+ */
 static void run(struct world *w, bool seg, const char *label)
 {
-	union vgpuif_args a;
-	struct vgpuif_response rsp;
-	struct loopfront_region r = { w->params, 0, 24, false };
+	static const uint32_t one[3] = { 1, 1, 1 };
+	struct { uint64_t y, x; float a; uint32_t n; } prm = { w->addr, w->addr, 1.0f, 1 };
+	uint64_t f = seg ? w->f_saxpy : w->f_empty;
+	const void *p = seg ? &prm : NULL;
+	size_t plen = seg ? sizeof(prm) : 0;
 	double *lat = calloc((size_t)iters, sizeof(double)), t0, rate;
 	struct tstat s0[64], s1[64];
-	int n0, n1;
-	long sent = 0, got = 0;
-	uint64_t id;
+	int n0, n1, st;
 
-	memset(&a, 0, sizeof(a));
-	a.launch.func = seg ? w->f_saxpy : w->f_empty;
-	a.launch.grid[0] = a.launch.grid[1] = a.launch.grid[2] = 1;
-	a.launch.block[0] = a.launch.block[1] = a.launch.block[2] = 1;
-	a.launch.param_len = seg ? 24 : 0;
 	for (int i = -200; i < iters; i++) {
 		double t = now_us();
-		int st = loopfront_call(w->lf, VGPUIF_OP_LAUNCH, w->ctx, &a,
-					seg ? &r : NULL, seg, &rsp);
 
-		if (st || rsp.status) {
-			fprintf(stderr, "launch-probe: LAUNCH: %d/%d %s\n", st,
-				rsp.status, loopfront_error(w->lf));
+		st = vgpu_launch(w->v, f, one, one, 0, p, plen);
+		if (!st)
+			st = vgpu_sync(w->v);
+		if (st) {
+			fprintf(stderr, "launch-probe: LAUNCH: %s\n", vgpu_error(w->v));
 			failed = 1;
+			free(lat);
 			return;
 		}
 		if (i >= 0)
@@ -318,29 +283,17 @@ static void run(struct world *w, bool seg, const char *label)
 	qsort(lat, (size_t)iters, sizeof(double), cmp_double);
 	n0 = snapshot(w->backend, s0, 64);
 	t0 = now_us();
-	while (got < async_n) {
-		while (sent < async_n) {
-			int rc = loopfront_submit(w->lf, VGPUIF_OP_LAUNCH, w->ctx,
-						  &a, seg ? &r : NULL, seg, &id);
-
-			if (rc == -EAGAIN)
-				break;
-			if (rc) {
-				failed = 1;
-				return;
-			}
-			sent++;
-		}
-		while (loopfront_poll(w->lf, &rsp, got + 1 < sent ? 0 : -1) == 1) {
-			if (rsp.status)
-				failed = 1;
-			if (++got == sent)
-				break;
-		}
-	}
+	for (int i = 0; i < async_n && !st; i++)
+		st = vgpu_launch(w->v, f, one, one, 0, p, plen);
+	if (!st)
+		st = vgpu_sync(w->v);
 	rate = (double)async_n / ((now_us() - t0) / 1e6);
 	n1 = snapshot(w->backend, s1, 64);
-	printf("  %-40s round trip p50 %7.1f p99 %7.1f us | async %7.1f K/s\n",
+	if (st) {
+		fprintf(stderr, "launch-probe: async: %s\n", vgpu_error(w->v));
+		failed = 1;
+	}
+	printf("  %-40s launch+sync p50 %7.1f p99 %7.1f us | async %7.1f K/s\n",
 	       label, lat[iters / 2], lat[iters * 99 / 100], rate / 1e3);
 	print_profile(s0, n0, s1, n1, async_n);
 	free(lat);
@@ -394,9 +347,9 @@ int main(int argc, char **argv)
 				continue;
 			printf("%s, arbiter %s:\n", names[wait], arb ? "on" : "off");
 			world_start(&w, (enum waiting)wait, arb);
-			snprintf(l, sizeof(l), "vt_empty, no segment");
+			snprintf(l, sizeof(l), "vt_empty, no parameters");
 			run(&w, false, l);
-			snprintf(l, sizeof(l), "vt_saxpy, 24-byte parameter segment");
+			snprintf(l, sizeof(l), "vt_saxpy, 24 bytes of parameters");
 			run(&w, true, l);
 			world_stop(&w);
 			shm_unlink("/vgpu-launch-probe.v5");

@@ -425,22 +425,67 @@ int fake_live_maps(struct fake_transport *f)
 /* ------------------------------------------------------- fake executor */
 
 struct vgpu_exec { int open; };
+static struct fake_exec_stats fx_st;
 struct vgpu_exec_mem {
 	uint64_t size;
 	uint8_t *data;
 	struct vgpu_exec_ctx *ctx;
 	struct vgpu_exec_mem *next;
 };
-struct vgpu_exec_ctx { struct vgpu_exec_mem *mems; };
-struct vgpu_exec_mod { int loaded; };
-struct vgpu_exec_func { int x; };
+struct vgpu_exec_stream {
+	struct vgpu_exec_ctx *ctx;
+	struct vgpu_exec_stream *next;
+};
+struct vgpu_exec_event {
+	struct vgpu_exec_ctx *ctx;
+	struct vgpu_exec_event *next;
+};
+struct vgpu_exec_ctx {
+	struct vgpu_exec_mem *mems;
+	struct vgpu_exec_mod *mods;
+	struct vgpu_exec_stream *streams;
+	struct vgpu_exec_event *events;
+};
+/* A module's globals: one object per name, the same each time. */
+struct fake_global {
+	struct vgpu_exec_mem mem;
+	char name[VGPUIF_MAX_GLOBAL_NAME + 1];
+	struct fake_global *next;
+};
+struct vgpu_exec_func { struct vgpu_exec_func *next; }; /* mod->funcs */
+struct vgpu_exec_mod {
+	struct fake_global *globals;
+	struct vgpu_exec_func *funcs;
+	struct vgpu_exec_mod *next;     /* ctx->mods */
+};
+
+static void mod_free(struct vgpu_exec_mod *mod)
+{
+	while (mod->globals) {
+		struct fake_global *g = mod->globals;
+
+		mod->globals = g->next;
+		free(g->mem.data);
+		free(g);
+		fx_st.globals_live--;
+	}
+	while (mod->funcs) {
+		struct vgpu_exec_func *f = mod->funcs;
+
+		mod->funcs = f->next;
+		free(f);
+	}
+	free(mod);
+}
 
 /* Protects the held list and stats (release runs on another thread). */
 static pthread_mutex_t fx_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool fx_hold;
 static struct { struct vgpu_exec_op *op; int status; } fx_held[4096];
 static int fx_nheld;
-static struct fake_exec_stats fx_st;
+static bool fx_no_r2;
+
+void fake_exec_no_r2(bool no) { fx_no_r2 = no; }
 
 void fake_exec_hold(bool hold) { fx_hold = hold; }
 int fake_exec_held(void) { return fx_nheld; }
@@ -450,6 +495,20 @@ void fake_exec_reset(void)
 	memset(&fx_st, 0, sizeof(fx_st));
 	fx_hold = false;
 	fx_nheld = 0;
+	fx_no_r2 = false;
+}
+
+int vgpu_exec_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out)
+{
+	(void)ex;
+	memset(out, 0, sizeof(*out));
+	out->version = 1;
+	strcpy(out->name, FAKE_DEVICE_NAME);
+	out->total_mem = 1ull << 30;
+	out->nr_attrs = 11;
+	out->attr[10] = 32;       /* WARP_SIZE */
+	out->attr_valid[0] = 1u << 10;
+	return 0;
 }
 
 struct rel_arg { int n; };
@@ -539,6 +598,26 @@ void vgpu_exec_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx)
 		free(m);
 		fx_st.mem_live--;
 	}
+	while (ctx->mods) {
+		struct vgpu_exec_mod *mod = ctx->mods;
+
+		ctx->mods = mod->next;
+		mod_free(mod);
+	}
+	while (ctx->streams) {
+		struct vgpu_exec_stream *s = ctx->streams;
+
+		ctx->streams = s->next;
+		free(s);
+		fx_st.streams_live--;
+	}
+	while (ctx->events) {
+		struct vgpu_exec_event *e = ctx->events;
+
+		ctx->events = e->next;
+		free(e);
+		fx_st.events_live--;
+	}
 	free(ctx);
 	fx_st.ctx_live--;
 }
@@ -606,15 +685,120 @@ static int run(struct vgpu_exec_op *op)
 		stream_io(op, m->data + op->u.copy.offset, 0, op->u.copy.length,
 			  op->opcode == VGPUIF_OP_MEMCPY_H2D);
 		return 0;
-	case VGPUIF_OP_MODULE_LOAD:
-		op->object = calloc(1, sizeof(struct vgpu_exec_mod));
+	case VGPUIF_OP_MODULE_LOAD: {
+		struct vgpu_exec_mod *mod = calloc(1, sizeof(*mod));
+
+		mod->next = op->ctx->mods;
+		op->ctx->mods = mod;
+		op->object = mod;
 		return 0;
-	case VGPUIF_OP_MODULE_UNLOAD:
-		free(op->u.module_unload.mod);
+	}
+	case VGPUIF_OP_MODULE_UNLOAD: {
+		struct vgpu_exec_mod **pp = &op->ctx->mods;
+
+		while (*pp && *pp != op->u.module_unload.mod)
+			pp = &(*pp)->next;
+		if (!*pp)
+			return VGPUIF_RSP_EBADF;
+		*pp = op->u.module_unload.mod->next;
+		mod_free(op->u.module_unload.mod);
 		return 0;
-	case VGPUIF_OP_FUNC_GET:
-		op->object = calloc(1, sizeof(struct vgpu_exec_func));
+	}
+	case VGPUIF_OP_STREAM_CREATE: {
+		struct vgpu_exec_stream *s = calloc(1, sizeof(*s));
+
+		s->ctx = op->ctx;
+		s->next = op->ctx->streams;
+		op->ctx->streams = s;
+		op->object = s;
+		fx_st.streams_live++;
 		return 0;
+	}
+	case VGPUIF_OP_STREAM_DESTROY: {
+		struct vgpu_exec_stream **pp = &op->ctx->streams;
+
+		while (*pp && *pp != op->stream)
+			pp = &(*pp)->next;
+		if (!*pp)
+			return VGPUIF_RSP_EBADF;
+		*pp = op->stream->next;
+		free(op->stream);
+		fx_st.streams_live--;
+		return 0;
+	}
+	case VGPUIF_OP_EVENT_CREATE: {
+		struct vgpu_exec_event *e = calloc(1, sizeof(*e));
+
+		e->ctx = op->ctx;
+		e->next = op->ctx->events;
+		op->ctx->events = e;
+		op->object = e;
+		fx_st.events_live++;
+		return 0;
+	}
+	case VGPUIF_OP_EVENT_DESTROY: {
+		struct vgpu_exec_event **pp = &op->ctx->events;
+
+		while (*pp && *pp != op->u.event.event)
+			pp = &(*pp)->next;
+		if (!*pp)
+			return VGPUIF_RSP_EBADF;
+		*pp = op->u.event.event->next;
+		free(op->u.event.event);
+		fx_st.events_live--;
+		return 0;
+	}
+	case VGPUIF_OP_STREAM_QUERY:
+	case VGPUIF_OP_EVENT_QUERY:
+		op->result[0] = 1;
+		return 0;
+	case VGPUIF_OP_FUNC_INFO: {
+		struct vgpuif_func_info fi;
+
+		memset(&fi, 0, sizeof(fi));
+		fi.nr_params = 2;
+		fi.param_bytes = 16;
+		fi.param[1].offset = 8;
+		fi.param[0].size = fi.param[1].size = 8;
+		stream_io(op, (uint8_t *)&fi, 0, sizeof(fi), false);
+		return 0;
+	}
+	case VGPUIF_OP_MODULE_GLOBAL: {
+		struct vgpu_exec_mod *mod = op->u.module_global.mod;
+		char name[VGPUIF_MAX_GLOBAL_NAME + 1];
+		uint32_t n = op->u.module_global.name_len;
+		struct fake_global *g;
+
+		memset(name, 0, sizeof(name));
+		stream_io(op, (uint8_t *)name, 0, n, true);
+		if (!strcmp(name, "missing"))
+			return VGPUIF_RSP_ENOENT;
+		for (g = mod->globals; g; g = g->next)
+			if (!strcmp(g->name, name))
+				break;
+		if (!g) {
+			g = calloc(1, sizeof(*g));
+			memcpy(g->name, name, n);
+			g->mem.size = 64 + n;
+			g->mem.data = calloc(1, g->mem.size);
+			g->mem.ctx = op->ctx;
+			g->next = mod->globals;
+			mod->globals = g;
+			fx_st.globals_live++;
+		}
+		op->object = &g->mem;
+		op->result[0] = 0xd000000000ull + n;
+		op->result[1] = g->mem.size;
+		return 0;
+	}
+	case VGPUIF_OP_FUNC_GET: {
+		struct vgpu_exec_func *f = calloc(1, sizeof(*f));
+
+		f->next = op->u.func_get.mod->funcs;
+		op->u.func_get.mod->funcs = f;
+		op->object = f;
+		return 0;
+	}
 	default:
 		return 0;
 	}
@@ -626,6 +810,15 @@ int vgpu_exec_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 
 	(void)ex;
 	fx_st.submitted++;
+	fx_st.last_op = op->opcode;
+	fx_st.last_stream = op->stream;
+	fx_st.last_len = 0;
+	if (op->niov == 1 && op->iov[0].len <= sizeof(fx_st.last_data)) {
+		memcpy(fx_st.last_data, op->iov[0].base, op->iov[0].len);
+		fx_st.last_len = op->iov[0].len;
+	}
+	if (fx_no_r2 && op->opcode >= VGPUIF_OP_COUNT_V1)
+		return VGPUIF_RSP_ENOSYS;
 	st = run(op);
 	if (fx_hold) {
 		pthread_mutex_lock(&fx_lock);

@@ -51,7 +51,18 @@ void fake_rm(struct fake_transport *f, const char *path);
 /* ---- the fake executor: vgpu_exec_* symbols ---- */
 struct fake_exec_stats {
 	int ctx_live, mem_live, submitted, completed;
+	int streams_live, events_live, globals_live; /* revision 2 */
+	/* the last op submitted: its opcode, stream, and data stream */
+	int last_op;
+	const void *last_stream;
+	uint8_t last_data[64];
+	uint64_t last_len;
 };
+/* The fake device snapshot's name (DEVICE_INFO). */
+#define FAKE_DEVICE_NAME "fake device"
+/* Make the fake executor answer ENOSYS for revision-2 ops (an executor
+ * that lacks them). */
+void fake_exec_no_r2(bool no);
 /* Hold back completions until fake_exec_release(). */
 void fake_exec_hold(bool hold);
 /* Complete n held ops (all when n < 0) from a separate thread. */

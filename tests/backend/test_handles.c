@@ -201,6 +201,108 @@ START_TEST(test_mem_accounting)
 }
 END_TEST
 
+/* Streams and events: bounded per type, and within the handle table. */
+START_TEST(test_stream_event_limits)
+{
+	struct vgpuback_handles h;
+	struct vgpuback_ctx *c;
+	struct vgpuback_obj *o[16];
+	uint64_t hd;
+
+	ck_assert_int_eq(vgpuback_handles_init(&h, 9, 2, 8), 0);
+	ck_assert_uint_eq(h.max_streams, VGPUIF_MAX_STREAMS_PER_CTX);
+	ck_assert_uint_eq(h.max_events, VGPUIF_MAX_EVENTS_PER_CTX);
+	h.max_streams = 2;
+	h.max_events = 3;
+	ck_assert_int_eq(vgpuback_ctx_alloc(&h, &c), 0);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_STREAM, &o[0], &hd), 0);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_STREAM, &o[1], &hd), 0);
+	ck_assert_int_eq(vgpuback_obj_room(&h, c, VGPUBACK_OBJ_STREAM), -EMFILE);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_STREAM, &o[2], &hd), -EMFILE);
+	ck_assert_int_eq(vgpuback_obj_room(&h, c, VGPUBACK_OBJ_EVENT), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_EVENT,
+						      &o[3 + i], &hd), 0);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_EVENT, &o[6], &hd), -EMFILE);
+	ck_assert_uint_eq(c->nr_streams, 2);
+	ck_assert_uint_eq(c->nr_events, 3);
+	/* a released stream makes room for one */
+	vgpuback_obj_release(&h, c, o[0]);
+	ck_assert_uint_eq(c->nr_streams, 1);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_STREAM, &o[0], &hd), 0);
+	/* 5 used of 8: the table itself bounds them too */
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_MEM, &o[7], &hd), 0);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_MEM, &o[8], &hd), 0);
+	ck_assert_int_eq(vgpuback_obj_reserve(&h, c, VGPUBACK_OBJ_MEM, &o[9], &hd), 0);
+	ck_assert_uint_eq(c->nr_used, 8);
+	h.max_events = 10;
+	ck_assert_int_eq(vgpuback_obj_room(&h, c, VGPUBACK_OBJ_EVENT), -EMFILE);
+	vgpuback_handles_uninit(&h);
+}
+END_TEST
+
+/*
+ * A module's globals: module-owned MEM, found while the module lives, not
+ * in mem_used, found again by executor object, released with the module's
+ * functions by release_children.
+ */
+START_TEST(test_module_globals)
+{
+	struct vgpuback_ctx *c;
+	struct vgpuback_obj *mod, *mod2, *g, *g2, *f, *m;
+	uint64_t hmod, hg, hg2, hf, hm;
+	uint32_t used;
+
+	ck_assert_int_eq(vgpuback_ctx_alloc(&H, &c), 0);
+	ck_assert_int_eq(vgpuback_obj_reserve(&H, c, VGPUBACK_OBJ_MOD, &mod, &hmod), 0);
+	vgpuback_obj_commit(mod, (void *)0x10);
+	ck_assert_int_eq(vgpuback_obj_reserve(&H, c, VGPUBACK_OBJ_MOD, &mod2, NULL), 0);
+	vgpuback_obj_commit(mod2, (void *)0x11);
+	ck_assert_int_eq(vgpuback_obj_reserve(&H, c, VGPUBACK_OBJ_MEM, &m, &hm), 0);
+	m->size = 100;
+	H.mem_used += 100;
+	vgpuback_obj_commit(m, (void *)0x12);
+
+	ck_assert_int_eq(vgpuback_obj_reserve(&H, c, VGPUBACK_OBJ_MEM, &g, &hg), 0);
+	g->oflags = VGPUBACK_OBJF_MODULE_OWNED;
+	g->size = 4096;
+	g->parent_slot = mod->slot;
+	g->parent_gen = mod->gen;
+	vgpuback_obj_commit(g, (void *)0x20);
+	ck_assert_int_eq(vgpuback_obj_reserve(&H, c, VGPUBACK_OBJ_MEM, &g2, &hg2), 0);
+	g2->oflags = VGPUBACK_OBJF_MODULE_OWNED;
+	g2->parent_slot = mod2->slot;
+	g2->parent_gen = mod2->gen;
+	vgpuback_obj_commit(g2, (void *)0x20); /* same eobj, other module */
+	ck_assert_int_eq(vgpuback_obj_reserve(&H, c, VGPUBACK_OBJ_FUNC, &f, &hf), 0);
+	f->parent_slot = mod->slot;
+	f->parent_gen = mod->gen;
+	vgpuback_obj_commit(f, (void *)0x30);
+
+	ck_assert_uint_eq(H.mem_used, 100);
+	ck_assert_ptr_eq(vgpuback_obj_lookup(&H, c, VGPUBACK_OBJ_MEM, hg), g);
+	ck_assert_ptr_eq(vgpuback_obj_find_global(c, mod, (void *)0x20), g);
+	ck_assert_ptr_eq(vgpuback_obj_find_global(c, mod2, (void *)0x20), g2);
+	ck_assert_ptr_null(vgpuback_obj_find_global(c, mod, (void *)0x21));
+	ck_assert_ptr_null(vgpuback_obj_find_global(c, mod, (void *)0x12));
+
+	used = c->nr_used;
+	vgpuback_obj_release_children(&H, c, mod);
+	ck_assert_uint_eq(c->nr_used, used - 2);         /* g and f */
+	vgpuback_obj_release(&H, c, mod);
+	ck_assert_ptr_null(vgpuback_obj_lookup(&H, c, VGPUBACK_OBJ_MEM, hg));
+	ck_assert_ptr_null(vgpuback_obj_lookup(&H, c, VGPUBACK_OBJ_FUNC, hf));
+	ck_assert_ptr_eq(vgpuback_obj_lookup(&H, c, VGPUBACK_OBJ_MEM, hg2), g2);
+	ck_assert_ptr_eq(vgpuback_obj_lookup(&H, c, VGPUBACK_OBJ_MEM, hm), m);
+	ck_assert_uint_eq(H.mem_used, 100);  /* globals never counted */
+	/* a global whose module went without release_children: not found */
+	vgpuback_obj_release(&H, c, mod2);
+	ck_assert_ptr_null(vgpuback_obj_lookup(&H, c, VGPUBACK_OBJ_MEM, hg2));
+	vgpuback_ctx_free(&H, c);
+	ck_assert_uint_eq(H.mem_used, 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("handles");
@@ -218,6 +320,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_func_dies_with_module);
 	tcase_add_test(tc, test_mem_accounting);
 	tcase_add_test(tc, test_obj_address_stable_while_growing);
+	tcase_add_test(tc, test_stream_event_limits);
+	tcase_add_test(tc, test_module_globals);
 	suite_add_tcase(s, tc);
 	return s;
 }

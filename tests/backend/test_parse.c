@@ -13,10 +13,23 @@
 
 /* Fixture: domain 5 with contexts A and B and some objects; domain 6. */
 static struct vgpuback_handles H, H6;
-static struct vgpuback_ctx *A, *B, *A6;
+static struct vgpuback_ctx *A, *B, *A6, *CF, *CS;
 static uint64_t mem_a, mem_b, mem_freed, mem_dom6, mod_a, func_a, func_dead;
 static uint32_t ctx_stale;
-static struct vgpuback_policy POL = { VGPUIF_MAX_INDIRECT_SEGMENTS, 1 << 20 };
+/* Revision 2: streams, events, a global (see setup). */
+static uint64_t str_a, str_b, str_dead, str_stale, str_dom6;
+static uint64_t ev_a, ev_b, ev_dead, ev_nt, ev_dom6;
+static uint64_t glob_a, glob_dead, func_b, mod_gone, cf_mod;
+static struct vgpuback_policy POL = {
+	.max_indirect_segments = VGPUIF_MAX_INDIRECT_SEGMENTS,
+	.mem_quota = 1 << 20,
+};
+/* The same domain served by a backend told to speak revision 1 only. */
+static struct vgpuback_policy POL1 = {
+	.max_indirect_segments = VGPUIF_MAX_INDIRECT_SEGMENTS,
+	.mem_quota = 1 << 20,
+	.revision1 = true,
+};
 
 static uint64_t mk(struct vgpuback_handles *h, struct vgpuback_ctx *c,
 		   enum vgpuback_obj_type t, uint64_t size)
@@ -30,6 +43,84 @@ static uint64_t mk(struct vgpuback_handles *h, struct vgpuback_ctx *c,
 		h->mem_used += size;
 	vgpuback_obj_commit(o, (void *)0x1);
 	return hd;
+}
+
+static uint64_t mk(struct vgpuback_handles *h, struct vgpuback_ctx *c,
+		   enum vgpuback_obj_type t, uint64_t size);
+
+/* A global (module-owned memory) of module mod in ctx c. */
+static uint64_t mk_global(struct vgpuback_ctx *c, uint64_t mod, uint64_t size)
+{
+	struct vgpuback_obj *m = vgpuback_obj_at(c, mod & 0xfff), *o;
+	uint64_t hd;
+
+	ck_assert_int_eq(vgpuback_obj_reserve(&H, c, VGPUBACK_OBJ_MEM, &o, &hd), 0);
+	o->size = size;
+	o->oflags = VGPUBACK_OBJF_MODULE_OWNED;
+	o->parent_slot = m->slot;
+	o->parent_gen = m->gen;
+	vgpuback_obj_commit(o, (void *)0x2);
+	return hd;
+}
+
+/*
+ * Revision-2 objects: streams and events of A (one of each destroyed, one
+ * slot reused so that its old handle is stale), of B and of domain 6; an
+ * event with DISABLE_TIMING; a global of mod_a and one of an unloaded
+ * module (mod_dead, already released); context CS at its stream and event
+ * limits (4 each here), context CF with a full handle table.
+ */
+static void setup_r2(uint64_t mod_dead)
+{
+	struct vgpuback_obj *o;
+	uint64_t mod_tmp;
+
+	mod_gone = mod_dead;
+	H.max_streams = 4;
+	H.max_events = 4;
+	str_a = mk(&H, A, VGPUBACK_OBJ_STREAM, 0);
+	str_b = mk(&H, B, VGPUBACK_OBJ_STREAM, 0);
+	str_dom6 = mk(&H6, A6, VGPUBACK_OBJ_STREAM, 0);
+	str_dead = mk(&H, A, VGPUBACK_OBJ_STREAM, 0);
+	vgpuback_obj_release(&H, A, vgpuback_obj_lookup(&H, A, VGPUBACK_OBJ_STREAM,
+							str_dead));
+	str_stale = mk(&H, A, VGPUBACK_OBJ_STREAM, 0);
+	vgpuback_obj_release(&H, A, vgpuback_obj_lookup(&H, A, VGPUBACK_OBJ_STREAM,
+							str_stale));
+	/* the slot of str_stale now holds an event: same slot, new handle */
+	ev_a = mk(&H, A, VGPUBACK_OBJ_EVENT, 0);
+	ck_assert_uint_eq(ev_a & 0xfff, str_stale & 0xfff);
+	ev_b = mk(&H, B, VGPUBACK_OBJ_EVENT, 0);
+	ev_dom6 = mk(&H6, A6, VGPUBACK_OBJ_EVENT, 0);
+	ev_dead = mk(&H, A, VGPUBACK_OBJ_EVENT, 0);
+	vgpuback_obj_release(&H, A, vgpuback_obj_lookup(&H, A, VGPUBACK_OBJ_EVENT,
+							ev_dead));
+	ev_nt = mk(&H, A, VGPUBACK_OBJ_EVENT, 0);
+	vgpuback_obj_lookup(&H, A, VGPUBACK_OBJ_EVENT, ev_nt)->uflags =
+		VGPUIF_EVENT_DISABLE_TIMING;
+	glob_a = mk_global(A, mod_a, 256);
+	mod_tmp = mk(&H, A, VGPUBACK_OBJ_MOD, 0);
+	glob_dead = mk_global(A, mod_tmp, 256);
+	o = vgpuback_obj_lookup(&H, A, VGPUBACK_OBJ_MOD, mod_tmp);
+	vgpuback_obj_release(&H, A, o);   /* unloaded: its global is stale */
+	{
+		struct vgpuback_obj *fo, *mo;
+		uint64_t mod_b = mk(&H, B, VGPUBACK_OBJ_MOD, 0);
+
+		func_b = mk(&H, B, VGPUBACK_OBJ_FUNC, 0);
+		mo = vgpuback_obj_lookup(&H, B, VGPUBACK_OBJ_MOD, mod_b);
+		fo = vgpuback_obj_at(B, func_b & 0xfff);
+		fo->parent_slot = mo->slot;
+		fo->parent_gen = mo->gen;
+	}
+	ck_assert_int_eq(vgpuback_ctx_alloc(&H, &CS), 0);
+	for (int i = 0; i < 4; i++) {
+		mk(&H, CS, VGPUBACK_OBJ_STREAM, 0);
+		mk(&H, CS, VGPUBACK_OBJ_EVENT, 0);
+	}
+	ck_assert_int_eq(vgpuback_ctx_alloc(&H, &CF), 0);
+	for (int i = 0; i < 64; i++)
+		cf_mod = mk(&H, CF, VGPUBACK_OBJ_MOD, 0);
 }
 
 static void setup(void)
@@ -67,6 +158,7 @@ static void setup(void)
 	fd->parent_slot = o->slot;
 	fd->parent_gen = o->gen;
 	vgpuback_obj_release(&H, A, o);
+	setup_r2(mod_dead);
 }
 
 static void teardown(void)
@@ -250,7 +342,7 @@ static void build(const struct row *w, struct vgpuif_request *r,
 static const struct row rows[] = {
 	/* name                          op  flags nr ctx  h  a1 a2 a3 seglen expect */
 	{ "nop ok", VGPUIF_OP_NOP, 0, 0, C_NONE, 0, 0, 0, 0, 0, 0, NULL },
-	{ "unknown opcode 16", 16, 0, 0, C_NONE, 0, 0, 0, 0, 0, VGPUIF_RSP_ENOSYS, NULL },
+	{ "unknown opcode 31", VGPUIF_OP_COUNT, 0, 0, C_NONE, 0, 0, 0, 0, 0, VGPUIF_RSP_ENOSYS, NULL },
 	{ "unknown opcode 255", 255, 0, 0, C_A, 0, 0, 0, 0, 0, VGPUIF_RSP_ENOSYS, NULL },
 	{ "unknown flag", VGPUIF_OP_NOP, 0x80, 0, C_NONE, 0, 0, 0, 0, 0, VGPUIF_RSP_EINVAL, NULL },
 	{ "nop with ctx", VGPUIF_OP_NOP, 0, 0, C_A, 0, 0, 0, 0, 0, VGPUIF_RSP_EINVAL, NULL },
@@ -329,6 +421,423 @@ static const struct row rows[] = {
 	{ "sync ok", VGPUIF_OP_SYNC, 0, 0, C_A, 0, 0, 0, 0, 0, 0, NULL },
 };
 
+/* ------------------------------------------------------ revision 2 */
+
+/* Tokens for revision-2 handles (tok2), beside those of tok(). */
+enum { T_STR_A = 100, T_STR_B, T_STR_DEAD, T_STR_STALE, T_STR_DOM6,
+       T_EV_A, T_EV_B, T_EV_DEAD, T_EV_NT, T_EV_DOM6, T_GLOB_A, T_GLOB_DEAD,
+       T_FUNC_B, T_STR_AS_EV, T_EV_AS_STR, T_MOD_GONE, T_CF_MOD };
+enum { C_CS = 20, C_CF };
+
+static uint64_t tok2(uint64_t v)
+{
+	switch (v) {
+	case T_STR_A:     return str_a;
+	case T_STR_B:     return str_b;
+	case T_STR_DEAD:  return str_dead;
+	case T_STR_STALE: return str_stale;
+	case T_STR_DOM6:  return str_dom6;
+	case T_EV_A:      return ev_a;
+	case T_EV_B:      return ev_b;
+	case T_EV_DEAD:   return ev_dead;
+	case T_EV_NT:     return ev_nt;
+	case T_EV_DOM6:   return ev_dom6;
+	case T_GLOB_A:    return glob_a;
+	case T_GLOB_DEAD: return glob_dead;
+	case T_FUNC_B:    return func_b;
+	case T_STR_AS_EV: return str_a;
+	case T_EV_AS_STR: return ev_a;
+	case T_MOD_GONE:  return mod_gone;
+	case T_CF_MOD:    return cf_mod;
+	default:          return tok(v);
+	}
+}
+
+/*
+ * One request of revision 2 (designated initializers; unnamed fields 0):
+ *   h    the op's first handle (memory, function, module, event; the
+ *        stream of STREAM_DESTROY/SYNC/QUERY)
+ *   s    the stream field (ordered ops, EVENT_RECORD, STREAM_WAIT_EVENT)
+ *   a1.. op-specific, see build2()
+ *   seg  each direct segment's length; with F_INLINE, nr is the byte count
+ */
+struct row2 {
+	const char *name;
+	uint8_t op, flags;
+	uint16_t nr;
+	int ctx;
+	uint64_t h, s, a1, a2, a3;
+	uint32_t seg;
+	bool rev1;               /* parse under POL1                        */
+	bool segs_too;           /* F_INLINE, but descriptors passed too    */
+	int expect;
+	void (*fix)(struct vgpuif_request *r);
+};
+
+static void fix2_tail(struct vgpuif_request *r) { r->args.raw[47] = 1; }
+static void fix2_inline_8(struct vgpuif_request *r) { r->u.inline_data[8] = 1; }
+static void fix2_inline_63(struct vgpuif_request *r) { r->u.inline_data[63] = 1; }
+static void fix2_evpad(struct vgpuif_request *r) { r->args.event_create._pad0 = 1; }
+static void fix2_mgpad(struct vgpuif_request *r) { r->args.module_global._pad0 = 1; }
+static void fix2_two_halves(struct vgpuif_request *r)
+{
+	/* a stream of two segments of half the size each */
+	r->u.seg[1] = r->u.seg[0];
+	r->u.seg[1].gref++;
+	r->u.seg[0].length /= 2;
+	r->u.seg[1].length = (uint16_t)(r->u.seg[1].length - r->u.seg[0].length);
+}
+
+static void build2(const struct row2 *w, struct vgpuif_request *r,
+		   struct vgpuif_segment *segs)
+{
+	union vgpuif_args *a = &r->args;
+	uint32_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->id = 43;
+	r->op = w->op;
+	r->flags = w->flags;
+	r->nr_segments = w->nr;
+	switch (w->ctx) {
+	case C_A:       r->ctx = A->handle; break;
+	case C_B:       r->ctx = B->handle; break;
+	case C_STALE:   r->ctx = ctx_stale; break;
+	case C_DOM6:    r->ctx = A6->handle; break;
+	case C_CS:      r->ctx = CS->handle; break;
+	case C_CF:      r->ctx = CF->handle; break;
+	default:        r->ctx = 0; break;
+	}
+	switch (w->op) {
+	case VGPUIF_OP_MEM_FREE:
+		a->mem_free.mem = tok2(w->h);
+		break;
+	case VGPUIF_OP_MEMCPY_H2D:
+	case VGPUIF_OP_MEMCPY_D2H:
+		a->memcpy.mem = tok2(w->h);
+		a->memcpy.offset = w->a1;
+		a->memcpy.length = w->a2;
+		a->memcpy.stream = tok2(w->s);
+		break;
+	case VGPUIF_OP_MEMCPY_D2D:
+		a->memcpy_d2d.dst_mem = a->memcpy_d2d.src_mem = tok2(w->h);
+		a->memcpy_d2d.src_offset = 2048;
+		a->memcpy_d2d.length = w->a2;
+		a->memcpy_d2d.stream = tok2(w->s);
+		break;
+	case VGPUIF_OP_MEMSET:
+		a->memset.mem = tok2(w->h);
+		a->memset.length = w->a2;
+		a->memset.elem_size = 1;
+		a->memset.stream = tok2(w->s);
+		break;
+	case VGPUIF_OP_MODULE_LOAD:
+		a->module_load.image_len = w->a1;
+		a->module_load.log_len = (uint32_t)w->a2;
+		a->module_load.format = VGPUIF_MODULE_PTX;
+		break;
+	case VGPUIF_OP_FUNC_GET:
+		a->func_get.module = tok2(w->h);
+		a->func_get.name_len = (uint32_t)w->a1;
+		break;
+	case VGPUIF_OP_LAUNCH:
+		a->launch.func = tok2(w->h);
+		a->launch.grid[0] = a->launch.grid[1] = a->launch.grid[2] = 1;
+		a->launch.block[0] = a->launch.block[1] = a->launch.block[2] = 1;
+		a->launch.param_len = (uint32_t)w->a3;
+		a->launch.stream = tok2(w->s);
+		break;
+	case VGPUIF_OP_VECTOR_ADD:
+		a->vector_add.n = (uint32_t)w->a1;
+		break;
+	case VGPUIF_OP_STREAM_CREATE:
+		a->stream_create.flags = (uint32_t)w->a1;
+		a->stream_create.priority = (int32_t)w->a2;
+		break;
+	case VGPUIF_OP_STREAM_DESTROY:
+	case VGPUIF_OP_STREAM_SYNC:
+	case VGPUIF_OP_STREAM_QUERY:
+		a->stream.stream = tok2(w->h);
+		a->stream.event = w->a1;
+		break;
+	case VGPUIF_OP_STREAM_WAIT_EVENT:
+		a->stream.stream = tok2(w->s);
+		a->stream.event = tok2(w->h);
+		break;
+	case VGPUIF_OP_EVENT_CREATE:
+		a->event_create.flags = (uint32_t)w->a1;
+		break;
+	case VGPUIF_OP_EVENT_DESTROY:
+	case VGPUIF_OP_EVENT_SYNC:
+	case VGPUIF_OP_EVENT_QUERY:
+	case VGPUIF_OP_EVENT_RECORD:
+		a->event.event = tok2(w->h);
+		a->event.stream = tok2(w->s);
+		a->event.end = w->a1;
+		break;
+	case VGPUIF_OP_EVENT_ELAPSED:
+		a->event.event = tok2(w->h);
+		a->event.end = tok2(w->a1);
+		a->event.stream = tok2(w->s);
+		break;
+	case VGPUIF_OP_FUNC_INFO:
+	case VGPUIF_OP_FUNC_SET_ATTR:
+		a->func.func = tok2(w->h);
+		a->func.attr = (uint32_t)w->a1;
+		a->func.value = (int32_t)w->a2;
+		break;
+	case VGPUIF_OP_MODULE_GLOBAL:
+		a->module_global.module = tok2(w->h);
+		a->module_global.name_len = (uint32_t)w->a1;
+		break;
+	default:
+		break;
+	}
+	if (w->flags & VGPUIF_F_INLINE) {
+		for (i = 0; i < w->nr && i < VGPUIF_MAX_INLINE_BYTES; i++)
+			r->u.inline_data[i] = (uint8_t)(0xa0 + i);
+	} else {
+		for (i = 0; i < w->nr && i < VGPUIF_MAX_DIRECT_SEGMENTS; i++) {
+			r->u.seg[i].gref = 100 + i;
+			r->u.seg[i].length = (uint16_t)w->seg;
+		}
+	}
+	if (w->fix)
+		w->fix(r);
+	memcpy(segs, r->u.seg, sizeof(r->u.seg));
+}
+
+#define DI ((uint32_t)sizeof(struct vgpuif_device_info))
+#define FI ((uint32_t)sizeof(struct vgpuif_func_info))
+#define H2D VGPUIF_OP_MEMCPY_H2D
+#define INL VGPUIF_F_INLINE
+static const struct row2 rows2[] = {
+	/* inline data */
+	{ "inline h2d 64 bytes", H2D, INL, 64, C_A, T_MEM_A, .a2 = 64, .expect = 0 },
+	{ "inline h2d 1 byte", H2D, INL, 1, C_A, T_MEM_A, .a2 = 1, .expect = 0 },
+	{ "inline h2d 65 bytes", H2D, INL, 65, C_A, T_MEM_A, .a2 = 65, .expect = VGPUIF_RSP_E2BIG },
+	{ "inline 0 bytes", H2D, INL, 0, C_A, T_MEM_A, .a2 = 1, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline with indirect", H2D, INL | VGPUIF_F_INDIRECT, 8, C_A, T_MEM_A, .a2 = 8, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline bytes != copy length", H2D, INL, 8, C_A, T_MEM_A, .a2 = 16, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline rest of u not zero", H2D, INL, 8, C_A, T_MEM_A, .a2 = 8, .expect = VGPUIF_RSP_EINVAL, .fix = fix2_inline_8 },
+	{ "inline last byte of u set", H2D, INL, 8, C_A, T_MEM_A, .a2 = 8, .expect = VGPUIF_RSP_EINVAL, .fix = fix2_inline_63 },
+	{ "inline with descriptors too", H2D, INL, 8, C_A, T_MEM_A, .a2 = 8, .segs_too = true, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline d2h (backend writes)", VGPUIF_OP_MEMCPY_D2H, INL, 8, C_A, T_MEM_A, .a2 = 8, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline launch params", VGPUIF_OP_LAUNCH, INL, 24, C_A, T_FUNC_A, .a3 = 24, .expect = 0 },
+	{ "inline launch 64 params", VGPUIF_OP_LAUNCH, INL, 64, C_A, T_FUNC_A, .a3 = 64, .expect = 0 },
+	{ "inline launch params short", VGPUIF_OP_LAUNCH, INL, 16, C_A, T_FUNC_A, .a3 = 24, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline func_get name", VGPUIF_OP_FUNC_GET, INL, 10, C_A, T_MOD_A, .a1 = 10, .expect = 0 },
+	{ "inline module_load, no log", VGPUIF_OP_MODULE_LOAD, INL, 32, C_A, .a1 = 32, .expect = 0 },
+	{ "inline module_load with log", VGPUIF_OP_MODULE_LOAD, INL, 48, C_A, .a1 = 32, .a2 = 16, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline get_info", VGPUIF_OP_GET_INFO, INL, 64, C_NONE, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline nop", VGPUIF_OP_NOP, INL, 1, C_NONE, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline vector_add (c written)", VGPUIF_OP_VECTOR_ADD, INL, 48, C_A, .a1 = 4, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline module_global (written)", VGPUIF_OP_MODULE_GLOBAL, INL, 24, C_A, T_MOD_A, .a1 = 8, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline device_info", VGPUIF_OP_DEVICE_INFO, INL, 64, C_NONE, .expect = VGPUIF_RSP_EINVAL },
+	{ "inline func_info", VGPUIF_OP_FUNC_INFO, INL, 64, C_A, T_FUNC_A, .expect = VGPUIF_RSP_EINVAL },
+
+	/* a backend serving revision 1 only */
+	{ "rev1: device_info", VGPUIF_OP_DEVICE_INFO, 0, 1, C_NONE, .seg = DI, .rev1 = true, .expect = VGPUIF_RSP_ENOSYS },
+	{ "rev1: stream_create", VGPUIF_OP_STREAM_CREATE, 0, 0, C_A, .rev1 = true, .expect = VGPUIF_RSP_ENOSYS },
+	{ "rev1: event_elapsed", VGPUIF_OP_EVENT_ELAPSED, 0, 0, C_A, T_EV_A, .a1 = T_EV_B, .rev1 = true, .expect = VGPUIF_RSP_ENOSYS },
+	{ "rev1: module_global", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 8, .seg = 24, .rev1 = true, .expect = VGPUIF_RSP_ENOSYS },
+	{ "rev1: inline flag", H2D, INL, 8, C_A, T_MEM_A, .a2 = 8, .rev1 = true, .expect = VGPUIF_RSP_EINVAL },
+	{ "rev1: h2d stream field set", H2D, 0, 1, C_A, T_MEM_A, T_STR_A, .a2 = 8, .seg = 8, .rev1 = true, .expect = VGPUIF_RSP_EINVAL },
+	{ "rev1: launch stream field set", VGPUIF_OP_LAUNCH, 0, 0, C_A, T_FUNC_A, T_STR_A, .rev1 = true, .expect = VGPUIF_RSP_EINVAL },
+	{ "rev1: h2d default stream ok", H2D, 0, 1, C_A, T_MEM_A, .a2 = 8, .seg = 8, .rev1 = true, .expect = 0 },
+	{ "op 32", 32, 0, 0, C_A, .expect = VGPUIF_RSP_ENOSYS },
+
+	/* the stream field of ordered ops */
+	{ "h2d on a stream", H2D, 0, 1, C_A, T_MEM_A, T_STR_A, .a2 = 8, .seg = 8, .expect = 0 },
+	{ "h2d on B's stream", H2D, 0, 1, C_A, T_MEM_A, T_STR_B, .a2 = 8, .seg = 8, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d on a destroyed stream", H2D, 0, 1, C_A, T_MEM_A, T_STR_DEAD, .a2 = 8, .seg = 8, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d on a stale stream (slot reused)", H2D, 0, 1, C_A, T_MEM_A, T_STR_STALE, .a2 = 8, .seg = 8, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d on domain 6's stream", H2D, 0, 1, C_A, T_MEM_A, T_STR_DOM6, .a2 = 8, .seg = 8, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d on an event handle", H2D, 0, 1, C_A, T_MEM_A, T_EV_AS_STR, .a2 = 8, .seg = 8, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d on a garbage stream", H2D, 0, 1, C_A, T_MEM_A, 0xfeedfacecafeull, .a2 = 8, .seg = 8, .expect = VGPUIF_RSP_EBADF },
+	{ "d2h on a stream", VGPUIF_OP_MEMCPY_D2H, 0, 1, C_A, T_MEM_A, T_STR_A, .a2 = 8, .seg = 8, .expect = 0 },
+	{ "d2d on a stream", VGPUIF_OP_MEMCPY_D2D, 0, 0, C_A, T_MEM_A, T_STR_A, .a2 = 16, .expect = 0 },
+	{ "d2d on a destroyed stream", VGPUIF_OP_MEMCPY_D2D, 0, 0, C_A, T_MEM_A, T_STR_DEAD, .a2 = 16, .expect = VGPUIF_RSP_EBADF },
+	{ "memset on a stream", VGPUIF_OP_MEMSET, 0, 0, C_A, T_MEM_A, T_STR_A, .a2 = 16, .expect = 0 },
+	{ "memset on B's stream", VGPUIF_OP_MEMSET, 0, 0, C_A, T_MEM_A, T_STR_B, .a2 = 16, .expect = VGPUIF_RSP_EBADF },
+	{ "launch on a stream", VGPUIF_OP_LAUNCH, 0, 0, C_A, T_FUNC_A, T_STR_A, .expect = 0 },
+	{ "launch on B's stream", VGPUIF_OP_LAUNCH, 0, 0, C_A, T_FUNC_A, T_STR_B, .expect = VGPUIF_RSP_EBADF },
+
+	/* DEVICE_INFO */
+	{ "device_info", VGPUIF_OP_DEVICE_INFO, 0, 1, C_NONE, .seg = DI, .expect = 0 },
+	{ "device_info in two segments", VGPUIF_OP_DEVICE_INFO, 0, 2, C_NONE, .seg = DI, .expect = 0, .fix = fix2_two_halves },
+	{ "device_info short", VGPUIF_OP_DEVICE_INFO, 0, 1, C_NONE, .seg = DI - 1, .expect = VGPUIF_RSP_EINVAL },
+	{ "device_info long", VGPUIF_OP_DEVICE_INFO, 0, 1, C_NONE, .seg = DI + 1, .expect = VGPUIF_RSP_EINVAL },
+	{ "device_info no stream", VGPUIF_OP_DEVICE_INFO, 0, 0, C_NONE, .expect = VGPUIF_RSP_EINVAL },
+	{ "device_info with ctx", VGPUIF_OP_DEVICE_INFO, 0, 1, C_A, .seg = DI, .expect = VGPUIF_RSP_EINVAL },
+	{ "device_info args set", VGPUIF_OP_DEVICE_INFO, 0, 1, C_NONE, .seg = DI, .expect = VGPUIF_RSP_EINVAL, .fix = fix2_tail },
+
+	/* STREAM_CREATE */
+	{ "stream_create", VGPUIF_OP_STREAM_CREATE, 0, 0, C_A, .expect = 0 },
+	{ "stream_create non-blocking, priority -5", VGPUIF_OP_STREAM_CREATE, 0, 0, C_A, .a1 = VGPUIF_STREAM_NON_BLOCKING, .a2 = (uint64_t)-5, .expect = 0 },
+	{ "stream_create flag 0x2", VGPUIF_OP_STREAM_CREATE, 0, 0, C_A, .a1 = 2, .expect = VGPUIF_RSP_EINVAL },
+	{ "stream_create all flags", VGPUIF_OP_STREAM_CREATE, 0, 0, C_A, .a1 = 0xffffffffu, .expect = VGPUIF_RSP_EINVAL },
+	{ "stream_create args tail", VGPUIF_OP_STREAM_CREATE, 0, 0, C_A, .expect = VGPUIF_RSP_EINVAL, .fix = fix2_tail },
+	{ "stream_create with segments", VGPUIF_OP_STREAM_CREATE, 0, 1, C_A, .seg = 8, .expect = VGPUIF_RSP_EINVAL },
+	{ "stream_create no ctx", VGPUIF_OP_STREAM_CREATE, 0, 0, C_NONE, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_create stale ctx", VGPUIF_OP_STREAM_CREATE, 0, 0, C_STALE, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_create past the stream limit", VGPUIF_OP_STREAM_CREATE, 0, 0, C_CS, .expect = VGPUIF_RSP_EMFILE },
+	{ "stream_create, handle table full", VGPUIF_OP_STREAM_CREATE, 0, 0, C_CF, .expect = VGPUIF_RSP_EMFILE },
+
+	/* STREAM_DESTROY, STREAM_SYNC, STREAM_QUERY */
+	{ "stream_destroy", VGPUIF_OP_STREAM_DESTROY, 0, 0, C_A, T_STR_A, .expect = 0 },
+	{ "stream_destroy default stream", VGPUIF_OP_STREAM_DESTROY, 0, 0, C_A, 0, .expect = VGPUIF_RSP_EINVAL },
+	{ "stream_destroy event field set", VGPUIF_OP_STREAM_DESTROY, 0, 0, C_A, T_STR_A, .a1 = 1, .expect = VGPUIF_RSP_EINVAL },
+	{ "stream_destroy twice (destroyed)", VGPUIF_OP_STREAM_DESTROY, 0, 0, C_A, T_STR_DEAD, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_destroy B's stream", VGPUIF_OP_STREAM_DESTROY, 0, 0, C_A, T_STR_B, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_destroy domain 6's stream", VGPUIF_OP_STREAM_DESTROY, 0, 0, C_A, T_STR_DOM6, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_destroy an event handle", VGPUIF_OP_STREAM_DESTROY, 0, 0, C_A, T_EV_AS_STR, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_destroy stale", VGPUIF_OP_STREAM_DESTROY, 0, 0, C_A, T_STR_STALE, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_destroy with segments", VGPUIF_OP_STREAM_DESTROY, 0, 1, C_A, T_STR_A, .seg = 4, .expect = VGPUIF_RSP_EINVAL },
+	{ "stream_sync", VGPUIF_OP_STREAM_SYNC, 0, 0, C_A, T_STR_A, .expect = 0 },
+	{ "stream_sync default stream", VGPUIF_OP_STREAM_SYNC, 0, 0, C_A, 0, .expect = 0 },
+	{ "stream_sync B's stream", VGPUIF_OP_STREAM_SYNC, 0, 0, C_A, T_STR_B, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_sync destroyed", VGPUIF_OP_STREAM_SYNC, 0, 0, C_A, T_STR_DEAD, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_sync event field set", VGPUIF_OP_STREAM_SYNC, 0, 0, C_A, T_STR_A, .a1 = 5, .expect = VGPUIF_RSP_EINVAL },
+	{ "stream_query", VGPUIF_OP_STREAM_QUERY, 0, 0, C_A, T_STR_A, .expect = 0 },
+	{ "stream_query default stream", VGPUIF_OP_STREAM_QUERY, 0, 0, C_A, 0, .expect = 0 },
+	{ "stream_query garbage", VGPUIF_OP_STREAM_QUERY, 0, 0, C_A, 0x1234ull, .expect = VGPUIF_RSP_EBADF },
+	{ "stream_query no ctx", VGPUIF_OP_STREAM_QUERY, 0, 0, C_NONE, T_STR_A, .expect = VGPUIF_RSP_EBADF },
+
+	/* STREAM_WAIT_EVENT */
+	{ "wait_event", VGPUIF_OP_STREAM_WAIT_EVENT, 0, 0, C_A, T_EV_A, T_STR_A, .expect = 0 },
+	{ "wait_event on the default stream", VGPUIF_OP_STREAM_WAIT_EVENT, 0, 0, C_A, T_EV_A, 0, .expect = 0 },
+	{ "wait_event no event", VGPUIF_OP_STREAM_WAIT_EVENT, 0, 0, C_A, 0, T_STR_A, .expect = VGPUIF_RSP_EBADF },
+	{ "wait_event destroyed event", VGPUIF_OP_STREAM_WAIT_EVENT, 0, 0, C_A, T_EV_DEAD, T_STR_A, .expect = VGPUIF_RSP_EBADF },
+	{ "wait_event B's event", VGPUIF_OP_STREAM_WAIT_EVENT, 0, 0, C_A, T_EV_B, T_STR_A, .expect = VGPUIF_RSP_EBADF },
+	{ "wait_event on B's stream", VGPUIF_OP_STREAM_WAIT_EVENT, 0, 0, C_A, T_EV_A, T_STR_B, .expect = VGPUIF_RSP_EBADF },
+	{ "wait_event a stream as event", VGPUIF_OP_STREAM_WAIT_EVENT, 0, 0, C_A, T_STR_AS_EV, T_STR_A, .expect = VGPUIF_RSP_EBADF },
+	{ "wait_event args tail", VGPUIF_OP_STREAM_WAIT_EVENT, 0, 0, C_A, T_EV_A, T_STR_A, .expect = VGPUIF_RSP_EINVAL, .fix = fix2_tail },
+
+	/* EVENT_CREATE */
+	{ "event_create", VGPUIF_OP_EVENT_CREATE, 0, 0, C_A, .expect = 0 },
+	{ "event_create blocking, no timing", VGPUIF_OP_EVENT_CREATE, 0, 0, C_A, .a1 = VGPUIF_EVENT_BLOCKING_SYNC | VGPUIF_EVENT_DISABLE_TIMING, .expect = 0 },
+	{ "event_create INTERPROCESS", VGPUIF_OP_EVENT_CREATE, 0, 0, C_A, .a1 = 4, .expect = VGPUIF_RSP_EINVAL },
+	{ "event_create flag 0x8", VGPUIF_OP_EVENT_CREATE, 0, 0, C_A, .a1 = 8, .expect = VGPUIF_RSP_EINVAL },
+	{ "event_create padding set", VGPUIF_OP_EVENT_CREATE, 0, 0, C_A, .expect = VGPUIF_RSP_EINVAL, .fix = fix2_evpad },
+	{ "event_create past the event limit", VGPUIF_OP_EVENT_CREATE, 0, 0, C_CS, .expect = VGPUIF_RSP_EMFILE },
+	{ "event_create, handle table full", VGPUIF_OP_EVENT_CREATE, 0, 0, C_CF, .expect = VGPUIF_RSP_EMFILE },
+
+	/* EVENT_DESTROY, EVENT_SYNC, EVENT_QUERY, EVENT_RECORD */
+	{ "event_destroy", VGPUIF_OP_EVENT_DESTROY, 0, 0, C_A, T_EV_A, .expect = 0 },
+	{ "event_destroy destroyed", VGPUIF_OP_EVENT_DESTROY, 0, 0, C_A, T_EV_DEAD, .expect = VGPUIF_RSP_EBADF },
+	{ "event_destroy B's event", VGPUIF_OP_EVENT_DESTROY, 0, 0, C_A, T_EV_B, .expect = VGPUIF_RSP_EBADF },
+	{ "event_destroy stream field set", VGPUIF_OP_EVENT_DESTROY, 0, 0, C_A, T_EV_A, T_STR_A, .expect = VGPUIF_RSP_EINVAL },
+	{ "event_destroy end field set", VGPUIF_OP_EVENT_DESTROY, 0, 0, C_A, T_EV_A, .a1 = 1, .expect = VGPUIF_RSP_EINVAL },
+	{ "event_sync", VGPUIF_OP_EVENT_SYNC, 0, 0, C_A, T_EV_A, .expect = 0 },
+	{ "event_sync domain 6's event", VGPUIF_OP_EVENT_SYNC, 0, 0, C_A, T_EV_DOM6, .expect = VGPUIF_RSP_EBADF },
+	{ "event_query", VGPUIF_OP_EVENT_QUERY, 0, 0, C_A, T_EV_A, .expect = 0 },
+	{ "event_query a stream handle", VGPUIF_OP_EVENT_QUERY, 0, 0, C_A, T_STR_AS_EV, .expect = VGPUIF_RSP_EBADF },
+	{ "event_query a mem handle", VGPUIF_OP_EVENT_QUERY, 0, 0, C_A, T_MEM_A, .expect = VGPUIF_RSP_EBADF },
+	{ "event_record on the default stream", VGPUIF_OP_EVENT_RECORD, 0, 0, C_A, T_EV_A, 0, .expect = 0 },
+	{ "event_record on a stream", VGPUIF_OP_EVENT_RECORD, 0, 0, C_A, T_EV_A, T_STR_A, .expect = 0 },
+	{ "event_record on B's stream", VGPUIF_OP_EVENT_RECORD, 0, 0, C_A, T_EV_A, T_STR_B, .expect = VGPUIF_RSP_EBADF },
+	{ "event_record destroyed stream", VGPUIF_OP_EVENT_RECORD, 0, 0, C_A, T_EV_A, T_STR_DEAD, .expect = VGPUIF_RSP_EBADF },
+	{ "event_record domain 6's event", VGPUIF_OP_EVENT_RECORD, 0, 0, C_A, T_EV_DOM6, T_STR_A, .expect = VGPUIF_RSP_EBADF },
+	{ "event_record end field set", VGPUIF_OP_EVENT_RECORD, 0, 0, C_A, T_EV_A, T_STR_A, .a1 = 9, .expect = VGPUIF_RSP_EINVAL },
+
+	/* EVENT_ELAPSED */
+	{ "elapsed", VGPUIF_OP_EVENT_ELAPSED, 0, 0, C_A, T_EV_A, .a1 = T_EV_A, .expect = 0 },
+	{ "elapsed end of B", VGPUIF_OP_EVENT_ELAPSED, 0, 0, C_A, T_EV_A, .a1 = T_EV_B, .expect = VGPUIF_RSP_EBADF },
+	{ "elapsed start destroyed", VGPUIF_OP_EVENT_ELAPSED, 0, 0, C_A, T_EV_DEAD, .a1 = T_EV_A, .expect = VGPUIF_RSP_EBADF },
+	{ "elapsed no end", VGPUIF_OP_EVENT_ELAPSED, 0, 0, C_A, T_EV_A, .a1 = 0, .expect = VGPUIF_RSP_EBADF },
+	{ "elapsed start DISABLE_TIMING", VGPUIF_OP_EVENT_ELAPSED, 0, 0, C_A, T_EV_NT, .a1 = T_EV_A, .expect = VGPUIF_RSP_EINVAL },
+	{ "elapsed end DISABLE_TIMING", VGPUIF_OP_EVENT_ELAPSED, 0, 0, C_A, T_EV_A, .a1 = T_EV_NT, .expect = VGPUIF_RSP_EINVAL },
+	{ "elapsed stream field set", VGPUIF_OP_EVENT_ELAPSED, 0, 0, C_A, T_EV_A, T_STR_A, .a1 = T_EV_A, .expect = VGPUIF_RSP_EINVAL },
+
+	/* FUNC_INFO */
+	{ "func_info", VGPUIF_OP_FUNC_INFO, 0, 1, C_A, T_FUNC_A, .seg = FI, .expect = 0 },
+	{ "func_info in two segments", VGPUIF_OP_FUNC_INFO, 0, 2, C_A, T_FUNC_A, .seg = FI, .expect = 0, .fix = fix2_two_halves },
+	{ "func_info short", VGPUIF_OP_FUNC_INFO, 0, 1, C_A, T_FUNC_A, .seg = FI - 1, .expect = VGPUIF_RSP_EINVAL },
+	{ "func_info long", VGPUIF_OP_FUNC_INFO, 0, 1, C_A, T_FUNC_A, .seg = FI + 1, .expect = VGPUIF_RSP_EINVAL },
+	{ "func_info no stream", VGPUIF_OP_FUNC_INFO, 0, 0, C_A, T_FUNC_A, .expect = VGPUIF_RSP_EINVAL },
+	{ "func_info of an unloaded module", VGPUIF_OP_FUNC_INFO, 0, 1, C_A, T_FUNC_DEAD, .seg = FI, .expect = VGPUIF_RSP_EBADF },
+	{ "func_info of B", VGPUIF_OP_FUNC_INFO, 0, 1, C_A, T_FUNC_B, .seg = FI, .expect = VGPUIF_RSP_EBADF },
+	{ "func_info a module handle", VGPUIF_OP_FUNC_INFO, 0, 1, C_A, T_MOD_A, .seg = FI, .expect = VGPUIF_RSP_EBADF },
+	{ "func_info attr set", VGPUIF_OP_FUNC_INFO, 0, 1, C_A, T_FUNC_A, .a1 = 8, .seg = FI, .expect = VGPUIF_RSP_EINVAL },
+	{ "func_info value set", VGPUIF_OP_FUNC_INFO, 0, 1, C_A, T_FUNC_A, .a2 = 1, .seg = FI, .expect = VGPUIF_RSP_EINVAL },
+
+	/* FUNC_SET_ATTR */
+	{ "set max dynamic shared 64 KiB", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 8, .a2 = 65536, .expect = 0 },
+	{ "set max dynamic shared -1", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 8, .a2 = (uint64_t)-1, .expect = VGPUIF_RSP_EINVAL },
+	{ "set carveout default (-1)", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 9, .a2 = (uint64_t)-1, .expect = 0 },
+	{ "set carveout 100", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 9, .a2 = 100, .expect = 0 },
+	{ "set carveout 101", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 9, .a2 = 101, .expect = VGPUIF_RSP_EINVAL },
+	{ "set carveout -2", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 9, .a2 = (uint64_t)-2, .expect = VGPUIF_RSP_EINVAL },
+	{ "set cluster width 2", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 11, .a2 = 2, .expect = 0 },
+	{ "set non-portable cluster 2", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 14, .a2 = 2, .expect = VGPUIF_RSP_EINVAL },
+	{ "set scheduling policy 3", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 15, .a2 = 3, .expect = VGPUIF_RSP_EINVAL },
+	{ "set cache config 3", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = VGPUIF_FUNC_ATTR_CACHE_CONFIG, .a2 = 3, .expect = 0 },
+	{ "set cache config 4", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = VGPUIF_FUNC_ATTR_CACHE_CONFIG, .a2 = 4, .expect = VGPUIF_RSP_EINVAL },
+	{ "set read-only attr 0 (max threads)", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 0, .a2 = 64, .expect = VGPUIF_RSP_EINVAL },
+	{ "set read-only attr 4 (registers)", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 4, .a2 = 1, .expect = VGPUIF_RSP_EINVAL },
+	{ "set unknown attr 16", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 16, .expect = VGPUIF_RSP_EINVAL },
+	{ "set unknown attr 0x101", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 0x101, .expect = VGPUIF_RSP_EINVAL },
+	{ "set attr of a dead function", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_DEAD, .a1 = 8, .a2 = 1, .expect = VGPUIF_RSP_EBADF },
+	{ "set attr with segments", VGPUIF_OP_FUNC_SET_ATTR, 0, 1, C_A, T_FUNC_A, .a1 = 8, .a2 = 1, .seg = 4, .expect = VGPUIF_RSP_EINVAL },
+	{ "set attr args tail", VGPUIF_OP_FUNC_SET_ATTR, 0, 0, C_A, T_FUNC_A, .a1 = 8, .a2 = 1, .expect = VGPUIF_RSP_EINVAL, .fix = fix2_tail },
+
+	/* MODULE_GLOBAL */
+	{ "global name 8", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 8, .seg = 24, .expect = 0 },
+	{ "global name 1", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 1, .seg = 17, .expect = 0 },
+	{ "global name 1024", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 1024, .seg = 1040, .expect = 0 },
+	{ "global name 0", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 0, .seg = 16, .expect = VGPUIF_RSP_EINVAL },
+	{ "global name 1025", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 1025, .seg = 1041, .expect = VGPUIF_RSP_E2BIG },
+	{ "global name 2^32-1", VGPUIF_OP_MODULE_GLOBAL, 0, 0, C_A, T_MOD_A, .a1 = 0xffffffffu, .expect = VGPUIF_RSP_E2BIG },
+	{ "global stream without answer room", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 8, .seg = 8, .expect = VGPUIF_RSP_EINVAL },
+	{ "global stream 1 byte long", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 8, .seg = 25, .expect = VGPUIF_RSP_EINVAL },
+	{ "global padding set", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_A, .a1 = 8, .seg = 24, .expect = VGPUIF_RSP_EINVAL, .fix = fix2_mgpad },
+	{ "global of an unloaded module", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MOD_GONE, .a1 = 8, .seg = 24, .expect = VGPUIF_RSP_EBADF },
+	{ "global of a function handle", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_FUNC_A, .a1 = 8, .seg = 24, .expect = VGPUIF_RSP_EBADF },
+	{ "global of B's module (func_b's)", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_FUNC_B, .a1 = 8, .seg = 24, .expect = VGPUIF_RSP_EBADF },
+	{ "global of a mem handle", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_A, T_MEM_A, .a1 = 8, .seg = 24, .expect = VGPUIF_RSP_EBADF },
+	/* a full table may still name a global it holds (the ring decides) */
+	{ "global with a full handle table", VGPUIF_OP_MODULE_GLOBAL, 0, 1, C_CF, T_CF_MOD, .a1 = 8, .seg = 24, .expect = 0 },
+
+	/* module-owned memory */
+	{ "mem_free of a global", VGPUIF_OP_MEM_FREE, 0, 0, C_A, T_GLOB_A, .expect = VGPUIF_RSP_EINVAL },
+	{ "h2d into a global", H2D, 0, 1, C_A, T_GLOB_A, .a2 = 256, .seg = 256, .expect = 0 },
+	{ "h2d past a global's end", H2D, 0, 1, C_A, T_GLOB_A, .a1 = 1, .a2 = 256, .seg = 256, .expect = VGPUIF_RSP_ERANGE },
+	{ "h2d into a global of an unloaded module", H2D, 0, 1, C_A, T_GLOB_DEAD, .a2 = 8, .seg = 8, .expect = VGPUIF_RSP_EBADF },
+	{ "memset a global", VGPUIF_OP_MEMSET, 0, 0, C_A, T_GLOB_A, .a2 = 16, .expect = 0 },
+	{ "mem_free of a dead global", VGPUIF_OP_MEM_FREE, 0, 0, C_A, T_GLOB_DEAD, .expect = VGPUIF_RSP_EBADF },
+};
+
+START_TEST(test_row2)
+{
+	const struct row2 *w = &rows2[_i];
+	static struct vgpuif_segment segs[VGPUIF_MAX_INDIRECT_SEGMENTS];
+	struct vgpuif_request req;
+	struct vgpuback_parsed p;
+	uint32_t nsegs;
+	int rc;
+
+	memset(segs, 0, sizeof(segs));
+	build2(w, &req, segs);
+	nsegs = (req.flags & VGPUIF_F_INLINE) && !w->segs_too ? 0 : req.nr_segments;
+	rc = vgpuback_parse(&H, w->rev1 ? &POL1 : &POL, &req, segs, nsegs, &p);
+	ck_assert_msg(rc == w->expect, "%s: got %d (%s), want %d (%s)", w->name,
+		      rc, vgpuif_status_str(rc), w->expect,
+		      vgpuif_status_str(w->expect));
+	if (rc)
+		return;
+	ck_assert_uint_eq(p.inline_data, !!(req.flags & VGPUIF_F_INLINE));
+	if (w->s && !w->rev1)
+		ck_assert_ptr_nonnull(p.stream);
+	if (w->op == VGPUIF_OP_MODULE_GLOBAL) {
+		ck_assert_uint_eq(p.write_off, w->a1);
+		ck_assert_uint_eq(p.write_len, 16);
+	}
+	if (w->op == VGPUIF_OP_DEVICE_INFO || w->op == VGPUIF_OP_FUNC_INFO)
+		ck_assert_uint_eq(p.write_len, p.stream_len);
+}
+END_TEST
+
 START_TEST(test_row)
 {
 	const struct row *w = &rows[_i];
@@ -350,7 +859,7 @@ END_TEST
 
 START_TEST(test_header_no_indirect_when_not_advertised)
 {
-	struct vgpuback_policy pol = { 0, 0 };
+	struct vgpuback_policy pol = { .max_indirect_segments = 0 };
 	struct vgpuif_request r;
 
 	memset(&r, 0, sizeof(r));
@@ -383,6 +892,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_row, 0, sizeof(rows) / sizeof(rows[0]));
+	tcase_add_loop_test(tc, test_row2, 0, sizeof(rows2) / sizeof(rows2[0]));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("helpers");
 	tcase_add_test(tc, test_header_no_indirect_when_not_advertised);

@@ -69,6 +69,9 @@ static void teardown(void)
 	ck_assert_int_eq(fake_live_maps(T), 0);
 	ck_assert_int_eq(fake_exec_stats().ctx_live, 0);
 	ck_assert_int_eq(fake_exec_stats().mem_live, 0);
+	ck_assert_int_eq(fake_exec_stats().streams_live, 0);
+	ck_assert_int_eq(fake_exec_stats().events_live, 0);
+	ck_assert_int_eq(fake_exec_stats().globals_live, 0);
 	fake_transport_free(T);
 	vgpuback_log_uninit();
 }
@@ -720,6 +723,371 @@ START_TEST(test_shutdown_answers_eshutdown)
 }
 END_TEST
 
+/* ------------------------------------------------------ revision 2 */
+
+static int r2_call(uint8_t op, uint32_t ctx, struct vgpuif_request *r,
+		   struct vgpuif_response *p)
+{
+	r->op = op;
+	r->ctx = ctx;
+	return call(r, p);
+}
+
+/* An op whose stream is one segment of len bytes in page gref. */
+static void one_seg(struct vgpuif_request *r, uint32_t gref, uint32_t len)
+{
+	r->nr_segments = 1;
+	r->u.seg[0].gref = gref;
+	r->u.seg[0].length = (uint16_t)len;
+}
+
+/* Inline stream: len bytes of data. */
+static void inline_data(struct vgpuif_request *r, const void *data, uint32_t len)
+{
+	r->flags = VGPUIF_F_INLINE;
+	r->nr_segments = (uint16_t)len;
+	memcpy(r->u.inline_data, data, len);
+}
+
+START_TEST(test_device_info_dispatch)
+{
+	struct vgpuif_request r = { 0 };
+	struct vgpuif_device_info *d;
+
+	start(true);
+	fake_grant(T, 30, false);
+	memset(fake_page(T, 30), 0xee, 4096);
+	one_seg(&r, 30, sizeof(*d));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_DEVICE_INFO, 0, &r, NULL), 0);
+	d = fake_page(T, 30);
+	ck_assert_str_eq(d->name, FAKE_DEVICE_NAME);
+	ck_assert_int_eq(d->attr[10], 32);
+	ck_assert_uint_eq(d->version, 1);
+	ck_assert_uint_eq(((uint8_t *)d)[sizeof(*d)], 0xee); /* nothing past it */
+	/* the answer needs a writable grant */
+	fake_grant(T, 31, true);
+	memset(&r, 0, sizeof(r));
+	one_seg(&r, 31, sizeof(*d));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_DEVICE_INFO, 0, &r, NULL), VGPUIF_RSP_EFAULT);
+}
+END_TEST
+
+START_TEST(test_streams_events_dispatch)
+{
+	struct vgpuif_request r = { 0 };
+	struct vgpuif_response p;
+	uint64_t mem, st, st2, ev, ev2;
+	uint32_t ctx;
+	const void *estream;
+
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p), 0);
+	st = p.result[0];
+	ck_assert_uint_ne(st, 0);
+	ck_assert_int_eq(fake_exec_stats().streams_live, 1);
+
+	/* an ordered op reaches the executor on its stream */
+	memset(&r, 0, sizeof(r));
+	r.args.memset.mem = mem;
+	r.args.memset.length = 64;
+	r.args.memset.elem_size = 1;
+	r.args.memset.stream = st;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MEMSET, ctx, &r, NULL), 0);
+	estream = fake_exec_stats().last_stream;
+	ck_assert_ptr_nonnull(estream);
+	r.args.memset.stream = 0;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MEMSET, ctx, &r, NULL), 0);
+	ck_assert_ptr_null(fake_exec_stats().last_stream);
+
+	/* events: create, record on the stream, query, elapsed, destroy */
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_CREATE, ctx, &r, &p), 0);
+	ev = p.result[0];
+	r.args.event_create.flags = VGPUIF_EVENT_DISABLE_TIMING;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_CREATE, ctx, &r, &p), 0);
+	ev2 = p.result[0];
+	ck_assert_uint_ne(ev, ev2);
+	memset(&r, 0, sizeof(r));
+	r.args.event.event = ev;
+	r.args.event.stream = st;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_RECORD, ctx, &r, NULL), 0);
+	ck_assert_ptr_eq(fake_exec_stats().last_stream, estream);
+	r.args.event.stream = 0;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_QUERY, ctx, &r, &p), 0);
+	ck_assert_uint_eq(p.result[0], 1);
+	r.args.event.end = ev;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_ELAPSED, ctx, &r, NULL), 0);
+	r.args.event.end = ev2;  /* no timing: refused before the executor */
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_ELAPSED, ctx, &r, NULL),
+			 VGPUIF_RSP_EINVAL);
+	memset(&r, 0, sizeof(r));
+	r.args.stream.stream = st;
+	r.args.stream.event = ev;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_WAIT_EVENT, ctx, &r, NULL), 0);
+	memset(&r, 0, sizeof(r));
+	r.args.event.event = ev;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_DESTROY, ctx, &r, NULL), 0);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_SYNC, ctx, &r, NULL),
+			 VGPUIF_RSP_EBADF);
+	ck_assert_int_eq(fake_exec_stats().events_live, 1);
+
+	/* the stream limit of the context, then destroy frees a place */
+	DEV.handles.max_streams = 2;
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p), 0);
+	st2 = p.result[0];
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p),
+			 VGPUIF_RSP_EMFILE);
+	memset(&r, 0, sizeof(r));
+	r.args.stream.stream = st2;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_DESTROY, ctx, &r, NULL), 0);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_SYNC, ctx, &r, NULL),
+			 VGPUIF_RSP_EBADF);
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p), 0);
+	ck_assert_uint_ne(p.result[0], st2);  /* a new handle, never the old */
+	ck_assert_int_eq(fake_exec_stats().streams_live, 2);
+
+	/* the context takes its streams and events with it */
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_CTX_DESTROY, ctx, &r, NULL), 0);
+	ck_assert_int_eq(fake_exec_stats().streams_live, 0);
+	ck_assert_int_eq(fake_exec_stats().events_live, 0);
+}
+END_TEST
+
+/* A small LAUNCH (and H2D) carries its bytes inline: no grant at all. */
+START_TEST(test_inline_maps_nothing)
+{
+	static const uint8_t params[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	static const char image[] = ".version 8.0\n.target sm_90\n";
+	struct vgpuif_request r = { 0 };
+	struct vgpuif_response p;
+	uint64_t mem, mod, func, maps;
+	uint32_t ctx;
+	uint8_t data[40];
+
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	maps = T->map_calls;
+	r.args.module_load.image_len = sizeof(image) - 1;
+	r.args.module_load.format = VGPUIF_MODULE_PTX;
+	inline_data(&r, image, sizeof(image) - 1);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MODULE_LOAD, ctx, &r, &p), 0);
+	mod = p.result[0];
+	memset(&r, 0, sizeof(r));
+	r.args.func_get.module = mod;
+	r.args.func_get.name_len = 6;
+	inline_data(&r, "kernel", 6);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_FUNC_GET, ctx, &r, &p), 0);
+	func = p.result[0];
+	for (int i = 0; i < 3; i++) {
+		memset(&r, 0, sizeof(r));
+		r.args.launch.func = func;
+		r.args.launch.grid[0] = r.args.launch.grid[1] = r.args.launch.grid[2] = 1;
+		r.args.launch.block[0] = r.args.launch.block[1] = r.args.launch.block[2] = 1;
+		r.args.launch.param_len = sizeof(params);
+		inline_data(&r, params, sizeof(params));
+		ck_assert_int_eq(r2_call(VGPUIF_OP_LAUNCH, ctx, &r, NULL), 0);
+		ck_assert_uint_eq(fake_exec_stats().last_len, sizeof(params));
+		ck_assert(!memcmp(fake_exec_stats().last_data, params, sizeof(params)));
+	}
+	/* 40 bytes into device memory inline, read back through a page */
+	for (int i = 0; i < 40; i++)
+		data[i] = (uint8_t)(0x40 + i);
+	memset(&r, 0, sizeof(r));
+	r.args.memcpy.mem = mem;
+	r.args.memcpy.offset = 100;
+	r.args.memcpy.length = sizeof(data);
+	inline_data(&r, data, sizeof(data));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MEMCPY_H2D, ctx, &r, NULL), 0);
+	ck_assert_uint_eq(T->map_calls, maps);        /* not one grant mapped */
+	fake_grant(T, 40, false);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 40, 140), 0);
+	ck_assert(!memcmp((uint8_t *)fake_page(T, 40) + 100, data, sizeof(data)));
+	/* inline where the backend writes: refused, nothing reached the exec */
+	memset(&r, 0, sizeof(r));
+	r.args.memcpy.mem = mem;
+	r.args.memcpy.length = 8;
+	inline_data(&r, data, 8);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MEMCPY_D2H, ctx, &r, NULL), VGPUIF_RSP_EINVAL);
+	ck_assert_int_eq(fake_exec_stats().submitted, 8);
+}
+END_TEST
+
+static int global(uint32_t ctx, uint64_t mod, const char *name, uint32_t gref,
+		  struct vgpuif_response *p)
+{
+	struct vgpuif_request r = { 0 };
+	uint32_t n = (uint32_t)strlen(name);
+
+	memcpy(fake_page(T, gref), name, n);
+	r.args.module_global.module = mod;
+	r.args.module_global.name_len = n;
+	one_seg(&r, gref, n + 16);
+	return r2_call(VGPUIF_OP_MODULE_GLOBAL, ctx, &r, p);
+}
+
+/*
+ * MODULE_GLOBAL: the same handle for the same name, the answer bytes in
+ * the stream, not freeable, released with its module (functions too).
+ */
+START_TEST(test_module_global)
+{
+	struct vgpuif_request r = { 0 };
+	struct vgpuif_response p, p2;
+	uint64_t mod, func, g, ans[2];
+	uint32_t ctx, used;
+	struct vgpuback_ctx *c;
+
+	start(true);
+	ctx = ctx_create();
+	c = vgpuback_ctx_lookup(&DEV.handles, ctx);
+	fake_grant(T, 50, false);
+	r.args.module_load.image_len = 4;
+	inline_data(&r, "ptx!", 4);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MODULE_LOAD, ctx, &r, &p), 0);
+	mod = p.result[0];
+	memset(&r, 0, sizeof(r));
+	r.args.func_get.module = mod;
+	r.args.func_get.name_len = 1;
+	inline_data(&r, "k", 1);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_FUNC_GET, ctx, &r, &p), 0);
+	func = p.result[0];
+	used = c->nr_used;
+
+	ck_assert_int_eq(global(ctx, mod, "counter", 50, &p), 0);
+	g = p.result[0];
+	ck_assert_uint_eq(p.result[1], 64 + 7);
+	memcpy(ans, (uint8_t *)fake_page(T, 50) + 7, sizeof(ans));
+	ck_assert_uint_eq(ans[0], 0xd000000000ull + 7);
+	ck_assert_uint_eq(ans[1], 64 + 7);
+	ck_assert_int_eq(global(ctx, mod, "counter", 50, &p2), 0);
+	ck_assert_uint_eq(p2.result[0], g);            /* asked twice: same */
+	ck_assert_uint_eq(c->nr_used, used + 1);
+	ck_assert_int_eq(global(ctx, mod, "missing", 50, &p2), VGPUIF_RSP_ENOENT);
+	ck_assert_uint_eq(c->nr_used, used + 1);
+	ck_assert_int_eq(fake_exec_stats().globals_live, 1);
+
+	/* a global is memory for copies, but not the guest's to free */
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, g, 50, 71), 0);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, g, 50, 72), VGPUIF_RSP_ERANGE);
+	memset(&r, 0, sizeof(r));
+	r.args.mem_free.mem = g;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MEM_FREE, ctx, &r, NULL), VGPUIF_RSP_EINVAL);
+	ck_assert_uint_eq(DEV.handles.mem_used, 0);
+
+	/* a full table still finds the global it holds; a new one: EMFILE */
+	DEV.handles.max_per_ctx = c->nr_used;
+	ck_assert_int_eq(global(ctx, mod, "counter", 50, &p2), 0);
+	ck_assert_uint_eq(p2.result[0], g);
+	ck_assert_int_eq(global(ctx, mod, "other", 50, &p2), VGPUIF_RSP_EMFILE);
+	DEV.handles.max_per_ctx = VGPUIF_MAX_HANDLES_PER_CTX;
+
+	/* unload: the function and the global go, their slots too */
+	memset(&r, 0, sizeof(r));
+	r.args.module_unload.module = mod;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MODULE_UNLOAD, ctx, &r, NULL), 0);
+	ck_assert_uint_eq(c->nr_used, used - 2);
+	ck_assert_int_eq(fake_exec_stats().globals_live, 0);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, g, 50, 8), VGPUIF_RSP_EBADF);
+	memset(&r, 0, sizeof(r));
+	r.args.func.func = func;
+	one_seg(&r, 50, sizeof(struct vgpuif_func_info));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_FUNC_INFO, ctx, &r, NULL), VGPUIF_RSP_EBADF);
+}
+END_TEST
+
+START_TEST(test_func_info_dispatch)
+{
+	struct vgpuif_request r = { 0 };
+	struct vgpuif_response p;
+	struct vgpuif_func_info *fi;
+	uint64_t mod, func;
+	uint32_t ctx;
+
+	start(true);
+	ctx = ctx_create();
+	r.args.module_load.image_len = 4;
+	inline_data(&r, "ptx!", 4);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MODULE_LOAD, ctx, &r, &p), 0);
+	mod = p.result[0];
+	memset(&r, 0, sizeof(r));
+	r.args.func_get.module = mod;
+	r.args.func_get.name_len = 1;
+	inline_data(&r, "k", 1);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_FUNC_GET, ctx, &r, &p), 0);
+	func = p.result[0];
+	fake_grant(T, 60, false);
+	memset(&r, 0, sizeof(r));
+	r.args.func.func = func;
+	one_seg(&r, 60, sizeof(*fi));
+	ck_assert_int_eq(r2_call(VGPUIF_OP_FUNC_INFO, ctx, &r, NULL), 0);
+	fi = fake_page(T, 60);
+	ck_assert_uint_eq(fi->nr_params, 2);
+	ck_assert_uint_eq(fi->param[1].offset, 8);
+	memset(&r, 0, sizeof(r));
+	r.args.func.func = func;
+	r.args.func.attr = 8;
+	r.args.func.value = 1024;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_FUNC_SET_ATTR, ctx, &r, NULL), 0);
+	ck_assert_int_eq(fake_exec_stats().last_op, VGPUIF_OP_FUNC_SET_ATTR);
+}
+END_TEST
+
+/* An executor that lacks the revision-2 ops: EOPNOTSUPP, nothing held. */
+START_TEST(test_executor_without_r2)
+{
+	struct vgpuif_request r = { 0 };
+	uint32_t ctx, used;
+	struct vgpuback_ctx *c;
+
+	start(true);
+	ctx = ctx_create();
+	c = vgpuback_ctx_lookup(&DEV.handles, ctx);
+	used = c->nr_used;
+	fake_exec_no_r2(true);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, NULL),
+			 VGPUIF_RSP_EOPNOTSUPP);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_CREATE, ctx, &r, NULL),
+			 VGPUIF_RSP_EOPNOTSUPP);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_QUERY, ctx, &r, NULL),
+			 VGPUIF_RSP_EOPNOTSUPP);
+	ck_assert_uint_eq(c->nr_used, used);
+	ck_assert_uint_eq(c->nr_streams + c->nr_events, 0);
+	fake_exec_no_r2(false);
+}
+END_TEST
+
+/* A backend told to speak revision 1: the new ops are unknown to it. */
+START_TEST(test_revision1_backend)
+{
+	struct vgpuif_request r = { 0 };
+	uint64_t mem;
+	uint32_t ctx;
+
+	CFG.protocol_revision = 1;
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	for (uint8_t op = VGPUIF_OP_COUNT_V1; op < VGPUIF_OP_COUNT; op++) {
+		memset(&r, 0, sizeof(r));
+		ck_assert_int_eq(r2_call(op, op == VGPUIF_OP_DEVICE_INFO ? 0 : ctx,
+					 &r, NULL), VGPUIF_RSP_ENOSYS);
+	}
+	memset(&r, 0, sizeof(r));
+	r.args.memcpy.mem = mem;
+	r.args.memcpy.length = 4;
+	inline_data(&r, "abcd", 4);
+	ck_assert_int_eq(r2_call(VGPUIF_OP_MEMCPY_H2D, ctx, &r, NULL), VGPUIF_RSP_EINVAL);
+	fake_grant(T, 20, false);
+	ck_assert_int_eq(copy(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 4), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("ring");
@@ -753,6 +1121,16 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_storm_on_halted_ring_throttled);
 	tcase_add_test(tc, test_storm_under_backpressure_throttled);
 	tcase_add_test(tc, test_shutdown_answers_eshutdown);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("revision 2");
+	tcase_add_checked_fixture(tc, base_setup, teardown);
+	tcase_add_test(tc, test_device_info_dispatch);
+	tcase_add_test(tc, test_streams_events_dispatch);
+	tcase_add_test(tc, test_inline_maps_nothing);
+	tcase_add_test(tc, test_module_global);
+	tcase_add_test(tc, test_func_info_dispatch);
+	tcase_add_test(tc, test_executor_without_r2);
+	tcase_add_test(tc, test_revision1_backend);
 	suite_add_tcase(s, tc);
 	return s;
 }

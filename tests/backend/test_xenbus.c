@@ -94,6 +94,35 @@ START_TEST(test_features_and_initwait)
 	ck_assert_str_eq(fake_get(T, BE "/gpu-memory"), "1073741824");
 	ck_assert_str_eq(fake_get(T, BE "/executor"), "cpu");
 	ck_assert_ptr_nonnull(fake_get(T, BE "/gpu-compute-capability"));
+	/* revision 2: ops 0..30 and inline data */
+	ck_assert_str_eq(fake_get(T, BE "/feature-ops"), "31");
+	ck_assert_str_eq(fake_get(T, BE "/feature-inline"), "1");
+}
+END_TEST
+
+/*
+ * protocol-revision = 1: the backend writes neither revision-2 key (and
+ * removes those a revision-2 instance before it wrote), as a backend that
+ * predates them; a frontend reads feature-ops as absent, i.e. 16.
+ */
+START_TEST(test_revision1_features)
+{
+	fake_set(T, BE "/feature-ops", "31");
+	fake_set(T, BE "/feature-inline", "1");
+	vgpuback_dev_uninit(&DEV);
+	CFG.protocol_revision = 1;
+	ck_assert_int_eq(vgpuback_dev_init(&DEV, &CFG, &T->t, EX), 0);
+	ck_assert(DEV.policy.revision1);
+	ck_assert_int_eq(vgpuback_xenbus_init(&DEV), 0);
+	ck_assert_str_eq(be_state(), "2");
+	ck_assert_ptr_null(fake_get(T, BE "/feature-ops"));
+	ck_assert_ptr_null(fake_get(T, BE "/feature-inline"));
+	ck_assert_str_eq(fake_get(T, BE "/feature-max-indirect-segments"), "8192");
+	/* and it still connects a frontend as before */
+	fe_publish(8);
+	fe_state("3");
+	vgpuback_xenbus_changed(&DEV);
+	ck_assert_str_eq(be_state(), "4");
 }
 END_TEST
 
@@ -319,6 +348,9 @@ static const struct { const char *text; int rc; const char *msg; } confs[] = {
 	{ "# comment\n\nexecutor = cpu\nmem-quota = 2G\n", 0, NULL },
 	{ "executor=cuda\nlog-level=debug # trailing\n", 0, NULL },
 	{ "executor = gpu\n", -EINVAL, ":1: executor must be" },
+	{ "protocol-revision = 1\n", 0, NULL },
+	{ "protocol-revision = 3\n", -EINVAL, ":1: protocol-revision must be 1 or 2" },
+	{ "protocol-revision = 0\n", -EINVAL, ":1: protocol-revision must be 1 or 2" },
 	{ "\n\nbogus = 1\n", -EINVAL, ":3: unknown key" },
 	{ "max-contexts = 300\n", -EINVAL, ":1: max-contexts must be" },
 	{ "watchdog-ms\n", -EINVAL, ":1: expected 'key = value'" },
@@ -370,6 +402,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_features_and_initwait);
 	tcase_add_test(tc, test_features_retry_eagain);
+	tcase_add_test(tc, test_revision1_features);
 	tcase_add_test(tc, test_wrong_frontend_path_refused);
 	tcase_add_test(tc, test_connect_idempotent_close_reconnect);
 	tcase_add_test(tc, test_reconnect_storm_log_bounded);

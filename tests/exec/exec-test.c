@@ -550,7 +550,8 @@ static const struct bad_row bad_rows[] = {
 	{ "vector_add n 0",          VGPUIF_OP_VECTOR_ADD, T_MEM, 0, 0, 0, 0, 0, 0, VGPUIF_RSP_EINVAL },
 	{ "vector_add n too big",    VGPUIF_OP_VECTOR_ADD, T_MEM, 0, 0, 0, 0, 64, VGPUIF_MAX_VECTOR_ADD_ELEMS + 1, VGPUIF_RSP_EINVAL },
 	{ "vector_add stream short", VGPUIF_OP_VECTOR_ADD, T_MEM, 0, 0, 0, 0, 12 * 16 - 1, 16, VGPUIF_RSP_ERANGE },
-	{ "unknown opcode 16",       16, T_MEM, 0, 0, 0, 0, 0, 0, VGPUIF_RSP_ENOSYS },
+	{ "DEVICE_INFO is no executor op", VGPUIF_OP_DEVICE_INFO, T_MEM, 0, 0, 0, 0, 0, 0, VGPUIF_RSP_ENOSYS },
+	{ "unknown opcode 31",       VGPUIF_OP_COUNT, T_MEM, 0, 0, 0, 0, 0, 0, VGPUIF_RSP_ENOSYS },
 	{ "unknown opcode 255",      255, T_MEM, 0, 0, 0, 0, 0, 0, VGPUIF_RSP_ENOSYS },
 };
 

@@ -63,4 +63,25 @@ Suite *et_contract_suite(const char *exec_name);
  * the two per program: the suites share their settings. */
 Suite *et_contract_suite_async(const char *exec_name, bool cpu_async);
 
+/*
+ * Revision 2 (exec-test-r2.c): the device snapshot, streams, events and
+ * their bad input, on any executor. cpu_async as above.
+ */
+Suite *et_contract_r2_suite(const char *exec_name, bool cpu_async);
+
+/* Revision-2 ops through et_run; each returns the status. */
+int et_stream_create(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx,
+		     uint32_t flags, struct vgpu_exec_stream **out);
+int et_stream_op(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx, int opcode,
+		 struct vgpu_exec_stream *s, uint64_t *result0);
+int et_event_create(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx,
+		    uint32_t flags, struct vgpu_exec_event **out);
+/* EVENT_RECORD / STREAM_WAIT_EVENT (s used), EVENT_SYNC/QUERY/DESTROY. */
+int et_event_op(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx, int opcode,
+		struct vgpu_exec_event *e, struct vgpu_exec_stream *s,
+		uint64_t *result0);
+/* EVENT_ELAPSED; *ms on success. */
+int et_elapsed(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx,
+	       struct vgpu_exec_event *a, struct vgpu_exec_event *b, float *ms);
+
 #endif /* VGPU_EXEC_TEST_H */

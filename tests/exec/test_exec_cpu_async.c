@@ -11,6 +11,7 @@ int main(void)
 	SRunner *sr = srunner_create(et_contract_suite_async("cpu", true));
 	int failed;
 
+	srunner_add_suite(sr, et_contract_r2_suite("cpu", true));
 	srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test */
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
