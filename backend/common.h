@@ -79,6 +79,8 @@ struct vgpuback_device {
 	struct vgpuback_transport *t;
 	struct vgpu_exec *exec;
 	struct vgpu_exec_info einfo;
+	int     gpu;                    /* ordinal the executor opened on    */
+	uint32_t gpu_share;             /* operator's gpu-share %, 0 = none  */
 	/* DEVICE_INFO: the executor's snapshot, or why there is none. */
 	struct vgpuif_device_info dinfo;
 	int      dinfo_status;          /* 0 or VGPUIF_RSP_EOPNOTSUPP        */
@@ -132,6 +134,8 @@ struct vgpuback_device {
 };
 
 /* ---- xenbus.c ---- */
+/* Paths and the operator's policy only (idempotent; init calls it too). */
+int  vgpuback_xenbus_prepare(struct vgpuback_device *dev);
 int  vgpuback_xenbus_init(struct vgpuback_device *dev);
 void vgpuback_xenbus_uninit(struct vgpuback_device *dev);
 /* A watch fired (or at start): re-read everything, act; idempotent. */
@@ -149,6 +153,8 @@ int  vgpuback_dev_init(struct vgpuback_device *dev,
 		       const struct vgpuback_config *cfg,
 		       struct vgpuback_transport *t, struct vgpu_exec *exec);
 void vgpuback_dev_uninit(struct vgpuback_device *dev);
+/* The executor, once opened on the GPU vgpuback_sched_place chose. */
+int  vgpuback_dev_set_exec(struct vgpuback_device *dev, struct vgpu_exec *exec);
 /*
  * Map the ring (nr_pages grants) and bind the event channel. 0 or -errno,
  * with *why a reason for the log and the error node.
@@ -199,6 +205,13 @@ int  vgpuback_get_parse(struct vgpuback_device *dev,
 
 /* ---- sched.c: the single hook between the execute stage and the GPU ---- */
 int  vgpuback_sched_init(struct vgpuback_device *dev);
+/*
+ * Register with the arbiter now (after vgpuback_xenbus_prepare read the
+ * pool and priority) and return the GPU ordinal the domain is placed on:
+ * the configured --gpu, else the least-loaded GPU of its pool; without an
+ * arbiter the configured GPU, or 0.
+ */
+int  vgpuback_sched_place(struct vgpuback_device *dev);
 void vgpuback_sched_uninit(struct vgpuback_device *dev);
 /* Submit one validated op: 0 (done() will come) or a status (it won't). */
 int  vgpuback_sched_submit(struct vgpuback_device *dev,

@@ -32,6 +32,7 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->shutdown_timeout_ms = 10000;
 	cfg->watchdog_ms = 0;
 	cfg->poll_us = VGPUBACK_POLL_AUTO;
+	cfg->gpu = -1;  /* auto: the GPU the arbiter places the domain on */
 	cfg->protocol_revision = 2;
 }
 
@@ -131,7 +132,12 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return 0;
 	}
 	if (!strcmp(key, "gpu")) {
-		err = set_u32(&u, v, 0, 63, why, "gpu must be a CUDA ordinal 0..63");
+		if (!strcmp(v, "auto")) {
+			cfg->gpu = -1;
+			return 0;
+		}
+		err = set_u32(&u, v, 0, 63, why,
+			      "gpu must be auto or a CUDA ordinal 0..63");
 		if (!err)
 			cfg->gpu = (int)u;
 		return err;
@@ -273,14 +279,20 @@ int vgpuback_config_load(struct vgpuback_config *cfg, const char *path,
 
 void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 {
-	fprintf(out, "executor = %s\ngpu = %d\nwatchdog-ms = %u\n"
+	char gpu[16];
+
+	if (c->gpu < 0)
+		snprintf(gpu, sizeof(gpu), "auto");
+	else
+		snprintf(gpu, sizeof(gpu), "%d", c->gpu);
+	fprintf(out, "executor = %s\ngpu = %s\nwatchdog-ms = %u\n"
 		"transport = %s\nloopback-dir = %s\nlog-level = %s\n"
 		"log-file = %s\nmax-inflight = %u\nmax-contexts = %u\n"
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
 		"max-ring-page-order = %u\npersistent-grants = %u\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
 		"cpu-op-delay-us = %u\nprotocol-revision = %u\npoll-us = ",
-		c->executor, c->gpu, c->watchdog_ms, c->transport,
+		c->executor, gpu, c->watchdog_ms, c->transport,
 		c->loopback_dir[0] ? c->loopback_dir : "(default)",
 		vgpuback_log_level_name(c->log_level),
 		c->log_file[0] ? c->log_file : "(stderr)",

@@ -23,7 +23,7 @@ struct vgpuback_config {
 	uint32_t devid;
 	bool     have_domid;
 	char     executor[16];          /* auto|cuda|cpu                      */
-	int      gpu;                   /* CUDA ordinal                       */
+	int      gpu;                   /* CUDA ordinal; -1 = auto (arbiter) */
 	uint32_t watchdog_ms;           /* kernel time limit; 0 = none        */
 	uint32_t cpu_op_delay_us;
 	char     transport[16];         /* xen|loopback                       */

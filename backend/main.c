@@ -38,7 +38,10 @@ static const char usage_text[] =
 "  --devid M            the vgpu device number in that domain (default 0)\n"
 "  --executor E         auto|cuda|cpu (default auto: cuda when a usable GPU\n"
 "                       is present, else cpu)\n"
-"  --gpu I              CUDA device ordinal (default 0)\n"
+"  --gpu I|auto         the GPU to serve the domain on: a CUDA ordinal, or\n"
+"                       auto (the default): the GPU of the domain's pool\n"
+"                       with the fewest domains, as the arbiter places it\n"
+"                       (pool key; VGPU_ARB_GPUS, VGPU_ARB_POOLS)\n"
 "  --transport T        xen|loopback (default xen); loopback is the\n"
 "                       shared-memory test transport\n"
 "  --loopback-dir DIR   the loopback world directory (default\n"
@@ -303,21 +306,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	memset(&ecfg, 0, sizeof(ecfg));
-	ecfg.name = cfg.executor;
-	ecfg.device = cfg.gpu;
-	ecfg.domid = cfg.domid;
-	ecfg.watchdog_ms = cfg.watchdog_ms;
-	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
-	ecfg.log = exec_log;
-	why = NULL;
-	err = vgpu_exec_open(&exec, &ecfg, &why);
-	if (err) {
-		vb_err("cannot open the %s executor: %s", cfg.executor,
-		       why ? why : strerror(-err));
-		goto out;
-	}
-
 	/*
 	 * Polling pays only where a core is free for it: on a machine of
 	 * fewer than POLL_AUTO_MIN_CPUS the guest's own process (loopback)
@@ -330,16 +318,51 @@ int main(int argc, char **argv)
 			sysconf(_SC_NPROCESSORS_ONLN), POLL_AUTO_MIN_CPUS);
 		cfg.poll_us = 0;
 	}
-	err = vgpuback_dev_init(&dev, &cfg, t, exec);
+
+	/*
+	 * The device first, without an executor: the arbiter places the
+	 * domain on a GPU of its pool (read from our XenStore directory), and
+	 * the executor opens on that GPU.
+	 */
+	err = vgpuback_dev_init(&dev, &cfg, t, NULL);
 	if (err) {
 		vb_err("cannot set up the device: %s", strerror(-err));
 		goto out;
 	}
 	dev_ready = true;
+	err = vgpuback_xenbus_prepare(&dev);
+	if (err) {
+		vb_err("cannot prepare %s: %s", "the backend directory", strerror(-err));
+		goto out;
+	}
+	xb_ready = true;
+
+	memset(&ecfg, 0, sizeof(ecfg));
+	ecfg.name = cfg.executor;
+	ecfg.device = vgpuback_sched_place(&dev);
+	ecfg.domid = cfg.domid;
+	ecfg.watchdog_ms = cfg.watchdog_ms;
+	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
+	ecfg.log = exec_log;
+	why = NULL;
+	err = vgpu_exec_open(&exec, &ecfg, &why);
+	if (err) {
+		vb_err("cannot open the %s executor: %s", cfg.executor,
+		       why ? why : strerror(-err));
+		goto out;
+	}
+
+	dev.gpu = ecfg.device;
+	err = vgpuback_dev_set_exec(&dev, exec);
+	if (err) {
+		vb_err("cannot read the executor's device: %s", strerror(-err));
+		goto out;
+	}
+	vb_info("GPU %d (%s)%s", ecfg.device, dev.einfo.name,
+		cfg.gpu < 0 ? ", placed by the arbiter" : ", from --gpu");
 	err = vgpuback_xenbus_init(&dev);
 	if (err)
 		goto out;
-	xb_ready = true;
 	vgpuback_xenbus_changed(&dev);
 
 	while (!dev.quit) {

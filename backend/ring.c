@@ -83,12 +83,9 @@ int vgpuback_dev_init(struct vgpuback_device *dev,
 	}
 	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
 	if (exec) {
-		err = vgpu_exec_get_info(exec, &dev->einfo);
+		err = vgpuback_dev_set_exec(dev, exec);
 		if (err)
 			goto out_fd;
-		/* The snapshot is fixed from here on: every answer the same. */
-		if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
-			dev->dinfo_status = 0;
 	}
 	err = vgpuback_sched_init(dev);
 	if (err)
@@ -106,6 +103,20 @@ out_handles:
 out_mutex:
 	pthread_mutex_destroy(&dev->done_lock);
 	return err;
+}
+
+int vgpuback_dev_set_exec(struct vgpuback_device *dev, struct vgpu_exec *exec)
+{
+	int err = vgpu_exec_get_info(exec, &dev->einfo);
+
+	if (err)
+		return err;
+	dev->exec = exec;
+	/* The snapshot is fixed from here on: every answer the same. */
+	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
+	if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
+		dev->dinfo_status = 0;
+	return 0;
 }
 
 void vgpuback_dev_uninit(struct vgpuback_device *dev)
@@ -441,6 +452,7 @@ static void do_get_info(struct vgpuback_device *dev, struct vgpuback_req *r)
 	info.priority = dev->priority;
 	info.pool = dev->pool;
 	info.domid = dev->domid;
+	info.gpu = (uint32_t)dev->gpu;
 	stream_write(r, &info, sizeof(info));
 }
 
