@@ -39,6 +39,8 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->watchdog_ms = VGPUBACK_DEFAULT_WATCHDOG_MS;
 	cfg->host_mem_limit = VGPUBACK_AUTO;
 	cfg->host_mem_reserve = VGPUBACK_AUTO;
+	cfg->poll_us = VGPUBACK_POLL_AUTO;
+	cfg->gpu = -1;  /* auto: the GPU the arbiter places the domain on */
 	cfg->protocol_revision = 2;
 }
 
@@ -153,7 +155,12 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return 0;
 	}
 	if (!strcmp(key, "gpu")) {
-		err = set_u32(&u, v, 0, 63, why, "gpu must be a CUDA ordinal 0..63");
+		if (!strcmp(v, "auto")) {
+			cfg->gpu = -1;
+			return 0;
+		}
+		err = set_u32(&u, v, 0, 63, why,
+			      "gpu must be auto or a CUDA ordinal 0..63");
 		if (!err)
 			cfg->gpu = (int)u;
 		return err;
@@ -192,9 +199,14 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 	if (!strcmp(key, "shutdown-timeout-ms"))
 		return set_u32(&cfg->shutdown_timeout_ms, v, 0, 600000, why,
 			       "shutdown-timeout-ms must be 0..600000");
-	if (!strcmp(key, "poll-us"))
+	if (!strcmp(key, "poll-us")) {
+		if (!strcmp(v, "auto")) {
+			cfg->poll_us = VGPUBACK_POLL_AUTO;
+			return 0;
+		}
 		return set_u32(&cfg->poll_us, v, 0, 1000000, why,
-			       "poll-us must be 0..1000000 (0 = never busy-poll)");
+			       "poll-us must be auto or 0..1000000 (0 = never busy-poll)");
+	}
 	if (!strcmp(key, "host-mem-limit")) {
 		int err = set_size_auto(&cfg->host_mem_limit, v, why,
 					"host-mem-limit must be auto or bytes, optionally with K/M/G/T");
@@ -339,17 +351,21 @@ static const char *size_or_auto(uint64_t v, char *buf)
 
 void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 {
-	char lim[24], res[24];
+	char gpu[16], lim[24], res[24];
 
-	fprintf(out, "executor = %s\ngpu = %d\nwatchdog-ms = %u\n"
+	if (c->gpu < 0)
+		snprintf(gpu, sizeof(gpu), "auto");
+	else
+		snprintf(gpu, sizeof(gpu), "%d", c->gpu);
+	fprintf(out, "executor = %s\ngpu = %s\nwatchdog-ms = %u\n"
 		"transport = %s\nloopback-dir = %s\nlog-level = %s\n"
 		"log-file = %s\nmax-inflight = %u\nmax-contexts = %u\n"
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
 		"max-ring-page-order = %u\npersistent-grants = %u\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
-		"cpu-op-delay-us = %u\npoll-us = %u\nprotocol-revision = %u\n"
-		"host-mem-limit = %s\nhost-mem-reserve = %s\n",
-		c->executor, c->gpu, c->watchdog_ms, c->transport,
+		"cpu-op-delay-us = %u\nprotocol-revision = %u\n"
+		"host-mem-limit = %s\nhost-mem-reserve = %s\npoll-us = ",
+		c->executor, gpu, c->watchdog_ms, c->transport,
 		c->loopback_dir[0] ? c->loopback_dir : "(default)",
 		vgpuback_log_level_name(c->log_level),
 		c->log_file[0] ? c->log_file : "(stderr)",
@@ -357,7 +373,11 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		c->max_indirect_segments, c->max_ring_page_order,
 		c->persistent_grants, (unsigned long long)c->mem_quota,
 		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us,
-		c->poll_us, c->protocol_revision,
+		c->protocol_revision,
 		size_or_auto(c->host_mem_limit, lim),
 		size_or_auto(c->host_mem_reserve, res));
+	if (c->poll_us == VGPUBACK_POLL_AUTO)
+		fprintf(out, "auto\n");
+	else
+		fprintf(out, "%u\n", c->poll_us);
 }

@@ -554,7 +554,10 @@ struct vgpuif_info {
 	uint32_t priority;         /* enum vgpuif_priority                     */
 	uint32_t pool;             /* operator-set pool id                     */
 	uint32_t domid;            /* the guest's domain id, as dom0 sees it   */
-	uint8_t  reserved0[8];     /* zero (144: kept for the placed GPU)      */
+	uint32_t gpu;              /* dom0's GPU ordinal serving this domain
+				    * (placed by the arbiter within its pool;
+				    * 0 from a backend before this field)    */
+	uint8_t  reserved0[4];     /* zero                                     */
 	uint64_t ctx_overhead;     /* device memory the domain's own GPU
 				    * context takes in dom0 (CUDA context,
 				    * its heap, stack, printf reservations),
@@ -765,6 +768,8 @@ VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_response, exec_ns) == 32, "rsp.exec_
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_info) == 208, "info size");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, total_mem) == 72, "info.total");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, cc_major) == 104, "info.cc");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, gpu) == 144, "info.gpu");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, reserved0) == 148, "info.reserved0");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, ctx_overhead) == 152, "info.ctx_overhead");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, reserved) == 160, "info.reserved");
 VGPUIF_STATIC_ASSERT(VGPUIF_SEGS_PER_INDIRECT_PAGE == 512, "segs per page");
