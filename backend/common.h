@@ -254,5 +254,10 @@ void vgpuback_sched_complete(struct vgpuback_device *dev,
  * the domain's figures up to date (registering it if it was not yet).
  */
 void vgpuback_sched_refused(struct vgpuback_device *dev);
+/*
+ * The executor opened after registration (placement comes first): pass on
+ * what its get_info says the arbiter shows per domain (ctx_overhead).
+ */
+void vgpuback_sched_exec_info(struct vgpuback_device *dev);
 
 #endif /* VGPUBACK_COMMON_H */

@@ -116,6 +116,7 @@ int vgpuback_dev_set_exec(struct vgpuback_device *dev, struct vgpu_exec *exec)
 	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
 	if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
 		dev->dinfo_status = 0;
+	vgpuback_sched_exec_info(dev);
 	return 0;
 }
 

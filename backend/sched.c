@@ -344,10 +344,6 @@ static int sched_update(struct vgpuback_device *dev, struct sched_state *st)
 	if (dev->policy.mem_quota != st->mem_quota &&
 	    vgpu_arb_set_quota(st->slot, dev->policy.mem_quota) == 0)
 		st->mem_quota = dev->policy.mem_quota;
-	/* The executor may report its context after registration. */
-	if (dev->einfo.ctx_overhead != st->ctx_overhead &&
-	    vgpu_arb_set_overhead(st->slot, dev->einfo.ctx_overhead) == 0)
-		st->ctx_overhead = dev->einfo.ctx_overhead;
 	if (dev->gpu_share != st->gpu_share &&
 	    vgpu_arb_set_share(st->slot, dev->gpu_share) == 0)
 		st->gpu_share = dev->gpu_share;
@@ -487,6 +483,16 @@ void vgpuback_sched_complete(struct vgpuback_device *dev,
 	} else {
 		sched_sync_mem(st, dev->handles.mem_used);
 	}
+}
+
+void vgpuback_sched_exec_info(struct vgpuback_device *dev)
+{
+	struct sched_state *st = dev->sched;
+
+	if (!st || !st->slot || dev->einfo.ctx_overhead == st->ctx_overhead)
+		return;
+	if (vgpu_arb_set_overhead(st->slot, dev->einfo.ctx_overhead) == 0)
+		st->ctx_overhead = dev->einfo.ctx_overhead;
 }
 
 void vgpuback_sched_refused(struct vgpuback_device *dev)
