@@ -214,7 +214,7 @@ struct vgpuback_transport *vgpuback_transport_loopback_open(const char *dir,
 		e = errno;
 		reason = e == ENOENT ?
 			 "no loopback world in that directory (create one "
-			 "with vgpu-loopguest world-create)" :
+			 "with vgpu-loopback-xl world-create)" :
 			 "cannot open the loopback world's store";
 		goto out_free;
 	}

@@ -176,6 +176,60 @@ static inline int vgpufront_rsp_prod_ok(uint32_t rsp_prod, uint32_t rsp_cons,
 	return (uint32_t)(rsp_prod - rsp_cons) <= (uint32_t)(req_prod_pvt - rsp_cons);
 }
 
+/*
+ * Which context an op names: NOP and GET_INFO none (0), every other op
+ * (an unknown one too: the backend answers it) the caller's. CTX_CREATE
+ * and CTX_DESTROY belong to the frontend, never to its caller: -EPERM.
+ */
+static inline int vgpufront_op_ctx(uint32_t op, uint32_t caller_ctx,
+				   uint32_t *ctx)
+{
+	if (op > 255)
+		return VGPUIF_RSP_EINVAL;
+	if (op == VGPUIF_OP_CTX_CREATE || op == VGPUIF_OP_CTX_DESTROY)
+		return VGPUIF_RSP_EPERM;
+	*ctx = op == VGPUIF_OP_NOP || op == VGPUIF_OP_GET_INFO ? 0 : caller_ctx;
+	return 0;
+}
+
+/*
+ * Does the answer of op also carry the first error of the context's
+ * asynchronous requests since the last such op? (CUDA reports
+ * asynchronous errors at the next synchronisation.)
+ */
+static inline int vgpufront_op_reports_async(uint32_t op)
+{
+	return op == VGPUIF_OP_SYNC || op == VGPUIF_OP_STREAM_SYNC ||
+	       op == VGPUIF_OP_EVENT_SYNC;
+}
+
+/* Region flags, as the ioctl ABI's VGPU_STUB_REGION_* and libvgpu's. */
+#define VGPUFRONT_REGION_WRITE 0x1u /* the backend writes it            */
+#define VGPUFRONT_REGION_COPY  0x2u /* read-only, copied at the call    */
+
+/*
+ * May a data stream of nr regions of these lengths and flags travel
+ * inline, given the
+ * backend's inline limit (0: no feature-inline)? Only when every region is
+ * copied and read-only and all fit.
+ */
+static inline int vgpufront_can_inline(const uint64_t *len, const uint32_t *flags,
+				       uint32_t nr, uint32_t inline_bytes)
+{
+	uint64_t total = 0;
+	uint32_t i;
+
+	if (nr == 0 || inline_bytes == 0)
+		return 0;
+	for (i = 0; i < nr; i++) {
+		if ((flags[i] & (VGPUFRONT_REGION_WRITE | VGPUFRONT_REGION_COPY)) !=
+		    VGPUFRONT_REGION_COPY)
+			return 0;
+		total += len[i];
+	}
+	return total <= inline_bytes && total <= VGPUIF_MAX_INLINE_BYTES;
+}
+
 /* A response status as a kernel return value: 0 or -errno (else -EIO). */
 static inline int vgpufront_rsp_status(int32_t status)
 {

@@ -218,9 +218,10 @@ enum vgpuif_op {
 	/*
 	 * Revision 2 (feature-ops >= 31): what a CUDA driver library needs.
 	 * A frontend sends these only when the backend's feature-ops says it
-	 * serves them; an older backend answers ENOSYS anyway.
+	 * serves them; an older backend answers ENOSYS anyway. Ordering
+	 * classes (stream-ordered, waits, at once): docs/protocol.md 6.
 	 */
-	VGPUIF_OP_DEVICE_INFO   = 16, /* writes struct vgpuif_device_info        */
+	VGPUIF_OP_DEVICE_INFO   = 16, /* ctx 0; writes vgpuif_device_info        */
 	VGPUIF_OP_STREAM_CREATE = 17, /* result[0] = stream handle               */
 	VGPUIF_OP_STREAM_DESTROY = 18,/* after the stream's earlier work         */
 	VGPUIF_OP_STREAM_SYNC   = 19, /* completes after the stream's earlier work */
@@ -229,7 +230,7 @@ enum vgpuif_op {
 	VGPUIF_OP_EVENT_CREATE  = 22, /* result[0] = event handle                */
 	VGPUIF_OP_EVENT_DESTROY = 23,
 	VGPUIF_OP_EVENT_RECORD  = 24, /* stream-ordered                          */
-	VGPUIF_OP_EVENT_SYNC    = 25, /* completes when the event's last record has */
+	VGPUIF_OP_EVENT_SYNC    = 25, /* after the event's latest record         */
 	VGPUIF_OP_EVENT_QUERY   = 26, /* at once: result[0] = 1 done, 0 pending  */
 	VGPUIF_OP_EVENT_ELAPSED = 27, /* at once: result[0] = float32 ms bits    */
 	VGPUIF_OP_FUNC_INFO     = 28, /* writes struct vgpuif_func_info          */
@@ -425,8 +426,9 @@ union vgpuif_args {
 		uint32_t _pad0;
 	} vector_add;
 	/*
-	 * DEVICE_INFO: writes struct vgpuif_device_info to stream bytes
-	 * [0, sizeof) (segments must cover exactly that, writable). No args.
+	 * DEVICE_INFO (ctx 0): writes struct vgpuif_device_info to stream
+	 * bytes [0, sizeof) (segments must cover exactly that, writable). No
+	 * args. EOPNOTSUPP from an executor that keeps no snapshot.
 	 * STREAM_CREATE: flags VGPUIF_STREAM_*; priority as CUDA's (lower
 	 * number = higher priority), clamped by the executor to the device's
 	 * range. result[0] = stream handle.
@@ -505,7 +507,7 @@ struct vgpuif_request {
 			       * feature-max-indirect-segments, spread over
 			       * ceil(nr / 512) pages named in indirect_gref[]  */
 	uint32_t ctx;         /* guest context handle; 0 for NOP, GET_INFO,
-			       * CTX_CREATE                                      */
+			       * CTX_CREATE, DEVICE_INFO                         */
 	union vgpuif_args args;
 	union {
 		struct vgpuif_segment seg[VGPUIF_MAX_DIRECT_SEGMENTS];

@@ -11,11 +11,14 @@
 # Steps: create a loopback world in a temporary directory; create guest
 # domains 1 and 2 and attach a vgpu device to each, as a toolstack does;
 # start one `vgpu-backend --domid N --transport loopback --executor auto
-# --foreground` per domain; run the original prototype's test plan (NOP,
-# vector add of 1024 elements checked on the CPU, repeats, an invalid
-# command that must be refused) in guest 1, then in guest 2, then in both
-# guests at once. Everything is stopped (SIGTERM) and removed at the end,
-# on failure too. The last line says PASS or FAIL; the exit status matches.
+# --foreground` per domain; run the original prototype's test plan with the
+# real guest programs, as guest domain N over libvgpu's loopback transport
+# (VGPU_DEVICE=loopback:WORLD?domid=N): `vgpu info`, `gpu_test nop`,
+# `gpu_test vector_add` (1024 elements checked on the CPU), --repeat more
+# vector adds, `gpu_test invalid_command` (an opcode that must be refused),
+# in guest 1, then in guest 2, then in both guests at once. Everything is
+# stopped (SIGTERM) and removed at the end, on failure too. The last line
+# says PASS or FAIL; the exit status matches.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,12 +37,16 @@ done
 case "$build" in /*) ;; *) build="$here/$build" ;; esac
 bin="$build/bin"
 backend="$bin/vgpu-backend"
-guest="$bin/vgpu-loopguest"
+xl="$bin/vgpu-loopback-xl"
+gpu_test="$bin/gpu_test"
+vgpu="$bin/vgpu"
 
 say() { printf '%s\n' "demo: $*"; }
 fail_early() { say "$*"; echo "FAIL: vgpu-xen demo did not run"; exit 1; }
 
-[ -x "$guest" ] || fail_early "$guest is missing: build first (make build)"
+for p in "$xl" "$gpu_test" "$vgpu"; do
+  [ -x "$p" ] || fail_early "$p is missing: build first (make build)"
+done
 [ -x "$backend" ] || fail_early "the backend $backend is missing: build it first (make build); the demo needs the real vgpu-backend"
 
 if grep -qs control_d /proc/xen/capabilities; then
@@ -94,13 +101,13 @@ trap 'say "interrupted"; exit 130' INT TERM
 step() { printf '\n== %s\n' "$*"; }
 
 step "1. a loopback world in $world, guest domains 1 and 2, one vgpu each"
-"$guest" -w "$world" world-create || exit 1
+"$xl" -w "$world" world-create || exit 1
 for d in 1 2; do
-  "$guest" -w "$world" domain-create $d || exit 1
+  "$xl" -w "$world" domain-create $d || exit 1
 done
 # As a toolstack would: guest 1 high priority, guest 2 low, same GPU pool.
-"$guest" -w "$world" attach 1 --priority high || exit 1
-"$guest" -w "$world" attach 2 --priority low || exit 1
+"$xl" -w "$world" attach 1 --priority high || exit 1
+"$xl" -w "$world" attach 2 --priority low || exit 1
 say "attached: /local/domain/0/backend/vgpu/{1,2}/0 <-> /local/domain/{1,2}/device/vgpu/0"
 
 step "2. one vgpu-backend per domain (--executor auto: cuda when a GPU is usable, else cpu)"
@@ -119,9 +126,41 @@ for d in 1 2; do
   fi
 done
 
+# The test plan in guest $1: the guest's own programs, on the loopback
+# transport. Each line of output is prefixed; the status is 0 only when
+# every step passed.
+test_plan() {
+  local d=$1 out rc f=0 i ok=0
+  export VGPU_DEVICE="loopback:$world?domid=$d&timeout_ms=60000"
+  echo "device $VGPU_DEVICE"
+  if out=$("$vgpu" info 2>&1); then
+    echo "$out" | grep -E '^(gpu|executor|priority|domain|transport|ring):'
+  else
+    echo "$out"; echo "vgpu info: FAILED"; f=$((f + 1))
+  fi
+  out=$("$gpu_test" nop 2>&1); rc=$?
+  echo "$out"
+  [ $rc = 0 ] && [ "$out" = "NOP passed" ] || { echo "gpu_test nop: FAILED"; f=$((f + 1)); }
+  out=$("$gpu_test" vector_add 2>&1); rc=$?
+  echo "$out"
+  [ $rc = 0 ] && [ "$out" = "Vector add passed: 1024 elements, 0 errors" ] ||
+    { echo "gpu_test vector_add: FAILED"; f=$((f + 1)); }
+  for i in $(seq "$repeat"); do
+    out=$("$gpu_test" vector_add 2>&1) && [ "$out" = "Vector add passed: 1024 elements, 0 errors" ] &&
+      ok=$((ok + 1)) || echo "repeat $i: $out"
+  done
+  echo "Repeated vector add $repeat times: $ok passed"
+  [ "$ok" = "$repeat" ] || f=$((f + 1))
+  out=$("$gpu_test" invalid_command 2>&1); rc=$?
+  echo "$out"
+  [ $rc = 0 ] && echo "$out" | grep -qx "Error: Invalid command" ||
+    { echo "gpu_test invalid_command: FAILED"; f=$((f + 1)); }
+  if [ $f = 0 ]; then echo "PASS: every step passed"; else echo "FAIL: $f step(s) failed"; fi
+  return $((f != 0))
+}
+
 run_guest() {  # domid -> test plan output, prefixed
-  "$guest" -w "$world" --domid "$1" --repeat "$repeat" --timeout 60000 \
-    test-plan 2>&1 | sed -u "s/^/  [guest $1] /"
+  test_plan "$1" 2>&1 | sed -u "s/^/  [guest $1] /"
   return "${PIPESTATUS[0]}"
 }
 
@@ -141,7 +180,7 @@ cat "$work/both-1.out" "$work/both-2.out"
 
 step "6. the executor the backends picked"
 for d in 1 2; do
-  ex=$(sed -n 's/.*GET_INFO: executor \([a-z]*\).*/\1/p' "$work/both-$d.out" | head -1)
+  ex=$(sed -n 's/.*executor: *\([a-z]*\).*/\1/p' "$work/both-$d.out" | head -1)
   why=$(grep -m1 'auto executor' "$work/backend-$d.log" | sed 's/.*auto executor [^:]*: //')
   say "domain $d: executor ${ex:-unknown}${why:+ ($why)}"
 done

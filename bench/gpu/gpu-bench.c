@@ -9,7 +9,9 @@
  *             calls it: every op through the domain's GPU worker process
  *   loopback  (with --backend) the whole mediated path: a real
  *             vgpu-backend process per guest domain over the loopback
- *             transport, driven by the userspace frontend (loopfront)
+ *             transport, driven through libvgpu (vgpu.h, the loopback
+ *             transport) as a guest program would, from host memory
+ *             (vgpu_host_alloc: guest pages, no bounce copy)
  * Not a test: nothing here asserts, except that results are correct.
  */
 #include <cuda.h>
@@ -29,7 +31,7 @@
 #include "kernels/vector_add_ptx.h"
 #ifdef VGPU_BENCH_LOOPBACK
 #include "loopback.h"
-#include "loopfront.h"
+#include "vgpu.h"
 #endif
 
 static const char usage_text[] =
@@ -594,7 +596,7 @@ struct guest_arg {
 	uint64_t until;
 	double rate;
 #ifdef VGPU_BENCH_LOOPBACK
-	struct loopfront *lf;
+	vgpu_t *v;
 #endif
 };
 
@@ -675,44 +677,39 @@ static void lb_stop(int ndom)
 	}
 }
 
-static struct loopfront *lf_connect(int domid)
+static vgpu_t *lf_connect(int domid)
 {
-	struct loopfront_opts o;
-	char why[256];
-	struct loopfront *lf;
+	char dev[400];
+	vgpu_t *v;
 
-	loopfront_opts_init(&o);
-	o.world_dir = world_dir;
-	o.domid = (uint32_t)domid;
-	lf = loopfront_open(&o, why, sizeof(why));
-	if (!lf) {
-		fprintf(stderr, "loopfront domain %d: %s\n", domid, why);
+	snprintf(dev, sizeof(dev), "loopback:%s?domid=%d", world_dir, domid);
+	if (vgpu_open(dev, &v)) {
+		fprintf(stderr, "loopback domain %d: %s\n", domid, vgpu_open_error());
 		exit(1);
 	}
-	return lf;
+	return v;
 }
 
-static double lf_va_loop(struct loopfront *lf, uint64_t *t, int n_iter,
-			 uint64_t until_ns)
+static double lf_va_loop(vgpu_t *v, uint64_t *t, int n_iter, uint64_t until_ns)
 {
 	const uint32_t n = 1024;
-	struct loopfront_buf *b = loopfront_buf_alloc(lf, 12 * n);
-	float *s = loopfront_buf_ptr(b);
-	uint32_t ctx;
 	long done = 0;
 	uint64_t start = now_ns();
+	float *s;
 
-	if (loopfront_ctx_create(lf, &ctx))
-		ctx = 0;
+	if (vgpu_host_alloc(v, 12 * n, (void **)&s)) {
+		bad("loopback host memory", -ENOMEM);
+		return 0;
+	}
 	for (int i = -200; until_ns ? now_ns() < until_ns : i < n_iter; i++) {
 		uint64_t t0;
 
 		fill_ab(s, n, (uint32_t)i);
 		t0 = now_ns();
-		int st = loopfront_vector_add(lf, ctx, n, b, 0);
+		int st = vgpu_vector_add(v, s, s + n, s + 2 * n, n);
 
 		if (st) {
-			fprintf(stderr, "loopfront vector_add: %s\n", loopfront_error(lf));
+			fprintf(stderr, "loopback vector_add: %s\n", vgpu_error(v));
 			bad("loopback vector_add", st);
 			break;
 		}
@@ -722,7 +719,7 @@ static double lf_va_loop(struct loopfront *lf, uint64_t *t, int n_iter,
 			check_c(s, n, "loopback vector_add");
 		done++;
 	}
-	loopfront_buf_free(lf, b);
+	vgpu_host_free(v, s);
 	return (double)done / ((double)(now_ns() - start) / 1e9);
 }
 
@@ -730,70 +727,40 @@ static void *lf_guest(void *p)
 {
 	struct guest_arg *g = p;
 
-	g->rate = lf_va_loop(g->lf, NULL, 0, g->until);
+	g->rate = lf_va_loop(g->v, NULL, 0, g->until);
 	return NULL;
 }
 
-/* LAUNCH of vt_empty through the backend: module load, func get, launch. */
-static int lf_empty_setup(struct loopfront *lf, uint32_t *ctx, uint64_t *func)
+/* vt_empty through the backend: module load, func get. */
+static int lf_empty_setup(vgpu_t *v, uint64_t *func)
 {
-	struct loopfront_buf *b = loopfront_buf_alloc(lf, sizeof(vt_kernels_ptx) + 4096);
-	struct loopfront_region r[2];
-	union vgpuif_args a;
-	struct vgpuif_response rsp;
+	char log[1024];
 	uint64_t mod;
 
-	if (!b || loopfront_ctx_create(lf, ctx))
-		return -1;
-	memcpy(loopfront_buf_ptr(b), vt_kernels_ptx, sizeof(vt_kernels_ptx));
-	memset(&a, 0, sizeof(a));
-	a.module_load.image_len = sizeof(vt_kernels_ptx);
-	a.module_load.format = VGPUIF_MODULE_PTX;
-	a.module_load.log_len = 1024;
-	r[0] = (struct loopfront_region){ b, 0, sizeof(vt_kernels_ptx), false };
-	r[1] = (struct loopfront_region){ b, sizeof(vt_kernels_ptx), 1024, true };
-	if (loopfront_call(lf, VGPUIF_OP_MODULE_LOAD, *ctx, &a, r, 2, &rsp) ||
-	    rsp.status) {
-		fprintf(stderr, "loopback MODULE_LOAD: %d\n", rsp.status);
+	if (vgpu_module_load(v, vt_kernels_ptx, sizeof(vt_kernels_ptx), VGPU_MODULE_PTX,
+			     log, sizeof(log), &mod, NULL) ||
+	    vgpu_func_get(v, mod, "vt_empty", func, NULL)) {
+		fprintf(stderr, "loopback module: %s\n", vgpu_error(v));
 		return -1;
 	}
-	mod = rsp.result[0];
-	memcpy(loopfront_buf_ptr(b), "vt_empty", 8);
-	memset(&a, 0, sizeof(a));
-	a.func_get.module = mod;
-	a.func_get.name_len = 8;
-	r[0] = (struct loopfront_region){ b, 0, 8, false };
-	if (loopfront_call(lf, VGPUIF_OP_FUNC_GET, *ctx, &a, r, 1, &rsp) ||
-	    rsp.status) {
-		fprintf(stderr, "loopback FUNC_GET: %d\n", rsp.status);
-		return -1;
-	}
-	*func = rsp.result[0];
 	return 0;
 }
 
-static void lf_launch_args(union vgpuif_args *a, uint64_t func)
-{
-	memset(a, 0, sizeof(*a));
-	a->launch.func = func;
-	a->launch.grid[0] = a->launch.grid[1] = a->launch.grid[2] = 1;
-	a->launch.block[0] = a->launch.block[1] = a->launch.block[2] = 1;
-}
+static const uint32_t one3[3] = { 1, 1, 1 };
 
-static struct lat lf_empty(struct loopfront *lf, uint32_t ctx, uint64_t func)
+/* LAUNCH (queued) + SYNC, as cuLaunchKernel + cuCtxSynchronize. */
+static struct lat lf_empty(vgpu_t *v, uint64_t func)
 {
 	uint64_t *t = calloc((size_t)iters, sizeof(*t));
-	union vgpuif_args a;
-	struct vgpuif_response rsp;
 
-	lf_launch_args(&a, func);
 	for (int i = -200; i < iters; i++) {
 		uint64_t t0 = now_ns();
+		int st = vgpu_launch(v, func, one3, one3, 0, NULL, 0);
 
-		int st = loopfront_call(lf, VGPUIF_OP_LAUNCH, ctx, &a, NULL, 0, &rsp);
-
-		if (st || rsp.status)
-			bad("loopback empty launch", st ? st : rsp.status);
+		if (!st)
+			st = vgpu_sync(v);
+		if (st)
+			bad("loopback empty launch", st);
 		if (i >= 0)
 			t[i] = now_ns() - t0;
 	}
@@ -805,59 +772,44 @@ static struct lat lf_empty(struct loopfront *lf, uint32_t ctx, uint64_t func)
 	}
 }
 
-static double lf_async(struct loopfront *lf, uint32_t ctx, uint64_t func)
+/* async_n queued launches, then one SYNC: the ring stays full. */
+static double lf_async(vgpu_t *v, uint64_t func)
 {
-	union vgpuif_args a;
-	struct vgpuif_response rsp;
-	long sent = 0, got = 0;
-	uint64_t t0 = now_ns(), id;
+	uint64_t t0 = now_ns();
+	int st = 0;
 
-	lf_launch_args(&a, func);
-	while (got < async_n) {
-		while (sent < async_n) {
-			int rc = loopfront_submit(lf, VGPUIF_OP_LAUNCH, ctx, &a, NULL, 0, &id);
-
-			if (rc == -EAGAIN)
-				break;
-			if (rc) {
-				bad("loopback async submit", rc);
-				return 0;
-			}
-			sent++;
-		}
-		while (loopfront_poll(lf, &rsp, got + 1 < sent ? 0 : -1) == 1) {
-			if (rsp.status)
-				bad("loopback async launch", rsp.status);
-			got++;
-			if (got == sent)
-				break;
-		}
-	}
+	for (long i = 0; i < async_n && !st; i++)
+		st = vgpu_launch(v, func, one3, one3, 0, NULL, 0);
+	if (!st)
+		st = vgpu_sync(v);
+	if (st)
+		bad("loopback async launch", st);
 	return (double)async_n / ((double)(now_ns() - t0) / 1e9);
 }
 
-static double lf_bw(struct loopfront *lf, uint32_t ctx, size_t size, bool h2d)
+/* Copies from host memory (guest pages: no bounce copy). */
+static double lf_bw(vgpu_t *v, size_t size, bool h2d)
 {
-	struct loopfront_buf *b = loopfront_buf_alloc(lf, size);
 	uint64_t mem, addr, t0 = 0;
 	int reps = (int)((1ull << 30) / size);
+	void *b;
 
-	if (!b || loopfront_mem_alloc(lf, ctx, size, &mem, &addr)) {
-		fprintf(stderr, "loopback bandwidth %zu: no buffer\n", size);
+	if (vgpu_host_alloc(v, size, &b) || vgpu_mem_alloc(v, size, &mem, &addr)) {
+		fprintf(stderr, "loopback bandwidth %zu: %s\n", size, vgpu_error(v));
 		return 0;
 	}
 	if (reps < 4)
 		reps = 4;
 	if (reps > 500)
 		reps = 500;
-	memset(loopfront_buf_ptr(b), 5, size);
+	memset(b, 5, size);
 	for (int pass = 0; pass < 2; pass++) {
 		int n = pass ? reps : 1;
 
 		t0 = now_ns();
 		for (int i = 0; i < n; i++) {
-			int rc = h2d ? loopfront_memcpy_h2d(lf, ctx, mem, 0, b, 0, size)
-				     : loopfront_memcpy_d2h(lf, ctx, mem, 0, b, 0, size);
+			int rc = h2d ? vgpu_memcpy_h2d(v, mem, 0, b, size)
+				     : vgpu_memcpy_d2h(v, b, mem, 0, size);
 			if (rc) {
 				bad(h2d ? "loopback h2d" : "loopback d2h", rc);
 				break;
@@ -867,8 +819,8 @@ static double lf_bw(struct loopfront *lf, uint32_t ctx, size_t size, bool h2d)
 	{
 		double gbs = (double)size * reps / (double)(now_ns() - t0);
 
-		loopfront_mem_free(lf, ctx, mem);
-		loopfront_buf_free(lf, b);
+		vgpu_mem_free(v, mem);
+		vgpu_host_free(v, b);
 		return gbs;
 	}
 }
@@ -1022,8 +974,7 @@ bandwidth:
 
 #ifdef VGPU_BENCH_LOOPBACK
 	if (backend_path && !only_bw) {
-		struct loopfront *lf[8];
-		uint32_t lctx;
+		vgpu_t *lf[8];
 		uint64_t lfunc;
 		struct lat ll, le;
 		struct guest_arg ga[7];
@@ -1034,19 +985,19 @@ bandwidth:
 		for (int d = 1; d <= 7; d++)
 			lf[d] = lf_connect(d);
 		printf("# loopback: 7 vgpu-backend processes (--executor cuda%s%s), "
-		       "guests through loopfront; world %s\n",
+		       "guests through libvgpu (loopback transport); world %s\n",
 		       poll_us ? ", --poll-us " : "", poll_us ? poll_us : "", world_dir);
 		lf_va_loop(lf[1], t, iters, 0);
 		ll = percentiles(t, iters);
 		printf("vector_add(1024) round trip, us   loopback p50 %.1f p99 %.1f "
 		       "(%.2fx native pageable, %.2fx pinned)\n", ll.p50, ll.p99,
 		       ll.p50 / nl.p50, ll.p50 / nlp.p50);
-		ga[0].lf = lf[1];
+		ga[0].v = lf[1];
 		ga[0].until = now_ns() + (uint64_t)seconds * 1000000000ull;
 		lf_guest(&ga[0]);
 		one_e = ga[0].rate;
 		for (int i = 0; i < 7; i++) {
-			ga[i].lf = lf[i + 1];
+			ga[i].v = lf[i + 1];
 			ga[i].until = now_ns() + (uint64_t)seconds * 1000000000ull;
 			pthread_create(&th[i], NULL, lf_guest, &ga[i]);
 		}
@@ -1058,17 +1009,17 @@ bandwidth:
 		       "7 at once %.0f total (%.0f%% of 7x alone is not the target; "
 		       "aggregate vs one: %.2fx)\n", one_e, sum,
 		       100 * sum / (7 * one_e), sum / one_e);
-		if (!lf_empty_setup(lf[1], &lctx, &lfunc)) {
-			le = lf_empty(lf[1], lctx, lfunc);
+		if (!lf_empty_setup(lf[1], &lfunc)) {
+			le = lf_empty(lf[1], lfunc);
 			printf("empty LAUNCH+SYNC, us             loopback p50 %.1f p99 %.1f\n",
 			       le.p50, le.p99);
-			er = lf_async(lf[1], lctx, lfunc);
+			er = lf_async(lf[1], lfunc);
 			printf("async empty launches, K/s         loopback %.0f (%.0f%% of native)\n",
 			       er / 1000, 100 * er / nr);
 			printf("bandwidth, GB/s        size   loopback H2D D2H (%% of native pinned)\n");
 			for (size_t sz = 4096; sz <= (size_t)max_mib << 20; sz *= 16) {
-				double h = lf_bw(lf[1], lctx, sz, true);
-				double d = lf_bw(lf[1], lctx, sz, false);
+				double h = lf_bw(lf[1], sz, true);
+				double d = lf_bw(lf[1], sz, false);
 
 				printf("  %12zu   %6.2f %6.2f (%3.0f%% %3.0f%%)\n", sz, h, d,
 				       100 * h / native_bw(sz, true, true),
@@ -1076,7 +1027,7 @@ bandwidth:
 			}
 		}
 		for (int d = 1; d <= 7; d++)
-			loopfront_close(lf[d]);
+			vgpu_close(lf[d]);
 		lb_stop(7);
 	}
 #endif

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_loopback.c - vgpu-backend benchmarks over the loopback transport:
- * NOP round trip, small-op throughput with many requests in flight, 1/2/7
- * guests at once, MEMCPY_H2D bandwidth with and without persistent grants,
+ * NOP round trip, small-op throughput with the ring full (async MEMSETs)
+ * and with several threads on one handle, 1/2/7 guests at once,
+ * MEMCPY_H2D bandwidth from host memory (vgpu_host_alloc, no bounce copy)
+ * and from ordinary memory (bounced), with and without persistent grants,
  * and the backend's grant map calls in the steady state.
  *
  * It plays toolstack (a loopback world in a temporary directory, one guest
  * domain per guest, a device attached to each), starts one real
  * vgpu-backend per domain (cpu executor unless --executor says otherwise)
- * and drives each through the userspace frontend (loopfront). Results are
- * printed as a Markdown table for docs/performance.md. Numbers, not
- * assertions: this is not a test.
+ * and drives each through libvgpu (vgpu.h) on the loopback transport, as
+ * any guest program would. Results are printed as a Markdown table for
+ * docs/performance.md. Numbers, not assertions: this is not a test.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,19 +27,20 @@
 #include <unistd.h>
 
 #include "loopback.h"
-#include "loopfront.h"
+#include "vgpu.h"
+
+enum tp_kind { TP_NOP_THREADS, TP_MEMSET_ASYNC };
 
 struct guest {
 	uint32_t domid;
 	pid_t backend;
 	char log[512];
-	struct loopfront *lf;
-	uint32_t ctx;
+	vgpu_t *v;
 	uint64_t mem;
 	/* throughput run */
 	double seconds;
-	unsigned int depth;
-	uint8_t op;
+	unsigned int depth;     /* NOP: threads; MEMSET: ops between SYNCs */
+	enum tp_kind kind;
 	uint64_t ops;
 	double ops_per_s;
 };
@@ -65,8 +68,7 @@ static void die(const char *what)
 
 static void guest_start(struct guest *g, uint32_t domid, bool persistent)
 {
-	struct loopfront_opts o;
-	char dom[16], why[256];
+	char dom[16], dev[400];
 	pid_t pid;
 	int r;
 
@@ -95,18 +97,14 @@ static void guest_start(struct guest *g, uint32_t domid, bool persistent)
 	if (pid < 0)
 		die("fork");
 	g->backend = pid;
-	loopfront_opts_init(&o);
-	o.world_dir = world_dir;
-	o.domid = domid;
-	o.persistent = persistent ? 1 : 0;
-	g->lf = loopfront_open(&o, why, sizeof(why));
-	if (!g->lf) {
-		fprintf(stderr, "bench: loopfront_open dom%u: %s\n", domid, why);
+	snprintf(dev, sizeof(dev), "loopback:%s?domid=%u&persistent=%d", world_dir,
+		 domid, persistent ? 1 : 0);
+	if (vgpu_open(dev, &g->v)) {
+		fprintf(stderr, "bench: dom%u: %s\n", domid, vgpu_open_error());
 		exit(1);
 	}
-	if (loopfront_ctx_create(g->lf, &g->ctx) ||
-	    loopfront_mem_alloc(g->lf, g->ctx, 64ull << 20, &g->mem, NULL)) {
-		fprintf(stderr, "bench: dom%u: %s\n", domid, loopfront_error(g->lf));
+	if (vgpu_mem_alloc(g->v, 64ull << 20, &g->mem, NULL)) {
+		fprintf(stderr, "bench: dom%u: %s\n", domid, vgpu_error(g->v));
 		exit(1);
 	}
 }
@@ -115,7 +113,7 @@ static void guest_stop(struct guest *g)
 {
 	int st;
 
-	loopfront_close(g->lf);
+	vgpu_close(g->v);
 	kill(g->backend, SIGTERM);
 	waitpid(g->backend, &st, 0);
 	lb_domain_destroy(W, g->domid);
@@ -136,12 +134,12 @@ static void bench_nop(void)
 
 	guest_start(&g, 1, true);
 	for (i = 0; i < 2000; i++)
-		loopfront_nop(g.lf);
+		vgpu_nop(g.v, NULL);
 	for (i = 0; i < n; i++) {
 		double t0 = now_s();
 
-		if (loopfront_nop(g.lf)) {
-			fprintf(stderr, "bench: NOP failed: %s\n", loopfront_error(g.lf));
+		if (vgpu_nop(g.v, NULL)) {
+			fprintf(stderr, "bench: NOP failed: %s\n", vgpu_error(g.v));
 			exit(1);
 		}
 		lat[i] = (now_s() - t0) * 1e6;
@@ -154,58 +152,78 @@ static void bench_nop(void)
 	guest_stop(&g);
 }
 
-/* Keep g->depth requests in flight for g->seconds. */
-static void *throughput(void *arg)
+/* One of depth threads sharing g's handle: sync NOPs until t1. */
+struct nop_thread {
+	struct guest *g;
+	double t1;
+	uint64_t ops;
+};
+
+static void *nop_thread(void *arg)
 {
-	struct guest *g = arg;
-	union vgpuif_args a;
-	struct vgpuif_response rsp;
-	double t0, t1;
-	uint64_t id, done = 0;
+	struct nop_thread *n = arg;
 
-	memset(&a, 0, sizeof(a));
-	if (g->op == VGPUIF_OP_MEMSET) {
-		a.memset.mem = g->mem;
-		a.memset.length = 64;
-		a.memset.value = 1;
-		a.memset.elem_size = 4;
-	}
-	pthread_barrier_wait(&barrier);
-	t0 = now_s();
-	t1 = t0 + g->seconds;
-	for (;;) {
-		int r;
-
-		while (loopfront_inflight(g->lf) < g->depth) {
-			r = loopfront_submit(g->lf, g->op,
-					     g->op == VGPUIF_OP_NOP ? 0 : g->ctx,
-					     &a, NULL, 0, &id);
-			if (r == -EAGAIN)
-				break;
-			if (r) {
-				fprintf(stderr, "bench: submit: %s\n", loopfront_error(g->lf));
+	while (now_s() < n->t1) {
+		for (int i = 0; i < 64; i++) {
+			if (vgpu_nop(n->g->v, NULL)) {
+				fprintf(stderr, "bench: NOP: %s\n", vgpu_error(n->g->v));
 				exit(1);
 			}
 		}
-		r = loopfront_poll(g->lf, &rsp, -1);
-		if (r != 1 || rsp.status) {
-			fprintf(stderr, "bench: poll %d status %d: %s\n", r,
-				rsp.status, loopfront_error(g->lf));
-			exit(1);
+		n->ops += 64;
+	}
+	return NULL;
+}
+
+/*
+ * For g->seconds: NOP from g->depth threads on one handle (that many
+ * requests in flight), or async MEMSETs, g->depth between SYNCs (the ring
+ * stays full: a queued op waits only for room).
+ */
+static void *throughput(void *arg)
+{
+	struct guest *g = arg;
+	double t0, t1;
+	uint64_t done = 0;
+
+	pthread_barrier_wait(&barrier);
+	t0 = now_s();
+	t1 = t0 + g->seconds;
+	if (g->kind == TP_NOP_THREADS) {
+		struct nop_thread nt[64];
+		pthread_t th[64];
+		unsigned int n = g->depth > 64 ? 64 : g->depth;
+
+		for (unsigned int i = 0; i < n; i++) {
+			nt[i] = (struct nop_thread){ g, t1, 0 };
+			pthread_create(&th[i], NULL, nop_thread, &nt[i]);
 		}
-		done++;
-		if ((done & 255) == 0 && now_s() >= t1)
-			break;
+		for (unsigned int i = 0; i < n; i++) {
+			pthread_join(th[i], NULL);
+			done += nt[i].ops;
+		}
+	} else {
+		while (now_s() < t1) {
+			for (unsigned int i = 0; i < g->depth; i++) {
+				if (vgpu_memset(g->v, g->mem, (i % 1024) * 64, 1, 4, 64)) {
+					fprintf(stderr, "bench: memset: %s\n", vgpu_error(g->v));
+					exit(1);
+				}
+			}
+			if (vgpu_sync(g->v)) {
+				fprintf(stderr, "bench: sync: %s\n", vgpu_error(g->v));
+				exit(1);
+			}
+			done += g->depth;
+		}
 	}
 	t1 = now_s();
-	while (loopfront_inflight(g->lf))
-		loopfront_poll(g->lf, &rsp, -1);
 	g->ops = done;
 	g->ops_per_s = (double)done / (t1 - t0);
 	return NULL;
 }
 
-static void bench_throughput(unsigned int nguests, uint8_t op, unsigned int depth)
+static void bench_throughput(unsigned int nguests, enum tp_kind kind, unsigned int depth)
 {
 	struct guest *g = calloc(nguests, sizeof(*g));
 	pthread_t *th = calloc(nguests, sizeof(*th));
@@ -216,7 +234,7 @@ static void bench_throughput(unsigned int nguests, uint8_t op, unsigned int dept
 		guest_start(&g[i], 10 + i, true);
 		g[i].seconds = quick ? 1.0 : 3.0;
 		g[i].depth = depth;
-		g[i].op = op;
+		g[i].kind = kind;
 	}
 	pthread_barrier_init(&barrier, NULL, nguests);
 	for (i = 0; i < nguests; i++)
@@ -228,8 +246,9 @@ static void bench_throughput(unsigned int nguests, uint8_t op, unsigned int dept
 			min = g[i].ops_per_s;
 	}
 	pthread_barrier_destroy(&barrier);
-	printf("| %s, %u in flight, %u guest%s | %.1f s | %.0f ops/s total, %.0f ops/s per guest (slowest %.0f) |\n",
-	       op == VGPUIF_OP_NOP ? "NOP" : "MEMSET 64 B", depth, nguests,
+	printf("| %s %u, %u guest%s | %.1f s | %.0f ops/s total, %.0f ops/s per guest (slowest %.0f) |\n",
+	       kind == TP_NOP_THREADS ? "NOP, threads on one handle:" :
+	       "MEMSET 64 B async, SYNC every", depth, nguests,
 	       nguests > 1 ? "s" : "", g[0].seconds, total, total / nguests, min);
 	for (i = 0; i < nguests; i++)
 		guest_stop(&g[i]);
@@ -271,50 +290,61 @@ static long long map_calls(struct guest *g)
 	return -1;
 }
 
-static void bench_h2d(bool persistent)
+/*
+ * MEMCPY_H2D from host memory (guest pages already: no copy in the guest)
+ * or, with !host, from ordinary memory (bounced through guest buffers).
+ */
+static void bench_h2d(bool persistent, bool host)
 {
 	static const size_t sizes[] = { 4096, 65536, 1 << 20, 16 << 20, 64 << 20 };
 	struct guest g;
-	struct loopfront_buf *b;
 	unsigned int s;
+	void *b;
 
-	guest_start(&g, 30 + persistent, persistent);
-	b = loopfront_buf_alloc(g.lf, 64 << 20);
-	if (!b)
-		die("loopfront_buf_alloc");
-	memset(loopfront_buf_ptr(b), 0x3c, 64 << 20);
+	guest_start(&g, 30 + persistent + 2 * host, persistent);
+	if (host) {
+		if (vgpu_host_alloc(g.v, 64 << 20, &b))
+			die("vgpu_host_alloc");
+	} else {
+		b = malloc(64 << 20);
+		if (!b)
+			die("malloc");
+	}
+	memset(b, 0x3c, 64 << 20);
 	for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		size_t sz = sizes[s];
-		unsigned int reps = (unsigned int)((quick ? 256ull : 1024ull << 20) /
-						   (quick ? 1 : 1) / sz);
+		unsigned int reps = (unsigned int)((quick ? 256ull << 20 : 1024ull << 20) / sz);
 		long long m0, m1;
 		double t0, t;
 		unsigned int i;
 
-		if (quick)
-			reps = (unsigned int)((256ull << 20) / sz);
 		if (reps < 8)
 			reps = 8;
 		if (reps > 20000)
 			reps = 20000;
 		/* Warm up: the persistent cache fills here. */
 		for (i = 0; i < 4; i++)
-			loopfront_memcpy_h2d(g.lf, g.ctx, g.mem, 0, b, 0, sz);
+			vgpu_memcpy_h2d(g.v, g.mem, 0, b, sz);
 		m0 = map_calls(&g);
 		t0 = now_s();
 		for (i = 0; i < reps; i++) {
-			if (loopfront_memcpy_h2d(g.lf, g.ctx, g.mem, 0, b, 0, sz)) {
-				fprintf(stderr, "bench: h2d: %s\n", loopfront_error(g.lf));
+			if (vgpu_memcpy_h2d(g.v, g.mem, 0, b, sz)) {
+				fprintf(stderr, "bench: h2d: %s\n", vgpu_error(g.v));
 				exit(1);
 			}
 		}
 		t = now_s() - t0;
 		m1 = map_calls(&g);
-		printf("| MEMCPY_H2D %zu KiB, persistent grants %s | %u copies | %.2f GB/s, %.1f us per copy, backend grant map calls %.2f per copy |\n",
-		       sz >> 10, persistent ? "on" : "off", reps,
+		printf("| MEMCPY_H2D %zu KiB from %s memory, persistent grants %s | %u copies | %.2f GB/s, %.1f us per copy, backend grant map calls %.2f per copy |\n",
+		       sz >> 10, host ? "host (vgpu_host_alloc)" : "ordinary",
+		       persistent ? "on" : "off", reps,
 		       (double)sz * reps / t / 1e9, t / reps * 1e6,
 		       m0 < 0 || m1 < 0 ? -1.0 : (double)(m1 - m0) / reps);
 	}
+	if (host)
+		vgpu_host_free(g.v, b);
+	else
+		free(b);
 	guest_stop(&g);
 }
 
@@ -358,10 +388,12 @@ int main(int argc, char **argv)
 			       "       [--quick] [--poll-us US] [--only nop|ops|guests|h2d]\n"
 			       "--poll-us is passed to each vgpu-backend (busy-poll window).\n"
 			       "Benchmarks vgpu-backend over the loopback transport and prints a\n"
-			       "Markdown table: NOP round trip (p50/p99), small-op throughput with\n"
-			       "32 and 64 requests in flight, 1, 2 and 7 guests at once, MEMCPY_H2D\n"
-			       "bandwidth 4 KiB..64 MiB with and without persistent grants, and the\n"
-			       "backend's grant map calls per copy in the steady state.\n");
+			       "Markdown table, every guest a libvgpu handle on the loopback\n"
+			       "transport: NOP round trip (p50/p99), NOP from 4 threads on one\n"
+			       "handle, async MEMSET throughput (256 and 4096 between SYNCs), 1, 2\n"
+			       "and 7 guests at once, MEMCPY_H2D bandwidth 4 KiB..64 MiB from host\n"
+			       "memory (vgpu_host_alloc) and from ordinary memory, with and without\n"
+			       "persistent grants, and the backend's grant map calls per copy.\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -387,18 +419,20 @@ int main(int argc, char **argv)
 	if (!only || !strcmp(only, "nop"))
 		bench_nop();
 	if (!only || !strcmp(only, "ops")) {
-		bench_throughput(1, VGPUIF_OP_NOP, 32);
-		bench_throughput(1, VGPUIF_OP_MEMSET, 32);
-		bench_throughput(1, VGPUIF_OP_MEMSET, 64);
+		bench_throughput(1, TP_NOP_THREADS, 4);
+		bench_throughput(1, TP_MEMSET_ASYNC, 256);
+		bench_throughput(1, TP_MEMSET_ASYNC, 4096);
 	}
 	if (!only || !strcmp(only, "guests")) {
-		bench_throughput(1, VGPUIF_OP_MEMSET, 32);
-		bench_throughput(2, VGPUIF_OP_MEMSET, 32);
-		bench_throughput(7, VGPUIF_OP_MEMSET, 32);
+		bench_throughput(1, TP_MEMSET_ASYNC, 256);
+		bench_throughput(2, TP_MEMSET_ASYNC, 256);
+		bench_throughput(7, TP_MEMSET_ASYNC, 256);
 	}
 	if (!only || !strcmp(only, "h2d")) {
-		bench_h2d(true);
-		bench_h2d(false);
+		bench_h2d(true, true);
+		bench_h2d(true, false);
+		bench_h2d(false, true);
+		bench_h2d(false, false);
 	}
 
 	lb_world_close(W);

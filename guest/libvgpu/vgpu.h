@@ -93,7 +93,11 @@ int vgpu_open(const char *device, vgpu_t **out);
 const char *vgpu_open_error(void);
 /* "kmod" or "loopback"; "?" for NULL. */
 const char *vgpu_transport_name(const vgpu_t *v);
-/* A line about the handle's last failure, naming the transport ("" none). */
+/*
+ * A line about the calling thread's last failure on this handle, naming
+ * the transport, the op and the reason ("" when its last call on v
+ * succeeded or it made none). Per thread, like errno.
+ */
 const char *vgpu_error(const vgpu_t *v);
 /* Wraps an open /dev/vgpu_stub descriptor (kmod transport; closed by
  * vgpu_close()). */
@@ -137,6 +141,13 @@ int vgpu_launch(vgpu_t *v, uint64_t func, const uint32_t grid[3], const uint32_t
 		uint32_t shared_mem, const void *params, size_t param_len);
 /* Waits for all work of this handle; returns the first queued error, if any. */
 int vgpu_sync(vgpu_t *v);
+/*
+ * Sends opcode op (0..255) with zero arguments and no data, and returns
+ * the backend's answer: the original prototype's "invalid command" test
+ * (an op the backend does not serve must come back -ENOSYS, and the handle
+ * stays usable). CTX_CREATE and CTX_DESTROY are the transport's: -EPERM.
+ */
+int vgpu_send_op(vgpu_t *v, uint32_t op);
 
 /* ------------------------------------------------ revision 2 (CUDA) */
 /*

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * loopfront.c - the userspace vgpu frontend: XenStore handshake, ring and
- * grant management, request building (direct, indirect, persistent
- * grants), response checking, synchronous and asynchronous calls.
- * Ordered like xen-blkfront.c: state, helpers, ring, handshake, calls.
+ * grant management, request building (direct, indirect, inline, persistent
+ * grants), response checking, and the waiting that lets several threads
+ * keep requests in flight on one handle. Request ids, the response checks
+ * and segment arithmetic are the module's own (frontend-kmod/
+ * vgpu-front-logic.h), so both frontends judge a backend the same way.
+ * Ordered like xen-blkfront.c: state, helpers, grants, buffers, ring,
+ * submission, waiting, calls, handshake, accessors, RAW.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +20,8 @@
 #include <time.h>
 
 #include "loopback.h"
-#include "lf-internal.h"
+#include "loopfront.h"
+#include "vgpu-front-logic.h"
 
 /* Standard XenbusState values (xen/io/xenbus.h). */
 enum { XS_UNKNOWN, XS_INITIALISING, XS_INITWAIT, XS_INITIALISED,
@@ -23,7 +29,6 @@ enum { XS_UNKNOWN, XS_INITIALISING, XS_INITWAIT, XS_INITIALISED,
 
 #define LF_DEFAULT_ORDER    2
 #define LF_DEFAULT_TIMEOUT  60000
-#define LF_ID_BITS          16      /* low bits of a wire id: shadow slot */
 /* Persistent grants kept at most; beyond, data pages get one-shot grants. */
 #define LF_MAX_PERSISTENT   (LB_NR_GRANTS / 2)
 
@@ -37,14 +42,25 @@ struct loopfront_buf {
 	int32_t *gref_rw;
 };
 
-/* One outstanding request (blkfront's shadow). */
+/* How an outstanding request's answer is handed out. */
+enum lf_owner {
+	LF_POLLED,              /* to loopfront_poll, in completion order    */
+	LF_WAITED,              /* a loopfront_call waits for it             */
+	LF_CALLBACK,            /* to its done() callback                    */
+	LF_ORPHAN,              /* its waiter gave up: drop the answer       */
+};
+
+/* One outstanding request (blkfront's shadow), by slot. */
 struct lf_shadow {
-	uint64_t id;
 	bool in_use;
-	bool done;
+	bool done;              /* answered (WAITED: not yet taken)          */
+	uint8_t owner;          /* enum lf_owner                             */
+	uint8_t op;
+	loopfront_done_fn cb;
+	void *cookie;
 	struct vgpuif_response rsp;
 	uint32_t *oneshot;      /* grants to revoke when it completes */
-	uint32_t noneshot;
+	uint32_t noneshot, cap_oneshot;
 	int64_t ind_frame;      /* its indirect pages, granted read-only */
 	uint32_t ind_gref[VGPUIF_MAX_INDIRECT_PAGES];
 };
@@ -58,28 +74,45 @@ struct loopfront {
 	char fe_path[LB_PATH_MAX];
 	char be_path[LB_PATH_MAX];
 	uint32_t be_domid;
-	int be_state;
 
+	/*
+	 * Protects everything below, the buffers' grant caches and the use
+	 * of xs and ev (one thread at a time each). Never held while
+	 * sleeping on the event channel: that is the leader's job, outside.
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;    /* answers taken in, room, leader gone */
+	bool leader;            /* a thread sleeps on the fds          */
+
+	int be_state;
 	unsigned int order;
 	int64_t ring_frame;
 	uint32_t ring_gref[1u << VGPUIF_MAX_RING_PAGE_ORDER];
 	struct vgpuif_front_ring ring;
 	int port;
 	uint32_t max_indirect;
+	uint32_t ops;
+	uint32_t inline_bytes;
 	bool persistent;
 	unsigned int npersistent;
+	uint64_t gen;
+	uint64_t epoch;         /* bumped when the ring goes: a waiter's
+				 * slot is not its own any more      */
 
+	struct vgpufront_slots slots;
+	/* shadow and done_q have VGPUFRONT_MAX_SLOTS entries for the
+	 * handle's whole life, so that no waiter ever holds a stale one;
+	 * nshadow of them belong to the current ring (0: none). */
 	struct lf_shadow *shadow;
 	unsigned int nshadow;
-	unsigned int inflight;
-	uint64_t seq;
-	unsigned int *done_q;   /* completion FIFO of shadow slots */
+	unsigned int inflight;  /* slots in use                        */
+	unsigned int npolled;   /* of which LF_POLLED                  */
+	unsigned int *done_q;   /* completion FIFO of LF_POLLED slots  */
 	unsigned int done_head, done_n;
 
 	uint32_t *deferred;     /* grants still mapped when revoked */
 	unsigned int ndeferred, cap_deferred;
 	struct loopfront_buf *bufs;
-	struct loopfront_buf *scratch;
 
 	bool broken;
 	bool closed;            /* the backend closed on us */
@@ -98,26 +131,11 @@ static void lf_err(struct loopfront *lf, const char *fmt, ...)
 	va_end(ap);
 }
 
-void lf_set_error(struct loopfront *lf, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(lf->err, sizeof(lf->err), fmt, ap);
-	va_end(ap);
-}
-
-struct loopfront_buf *lf_scratch(struct loopfront *lf)
-{
-	if (!lf->scratch)
-		lf->scratch = loopfront_buf_alloc(lf, LB_PAGE_SIZE);
-	return lf->scratch;
-}
-
 static void lf_break(struct loopfront *lf, const char *why)
 {
 	if (!lf->broken)
-		lf_err(lf, "backend broke the protocol: %s", why);
+		lf_err(lf, "backend broke the protocol: %s; calls fail with "
+		       "EIO until it resets", why);
 	lf->broken = true;
 }
 
@@ -127,6 +145,14 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A deadline timeout_ms from now (< 0: the handle's timeout); -1 none. */
+static int64_t deadline_in(const struct loopfront *lf, int timeout_ms)
+{
+	if (timeout_ms < 0)
+		timeout_ms = lf->o.timeout_ms;
+	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
 void loopfront_opts_init(struct loopfront_opts *o)
@@ -195,7 +221,7 @@ static int backend_state(struct loopfront *lf)
 	return (int)v;
 }
 
-/* Drain watch events; refresh be_state. */
+/* Drain watch events; refresh be_state; notice the backend closing. */
 static void drain_watches(struct loopfront *lf)
 {
 	char *p, *t;
@@ -205,9 +231,19 @@ static void drain_watches(struct loopfront *lf)
 		free(t);
 	}
 	lf->be_state = backend_state(lf);
+	if (lf->nshadow && !lf->closed &&
+	    (lf->be_state == XS_CLOSING || lf->be_state == XS_CLOSED)) {
+		lf_err(lf, "the backend closed the device (state %d)",
+		       lf->be_state);
+		lf->closed = true;
+		pthread_cond_broadcast(&lf->cond);
+	}
 }
 
-/* Wait (watching the backend) until pred holds or the timeout passes. */
+/*
+ * Wait (watching the backend) until pred holds or the timeout passes.
+ * Handshake only: called with the lock held, nothing else in flight.
+ */
 static int wait_backend(struct loopfront *lf, bool (*pred)(int state),
 			int timeout_ms)
 {
@@ -333,8 +369,10 @@ struct loopfront_buf *loopfront_buf_alloc(struct loopfront *lf, size_t size)
 	b->size = size;
 	b->ptr = lf->mem + b->frame * LB_PAGE_SIZE;
 	memset(b->ptr, 0, pages * LB_PAGE_SIZE);
+	pthread_mutex_lock(&lf->lock);
 	b->next = lf->bufs;
 	lf->bufs = b;
+	pthread_mutex_unlock(&lf->lock);
 	return b;
 
 out_free:
@@ -370,14 +408,14 @@ void loopfront_buf_free(struct loopfront *lf, struct loopfront_buf *b)
 
 	if (!b)
 		return;
+	pthread_mutex_lock(&lf->lock);
 	for (pp = &lf->bufs; *pp && *pp != b; pp = &(*pp)->next)
 		;
-	if (!*pp)
-		return;
-	*pp = b->next;
-	if (b == lf->scratch)
-		lf->scratch = NULL;
-	buf_release(lf, b);
+	if (*pp) {
+		*pp = b->next;
+		buf_release(lf, b);
+	}
+	pthread_mutex_unlock(&lf->lock);
 }
 
 void *loopfront_buf_ptr(const struct loopfront_buf *b)
@@ -390,52 +428,117 @@ size_t loopfront_buf_size(const struct loopfront_buf *b)
 	return b->size;
 }
 
+struct loopfront_buf *loopfront_buf_find(struct loopfront *lf, const void *p,
+					 size_t len, size_t *off)
+{
+	uintptr_t a = (uintptr_t)p;
+	struct loopfront_buf *b;
+
+	pthread_mutex_lock(&lf->lock);
+	for (b = lf->bufs; b; b = b->next) {
+		uintptr_t s = (uintptr_t)b->ptr;
+
+		if (a >= s && a - s <= b->size && len <= b->size - (a - s)) {
+			*off = a - s;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lf->lock);
+	return b;
+}
+
 /* ------------------------------------------------------------- ring */
 
-static void complete(struct loopfront *lf, unsigned int slot)
+/* Give back what the request held and free its slot. */
+static void release_slot(struct loopfront *lf, unsigned int slot)
 {
 	struct lf_shadow *sh = &lf->shadow[slot];
 
-	sh->done = true;
 	for (uint32_t i = 0; i < sh->noneshot; i++)
 		revoke(lf, sh->oneshot[i]);
 	sh->noneshot = 0;
-	lf->done_q[(lf->done_head + lf->done_n) % lf->nshadow] = slot;
-	lf->done_n++;
+	if (sh->owner == LF_POLLED)
+		lf->npolled--;
+	sh->in_use = false;
+	sh->done = false;
+	sh->cb = NULL;
+	vgpufront_slots_put(&lf->slots, slot);
+	lf->inflight--;
 }
 
-/* Take every response the backend produced; false if it lied. */
-static bool consume_responses(struct loopfront *lf)
+/* The answer of slot arrived (or the connection went): hand it on. */
+static void complete(struct loopfront *lf, unsigned int slot,
+		     const struct vgpuif_response *rsp)
+{
+	struct lf_shadow *sh = &lf->shadow[slot];
+
+	sh->rsp = *rsp;
+	switch (sh->owner) {
+	case LF_CALLBACK: {
+		loopfront_done_fn cb = sh->cb;
+		void *cookie = sh->cookie;
+
+		release_slot(lf, slot);
+		cb(cookie, rsp);
+		break;
+	}
+	case LF_ORPHAN:
+		release_slot(lf, slot);
+		break;
+	case LF_WAITED:
+		sh->done = true;
+		break;
+	default:
+		sh->done = true;
+		lf->done_q[(lf->done_head + lf->done_n) % lf->nshadow] = slot;
+		lf->done_n++;
+		break;
+	}
+}
+
+/*
+ * Take in every response the backend produced; false if it lied. The
+ * checks are the module's: the producer may not run ahead of our
+ * requests, and each id must name an outstanding request of the same op.
+ */
+static bool consume_responses(struct loopfront *lf, unsigned int *taken)
 {
 	RING_IDX i, rp;
 	int more;
 
-	if (!lf->consume || lf->broken)
+	if (!lf->consume || lf->broken || !lf->nshadow)
 		return !lf->broken;
 	do {
 		rp = __atomic_load_n(&lf->ring.sring->rsp_prod, __ATOMIC_RELAXED);
 		xen_rmb(); /* see responses up to rp */
-		if (RING_RESPONSE_PROD_OVERFLOW(&lf->ring, rp)) {
+		if (RING_RESPONSE_PROD_OVERFLOW(&lf->ring, rp) ||
+		    !vgpufront_rsp_prod_ok(rp, lf->ring.rsp_cons,
+					   lf->ring.req_prod_pvt)) {
 			lf_break(lf, "response producer index ran past the "
 				 "requests outstanding");
 			return false;
 		}
 		for (i = lf->ring.rsp_cons; i != rp; i++) {
 			struct vgpuif_response rsp;
-			unsigned int slot;
-			struct lf_shadow *sh;
+			uint32_t slot;
 
 			RING_COPY_RESPONSE(&lf->ring, i, &rsp);
-			slot = (unsigned int)(rsp.id & ((1u << LF_ID_BITS) - 1));
-			sh = slot < lf->nshadow ? &lf->shadow[slot] : NULL;
-			if (!sh || !sh->in_use || sh->done || sh->id != rsp.id) {
+			if (vgpufront_slots_lookup(&lf->slots, rsp.id, &slot) ||
+			    slot >= lf->nshadow || !lf->shadow[slot].in_use ||
+			    lf->shadow[slot].done) {
 				lf->ring.rsp_cons = i + 1;
 				lf_break(lf, "response with an id that is not "
 					 "outstanding");
 				return false;
 			}
-			sh->rsp = rsp;
-			complete(lf, slot);
+			if (rsp.op != lf->shadow[slot].op) {
+				lf->ring.rsp_cons = i + 1;
+				lf_break(lf, "response op differs from the "
+					 "request's");
+				return false;
+			}
+			complete(lf, slot, &rsp);
+			(*taken)++;
 		}
 		lf->ring.rsp_cons = i;
 		RING_FINAL_CHECK_FOR_RESPONSES(&lf->ring, more);
@@ -445,79 +548,38 @@ static bool consume_responses(struct loopfront *lf)
 	return true;
 }
 
+/* consume_responses, waking the other waiters when answers came. */
+static bool take_responses(struct loopfront *lf)
+{
+	unsigned int taken = 0;
+	bool ok = consume_responses(lf, &taken);
+
+	if (taken || !ok)
+		pthread_cond_broadcast(&lf->cond);
+	return ok;
+}
+
 /*
- * Wait for an event (or a backend state change) for at most timeout_ms.
- * 0 woke or timed out; -errno.
+ * The connection goes (reconnect, close): every outstanding request is
+ * answered -EIO locally, after the backend let go of the ring.
  */
-static int wait_event(struct loopfront *lf, int timeout_ms)
+static void fail_all(struct loopfront *lf)
 {
-	struct pollfd p[2] = {
-		{ .fd = lb_evtchn_fd(lf->ev), .events = POLLIN },
-		{ .fd = lb_xs_fd(lf->xs), .events = POLLIN },
-	};
-	int port, r;
+	for (unsigned int i = 0; i < lf->nshadow; i++) {
+		struct vgpuif_response rsp;
 
-	r = poll(p, 2, timeout_ms);
-	if (r < 0)
-		return errno == EINTR ? 0 : -errno;
-	while ((port = lb_evtchn_pending(lf->ev)) >= 0)
-		lb_evtchn_unmask(lf->ev, (uint32_t)port);
-	if (p[1].revents) {
-		drain_watches(lf);
-		if (lf->be_state == XS_CLOSING || lf->be_state == XS_CLOSED) {
-			if (!lf->closed)
-				lf_err(lf, "the backend closed the device "
-				       "(state %d)", lf->be_state);
-			lf->closed = true;
-		}
+		if (!lf->shadow[i].in_use || lf->shadow[i].done)
+			continue;
+		memset(&rsp, 0, sizeof(rsp));
+		rsp.id = lf->slots.id[i];
+		rsp.op = lf->shadow[i].op;
+		rsp.status = VGPUIF_RSP_EIO;
+		complete(lf, i, &rsp);
 	}
-	return 0;
+	pthread_cond_broadcast(&lf->cond);
 }
 
-/* Poll the ring for up to spin_us before sleeping: true if a response came. */
-static bool spin_for_response(struct loopfront *lf)
-{
-	int64_t end_ns;
-	struct timespec ts;
-
-	if (!lf->o.spin_us)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	end_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
-		 (int64_t)lf->o.spin_us * 1000;
-	for (;;) {
-		if (__atomic_load_n(&lf->ring.sring->rsp_prod, __ATOMIC_ACQUIRE) !=
-		    lf->ring.rsp_cons)
-			return true;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= end_ns)
-			return false;
-		__builtin_ia32_pause();
-	}
-}
-
-static int release_slot(struct loopfront *lf, unsigned int slot,
-			struct vgpuif_response *rsp)
-{
-	struct lf_shadow *sh = &lf->shadow[slot];
-
-	if (rsp)
-		*rsp = sh->rsp;
-	sh->in_use = false;
-	sh->done = false;
-	lf->inflight--;
-	return 1;
-}
-
-/* ------------------------------------------------------------ submit */
-
-static int free_slot(struct loopfront *lf)
-{
-	for (unsigned int i = 0; i < lf->nshadow; i++)
-		if (!lf->shadow[i].in_use)
-			return (int)i;
-	return -EAGAIN;
-}
+/* --------------------------------------------------------- submission */
 
 static int ensure_indirect(struct loopfront *lf, struct lf_shadow *sh)
 {
@@ -545,74 +607,112 @@ static int ensure_indirect(struct loopfront *lf, struct lf_shadow *sh)
 	return 0;
 }
 
-int loopfront_submit(struct loopfront *lf, uint8_t op, uint32_t ctx,
-		     const union vgpuif_args *args,
-		     const struct loopfront_region *regs, unsigned int nregs,
-		     uint64_t *id)
+/* Checks a request on its own: regions inside their buffers, inline data. */
+static int check_req(struct loopfront *lf, const struct loopfront_req *q,
+		     uint64_t *nseg)
 {
-	struct vgpuif_request req;
-	struct vgpuif_segment *segs;
-	struct lf_shadow *sh;
-	uint64_t nseg = 0;
-	unsigned int k = 0;
-	bool indirect;
-	int slot, notify, r;
-
-	if (lf->broken)
-		return -EIO;
-	if (lf->closed)
-		return -ESHUTDOWN;
-	if (nregs && !regs)
+	*nseg = 0;
+	if (q->inline_len) {
+		if (q->nregs || !q->inline_data ||
+		    q->inline_len > lf->inline_bytes) {
+			lf_err(lf, "%s: %u inline bytes, the backend takes %u",
+			       vgpuif_op_name(q->op), q->inline_len,
+			       lf->inline_bytes);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (q->nregs && !q->regs)
 		return -EINVAL;
-	for (unsigned int i = 0; i < nregs; i++) {
-		const struct loopfront_region *g = &regs[i];
+	for (unsigned int i = 0; i < q->nregs; i++) {
+		const struct loopfront_region *g = &q->regs[i];
 
 		if (!g->buf || g->length == 0 || g->offset > g->buf->size ||
 		    g->length > g->buf->size - g->offset) {
 			lf_err(lf, "region %u lies outside its buffer", i);
 			return -EINVAL;
 		}
-		nseg += vgpuif_pages_spanned(g->offset, g->length);
+		*nseg += vgpuif_pages_spanned(g->offset, g->length);
 	}
-	indirect = nseg > VGPUIF_MAX_DIRECT_SEGMENTS;
-	if (indirect && nseg > (lf->max_indirect < VGPUIF_MAX_INDIRECT_SEGMENTS ?
-				lf->max_indirect : VGPUIF_MAX_INDIRECT_SEGMENTS)) {
-		lf_err(lf, "%" PRIu64 " segments: more than the backend takes "
-		       "in one request (%u)", nseg,
-		       lf->max_indirect ? lf->max_indirect :
-		       VGPUIF_MAX_DIRECT_SEGMENTS);
+	if (*nseg > UINT32_MAX)
+		return -E2BIG;
+	return 0;
+}
+
+/*
+ * Put q on the ring. -EAGAIN when the ring or the slot table is full;
+ * nothing was sent when it fails. Lock held.
+ */
+static int submit_locked(struct loopfront *lf, const struct loopfront_req *q,
+			 enum lf_owner owner, loopfront_done_fn cb,
+			 void *cookie, uint32_t *slot_out, uint64_t *id_out)
+{
+	struct vgpuif_request req;
+	struct vgpuif_segment *segs;
+	struct lf_shadow *sh;
+	uint32_t nr_ind, slot;
+	uint64_t nseg, id;
+	unsigned int k = 0;
+	int notify, r;
+
+	if (lf->broken)
+		return -EIO;
+	/*
+	 * What the module learns from its xenbus watch at once, we learn
+	 * here: has the backend closed since we last looked? (A request put
+	 * on a closing ring would only be lost.) A leader sleeping on the
+	 * store's fd sees it itself.
+	 */
+	if (!lf->leader) {
+		struct pollfd p = { .fd = lb_xs_fd(lf->xs), .events = POLLIN };
+
+		if (poll(&p, 1, 0) == 1)
+			drain_watches(lf);
+	}
+	if (lf->closed || !lf->nshadow)
+		return -ESHUTDOWN;
+	r = check_req(lf, q, &nseg);
+	if (r)
+		return r;
+	if (vgpufront_seg_layout((uint32_t)nseg, lf->max_indirect, &nr_ind)) {
+		lf_err(lf, "%s: %" PRIu64 " segments: more than the backend "
+		       "takes in one request (%u)", vgpuif_op_name(q->op), nseg,
+		       vgpufront_max_segs(lf->max_indirect, 0));
 		return -E2BIG;
 	}
-	consume_responses(lf);
-	if (RING_FULL(&lf->ring))
+	take_responses(lf);
+	if (RING_FULL(&lf->ring) || !lf->slots.nr_free)
 		return -EAGAIN;
-	slot = free_slot(lf);
-	if (slot < 0)
-		return slot;
+	id = vgpufront_slots_get(&lf->slots, &slot);
+	if (!id || slot >= lf->nshadow)
+		return -EAGAIN;
 	sh = &lf->shadow[slot];
 	memset(&req, 0, sizeof(req));
-	if (indirect) {
+	if (nr_ind) {
 		r = ensure_indirect(lf, sh);
 		if (r)
-			return r;
+			goto out_put;
 		segs = (struct vgpuif_segment *)(lf->mem +
 			(uint64_t)sh->ind_frame * LB_PAGE_SIZE);
 		req.flags = VGPUIF_F_INDIRECT;
-		for (uint32_t i = 0; i < vgpuif_indirect_pages((uint32_t)nseg); i++)
+		for (uint32_t i = 0; i < nr_ind; i++)
 			req.u.indirect_gref[i] = sh->ind_gref[i];
 	} else {
 		segs = req.u.seg;
 	}
 	sh->noneshot = 0;
-	if (nseg) {
+	if (nseg > sh->cap_oneshot) {
 		uint32_t *o = realloc(sh->oneshot, nseg * sizeof(uint32_t));
 
-		if (!o)
-			return -ENOMEM;
+		if (!o) {
+			r = -ENOMEM;
+			goto out_put;
+		}
 		sh->oneshot = o;
+		sh->cap_oneshot = (uint32_t)nseg;
 	}
-	for (unsigned int i = 0; i < nregs; i++) {
-		const struct loopfront_region *g = &regs[i];
+	for (unsigned int i = 0; i < q->nregs; i++) {
+		const struct loopfront_region *g = &q->regs[i];
 		size_t cur = g->offset, left = g->length;
 
 		while (left) {
@@ -633,23 +733,34 @@ int loopfront_submit(struct loopfront *lf, uint8_t op, uint32_t ctx,
 			left -= l;
 		}
 	}
-	sh->id = ((++lf->seq) << LF_ID_BITS) | (uint64_t)slot;
+	if (q->inline_len) {
+		req.flags = VGPUIF_F_INLINE;
+		memcpy(req.u.inline_data, q->inline_data, q->inline_len);
+		nseg = q->inline_len;
+	}
 	sh->in_use = true;
 	sh->done = false;
-	req.id = sh->id;
-	req.op = op;
+	sh->owner = (uint8_t)owner;
+	sh->op = q->op;
+	sh->cb = cb;
+	sh->cookie = cookie;
+	if (owner == LF_POLLED)
+		lf->npolled++;
+	req.id = id;
+	req.op = q->op;
 	req.nr_segments = (uint16_t)nseg;
-	req.ctx = ctx;
-	if (args)
-		req.args = *args;
+	req.ctx = q->ctx;
+	req.args = q->args;
 	*RING_GET_REQUEST(&lf->ring, lf->ring.req_prod_pvt) = req;
 	lf->ring.req_prod_pvt++;
 	lf->inflight++;
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&lf->ring, notify);
 	if (notify)
 		lb_evtchn_notify(lf->ev, (uint32_t)lf->port);
-	if (id)
-		*id = sh->id;
+	if (slot_out)
+		*slot_out = slot;
+	if (id_out)
+		*id_out = id;
 	return 0;
 
 out_ungrant:
@@ -657,51 +768,200 @@ out_ungrant:
 		revoke(lf, sh->oneshot[i]);
 	sh->noneshot = 0;
 	lf_err(lf, "cannot grant a data page: %s", strerror(-r));
+out_put:
+	vgpufront_slots_put(&lf->slots, slot);
 	return r;
 }
 
-int loopfront_poll(struct loopfront *lf, struct vgpuif_response *rsp,
-		   int timeout_ms)
+/* ------------------------------------------------------------ waiting */
+
+/* Poll the ring for up to spin_us before sleeping: true if a response came. */
+static bool spin_for_response(const struct loopfront *lf,
+			      const struct vgpuif_sring *s, RING_IDX cons)
 {
-	int64_t deadline;
+	int64_t end_ns;
+	struct timespec ts;
 
-	if (timeout_ms < 0)
-		timeout_ms = lf->o.timeout_ms;
-	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	if (!lf->o.spin_us)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
+		 (int64_t)lf->o.spin_us * 1000;
 	for (;;) {
-		int left = -1, r;
+		if (__atomic_load_n(&s->rsp_prod, __ATOMIC_ACQUIRE) != cons)
+			return true;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= end_ns)
+			return false;
+		__builtin_ia32_pause();
+	}
+}
 
-		if (!consume_responses(lf))
+/*
+ * Sleep as the leader: on the event channel and the store, with the lock
+ * dropped, for at most left ms (-1: no limit); then unmask what fired and
+ * read the store's events. Lock held on entry and exit.
+ */
+static void lead(struct loopfront *lf, int left)
+{
+	struct pollfd p[2] = {
+		{ .fd = lb_evtchn_fd(lf->ev), .events = POLLIN },
+		{ .fd = lb_xs_fd(lf->xs), .events = POLLIN },
+	};
+	const struct vgpuif_sring *s = lf->ring.sring;
+	RING_IDX cons = lf->ring.rsp_cons;
+	int port;
+
+	lf->leader = true;
+	pthread_mutex_unlock(&lf->lock);
+	if (!s || !spin_for_response(lf, s, cons))
+		(void)poll(p, 2, left);
+	pthread_mutex_lock(&lf->lock);
+	lf->leader = false;
+	while ((port = lb_evtchn_pending(lf->ev)) >= 0)
+		lb_evtchn_unmask(lf->ev, (uint32_t)port);
+	if (p[1].revents)
+		drain_watches(lf);
+	/* A follower may take the lead, or find its answer. */
+	pthread_cond_broadcast(&lf->cond);
+}
+
+static void follow(struct loopfront *lf, int64_t deadline)
+{
+	struct timespec ts;
+
+	if (deadline < 0) {
+		pthread_cond_wait(&lf->cond, &lf->lock);
+		return;
+	}
+	ts.tv_sec = deadline / 1000;
+	ts.tv_nsec = (deadline % 1000) * 1000000;
+	pthread_cond_timedwait(&lf->cond, &lf->lock, &ts);
+}
+
+/*
+ * Wait until pred(lf, arg) holds, taking answers in meanwhile: one thread
+ * at a time sleeps on the fds (the leader), the others on the condition
+ * variable, woken whenever answers were taken in or the leader left.
+ * Lock held. 0, -ETIMEDOUT, -ESHUTDOWN, -EIO.
+ */
+static int wait_locked(struct loopfront *lf,
+		       bool (*pred)(struct loopfront *lf, void *arg), void *arg,
+		       int64_t deadline)
+{
+	for (;;) {
+		int left = -1;
+
+		take_responses(lf);
+		if (pred(lf, arg))
+			return 0;
+		if (lf->broken)
 			return -EIO;
-		if (lf->done_n) {
-			unsigned int slot = lf->done_q[lf->done_head];
-
-			lf->done_head = (lf->done_head + 1) % lf->nshadow;
-			lf->done_n--;
-			return release_slot(lf, slot, rsp);
-		}
 		if (lf->closed)
 			return -ESHUTDOWN;
-		if (lf->inflight == 0)
-			return -ENOENT;
 		if (deadline >= 0) {
 			int64_t l = deadline - now_ms();
 
 			if (l <= 0)
-				return 0;
+				return -ETIMEDOUT;
 			left = (int)l;
 		}
-		if (spin_for_response(lf))
-			continue;
-		r = wait_event(lf, left);
-		if (r)
-			return r;
+		if (!lf->leader)
+			lead(lf, left);
+		else
+			follow(lf, deadline);
 	}
 }
 
-unsigned int loopfront_inflight(const struct loopfront *lf)
+static bool has_room(struct loopfront *lf, void *arg)
 {
-	return lf->inflight;
+	(void)arg;
+	return !RING_FULL(&lf->ring) && lf->slots.nr_free;
+}
+
+/* Submit, waiting for room; lock held. */
+static int submit_wait_locked(struct loopfront *lf, const struct loopfront_req *q,
+			      enum lf_owner owner, loopfront_done_fn cb,
+			      void *cookie, int64_t deadline, uint32_t *slot)
+{
+	int r;
+
+	while ((r = submit_locked(lf, q, owner, cb, cookie, slot, NULL)) ==
+	       -EAGAIN) {
+		r = wait_locked(lf, has_room, NULL, deadline);
+		if (r == -ETIMEDOUT)
+			lf_err(lf, "%s: no room on the ring within %d ms",
+			       vgpuif_op_name(q->op), lf->o.timeout_ms);
+		if (r)
+			return r;
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- calls */
+
+struct slot_arg {
+	uint32_t slot;
+	uint64_t epoch;
+};
+
+static bool slot_done(struct loopfront *lf, void *arg)
+{
+	struct slot_arg *a = arg;
+
+	return a->epoch != lf->epoch || lf->shadow[a->slot].done;
+}
+
+int loopfront_call_req(struct loopfront *lf, const struct loopfront_req *q,
+		       struct vgpuif_response *rsp)
+{
+	int64_t deadline = deadline_in(lf, -1);
+	struct slot_arg a;
+	int r;
+
+	pthread_mutex_lock(&lf->lock);
+	r = submit_wait_locked(lf, q, LF_WAITED, NULL, NULL, deadline, &a.slot);
+	if (r)
+		goto out;
+	a.epoch = lf->epoch;
+	r = wait_locked(lf, slot_done, &a, deadline);
+	if (!r && a.epoch != lf->epoch) {
+		/* The ring went (reconnect) with the request on it. */
+		lf_err(lf, "%s: the connection was reset before the answer",
+		       vgpuif_op_name(q->op));
+		r = -EIO;
+		goto out;
+	}
+	if (r) {
+		/* Its answer, when it comes, is dropped. */
+		lf->shadow[a.slot].owner = LF_ORPHAN;
+		if (r == -ETIMEDOUT)
+			lf_err(lf, "%s: no response within %d ms (is the "
+			       "backend alive?)", vgpuif_op_name(q->op),
+			       lf->o.timeout_ms);
+		goto out;
+	}
+	*rsp = lf->shadow[a.slot].rsp;
+	release_slot(lf, a.slot);
+	if (rsp->status)
+		lf_err(lf, "%s: %s (%d)", vgpuif_op_name(q->op),
+		       vgpuif_status_str(rsp->status), rsp->status);
+out:
+	pthread_mutex_unlock(&lf->lock);
+	return r;
+}
+
+static void fill_req(struct loopfront_req *q, uint8_t op, uint32_t ctx,
+		     const union vgpuif_args *args,
+		     const struct loopfront_region *regs, unsigned int nregs)
+{
+	memset(q, 0, sizeof(*q));
+	q->op = op;
+	q->ctx = ctx;
+	if (args)
+		q->args = *args;
+	q->regs = regs;
+	q->nregs = nregs;
 }
 
 int loopfront_call(struct loopfront *lf, uint8_t op, uint32_t ctx,
@@ -709,69 +969,104 @@ int loopfront_call(struct loopfront *lf, uint8_t op, uint32_t ctx,
 		   const struct loopfront_region *regs, unsigned int nregs,
 		   struct vgpuif_response *rsp)
 {
-	int64_t deadline = lf->o.timeout_ms < 0 ? -1 : now_ms() + lf->o.timeout_ms;
-	uint64_t id;
-	unsigned int slot;
+	struct loopfront_req q;
+
+	fill_req(&q, op, ctx, args, regs, nregs);
+	return loopfront_call_req(lf, &q, rsp);
+}
+
+int loopfront_start(struct loopfront *lf, const struct loopfront_req *q,
+		    loopfront_done_fn done, void *cookie)
+{
 	int r;
 
-	/* Wait for room when async requests fill the ring. */
-	while ((r = loopfront_submit(lf, op, ctx, args, regs, nregs, &id)) ==
-	       -EAGAIN) {
-		r = wait_event(lf, 100);
-		if (r)
-			return r;
-		if (!consume_responses(lf))
-			return -EIO;
-		if (deadline >= 0 && now_ms() > deadline)
-			return -ETIMEDOUT;
+	if (!done)
+		return -EINVAL;
+	pthread_mutex_lock(&lf->lock);
+	r = submit_wait_locked(lf, q, LF_CALLBACK, done, cookie,
+			       deadline_in(lf, -1), NULL);
+	pthread_mutex_unlock(&lf->lock);
+	return r;
+}
+
+struct user_pred {
+	bool (*pred)(void *arg);
+	void *arg;
+};
+
+static bool user_pred(struct loopfront *lf, void *arg)
+{
+	struct user_pred *u = arg;
+
+	(void)lf;
+	return u->pred(u->arg);
+}
+
+int loopfront_wait(struct loopfront *lf, bool (*pred)(void *arg), void *arg,
+		   int timeout_ms)
+{
+	struct user_pred u = { pred, arg };
+	int r;
+
+	pthread_mutex_lock(&lf->lock);
+	r = wait_locked(lf, user_pred, &u, deadline_in(lf, timeout_ms));
+	pthread_mutex_unlock(&lf->lock);
+	return r;
+}
+
+int loopfront_submit(struct loopfront *lf, uint8_t op, uint32_t ctx,
+		     const union vgpuif_args *args,
+		     const struct loopfront_region *regs, unsigned int nregs,
+		     uint64_t *id)
+{
+	struct loopfront_req q;
+	int r;
+
+	fill_req(&q, op, ctx, args, regs, nregs);
+	pthread_mutex_lock(&lf->lock);
+	r = submit_locked(lf, &q, LF_POLLED, NULL, NULL, NULL, id);
+	pthread_mutex_unlock(&lf->lock);
+	return r;
+}
+
+static bool polled_ready(struct loopfront *lf, void *arg)
+{
+	(void)arg;
+	return lf->done_n || !lf->npolled;
+}
+
+int loopfront_poll(struct loopfront *lf, struct vgpuif_response *rsp,
+		   int timeout_ms)
+{
+	int r;
+
+	pthread_mutex_lock(&lf->lock);
+	r = wait_locked(lf, polled_ready, NULL, deadline_in(lf, timeout_ms));
+	if (r == -ETIMEDOUT) {
+		r = 0;
+	} else if (!r && lf->done_n) {
+		unsigned int slot = lf->done_q[lf->done_head];
+
+		lf->done_head = (lf->done_head + 1) % lf->nshadow;
+		lf->done_n--;
+		*rsp = lf->shadow[slot].rsp;
+		release_slot(lf, slot);
+		r = 1;
+	} else if (!r) {
+		r = -ENOENT;
 	}
-	if (r)
-		return r;
-	slot = (unsigned int)(id & ((1u << LF_ID_BITS) - 1));
-	for (;;) {
-		int left = -1;
+	pthread_mutex_unlock(&lf->lock);
+	return r;
+}
 
-		if (!consume_responses(lf))
-			return -EIO;
-		if (lf->shadow[slot].done) {
-			/* Take it out of the completion FIFO. */
-			unsigned int n = lf->done_n, k = 0;
-			unsigned int *tmp = lf->done_q;
+unsigned int loopfront_inflight(struct loopfront *lf)
+{
+	unsigned int n;
 
-			for (unsigned int i = 0; i < n; i++) {
-				unsigned int s = tmp[(lf->done_head + i) %
-						     lf->nshadow];
-
-				if (s != slot)
-					tmp[(lf->done_head + k++) %
-					    lf->nshadow] = s;
-			}
-			lf->done_n = k;
-			release_slot(lf, slot, rsp);
-			if (rsp->status)
-				lf_err(lf, "%s: %s (%d)", vgpuif_op_name(op),
-				       vgpuif_status_str(rsp->status),
-				       rsp->status);
-			return 0;
-		}
-		if (lf->closed)
-			return -ESHUTDOWN;
-		if (deadline >= 0) {
-			int64_t l = deadline - now_ms();
-
-			if (l <= 0) {
-				lf_err(lf, "%s: no response within %d ms",
-				       vgpuif_op_name(op), lf->o.timeout_ms);
-				return -ETIMEDOUT;
-			}
-			left = (int)l;
-		}
-		if (spin_for_response(lf))
-			continue;
-		r = wait_event(lf, left);
-		if (r)
-			return r;
-	}
+	pthread_mutex_lock(&lf->lock);
+	n = lf->inflight;
+	pthread_mutex_unlock(&lf->lock);
+	return n;
 }
 
 /* ---------------------------------------------------------- handshake */
@@ -821,7 +1116,7 @@ static int publish(struct loopfront *lf)
 
 static int setup_ring(struct loopfront *lf)
 {
-	unsigned int pages = 1u << lf->order;
+	unsigned int pages = 1u << lf->order, nslots;
 	struct vgpuif_sring *s;
 	int r;
 
@@ -840,11 +1135,11 @@ static int setup_ring(struct loopfront *lf)
 			return r;
 		lf->ring_gref[i] = (uint32_t)r;
 	}
-	lf->nshadow = RING_SIZE(&lf->ring);
-	lf->shadow = calloc(lf->nshadow, sizeof(*lf->shadow));
-	lf->done_q = calloc(lf->nshadow, sizeof(*lf->done_q));
-	if (!lf->shadow || !lf->done_q)
-		return -ENOMEM;
+	nslots = RING_SIZE(&lf->ring);
+	if (nslots > VGPUFRONT_MAX_SLOTS)
+		nslots = VGPUFRONT_MAX_SLOTS;
+	vgpufront_slots_init(&lf->slots, nslots);
+	lf->nshadow = nslots;
 	r = lb_evtchn_alloc_unbound(lf->ev, lf->be_domid);
 	if (r < 0)
 		return r;
@@ -852,10 +1147,11 @@ static int setup_ring(struct loopfront *lf)
 	return 0;
 }
 
-/* Give back the ring, its grants, event channel and request state. */
+/* Fail what is in flight; give back the ring, its grants and event channel. */
 static void ring_release(struct loopfront *lf)
 {
-	for (unsigned int i = 0; lf->shadow && i < lf->nshadow; i++) {
+	fail_all(lf);
+	for (unsigned int i = 0; lf->shadow && i < VGPUFRONT_MAX_SLOTS; i++) {
 		struct lf_shadow *sh = &lf->shadow[i];
 
 		for (uint32_t k = 0; k < sh->noneshot; k++)
@@ -868,6 +1164,7 @@ static void ring_release(struct loopfront *lf)
 				       VGPUIF_MAX_INDIRECT_PAGES);
 		}
 		free(sh->oneshot);
+		memset(sh, 0, sizeof(*sh));
 	}
 	if (lf->ring_frame > 0) {
 		for (unsigned int i = 0; i < (1u << lf->order); i++)
@@ -878,11 +1175,9 @@ static void ring_release(struct loopfront *lf)
 	}
 	if (lf->port > 0)
 		lb_evtchn_unbind(lf->ev, (uint32_t)lf->port);
-	free(lf->shadow);
-	free(lf->done_q);
-	lf->shadow = NULL;
-	lf->done_q = NULL;
-	lf->nshadow = lf->inflight = lf->done_n = lf->done_head = 0;
+	lf->epoch++;
+	lf->nshadow = lf->inflight = lf->npolled = lf->done_n = 0;
+	lf->done_head = 0;
 	lf->ring_frame = 0;
 	memset(lf->ring_gref, 0, sizeof(lf->ring_gref));
 	memset(&lf->ring, 0, sizeof(lf->ring));
@@ -898,17 +1193,29 @@ static void teardown(struct loopfront *lf)
 		buf_release(lf, b);
 	}
 	ring_release(lf);
+	free(lf->shadow);
+	free(lf->done_q);
 	free(lf->deferred);
 	lb_evtchn_close(lf->ev);
 	lb_xs_close(lf->xs);
 	lb_world_close(lf->w);
+	pthread_cond_destroy(&lf->cond);
+	pthread_mutex_destroy(&lf->lock);
 	free(lf);
+}
+
+/* A feature key of the backend: its value, or def when absent or garbage. */
+static uint64_t be_feature(struct loopfront *lf, const char *key, uint64_t def)
+{
+	uint64_t v;
+
+	return xs_read_u64(lf, lf->be_path, key, &v) ? def : v;
 }
 
 /*
  * The handshake from Initialising to Connected (xenbus's talk_to_backend
  * and connect): negotiate, set up and publish the ring, wait for the
- * backend.
+ * backend. Lock held.
  */
 static int lf_connect(struct loopfront *lf)
 {
@@ -924,27 +1231,28 @@ static int lf_connect(struct loopfront *lf)
 	}
 	r = wait_backend(lf, is_initwait, lf->o.timeout_ms);
 	if (r) {
-		lf_err(lf, "the backend did not reach InitWait (state %d) "
-		       "within %d ms: is vgpu-backend --domid %u running?",
+		lf_err(lf, "backend not connected (state %d) after %d ms: is "
+		       "vgpu-backend --domid %u --transport loopback running?",
 		       lf->be_state, lf->o.timeout_ms, lf->o.domid);
 		return r;
 	}
 	/* Negotiate: the backend's limits cap our wishes. */
-	v = 0;
-	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_MAX_RING_PAGE_ORDER, &v);
+	v = be_feature(lf, VGPUIF_XS_MAX_RING_PAGE_ORDER, 0);
 	lf->order = lf->o.ring_order < 0 ? LF_DEFAULT_ORDER :
 		    (unsigned int)lf->o.ring_order;
 	if (lf->order > v)
 		lf->order = (unsigned int)v;
 	if (lf->order > VGPUIF_MAX_RING_PAGE_ORDER)
 		lf->order = VGPUIF_MAX_RING_PAGE_ORDER;
-	v = 0;
-	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_FEATURE_MAX_INDIRECT, &v);
+	v = be_feature(lf, VGPUIF_XS_FEATURE_MAX_INDIRECT, 0);
 	lf->max_indirect = v > VGPUIF_MAX_INDIRECT_SEGMENTS ?
 			   VGPUIF_MAX_INDIRECT_SEGMENTS : (uint32_t)v;
-	v = 0;
-	(void)xs_read_u64(lf, lf->be_path, VGPUIF_XS_FEATURE_PERSISTENT, &v);
-	lf->persistent = lf->o.persistent != 0 && v == 1;
+	lf->persistent = lf->o.persistent != 0 &&
+			 be_feature(lf, VGPUIF_XS_FEATURE_PERSISTENT, 0) == 1;
+	v = be_feature(lf, VGPUIF_XS_FEATURE_OPS, VGPUIF_OP_COUNT_V1);
+	lf->ops = v > 256 ? 256 : (uint32_t)v;
+	lf->inline_bytes = be_feature(lf, VGPUIF_XS_FEATURE_INLINE, 0) == 1 ?
+			   VGPUIF_MAX_INLINE_BYTES : 0;
 
 	r = setup_ring(lf);
 	if (r) {
@@ -963,26 +1271,54 @@ static int lf_connect(struct loopfront *lf)
 	if (!r && lf->be_state != XS_CONNECTED)
 		r = -ECONNREFUSED;
 	if (r) {
-		lf_err(lf, "the backend did not connect (state %d): %s; see "
-		       "its log", lf->be_state, strerror(-r));
+		lf_err(lf, "backend not connected (state %d) after %d ms: %s; "
+		       "see its log", lf->be_state, lf->o.timeout_ms,
+		       strerror(-r));
 		switch_state(lf, XS_CLOSED);
 		return r;
 	}
+	lf->gen++;
 	return switch_state(lf, XS_CONNECTED);
+}
+
+static int lf_init_sync(struct loopfront *lf)
+{
+	pthread_condattr_t ca;
+
+	if (pthread_mutex_init(&lf->lock, NULL))
+		return -ENOMEM;
+	if (pthread_condattr_init(&ca) ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(&lf->cond, &ca)) {
+		pthread_mutex_destroy(&lf->lock);
+		return -ENOMEM;
+	}
+	pthread_condattr_destroy(&ca);
+	return 0;
 }
 
 struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 				 size_t whylen)
 {
+	const char *dir = o->world_dir ? o->world_dir : lb_default_dir();
 	struct loopfront *lf;
 	uint64_t v;
 	char path[2 * LB_PATH_MAX + 8], *s;
 	int r;
 
 	lf = calloc(1, sizeof(*lf));
-	if (!lf) {
+	if (lf) {
+		lf->shadow = calloc(VGPUFRONT_MAX_SLOTS, sizeof(*lf->shadow));
+		lf->done_q = calloc(VGPUFRONT_MAX_SLOTS, sizeof(*lf->done_q));
+	}
+	if (!lf || !lf->shadow || !lf->done_q || lf_init_sync(lf)) {
 		if (why)
 			snprintf(why, whylen, "out of memory");
+		if (lf) {
+			free(lf->shadow);
+			free(lf->done_q);
+		}
+		free(lf);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -999,15 +1335,13 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 	lf->w = lb_world_open(o->world_dir, false);
 	if (!lf->w) {
 		r = -errno;
-		lf_err(lf, "cannot open the loopback world %s: %s",
-		       o->world_dir ? o->world_dir : lb_default_dir(),
-		       strerror(-r));
+		lf_err(lf, "no loopback world at %s (%s)", dir, strerror(-r));
 		goto out;
 	}
 	if (o->domid == 0 || lb_domain_alive(lf->w, o->domid) != 1) {
 		r = -ESRCH;
-		lf_err(lf, "domain %u does not exist in the world (or is "
-		       "dom0)", o->domid);
+		lf_err(lf, "domain %u does not exist in the loopback world %s",
+		       o->domid, dir);
 		goto out;
 	}
 	lf->xs = lb_xs_open(lf->w, o->domid);
@@ -1027,8 +1361,8 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 	if (!s || !*s || strlen(s) >= sizeof(lf->be_path)) {
 		free(s);
 		r = -ENODEV;
-		lf_err(lf, "no vgpu device %u attached to domain %u (%s "
-		       "missing)", o->devid, o->domid, path);
+		lf_err(lf, "domain %u has no vgpu device %u (%s missing)",
+		       o->domid, o->devid, path);
 		goto out;
 	}
 	snprintf(lf->be_path, sizeof(lf->be_path), "%s", s);
@@ -1046,7 +1380,9 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 		lf_err(lf, "cannot watch %s: %s", lf->be_path, strerror(-r));
 		goto out;
 	}
+	pthread_mutex_lock(&lf->lock);
 	r = lf_connect(lf);
+	pthread_mutex_unlock(&lf->lock);
 	if (r)
 		goto out;
 	lf->err[0] = '\0';
@@ -1055,11 +1391,15 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 out:
 	if (why)
 		snprintf(why, whylen, "%s", lf->err);
-	if (lf->xs)
+	if (lf->xs) {
 		teardown(lf);
-	else {
+	} else {
 		if (lf->w)
 			lb_world_close(lf->w);
+		pthread_cond_destroy(&lf->cond);
+		pthread_mutex_destroy(&lf->lock);
+		free(lf->shadow);
+		free(lf->done_q);
 		free(lf);
 	}
 	errno = -r;
@@ -1070,11 +1410,12 @@ int loopfront_reconnect(struct loopfront *lf)
 {
 	int r;
 
-	/* Whatever was in flight is lost with the old ring. */
+	pthread_mutex_lock(&lf->lock);
+	/* The backend must have let go of the old ring first. */
 	r = wait_backend(lf, is_closed_or_idle, lf->o.timeout_ms);
 	if (r) {
 		lf_err(lf, "the backend did not let go of the old ring in time");
-		return r;
+		goto out;
 	}
 	switch_state(lf, XS_CLOSED);
 	ring_release(lf);
@@ -1083,29 +1424,34 @@ int loopfront_reconnect(struct loopfront *lf)
 	lf->broken = false;
 	r = lf_connect(lf);
 	if (r) {
+		ring_release(lf);
 		lf->closed = true;
-		return r;
+		goto out;
 	}
 	lf->err[0] = '\0';
-	return 0;
+out:
+	pthread_cond_broadcast(&lf->cond);
+	pthread_mutex_unlock(&lf->lock);
+	return r;
 }
 
 int loopfront_close(struct loopfront *lf)
 {
-	int timeout, r = 0;
+	int r = 0;
 
 	if (!lf)
 		return 0;
-	timeout = lf->o.timeout_ms;
+	pthread_mutex_lock(&lf->lock);
 	/* Closing: the backend unmaps everything, then says so. */
 	if (!switch_state(lf, XS_CLOSING)) {
-		r = wait_backend(lf, is_closed_or_idle, timeout);
+		r = wait_backend(lf, is_closed_or_idle, lf->o.timeout_ms);
 		if (r)
 			lf_err(lf, "the backend did not close in time");
 	}
 	switch_state(lf, XS_CLOSED);
 	lb_xs_unwatch(lf->xs, lf->be_path, "backend");
 	retry_deferred(lf);
+	pthread_mutex_unlock(&lf->lock);
 	teardown(lf);
 	return r;
 }
@@ -1132,9 +1478,29 @@ bool loopfront_persistent(const struct loopfront *lf)
 	return lf->persistent;
 }
 
+uint32_t loopfront_ops(const struct loopfront *lf)
+{
+	return lf->ops;
+}
+
+uint32_t loopfront_inline_bytes(const struct loopfront *lf)
+{
+	return lf->inline_bytes;
+}
+
 uint32_t loopfront_domid(const struct loopfront *lf)
 {
 	return lf->o.domid;
+}
+
+uint32_t loopfront_devid(const struct loopfront *lf)
+{
+	return lf->o.devid;
+}
+
+uint64_t loopfront_generation(const struct loopfront *lf)
+{
+	return __atomic_load_n(&lf->gen, __ATOMIC_RELAXED);
 }
 
 const char *loopfront_backend_path(const struct loopfront *lf)
@@ -1149,15 +1515,23 @@ const char *loopfront_frontend_path(const struct loopfront *lf)
 
 char *loopfront_backend_read(struct loopfront *lf, const char *key)
 {
-	char path[2 * LB_PATH_MAX + 8];
+	char path[2 * LB_PATH_MAX + 8], *v;
 
 	snprintf(path, sizeof(path), "%s/%s", lf->be_path, key);
-	return lb_xs_read(lf->xs, LB_XBT_NULL, path, NULL);
+	pthread_mutex_lock(&lf->lock);
+	v = lb_xs_read(lf->xs, LB_XBT_NULL, path, NULL);
+	pthread_mutex_unlock(&lf->lock);
+	return v;
 }
 
 bool loopfront_broken(const struct loopfront *lf)
 {
-	return lf->broken;
+	return __atomic_load_n(&lf->broken, __ATOMIC_RELAXED);
+}
+
+bool loopfront_closed(const struct loopfront *lf)
+{
+	return __atomic_load_n(&lf->closed, __ATOMIC_RELAXED);
 }
 
 const char *loopfront_error(const struct loopfront *lf)
@@ -1216,15 +1590,17 @@ int loopfront_raw_next_response(struct loopfront *lf,
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 
+	pthread_mutex_lock(&lf->lock);
 	for (;;) {
 		RING_IDX rp = lf->ring.sring->rsp_prod;
-		int left = -1, r;
+		int left = -1;
 
 		xen_rmb(); /* see responses up to rp */
 		if (rp != lf->ring.rsp_cons) {
 			RING_COPY_RESPONSE(&lf->ring, lf->ring.rsp_cons, rsp);
 			if (lf->consume)
 				lf->ring.rsp_cons++;
+			pthread_mutex_unlock(&lf->lock);
 			return 1;
 		}
 		lf->ring.sring->rsp_event = lf->ring.rsp_cons + 1;
@@ -1234,13 +1610,13 @@ int loopfront_raw_next_response(struct loopfront *lf,
 		if (deadline >= 0) {
 			int64_t l = deadline - now_ms();
 
-			if (l <= 0)
+			if (l <= 0) {
+				pthread_mutex_unlock(&lf->lock);
 				return 0;
+			}
 			left = (int)l;
 		}
-		r = wait_event(lf, left);
-		if (r)
-			return r;
+		lead(lf, left);
 	}
 }
 

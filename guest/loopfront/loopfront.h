@@ -1,26 +1,31 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * loopfront.h - a userspace vgpu frontend over the loopback world.
+ * loopfront.h - a userspace vgpu frontend over the loopback world: the
+ * engine of libvgpu's loopback transport (guest/libvgpu/loopback.c).
  *
  * It speaks the protocol of ring/vgpuif.h exactly as vgpu-front.ko does
  * (XenStore handshake, granted ring of 2^order pages, event channel,
- * direct and indirect segments, persistent grants), but as a program
- * acting as guest domain <domid> of a loopback world (loopback-xen/).
- * The loopback integration tests, the benchmarks and `make demo` drive the
- * real vgpu-backend through it. The RAW calls at the end break the
- * protocol on purpose, for malicious-frontend tests.
+ * direct and indirect segments, persistent grants, inline data,
+ * reconnect), but in a process acting as guest domain <domid> of a
+ * loopback world (loopback-xen/). Programs reach it through vgpu.h
+ * ("loopback:DIR?domid=N"); only libvgpu, this frontend's own tests and
+ * the malicious-frontend tests use this header. The RAW calls at the end
+ * break the protocol on purpose, for those tests.
  *
  * The frontend does not trust the backend: a response producer index that
  * runs ahead of what was requested, or a response whose id is not
  * outstanding, marks the frontend broken (every later call fails with
- * -EIO, loopfront_error() says why).
+ * -EIO, loopfront_error() says why), as the module does.
+ *
+ * Threads: a handle may be used by several threads at once (the RAW calls
+ * excepted). Many requests may be in flight; a thread waiting for one
+ * answer takes in every answer that arrives meanwhile and hands it on, and
+ * only one thread at a time sleeps on the event channel, so that no waiter
+ * starves another.
  *
  * Errno contract: calls returning int return 0 (or a stated non-negative
- * value) on success and -errno on a local failure. The convenience wrappers
- * (loopfront_nop() and friends) return the backend's response status
- * (VGPUIF_RSP_*, 0 or negative) when a response arrived, and a local
- * -errno otherwise; loopfront_error() tells which and why. A handle is used
- * by one thread at a time.
+ * value) on success and -errno on a local failure; a response's status is
+ * the backend's verdict (VGPUIF_RSP_*) and never a local failure.
  */
 #ifndef VGPU_LOOPFRONT_H
 #define VGPU_LOOPFRONT_H
@@ -45,7 +50,8 @@ struct loopfront_opts {
 	int persistent;         /* -1/1: reuse data grants (feature-persistent),
 				 * 0: grant and revoke per request            */
 	int timeout_ms;         /* handshake, close and each wait for a
-				 * response; 0: 60000; < 0: wait forever     */	unsigned int spin_us;   /* before sleeping on the event channel, poll
+				 * response; 0: 60000; < 0: wait forever     */
+	unsigned int spin_us;   /* before sleeping on the event channel, poll
 				 * the ring this long for a response (lower
 				 * latency, burns a CPU); 0: off, or
 				 * $VGPU_LOOPFRONT_SPIN_US                    */
@@ -58,32 +64,34 @@ void loopfront_opts_init(struct loopfront_opts *o);
  * Connect device devid of domain domid: opens the world (which must exist,
  * with the domain alive and the device attached: lb_attach_device), writes
  * state Initialising, waits for the backend's InitWait, reads
- * max-ring-page-order and feature-max-indirect-segments, allocates and
- * grants the ring, allocates an event channel, writes ring-ref* /
- * ring-page-order, event-channel, protocol and feature-persistent in one
- * transaction (retried on EAGAIN), goes Initialised and waits for the
- * backend's Connected, then goes Connected. NULL and errno on failure
- * (ENOENT no world, ENODEV no such device, ESRCH dead domain, ETIMEDOUT
- * backend did not answer, ECONNREFUSED backend closed); why (if not NULL,
- * whylen bytes) receives an explanation for a human.
+ * max-ring-page-order, feature-max-indirect-segments, feature-persistent,
+ * feature-ops and feature-inline, allocates and grants the ring, allocates
+ * an event channel, writes ring-ref* / ring-page-order, event-channel,
+ * protocol and feature-persistent in one transaction (retried on EAGAIN),
+ * goes Initialised and waits for the backend's Connected, then goes
+ * Connected. NULL and errno on failure (ENOENT no world, ESRCH no such
+ * domain, ENODEV no such device, ETIMEDOUT the backend did not answer,
+ * ECONNREFUSED the backend closed); why (if not NULL, whylen bytes)
+ * receives an explanation for a human.
  */
 struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 				 size_t whylen);
 /*
  * Disconnect: state Closing, wait for the backend to close (it unmaps),
- * revoke every grant, state Closed, free the ring and every buffer.
- * Returns 0, or -errno describing a step that failed (the handle is freed
- * in any case).
+ * fail what is still in flight (-EIO to its callback), revoke every
+ * grant, state Closed, free the ring and every buffer. No other thread may
+ * use the handle any more. Returns 0, or -errno describing a step that
+ * failed (the handle is freed in any case).
  */
 int loopfront_close(struct loopfront *lf);
 
 /*
  * After the backend closed the device (calls fail with -ESHUTDOWN; e.g. it
  * was restarted) or after the frontend broke: wait until the backend lets
- * go of the ring, go Closed, give the old ring back and connect again from
- * Initialising, as vgpu-front.ko does when the backend returns to
- * InitWait. Requests in flight are lost; buffers stay valid. 0 or -errno
- * (as loopfront_open).
+ * go of the ring, go Closed, fail what was in flight (-EIO), give the old
+ * ring back and connect again from Initialising, as vgpu-front.ko does
+ * when the backend returns to InitWait. Buffers stay valid. 0 or -errno
+ * (as loopfront_open). loopfront_generation() counts the connections.
  */
 int loopfront_reconnect(struct loopfront *lf);
 
@@ -92,13 +100,20 @@ unsigned int loopfront_ring_order(const struct loopfront *lf);
 unsigned int loopfront_ring_size(const struct loopfront *lf);  /* slots */
 uint32_t loopfront_max_indirect(const struct loopfront *lf);
 bool loopfront_persistent(const struct loopfront *lf);
+/* The backend's feature-ops (16 when absent) and the inline bytes one
+ * request may carry (VGPUIF_MAX_INLINE_BYTES with feature-inline, else 0). */
+uint32_t loopfront_ops(const struct loopfront *lf);
+uint32_t loopfront_inline_bytes(const struct loopfront *lf);
 uint32_t loopfront_domid(const struct loopfront *lf);
-/* The backend's directory and its key "executor" ("cuda"/"cpu"; NULL if
- * absent; malloc'd). */
+uint32_t loopfront_devid(const struct loopfront *lf);
+/* Connections made so far: 1 after open, +1 per reconnect. */
+uint64_t loopfront_generation(const struct loopfront *lf);
+/* The backend's directory and one of its keys (malloc'd; NULL if absent). */
 const char *loopfront_backend_path(const struct loopfront *lf);
 char *loopfront_backend_read(struct loopfront *lf, const char *key);
-/* Broken by a lying backend or a closed one; loopfront_error says why. */
+/* Broken by a lying backend; closed by the backend (reconnect to go on). */
 bool loopfront_broken(const struct loopfront *lf);
+bool loopfront_closed(const struct loopfront *lf);
 /* A human-readable line about the last failure ("" when none). */
 const char *loopfront_error(const struct loopfront *lf);
 
@@ -114,6 +129,12 @@ struct loopfront_buf *loopfront_buf_alloc(struct loopfront *lf, size_t size);
 void loopfront_buf_free(struct loopfront *lf, struct loopfront_buf *b);
 void *loopfront_buf_ptr(const struct loopfront_buf *b);
 size_t loopfront_buf_size(const struct loopfront_buf *b);
+/*
+ * The buffer holding all of [p, p + len), and *off the offset of p in it;
+ * NULL when no buffer of this handle holds the whole range.
+ */
+struct loopfront_buf *loopfront_buf_find(struct loopfront *lf, const void *p,
+					 size_t len, size_t *off);
 
 /*
  * One piece of a request's data stream: length bytes of buf at offset.
@@ -129,78 +150,87 @@ struct loopfront_region {
 	bool backend_writes;
 };
 
+/*
+ * A request. The data stream is either regs (granted pages: direct
+ * segments, or indirect pages when the backend offered enough
+ * feature-max-indirect-segments) or inline_data (VGPUIF_F_INLINE: 1 ..
+ * loopfront_inline_bytes() bytes the backend only reads, copied into the
+ * request), never both.
+ */
+struct loopfront_req {
+	uint8_t op;
+	uint32_t ctx;
+	union vgpuif_args args;
+	const struct loopfront_region *regs;
+	unsigned int nregs;
+	const void *inline_data;
+	unsigned int inline_len;
+};
+
 /* --------------------------------------------------------------- calls */
 
 /*
- * Send one request and wait for its response. The regions become direct
- * segments (at most VGPUIF_MAX_DIRECT_SEGMENTS) or indirect pages when the
- * backend offered enough feature-max-indirect-segments (else -E2BIG).
- * Returns 0 with *rsp filled (rsp->status is the backend's verdict), or
- * -errno: -EINVAL bad region, -E2BIG too many segments, -EIO broken,
- * -ESHUTDOWN backend closed, -ETIMEDOUT no response in time (the request
- * stays outstanding).
+ * Send one request and wait for its response (waiting for ring room
+ * first). Returns 0 with *rsp filled (rsp->status is the backend's
+ * verdict), or -errno: -EINVAL bad region or inline data, -E2BIG too many
+ * segments, -EIO broken, -ESHUTDOWN backend closed, -ETIMEDOUT no response
+ * within the handle's timeout (the request stays outstanding until the
+ * backend answers or the connection goes).
  */
+int loopfront_call_req(struct loopfront *lf, const struct loopfront_req *req,
+		       struct vgpuif_response *rsp);
 int loopfront_call(struct loopfront *lf, uint8_t op, uint32_t ctx,
 		   const union vgpuif_args *args,
 		   const struct loopfront_region *regs, unsigned int nregs,
 		   struct vgpuif_response *rsp);
 
 /*
- * Asynchronous: queue a request (pushed at once; the backend is notified
- * when it asked to be). *id receives the request id its response will
- * carry. -EAGAIN when the ring is full: poll first.
+ * Asynchronous, with a completion callback: queue req (waiting for ring
+ * room up to the handle's timeout) and return. done(cookie, rsp) is called
+ * exactly once, by whichever thread takes the answer in (with the handle's
+ * lock held: done must not call this library), with the backend's
+ * response, or with status -EIO when the connection is torn down
+ * (reconnect, close) before an answer came. Not called when this returns
+ * an error.
+ */
+typedef void (*loopfront_done_fn)(void *cookie, const struct vgpuif_response *rsp);
+int loopfront_start(struct loopfront *lf, const struct loopfront_req *req,
+		    loopfront_done_fn done, void *cookie);
+/*
+ * Wait until pred(arg) holds (evaluated with the handle's lock held, after
+ * each batch of answers taken in: it may read what done() callbacks
+ * write), at most timeout_ms (< 0: the handle's timeout). 0, or -ETIMEDOUT,
+ * -ESHUTDOWN (backend closed), -EIO (broken).
+ */
+int loopfront_wait(struct loopfront *lf, bool (*pred)(void *arg), void *arg,
+		   int timeout_ms);
+
+/*
+ * Asynchronous, polled: queue a request without waiting. *id (may be NULL)
+ * receives the id its response will carry. -EAGAIN when the ring is full:
+ * poll first.
  */
 int loopfront_submit(struct loopfront *lf, uint8_t op, uint32_t ctx,
 		     const union vgpuif_args *args,
 		     const struct loopfront_region *regs, unsigned int nregs,
 		     uint64_t *id);
 /*
- * Next completed response, in completion order: 1 and *rsp, 0 when none
- * came within timeout_ms (0: do not wait; < 0: the handle's timeout), or
- * -errno (-EIO broken, -ESHUTDOWN closed, -ENOENT nothing in flight).
+ * Next completed response of a loopfront_submit() request, in completion
+ * order: 1 and *rsp, 0 when none came within timeout_ms (0: do not wait;
+ * < 0: the handle's timeout), or -errno (-EIO broken, -ESHUTDOWN closed,
+ * -ENOENT nothing in flight that it could return).
  */
 int loopfront_poll(struct loopfront *lf, struct vgpuif_response *rsp,
 		   int timeout_ms);
-/* Requests submitted and not yet returned by loopfront_poll/call. */
-unsigned int loopfront_inflight(const struct loopfront *lf);
-
-/* ---------------------------------------------------------- wrappers */
-/* Each returns the response status or a local -errno (see the top). */
-
-int loopfront_nop(struct loopfront *lf);
-int loopfront_get_info(struct loopfront *lf, struct vgpuif_info *info);
-int loopfront_ctx_create(struct loopfront *lf, uint32_t *ctx);
-int loopfront_ctx_destroy(struct loopfront *lf, uint32_t ctx);
-int loopfront_mem_alloc(struct loopfront *lf, uint32_t ctx, uint64_t size,
-			uint64_t *mem, uint64_t *dev_addr);
-int loopfront_mem_free(struct loopfront *lf, uint32_t ctx, uint64_t mem);
-/*
- * Copy len bytes between buf+buf_off and device memory mem+mem_off, of any
- * size: split into as many requests as the segment limits need, kept in
- * flight together. The first failing status is returned.
- */
-int loopfront_memcpy_h2d(struct loopfront *lf, uint32_t ctx, uint64_t mem,
-			 uint64_t mem_off, struct loopfront_buf *buf,
-			 size_t buf_off, size_t len);
-int loopfront_memcpy_d2h(struct loopfront *lf, uint32_t ctx, uint64_t mem,
-			 uint64_t mem_off, struct loopfront_buf *buf,
-			 size_t buf_off, size_t len);
-int loopfront_memset(struct loopfront *lf, uint32_t ctx, uint64_t mem,
-		     uint64_t off, uint64_t len, uint32_t value,
-		     uint32_t elem_size);
-/*
- * The built-in c = a + b over n float32: buf+off holds a (4n bytes), then
- * b (4n), then receives c (4n).
- */
-int loopfront_vector_add(struct loopfront *lf, uint32_t ctx, uint32_t n,
-			 struct loopfront_buf *buf, size_t off);
-int loopfront_sync(struct loopfront *lf, uint32_t ctx);
+/* Requests on the ring whose answer has not been handed out yet. */
+unsigned int loopfront_inflight(struct loopfront *lf);
 
 /* --------------------------------------------------------------- RAW */
 /*
  * For malicious-frontend tests: each breaks the protocol on purpose and
  * leaves the consequences (a halted ring, a backend closing) to be
- * observed. None of them marks the frontend broken by itself.
+ * observed. None of them marks the frontend broken by itself, and none may
+ * run while another thread uses the handle.
  */
 
 /* Write len (<= 128) bytes into the request slot of ring index idx. */

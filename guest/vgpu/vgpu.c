@@ -13,21 +13,22 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 
 #include "vgpu.h"
 
 static const char usage_text[] =
-"Usage: vgpu [--device PATH] COMMAND [ARGS]\n"
-"       gpu_test nop | vector_add | invalid_command\n"
+"Usage: vgpu [--device DEVICE] COMMAND [ARGS]\n"
+"       gpu_test [--device DEVICE] nop | vector_add | invalid_command\n"
 "\n"
-"Talks to the vgpu-xen backend in dom0 through /dev/vgpu_stub (vgpu-front.ko).\n"
-"Each run opens the device once: one GPU context, freed when vgpu exits.\n"
+"Talks to the vgpu-xen backend in dom0 through libvgpu: in a Xen guest over\n"
+"/dev/vgpu_stub (vgpu-front.ko), on a machine without Xen over a loopback\n"
+"world, as guest domain N (the same program, chosen at run time). Each run\n"
+"opens the device once: one GPU context, freed when the program exits.\n"
 "\n"
 "Commands:\n"
 "  info                 the GPU, its memory, the executor, this domain's\n"
-"                       priority, pool and quota (set by the dom0 operator)\n"
-"                       and the ring in use\n"
+"                       priority, pool and quota (set by the dom0 operator),\n"
+"                       the transport, the ring and the protocol revision\n"
 "  nop [COUNT]          COUNT round trips (default 1) through the ring\n"
 "  vector-add [N]       c = a + b over N float32 elements (default 1024) on\n"
 "                       the GPU; checks every element\n"
@@ -37,15 +38,17 @@ static const char usage_text[] =
 "                       DEV_OFF (default 3) and back into a buffer at another\n"
 "                       offset, then through a device-to-device copy and a\n"
 "                       memset; checks every byte\n"
-"  bench [--seconds S] [--threads T] [--n N]\n"
+"  bench [--seconds S] [--threads T] [--n N] [--shared]\n"
 "                       ops/s and round-trip p50/p99 of sync NOP, sync\n"
 "                       VECTOR_ADD of N elements (default 1024) and async\n"
 "                       MEMSET (queued, then SYNC); S per test (default 2),\n"
-"                       T threads, each with its own context (default 1)\n"
-"  stress [--seconds S] [--threads T]\n"
+"                       T threads (default 1), each with its own context, or\n"
+"                       all on one handle with --shared\n"
+"  stress [--seconds S] [--threads T] [--shared]\n"
 "                       T threads (default 2) for S seconds (default 10) mix\n"
 "                       NOP, VECTOR_ADD, alloc/copy/free and MEMSET+SYNC and\n"
-"                       check every result; fails on any error\n"
+"                       check every result; fails on any error (--shared:\n"
+"                       one handle for all threads)\n"
 "  hold SECONDS         keeps the device open for SECONDS, a NOP every 0.1 s,\n"
 "                       counting failures (for backend restart tests); then a\n"
 "                       checked VECTOR_ADD decides the exit status\n"
@@ -53,18 +56,37 @@ static const char usage_text[] =
 "gpu_test commands (the original prototype's tests):\n"
 "  nop                  one NOP; prints \"NOP passed\"\n"
 "  vector_add           1024 elements; prints \"Vector add passed: 1024 elements, 0 errors\"\n"
-"  invalid_command      sends an ioctl the device does not know; prints\n"
-"                       \"Error: Invalid command\" when it is refused as it must be\n"
+"  invalid_command      sends an opcode the backend does not serve (0xEE);\n"
+"                       prints \"Error: Invalid command\" when it is refused as\n"
+"                       it must be, then checks that the device still works\n"
 "\n"
 "Options:\n"
-"  --device PATH        the device (default /dev/vgpu_stub)\n"
+"  --device DEVICE      the device (default: $VGPU_DEVICE, else /dev/vgpu_stub):\n"
+"                         /dev/NAME or kmod:PATH  the kernel module's device\n"
+"                         loopback:DIR?domid=N[&devid=M][&timeout_ms=T]\n"
+"                                 guest domain N of the loopback world in DIR\n"
+"                                 (DIR empty: $VGPU_LOOPBACK_DIR); also\n"
+"                                 ring_order=K, persistent=0|1, spin_us=US\n"
 "  -h, --help           this text\n"
 "\n"
+"Environment:\n"
+"  VGPU_DEVICE          the device when --device is not given\n"
+"  VGPU_LOOPBACK_DIR    the default loopback world\n"
+"\n"
+"Examples:\n"
+"  gpu_test vector_add                       in a Xen guest\n"
+"  vgpu --device 'loopback:/dev/shm/w?domid=1' info\n"
+"                                            on a loopback world (see\n"
+"                                            vgpu-loopback-xl --help)\n"
+"\n"
 "Exit status: 0 on success, 1 when an operation failed or a check found a\n"
-"wrong result, 2 on a usage error. Errors name the operation and the reason.\n";
+"wrong result, 2 on a usage error. Errors name the transport, the operation\n"
+"and the reason.\n";
 
 static const char *prog = "vgpu";
 static const char *device_path;
+/* bench/stress --shared: every thread on this one handle. */
+static vgpu_t *shared_v;
 
 static int usage_error(const char *msg, const char *arg)
 {
@@ -77,6 +99,18 @@ static int usage_error(const char *msg, const char *arg)
 static int fail(const char *what, int err)
 {
 	fprintf(stderr, "%s: %s: %s\n", prog, what, vgpu_strerror(err));
+	return 1;
+}
+
+/* A failure of a call on v: libvgpu's own line says where and why. */
+static int fail_on(vgpu_t *v, const char *what, int err)
+{
+	const char *why = vgpu_error(v);
+
+	if (why && *why)
+		fprintf(stderr, "%s: %s: %s\n", prog, what, why);
+	else
+		fprintf(stderr, "%s: %s: %s\n", prog, what, vgpu_strerror(err));
 	return 1;
 }
 
@@ -113,13 +147,23 @@ static uint64_t parse_size(const char *s, bool allow_zero)
 	return v;
 }
 
+/* The device this run uses, for messages. */
+static const char *device_name(void)
+{
+	if (device_path)
+		return device_path;
+	if (getenv("VGPU_DEVICE") && *getenv("VGPU_DEVICE"))
+		return getenv("VGPU_DEVICE");
+	return VGPU_DEFAULT_DEVICE;
+}
+
 static int open_dev(vgpu_t **v)
 {
 	int ret = vgpu_open(device_path, v);
 
 	if (ret)
-		fprintf(stderr, "%s: cannot open %s: %s\n", prog,
-			device_path ? device_path : VGPU_DEFAULT_DEVICE, vgpu_strerror(ret));
+		fprintf(stderr, "%s: cannot open %s: %s\n", prog, device_name(),
+			*vgpu_open_error() ? vgpu_open_error() : vgpu_strerror(ret));
 	return ret;
 }
 
@@ -131,7 +175,7 @@ static int cmd_info(vgpu_t *v)
 	int ret = vgpu_query(v, &i);
 
 	if (ret)
-		return fail("query", ret);
+		return fail_on(v, "query", ret);
 	printf("gpu:           %s\n", i.gpu_name);
 	printf("executor:      %s\n", vgpu_executor_name(i.executor));
 	printf("compute cap.:  %u.%u, %u SMs\n", i.cc_major, i.cc_minor, i.sm_count);
@@ -146,7 +190,10 @@ static int cmd_info(vgpu_t *v)
 	printf("priority:      %s\n", vgpu_priority_name(i.priority));
 	printf("pool:          %u\n", i.pool);
 	printf("domain:        %u (device vgpu-%u)\n", i.domid, i.devid);
-	printf("protocol:      %u\n", i.protocol_version);
+	printf("protocol:      %u, ops 0..%u%s, inline data %s\n", i.protocol_version,
+	       i.ops ? i.ops - 1 : 0, i.ops > 16 ? " (revision 2)" : "",
+	       i.inline_bytes ? "yes" : "no");
+	printf("transport:     %s (%s)\n", vgpu_transport_name(v), device_name());
 	printf("ring:          %u page(s), %u slots, %u segments per request\n",
 	       i.ring_pages, i.ring_slots, i.max_segments);
 	printf("context:       %" PRIu64 " (connection %" PRIu64 ")\n", i.ctx, i.generation);
@@ -164,7 +211,7 @@ static int cmd_nop(vgpu_t *v, unsigned long count, bool gpu_test)
 		if (ret) {
 			if (gpu_test)
 				printf("Error: NOP failed: %s\n", vgpu_strerror(ret));
-			return fail("nop", ret);
+			return fail_on(v, "nop", ret);
 		}
 	}
 	if (gpu_test)
@@ -213,30 +260,37 @@ static int cmd_vector_add(vgpu_t *v, uint32_t n, bool gpu_test)
 	if (bad < 0) {
 		if (gpu_test)
 			printf("Error: Vector add failed: %s\n", vgpu_strerror((int)bad));
-		return fail("vector-add", (int)bad);
+		return fail_on(v, "vector-add", (int)bad);
 	}
 	printf("Vector add %s: %u elements, %ld errors\n", bad ? "FAILED" : "passed", n, bad);
 	return bad ? 1 : 0;
 }
 
+#define INVALID_OP 0xEE
+
 static int cmd_invalid(vgpu_t *v)
 {
-	/* An ioctl number of the vgpu family that the device does not define. */
-	int r = ioctl(vgpu_fd(v), _IO('V', 0x7f));
+	/* An opcode of no revision of the protocol: the backend says ENOSYS. */
+	int r = vgpu_send_op(v, INVALID_OP);
 
 	if (r == 0) {
-		printf("Error: the device accepted an invalid command\n");
+		printf("Error: the backend accepted an invalid command (opcode 0x%x)\n",
+		       INVALID_OP);
 		return 1;
 	}
-	if (errno != ENOTTY) {
-		printf("Error: invalid command refused with %s, want ENOTTY\n", strerror(errno));
+	/* ENOTTY: a module of ABI 1 refuses it itself. */
+	if (r != -ENOSYS && r != -ENOTTY) {
+		printf("Error: invalid command refused with %s, want ENOSYS\n",
+		       vgpu_strerror(r));
 		return 1;
 	}
 	printf("Error: Invalid command\n");
+	printf("(opcode 0x%x refused over %s: %s)\n", INVALID_OP, vgpu_transport_name(v),
+	       vgpu_strerror(r));
 	/* The device must still work afterwards. */
 	r = vgpu_nop(v, NULL);
 	if (r)
-		return fail("nop after the invalid command", r);
+		return fail_on(v, "nop after the invalid command", r);
 	return 0;
 }
 
@@ -313,12 +367,12 @@ static int cmd_copy_check(vgpu_t *v, uint64_t size, uint64_t hoff, uint64_t doff
 	}
 	fill(buf + hoff, size, seed);
 	ret = vgpu_mem_alloc(v, size + doff, &mem, NULL);
-	if (ret) { fail("mem-alloc", ret); goto out; }
+	if (ret) { fail_on(v, "mem-alloc", ret); goto out; }
 	ret = vgpu_memcpy_h2d(v, mem, doff, buf + hoff, size);
-	if (ret) { fail("memcpy host-to-device", ret); goto out_free; }
+	if (ret) { fail_on(v, "memcpy host-to-device", ret); goto out_free; }
 	memset(buf, 0x5a, blen);
 	ret = vgpu_memcpy_d2h(v, buf + hoff + 5, mem, doff, size);
-	if (ret) { fail("memcpy device-to-host", ret); goto out_free; }
+	if (ret) { fail_on(v, "memcpy device-to-host", ret); goto out_free; }
 	if (pattern_diff(buf + hoff + 5, size, seed, &at)) {
 		fprintf(stderr, "%s: copy-check: byte %" PRIu64 " of %" PRIu64 " differs after H2D+D2H\n",
 			prog, at, size);
@@ -329,14 +383,14 @@ static int cmd_copy_check(vgpu_t *v, uint64_t size, uint64_t hoff, uint64_t doff
 		goto out_free;
 	}
 	ret = vgpu_mem_alloc(v, size + 1, &mem2, NULL);
-	if (ret) { fail("mem-alloc", ret); goto out_free; }
+	if (ret) { fail_on(v, "mem-alloc", ret); goto out_free; }
 	ret = vgpu_memcpy_d2d(v, mem2, 1, mem, doff, size);
 	if (!ret)
 		ret = vgpu_sync(v);
-	if (ret) { fail("memcpy device-to-device", ret); goto out_free; }
+	if (ret) { fail_on(v, "memcpy device-to-device", ret); goto out_free; }
 	memset(buf, 0, blen);
 	ret = vgpu_memcpy_d2h(v, buf, mem2, 1, size);
-	if (ret) { fail("memcpy device-to-host", ret); goto out_free; }
+	if (ret) { fail_on(v, "memcpy device-to-host", ret); goto out_free; }
 	if (pattern_diff(buf, size, seed, &at)) {
 		fprintf(stderr, "%s: copy-check: byte %" PRIu64 " differs after D2D\n", prog, at);
 		goto out_free;
@@ -347,9 +401,9 @@ static int cmd_copy_check(vgpu_t *v, uint64_t size, uint64_t hoff, uint64_t doff
 		ret = vgpu_memset(v, mem2, 4, 0xa5c3e1f0u, 4, mlen);
 		if (!ret)
 			ret = vgpu_sync(v);
-		if (ret) { fail("memset", ret); goto out_free; }
+		if (ret) { fail_on(v, "memset", ret); goto out_free; }
 		ret = vgpu_memcpy_d2h(v, buf, mem2, 4, mlen);
-		if (ret) { fail("memcpy device-to-host", ret); goto out_free; }
+		if (ret) { fail_on(v, "memcpy device-to-host", ret); goto out_free; }
 		for (i = 0; i < mlen; i += 4) {
 			uint32_t w;
 
@@ -370,7 +424,7 @@ out_free:
 		vgpu_mem_free(v, mem2);
 	ret = vgpu_mem_free(v, mem);
 	if (ret && !rc) {
-		fail("mem-free", ret);
+		fail_on(v, "mem-free", ret);
 		rc = 1;
 	}
 out:
@@ -422,8 +476,8 @@ static void *bench_fn(void *arg)
 	vgpu_t *v;
 	uint32_t i;
 
-	t->err = vgpu_open(device_path, &v);
-	if (t->err)
+	v = shared_v;
+	if (!v && (t->err = vgpu_open(device_path, &v)))
 		return NULL;
 	if (t->kind == 1) {
 		a = calloc(t->n, 4); b = calloc(t->n, 4); c = calloc(t->n, 4);
@@ -474,7 +528,8 @@ static void *bench_fn(void *arg)
 		vgpu_mem_free(v, mem);
 out:
 	free(a); free(b); free(c);
-	vgpu_close(v);
+	if (v != shared_v)
+		vgpu_close(v);
 	return NULL;
 }
 
@@ -559,8 +614,8 @@ static void *stress_fn(void *arg)
 		stress_err(t, "malloc", -ENOMEM);
 		goto out;
 	}
-	ret = vgpu_open(device_path, &v);
-	if (ret) {
+	v = shared_v;
+	if (!v && (ret = vgpu_open(device_path, &v))) {
 		stress_err(t, "open", ret);
 		goto out;
 	}
@@ -625,7 +680,8 @@ static void *stress_fn(void *arg)
 			break;
 	}
 out:
-	vgpu_close(v);
+	if (v != shared_v)
+		vgpu_close(v);
 	free(buf);
 	free(back);
 	return NULL;
@@ -745,8 +801,13 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "bench") || !strcmp(cmd, "stress")) {
 		double secs = !strcmp(cmd, "bench") ? 2 : 10, threads = !strcmp(cmd, "bench") ? 1 : 2;
 		double n = 1024;
+		bool shared = false;
 
 		for (; i < argc; i++) {
+			if (!strcmp(argv[i], "--shared")) {
+				shared = true;
+				continue;
+			}
 			if (!strcmp(argv[i], "--seconds"))
 				rc = opt_value(argc, argv, &i, "--seconds", &secs, 0.1, 86400);
 			else if (!strcmp(argv[i], "--threads"))
@@ -758,11 +819,17 @@ int main(int argc, char **argv)
 			if (rc)
 				return rc;
 		}
-		if (!strcmp(cmd, "stress"))
-			return cmd_stress((unsigned int)threads, secs);
-		rc = bench_one("nop (sync)", 0, (unsigned int)threads, secs, 0);
-		rc |= bench_one("vector-add (sync)", 1, (unsigned int)threads, secs, (uint32_t)n);
-		rc |= bench_one("memset 4 B (async)", 2, (unsigned int)threads, secs, 0);
+		if (shared && open_dev(&shared_v))
+			return 1;
+		if (!strcmp(cmd, "stress")) {
+			rc = cmd_stress((unsigned int)threads, secs);
+		} else {
+			rc = bench_one("nop (sync)", 0, (unsigned int)threads, secs, 0);
+			rc |= bench_one("vector-add (sync)", 1, (unsigned int)threads, secs,
+					(uint32_t)n);
+			rc |= bench_one("memset 4 B (async)", 2, (unsigned int)threads, secs, 0);
+		}
+		vgpu_close(shared_v);
 		return rc ? 1 : 0;
 	}
 

@@ -13,11 +13,18 @@
  *   0x04  use a live memory handle for the op's first handle field
  *   0x08  persistent grants on (indirect pages through the cache)
  *   0x10  also feed the request bytes to vgpuback_parse_u64
+ *   0x20  grant the pages read-only
+ *   0x40  a live function handle for the first handle field (with 0x04
+ *         too: a live module handle)
+ *   0x80  live stream and event handles where the op names them
+ *         (revision 2: stream/event fields, the stream of ordered ops)
  * Invariants checked on success: every segment lies in its page, the
- * segments cover exactly the op's stream, handles resolved belong to the
- * request's context.
+ * segments cover exactly the op's stream (with F_INLINE: the inline bytes
+ * do, at most 64, nothing written, the rest of u zero), handles resolved
+ * belong to the request's context.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +36,7 @@ static struct fake_transport *T;
 static struct vgpuback_config CFG;
 static struct vgpuback_device DEV;
 static uint32_t CTX;
-static uint64_t MEM, FUNC;
+static uint64_t MEM, FUNC, MOD, STREAM, EVENT;
 static struct vgpuif_segment *SEGS;
 
 static void init(void)
@@ -69,8 +76,61 @@ static void init(void)
 		f->parent_slot = m->slot;
 		f->parent_gen = m->gen;
 		vgpuback_obj_commit(f, (void *)1);
+		MOD = mh;
 	}
+	/* A stream and an event (ctl 0x80). */
+	if (vgpuback_obj_reserve(&DEV.handles, c, VGPUBACK_OBJ_STREAM, &o, &STREAM))
+		abort();
+	vgpuback_obj_commit(o, (void *)1);
+	if (vgpuback_obj_reserve(&DEV.handles, c, VGPUBACK_OBJ_EVENT, &o, &EVENT))
+		abort();
+	vgpuback_obj_commit(o, (void *)1);
 	SEGS = malloc(VGPUIF_MAX_INDIRECT_PAGES * VGPUIF_PAGE_SIZE);
+}
+
+/* Live stream/event handles in the fields the op has for them. */
+static void place_r2_handles(struct vgpuif_request *req)
+{
+	union vgpuif_args *a = &req->args;
+
+	switch (req->op) {
+	case VGPUIF_OP_MEMCPY_H2D:
+	case VGPUIF_OP_MEMCPY_D2H:
+		a->memcpy.stream = STREAM;
+		break;
+	case VGPUIF_OP_MEMCPY_D2D:
+		a->memcpy_d2d.stream = STREAM;
+		break;
+	case VGPUIF_OP_MEMSET:
+		a->memset.stream = STREAM;
+		break;
+	case VGPUIF_OP_LAUNCH:
+		a->launch.stream = STREAM;
+		break;
+	case VGPUIF_OP_STREAM_DESTROY:
+	case VGPUIF_OP_STREAM_SYNC:
+	case VGPUIF_OP_STREAM_QUERY:
+		a->stream.stream = STREAM;
+		break;
+	case VGPUIF_OP_STREAM_WAIT_EVENT:
+		a->stream.stream = STREAM;
+		a->stream.event = EVENT;
+		break;
+	case VGPUIF_OP_EVENT_RECORD:
+		a->event.stream = STREAM;
+		/* fall through */
+	case VGPUIF_OP_EVENT_DESTROY:
+	case VGPUIF_OP_EVENT_SYNC:
+	case VGPUIF_OP_EVENT_QUERY:
+		a->event.event = EVENT;
+		break;
+	case VGPUIF_OP_EVENT_ELAPSED:
+		a->event.event = EVENT;
+		a->event.end = EVENT;
+		break;
+	default:
+		break;
+	}
 }
 
 static void check_u64(const uint8_t *d, size_t n)
@@ -127,15 +187,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ctl & 0x04)
 		memcpy(req.args.raw, &MEM, sizeof(MEM));
 	if (ctl & 0x40)
-		memcpy(req.args.raw, &FUNC, sizeof(FUNC));
+		memcpy(req.args.raw, (ctl & 0x04) ? &MOD : &FUNC, sizeof(FUNC));
+	if (ctl & 0x80)
+		place_r2_handles(&req);
 	DEV.ring.persistent = (ctl & 0x08) != 0;
 	if (ctl & 0x10)
 		check_u64((const uint8_t *)&req, sizeof(req));
 
 	rc = vgpuback_get_parse(&DEV, &req, SEGS, &p);
+	if (getenv("VGPU_FUZZ_SHOW")) /* to see what a seed reaches */
+		fprintf(stderr, "op %u: %d (%s)\n", req.op, rc, vgpuif_status_str(rc));
 	if (rc > 0)
 		__builtin_trap();
-	if (rc == 0) {
+	if (rc == 0 && (req.flags & VGPUIF_F_INLINE)) {
+		/* inline: the bytes are the stream, read only, rest of u 0 */
+		if (!p.inline_data || req.flags & VGPUIF_F_INDIRECT ||
+		    req.nr_segments == 0 ||
+		    req.nr_segments > VGPUIF_MAX_INLINE_BYTES ||
+		    p.stream_len != req.nr_segments || p.write_len)
+			__builtin_trap();
+		for (i = req.nr_segments; i < VGPUIF_MAX_INLINE_BYTES; i++)
+			if (req.u.inline_data[i])
+				__builtin_trap();
+	} else if (rc == 0) {
+		if (p.inline_data)
+			__builtin_trap();
 		if (req.nr_segments > ((req.flags & VGPUIF_F_INDIRECT) ?
 				       VGPUIF_MAX_INDIRECT_SEGMENTS :
 				       VGPUIF_MAX_DIRECT_SEGMENTS))
@@ -148,6 +224,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sum != p.stream_len)
 			__builtin_trap();
 		if (p.ctx && p.ctx->handle != req.ctx)
+			__builtin_trap();
+		if (p.stream && (p.stream->type != VGPUBACK_OBJ_STREAM ||
+				 p.stream->state != VGPUBACK_SLOT_LIVE))
+			__builtin_trap();
+		if (req.op >= VGPUIF_OP_COUNT)
 			__builtin_trap();
 		if (p.write_len && p.write_off + p.write_len > p.stream_len)
 			__builtin_trap();

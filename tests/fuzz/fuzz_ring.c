@@ -10,12 +10,19 @@
  * Input: byte 0 = control (0x01 lie about req_prod once, 0x02 persistent
  * grants, 0x04 hold completions and release them from another thread),
  * then records of 1 + 128 bytes: a flags byte (0x01 ctx := the last
- * context created, 0x02 args' first handle := the last allocation, 0x04
- * args' second handle := the last allocation, 0x08 segments := granted
- * guest pages 16..) and the request. Grefs 16..47 are granted writable,
- * 48..63 read-only; their contents are whatever the earlier bytes made.
+ * context created, 0x02 args' first handle := the last handle of the kind
+ * the op names there (allocation, stream, event, module or function: see
+ * first_handle()), 0x04 args' second handle := the last allocation (D2D's
+ * source; EVENT_ELAPSED's end: the last event; STREAM_WAIT_EVENT's event),
+ * 0x02|0x04 on a stream-ordered op: its stream field := the last stream
+ * instead, 0x08 the used segment slots := granted guest pages 16..) and
+ * the request.
+ * Grefs 16..47 are granted writable, 48..63 read-only; their contents are
+ * whatever the earlier bytes made.
  */
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +35,60 @@
 static struct fake_transport *T;
 static struct vgpuback_config CFG;
 
+/* The last handle of each kind the backend gave out. */
+struct last_handles {
+	uint32_t ctx;
+	uint64_t mem, stream, event, mod, func;
+};
+
+/* What an op names in args' first handle. */
+static uint64_t first_handle(const struct last_handles *l, uint8_t op)
+{
+	switch (op) {
+	case VGPUIF_OP_STREAM_DESTROY:
+	case VGPUIF_OP_STREAM_SYNC:
+	case VGPUIF_OP_STREAM_QUERY:
+	case VGPUIF_OP_STREAM_WAIT_EVENT:
+		return l->stream;
+	case VGPUIF_OP_EVENT_DESTROY:
+	case VGPUIF_OP_EVENT_SYNC:
+	case VGPUIF_OP_EVENT_QUERY:
+	case VGPUIF_OP_EVENT_RECORD:
+	case VGPUIF_OP_EVENT_ELAPSED:
+		return l->event;
+	case VGPUIF_OP_MODULE_UNLOAD:
+	case VGPUIF_OP_FUNC_GET:
+	case VGPUIF_OP_MODULE_GLOBAL:
+		return l->mod;
+	case VGPUIF_OP_LAUNCH:
+	case VGPUIF_OP_FUNC_INFO:
+	case VGPUIF_OP_FUNC_SET_ATTR:
+		return l->func;
+	default:
+		return l->mem;
+	}
+}
+
+/* Offset of the stream field of a stream-ordered op in args, or -1. */
+static int stream_field(uint8_t op)
+{
+	switch (op) {
+	case VGPUIF_OP_MEMCPY_H2D:
+	case VGPUIF_OP_MEMCPY_D2H:
+		return (int)offsetof(union vgpuif_args, memcpy.stream);
+	case VGPUIF_OP_MEMCPY_D2D:
+		return (int)offsetof(union vgpuif_args, memcpy_d2d.stream);
+	case VGPUIF_OP_MEMSET:
+		return (int)offsetof(union vgpuif_args, memset.stream);
+	case VGPUIF_OP_LAUNCH:
+		return (int)offsetof(union vgpuif_args, launch.stream);
+	case VGPUIF_OP_EVENT_RECORD:
+		return (int)offsetof(union vgpuif_args, event.stream);
+	default:
+		return -1;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vgpuback_device dev;
@@ -35,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vgpuif_sring *s;
 	struct vgpu_exec *ex;
 	const char *why;
-	uint32_t ref = RING_GREF, last_ctx = 0, g;
-	uint64_t last_mem = 0;
+	uint32_t ref = RING_GREF, g;
+	struct last_handles last = { 0 };
 	unsigned int answered = 0, pushed = 0;
 	uint8_t ctl;
 	bool lied = false;
@@ -84,15 +145,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += 129;
 		size -= 129;
 		if (f & 0x01)
-			req.ctx = last_ctx;
-		if (f & 0x02)
-			memcpy(req.args.raw, &last_mem, 8);
-		if (f & 0x04)
-			memcpy(req.args.raw + 16, &last_mem, 8);
+			req.ctx = last.ctx;
+		if (f & 0x02) {
+			uint64_t h = first_handle(&last, req.op);
+
+			memcpy(req.args.raw, &h, 8);
+		}
+		if ((f & 0x06) == 0x06 && stream_field(req.op) >= 0) {
+			/* the stream field (D2D: and its source) */
+			memcpy(req.args.raw + stream_field(req.op), &last.stream, 8);
+			if (req.op == VGPUIF_OP_MEMCPY_D2D)
+				memcpy(req.args.raw + 16, &last.mem, 8);
+		} else if (f & 0x04) {
+			if (req.op == VGPUIF_OP_STREAM_WAIT_EVENT)
+				memcpy(req.args.raw + 8, &last.event, 8);
+			else if (req.op == VGPUIF_OP_EVENT_ELAPSED)
+				memcpy(req.args.raw + 16, &last.event, 8);
+			else
+				memcpy(req.args.raw + 16, &last.mem, 8);
+		}
 		if ((f & 0x08) && !(req.flags & VGPUIF_F_INDIRECT)) {
 			unsigned int i;
 
-			for (i = 0; i < VGPUIF_MAX_DIRECT_SEGMENTS; i++)
+			/* the used slots only: unused ones must stay zero */
+			for (i = 0; i < VGPUIF_MAX_DIRECT_SEGMENTS &&
+				    i < req.nr_segments; i++)
 				req.u.seg[i].gref = 16 + (req.u.seg[i].gref % 48);
 		}
 		/* Room on the ring: the frontend side keeps its own rules. */
@@ -118,12 +195,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(&rsp, RING_GET_RESPONSE(&fr, fr.rsp_cons), sizeof(rsp));
 			fr.rsp_cons++;
 			answered++;
+			if (getenv("VGPU_FUZZ_SHOW")) /* what a seed reaches */
+				fprintf(stderr, "%s: %d\n", vgpuif_op_name(rsp.op),
+					rsp.status);
 			if (rsp.status > 0 || rsp.status < -200)
 				__builtin_trap();
-			if (rsp.status == 0 && rsp.op == VGPUIF_OP_CTX_CREATE)
-				last_ctx = (uint32_t)rsp.result[0];
-			if (rsp.status == 0 && rsp.op == VGPUIF_OP_MEM_ALLOC)
-				last_mem = rsp.result[0];
+			if (rsp.status)
+				continue;
+			switch (rsp.op) {
+			case VGPUIF_OP_CTX_CREATE:
+				last.ctx = (uint32_t)rsp.result[0];
+				break;
+			case VGPUIF_OP_MEM_ALLOC:
+			case VGPUIF_OP_MODULE_GLOBAL:
+				last.mem = rsp.result[0];
+				break;
+			case VGPUIF_OP_STREAM_CREATE:
+				last.stream = rsp.result[0];
+				break;
+			case VGPUIF_OP_EVENT_CREATE:
+				last.event = rsp.result[0];
+				break;
+			case VGPUIF_OP_MODULE_LOAD:
+				last.mod = rsp.result[0];
+				break;
+			case VGPUIF_OP_FUNC_GET:
+				last.func = rsp.result[0];
+				break;
+			}
 		}
 	}
 	/* Finish what is in flight, disconnect, and check nothing is left. */
@@ -144,6 +243,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fake_live_maps(T) != 0)
 		__builtin_trap();
 	if (fake_exec_stats().ctx_live != 0 || fake_exec_stats().mem_live != 0)
+		__builtin_trap();
+	if (fake_exec_stats().streams_live != 0 ||
+	    fake_exec_stats().events_live != 0 ||
+	    fake_exec_stats().globals_live != 0)
 		__builtin_trap();
 	return 0;
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # e2e-loopback.sh BINDIR - the whole mediated path on a real GPU: a real
 # vgpu-backend (--executor cuda) per guest domain over the loopback
-# transport, driven by vgpu-loopguest as the guest: GET_INFO must report the
-# cuda executor and the GPU; the original prototype's test plan (NOP,
-# GET_INFO, VECTOR_ADD of 1024 elements checked on the CPU, repeats, an
-# invalid opcode refused) must pass in two guests at once.
+# transport, the guest programs (vgpu, gpu_test) on libvgpu's loopback
+# transport as the guests: `vgpu info` must report the cuda executor and the
+# GPU; the original prototype's tests (gpu_test nop, vector_add of 1024
+# elements checked on the CPU, 50 repeats, invalid_command) must pass in two
+# guests at once.
 # SKIP (77) without a usable CUDA device.
 set -u
 bin=${1:?usage: e2e-loopback.sh BINDIR}
@@ -24,22 +25,32 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-g="$bin/vgpu-loopguest"
-"$g" -w "$world" world-create || exit 1
+xl="$bin/vgpu-loopback-xl"
+"$xl" -w "$world" world-create || exit 1
 for d in 1 2; do
-  "$g" -w "$world" domain-create $d || exit 1
-  "$g" -w "$world" attach $d || exit 1
+  "$xl" -w "$world" domain-create $d || exit 1
+  "$xl" -w "$world" attach $d || exit 1
   "$bin/vgpu-backend" --domid $d --transport loopback --loopback-dir "$world" \
     --executor cuda --foreground --log-level info --log-file "$work/backend-$d.log" &
   pids+=($!)
 done
+plan() {  # domid: the prototype's tests, 50 vector adds
+  export VGPU_DEVICE="loopback:$world?domid=$1"
+  "$bin/gpu_test" nop || return 1
+  for i in $(seq 50); do
+    out=$("$bin/gpu_test" vector_add) || { echo "$out"; return 1; }
+    [ "$out" = "Vector add passed: 1024 elements, 0 errors" ] || { echo "$out"; return 1; }
+  done
+  echo "$out (50 times)"
+  "$bin/gpu_test" invalid_command
+}
 fail=0
-info=$("$g" -w "$world" --domid 1 info 2>&1)
+info=$(VGPU_DEVICE="loopback:$world?domid=1" "$bin/vgpu" info 2>&1)
 echo "$info"
-echo "$info" | grep -qi "cuda" || { echo "FAIL: GET_INFO does not report the cuda executor"; fail=1; }
-"$g" -w "$world" --domid 1 --repeat 50 test-plan > "$work/g1.log" 2>&1 &
+echo "$info" | grep -q "^executor: *cuda" || { echo "FAIL: vgpu info does not report the cuda executor"; fail=1; }
+plan 1 > "$work/g1.log" 2>&1 &
 a=$!
-"$g" -w "$world" --domid 2 --repeat 50 test-plan > "$work/g2.log" 2>&1 &
+plan 2 > "$work/g2.log" 2>&1 &
 b=$!
 wait $a || { echo "FAIL: guest 1's test plan"; cat "$work/g1.log"; fail=1; }
 wait $b || { echo "FAIL: guest 2's test plan"; cat "$work/g2.log"; fail=1; }

@@ -1,16 +1,21 @@
 /*
- * test_loopfront.c - the userspace frontend against a small fake backend
- * (a child process on backend/transport.h): the XenStore handshake for
- * single- and multi-page rings, direct and indirect segments with the
- * right grant modes, persistent grant reuse, 40 requests in flight, and a
- * lying backend (unknown response id, impossible producer index) marking
- * the frontend broken. The real backend is exercised by the demo test.
+ * test_loopfront.c - the userspace frontend (libvgpu's loopback transport)
+ * against a small fake backend (a child process on backend/transport.h):
+ * the XenStore handshake for single- and multi-page rings, direct, indirect
+ * and inline data with the right grant modes, persistent grant reuse, 40
+ * requests in flight, several threads waiting on one handle, a lying
+ * backend (unknown response id, impossible producer index) marking the
+ * frontend broken, and, through vgpu.h, copies of any size split into
+ * requests the backend takes. The real backend: test_libvgpu_loopback.
  */
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <pthread.h>
+
 #include "lbtest.h"
 #include "loopfront.h"
+#include "vgpu.h"
 #include "transport.h"
 #include "vgpuif.h"
 
@@ -100,6 +105,21 @@ static void fb_handle(struct fb *f, const struct vgpuif_request *req,
 	case VGPUIF_OP_NOP:
 		rsp->status = 0;
 		rsp->result[0] = 0x1234;
+		return;
+	case VGPUIF_OP_CTX_CREATE:
+		rsp->status = 0;
+		rsp->result[0] = 1;
+		return;
+	case VGPUIF_OP_CTX_DESTROY:
+		rsp->status = 0;
+		return;
+	case VGPUIF_OP_FUNC_GET:
+		/* Inline data comes back as result[0] (its bytes), else 0. */
+		rsp->status = 0;
+		if (req->flags & VGPUIF_F_INLINE)
+			memcpy(&rsp->result[0], req->u.inline_data,
+			       req->nr_segments < 8 ? req->nr_segments : 8);
+		rsp->result[1] = req->nr_segments;
 		return;
 	case VGPUIF_OP_MEMCPY_H2D: {
 		uint64_t sum = 1469598103934665603ull, total = 0;
@@ -280,6 +300,7 @@ static void fb_main(const char *dir, enum fb_mode mode, unsigned int max_order,
 		snprintf(buf, sizeof(buf), "%u", max_ind);
 		fb_write(&f, VGPUIF_XS_FEATURE_MAX_INDIRECT, buf);
 		fb_write(&f, VGPUIF_XS_FEATURE_PERSISTENT, "1");
+		fb_write(&f, VGPUIF_XS_FEATURE_INLINE, "1");
 		fb_write(&f, VGPUIF_XS_EXECUTOR, "fake");
 		fb_write(&f, VGPUIF_XS_STATE, "2");
 		while (fb_read_u(&f, VGPUIF_XS_STATE, &st) || st != 3) {
@@ -425,6 +446,47 @@ static char *be_read(const char *path)
 	return v;
 }
 
+/* The backend's verdict, or a local -errno. */
+static int lf_op(struct loopfront *lf, uint8_t op, const union vgpuif_args *a,
+		 const struct loopfront_region *r, unsigned int n)
+{
+	struct vgpuif_response rsp;
+	int ret = loopfront_call(lf, op, 1, a, r, n, &rsp);
+
+	return ret ? ret : rsp.status;
+}
+
+static int lf_nop(struct loopfront *lf)
+{
+	return lf_op(lf, VGPUIF_OP_NOP, NULL, NULL, 0);
+}
+
+/* c = a + b over n floats at buf+off, as the protocol lays them out. */
+static int lf_vector_add(struct loopfront *lf, uint32_t n, struct loopfront_buf *b,
+			 size_t off)
+{
+	size_t bytes = (size_t)n * sizeof(float);
+	struct loopfront_region r[3] = {
+		{ b, off, bytes, false }, { b, off + bytes, bytes, false },
+		{ b, off + 2 * bytes, bytes, true },
+	};
+	union vgpuif_args a;
+
+	memset(&a, 0, sizeof(a));
+	a.vector_add.n = n;
+	return lf_op(lf, VGPUIF_OP_VECTOR_ADD, &a, r, 3);
+}
+
+static vgpu_t *vgpu_on_fake(void)
+{
+	char dev[400];
+	vgpu_t *v;
+
+	snprintf(dev, sizeof(dev), "loopback:%s?domid=1", lbt_dir);
+	ck_assert_msg(vgpu_open(dev, &v) == 0, "vgpu_open: %s", vgpu_open_error());
+	return v;
+}
+
 /* -------------------------------------------------------------- tests */
 
 static const struct { int want; unsigned int max; unsigned int got; } orders[] = {
@@ -441,7 +503,7 @@ START_TEST(test_handshake_orders)
 	ck_assert_uint_eq(loopfront_ring_order(lf), orders[_i].got);
 	ck_assert_uint_eq(loopfront_ring_size(lf),
 			  VGPUIF_RING_SIZE(orders[_i].got));
-	ck_assert_int_eq(loopfront_nop(lf), 0);
+	ck_assert_int_eq(lf_nop(lf), 0);
 	/* The keys blkfront would write, for this order. */
 	v = be_read(FE "/protocol");
 	ck_assert_str_eq(v, VGPUIF_PROTOCOL);
@@ -495,12 +557,12 @@ START_TEST(test_vector_add_direct)
 		a[n + i] = 0.25f * (float)i;
 		a[2 * n + i] = -1;
 	}
-	ck_assert_int_eq(loopfront_vector_add(lf, 0, n, b, 0), 0);
+	ck_assert_int_eq(lf_vector_add(lf, n, b, 0), 0);
 	for (uint32_t i = 0; i < n; i++)
 		bad += a[2 * n + i] != a[i] + a[n + i];
 	ck_assert_uint_eq(bad, 0);
 	/* 1500*12 bytes span 5 pages: direct; a bad region is refused. */
-	ck_assert_int_eq(loopfront_vector_add(lf, 0, n, b, 8), -EINVAL);
+	ck_assert_int_eq(lf_vector_add(lf, n, b, 8), -EINVAL);
 	ck_assert_int_eq(loopfront_close(lf), 0);
 	ck_assert_int_eq(fb_wait(), 0);
 }
@@ -548,14 +610,106 @@ START_TEST(test_indirect_and_split)
 					&rsp), 0);
 	ck_assert_int_eq(rsp.status, 0);
 	ck_assert_uint_eq(rsp.result[0], fnv(p, len));
-	/* The wrapper splits any size; D2H writes where it should. */
-	memset(p, 0, len + 100);
-	ck_assert_int_eq(loopfront_memcpy_d2h(lf, 1, 9, 5000, b, 0, len), 0);
+	ck_assert_int_eq(loopfront_close(lf), 0);
+	ck_assert_int_eq(fb_wait(), 0);
+}
+END_TEST
+
+/*
+ * Through vgpu.h, a copy of any size is split into requests the backend
+ * takes (512 indirect segments here; 8 direct ones without), bounced
+ * through guest memory from ordinary memory; D2H writes where it should.
+ */
+static const unsigned int split_rows[] = { 512, 0 };
+
+START_TEST(test_vgpu_copies_split)
+{
+	const size_t len = 300 * 4096 + 123;
+	uint8_t *p = calloc(1, len + 100);
+	vgpu_t *v;
+
+	fb_start(FB_NORMAL, 2, split_rows[_i]);
+	v = vgpu_on_fake();
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(vgpu_memcpy_d2h(v, p + 1, 9, 5000, len), 0);
 	for (size_t i = 0; i < len; i += 4093)
-		ck_assert_uint_eq(p[i], (uint8_t)((5000 + i) * 7));
-	ck_assert_uint_eq(p[len - 1], (uint8_t)((5000 + len - 1) * 7));
-	ck_assert_uint_eq(p[len], 0);
-	ck_assert_int_eq(loopfront_memcpy_h2d(lf, 1, 9, 0, b, 1, len), 0);
+		ck_assert_uint_eq(p[1 + i], (uint8_t)((5000 + i) * 7));
+	ck_assert_uint_eq(p[len], (uint8_t)((5000 + len - 1) * 7));
+	ck_assert_uint_eq(p[0], 0);
+	ck_assert_uint_eq(p[len + 1], 0);
+	ck_assert_int_eq(vgpu_memcpy_h2d(v, 9, 0, p + 1, len), 0);
+	vgpu_close(v);
+	free(p);
+	ck_assert_int_eq(fb_wait(), 0);
+}
+END_TEST
+
+/*
+ * A name of up to 64 bytes travels inline when the backend offers
+ * feature-inline (the fake echoes its first bytes); a longer one in a
+ * granted page.
+ */
+START_TEST(test_vgpu_inline_names)
+{
+	char name[80];
+	uint64_t func, n;
+	vgpu_t *v;
+
+	fb_start(FB_NORMAL, 2, 0);
+	v = vgpu_on_fake();
+	ck_assert_int_eq(vgpu_func_get(v, 9, "kernel_1", &func, &n), 0);
+	ck_assert_uint_eq(n, 8);
+	ck_assert(memcmp(&func, "kernel_1", 8) == 0);
+	memset(name, 'x', sizeof(name));
+	name[64] = '\0';
+	ck_assert_int_eq(vgpu_func_get(v, 9, name, &func, &n), 0);
+	ck_assert_uint_eq(n, 64);
+	name[64] = 'x';
+	name[65] = '\0';
+	ck_assert_int_eq(vgpu_func_get(v, 9, name, &func, &n), 0);
+	ck_assert_uint_eq(n, 1);        /* one segment */
+	ck_assert_uint_eq(func, 0);
+	vgpu_close(v);
+	ck_assert_int_eq(fb_wait(), 0);
+}
+END_TEST
+
+/*
+ * Several threads wait on one handle at once, each for its own answers:
+ * whoever sleeps on the event channel hands the others theirs.
+ */
+struct waiter {
+	struct loopfront *lf;
+	int fails;
+};
+
+static void *waiter_fn(void *arg)
+{
+	struct waiter *w = arg;
+
+	for (int i = 0; i < 300; i++)
+		if (lf_nop(w->lf))
+			w->fails++;
+	return NULL;
+}
+
+START_TEST(test_threads_share_a_handle)
+{
+	struct waiter w[4];
+	pthread_t t[4];
+	struct loopfront *lf;
+
+	fb_start(FB_NORMAL, 0, 0);      /* one page: 32 slots, kept full */
+	lf = fe_open(-1, 1);
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct waiter){ lf, 0 };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, waiter_fn, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(w[i].fails, 0);
+	}
+	ck_assert_uint_eq(loopfront_inflight(lf), 0);
 	ck_assert_int_eq(loopfront_close(lf), 0);
 	ck_assert_int_eq(fb_wait(), 0);
 }
@@ -578,8 +732,6 @@ START_TEST(test_no_indirect)
 	reg = (struct loopfront_region){ b, 0, 9 * 4096, false };
 	ck_assert_int_eq(loopfront_call(lf, VGPUIF_OP_MEMCPY_H2D, 1, &a, &reg, 1,
 					&rsp), -E2BIG);
-	/* memcpy splits into direct-sized requests instead. */
-	ck_assert_int_eq(loopfront_memcpy_h2d(lf, 1, 9, 0, b, 0, 9 * 4096), 0);
 	ck_assert_int_eq(loopfront_close(lf), 0);
 	ck_assert_int_eq(fb_wait(), 0);
 }
@@ -680,10 +832,10 @@ START_TEST(test_lying_backend)
 
 	fb_start(liars[_i].mode, 2, 0);
 	lf = fe_open(-1, 1);
-	ck_assert_int_eq(loopfront_nop(lf), -EIO);
+	ck_assert_int_eq(lf_nop(lf), -EIO);
 	ck_assert_msg(loopfront_broken(lf), "%s", liars[_i].what);
 	ck_assert_ptr_nonnull(strstr(loopfront_error(lf), "broke the protocol"));
-	ck_assert_int_eq(loopfront_nop(lf), -EIO);
+	ck_assert_int_eq(lf_nop(lf), -EIO);
 	loopfront_close(lf);
 	ck_assert_int_eq(fb_wait(), 0);
 }
@@ -730,7 +882,7 @@ START_TEST(test_silent_backend)
 	o.timeout_ms = 300;
 	lf = loopfront_open(&o, why, sizeof(why));
 	ck_assert_msg(lf, "%s", why);
-	ck_assert_int_eq(loopfront_nop(lf), -ETIMEDOUT);
+	ck_assert_int_eq(lf_nop(lf), -ETIMEDOUT);
 	ck_assert_uint_eq(loopfront_inflight(lf), 1);
 	ck_assert_int_eq(loopfront_close(lf), 0);
 	ck_assert_int_eq(fb_wait(), 0);
@@ -747,19 +899,19 @@ START_TEST(test_backend_restart)
 	fb_start(FB_RESTART, 2, 0);
 	lf = fe_open(-1, 1);
 	b = loopfront_buf_alloc(lf, 3 * 16 * sizeof(float));
-	ck_assert_int_eq(loopfront_nop(lf), 0);
+	ck_assert_int_eq(lf_nop(lf), 0);
 	/* The backend is Closing now: no answer, a clear error. */
-	ck_assert_int_eq(loopfront_nop(lf), -ESHUTDOWN);
-	ck_assert_int_eq(loopfront_nop(lf), -ESHUTDOWN);
+	ck_assert_int_eq(lf_nop(lf), -ESHUTDOWN);
+	ck_assert_int_eq(lf_nop(lf), -ESHUTDOWN);
 	ck_assert_int_eq(loopfront_reconnect(lf), 0);
-	ck_assert_int_eq(loopfront_nop(lf), 0);
+	ck_assert_int_eq(lf_nop(lf), 0);
 	/* Buffers made before still work. */
 	v = loopfront_buf_ptr(b);
 	for (int i = 0; i < 16; i++) {
 		v[i] = (float)i;
 		v[16 + i] = 1.0f;
 	}
-	ck_assert_int_eq(loopfront_vector_add(lf, 1, 16, b, 0), 0);
+	ck_assert_int_eq(lf_vector_add(lf, 16, b, 0), 0);
 	ck_assert(v[32 + 15] == 16.0f);
 	ck_assert_int_eq(loopfront_close(lf), 0);
 	ck_assert_int_eq(fb_wait(), 0);
@@ -784,6 +936,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_indirect_and_split);
 	tcase_add_test(tc, test_no_indirect);
 	tcase_add_loop_test(tc, test_persistent_grants, 0, 2);
+	tcase_add_loop_test(tc, test_vgpu_copies_split, 0, 2);
+	tcase_add_test(tc, test_vgpu_inline_names);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ring");
@@ -793,6 +947,7 @@ static Suite *suite(void)
 			    sizeof(liars) / sizeof(liars[0]));
 	tcase_add_test(tc, test_silent_backend);
 	tcase_add_test(tc, test_backend_restart);
+	tcase_add_test(tc, test_threads_share_a_handle);
 	suite_add_tcase(s, tc);
 	return s;
 }
