@@ -177,8 +177,8 @@ static inline int vgpufront_rsp_prod_ok(uint32_t rsp_prod, uint32_t rsp_cons,
 }
 
 /*
- * Which context an op names: NOP and GET_INFO none (0), every other op
- * (an unknown one too: the backend answers it) the caller's. CTX_CREATE
+ * Which context an op names: NOP, GET_INFO and DEVICE_INFO none (0),
+ * every other op (an unknown one too: the backend answers it) the caller's. CTX_CREATE
  * and CTX_DESTROY belong to the frontend, never to its caller: -EPERM.
  */
 static inline int vgpufront_op_ctx(uint32_t op, uint32_t caller_ctx,
@@ -188,7 +188,8 @@ static inline int vgpufront_op_ctx(uint32_t op, uint32_t caller_ctx,
 		return VGPUIF_RSP_EINVAL;
 	if (op == VGPUIF_OP_CTX_CREATE || op == VGPUIF_OP_CTX_DESTROY)
 		return VGPUIF_RSP_EPERM;
-	*ctx = op == VGPUIF_OP_NOP || op == VGPUIF_OP_GET_INFO ? 0 : caller_ctx;
+	*ctx = op == VGPUIF_OP_NOP || op == VGPUIF_OP_GET_INFO ||
+	       op == VGPUIF_OP_DEVICE_INFO ? 0 : caller_ctx;
 	return 0;
 }
 
