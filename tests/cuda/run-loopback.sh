@@ -4,11 +4,14 @@
 # libcuda.so.1) as guest domain 1 of a fresh loopback world, against a
 # real vgpu-backend process with the cpu executor.
 #
-# usage: run-loopback.sh [--quota BYTES] [--domains N] [--] BINDIR PROGRAM [ARGS...]
+# usage: run-loopback.sh [--quota BYTES] [--domains N] [--delay-us US] [--]
+#                        BINDIR PROGRAM [ARGS...]
 #   BINDIR     the build's bin/ (vgpu-backend, vgpu-loopback-xl) and
 #              tests/lcu-devinfo one level up
 #   --quota    the domains' GPU memory quota (default none)
 #   --domains  how many guest domains (default 1; each gets a backend)
+#   --delay-us the cpu executor's time per op (default 0), so that a test
+#              can see work pending
 # The program sees VGPU_DEVICE (domain 1), VGPU_TEST_DEVICE2 (domain 2,
 # when there is one), VGPU_TEST_DEVINFO (a file: dom0's device snapshot as
 # lcu-devinfo prints it) and VGPU_TEST_QUOTA. Exit: the program's status;
@@ -16,10 +19,12 @@
 set -u
 quota=0
 domains=1
+delay=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quota) quota=$2; shift 2 ;;
 	--domains) domains=$2; shift 2 ;;
+	--delay-us) delay=$2; shift 2 ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
@@ -63,7 +68,7 @@ while [ $d -le "$domains" ]; do
 	"$xl" -w "$world" domain-create $d >/dev/null || exit 1
 	"$xl" -w "$world" attach $d --mem-quota "$quota" >/dev/null || exit 1
 	"$backend" --domid $d --transport loopback --loopback-dir "$world" \
-		--executor cpu --foreground --log-level info \
+		--executor cpu --cpu-op-delay-us "$delay" --foreground --log-level info \
 		>"$work/backend-$d.log" 2>&1 &
 	pids="$pids $!"
 	d=$((d + 1))
