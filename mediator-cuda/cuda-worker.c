@@ -305,7 +305,14 @@ static bool lost;                       /* atomic: the context is poisoned */
 static uint64_t spin_ns = 30000;        /* idle threads, before sleeping   */
 static uint64_t wait_spin_ns = 200000;  /* on an event, before blocking    */
 
-#define W_MAX_THREADS 16
+/*
+ * Waiter threads, made as streams get busy. One per stream that waits at
+ * the same time: past the cap, answers of further streams wait for a free
+ * thread (their GPU work does not), so a guest that holds more streams at
+ * once and waits for another stream's answer before releasing them would
+ * wait for ever; the cap is its own domain's limit, not a host one.
+ */
+#define W_MAX_THREADS 64
 #define EV_POOL 256
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER; /* see wstream,
@@ -659,6 +666,7 @@ static void *waiter_thread(void *arg)
 	(void)arg;
 	cu.CtxSetCurrent(cuctx);
 	pthread_mutex_lock(&q_lock);
+	n_idle--;               /* counted idle from its spawn until now */
 	for (;;) {
 		if (rq_head) {
 			struct wstream *ws = rq_head;
@@ -715,15 +723,17 @@ static void spawn_waiter(void)
 		return;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	if (!pthread_create(&t, &a, waiter_thread, NULL))
+	if (!pthread_create(&t, &a, waiter_thread, NULL)) {
 		n_threads++;
+		n_idle++;       /* so that the next ready stream gets another */
+	}
 	pthread_attr_destroy(&a);
 }
 
 /* q_lock held. One more waiter when streams wait and no thread is idle. */
 static void maybe_spawn(void)
 {
-	if (rq_len > n_idle)
+	while (rq_len > n_idle && n_threads < W_MAX_THREADS)
 		spawn_waiter();
 }
 

@@ -3,9 +3,10 @@
  * exec-cpu.c - the cpu reference executor: "device" memory is host memory
  * behind device-style handles, each allocation with a fake but stable device
  * address. For machines without a GPU and for tests of everything above the
- * executor. MODULE_LOAD and what hangs off a module (MODULE_UNLOAD,
- * FUNC_GET, LAUNCH, FUNC_INFO, FUNC_SET_ATTR, MODULE_GLOBAL) answer
- * VGPUIF_RSP_EOPNOTSUPP.
+ * executor. Modules are PTX, run by an interpreter (ptx-exec.c, ptx.h):
+ * MODULE_LOAD, FUNC_GET, LAUNCH and the rest hang off it; a kernel that
+ * faults or outlives the watchdog loses the domain's device state as on a
+ * GPU (vgpu_exec_cpu_lose_state).
  *
  * Ops run inline inside submit, or (cfg.cpu_async, or cfg.cpu_op_delay_us
  * not 0) on one worker thread per executor in submission order. With
@@ -36,6 +37,7 @@
 #include <string.h>
 
 #include "exec-private.h"
+#include "ptx-exec.h"
 
 #define CPU_CTX_MAGIC  0x43505543u   /* "CUPC" */
 #define CPU_MEM_MAGIC  0x4d555043u   /* "CPUM" */
@@ -63,6 +65,9 @@ struct vgpu_exec_mem {
 	uint64_t size;
 	uint64_t addr;                  /* fake device address              */
 	unsigned char *data;
+	bool     module_var;            /* a module's variable: MEM_FREE refuses */
+	bool     is_const;              /* a .const one: kernels only read it */
+	bool     lost;                  /* device state lost: EREMOTEIO       */
 	struct vgpu_exec_mem *prev, *next;
 };
 
@@ -118,6 +123,7 @@ struct cpu_exec {
 	bool async;
 
 	struct vgpuif_device_info dinfo; /* the snapshot, fixed at open      */
+	struct ptx_exec *ptx;           /* modules and kernels (ptx-exec.c)   */
 
 	pthread_mutex_t lock;           /* protects everything below         */
 	struct vgpu_exec_ctx *ctxs;
@@ -191,6 +197,7 @@ static void event_free(struct vgpu_exec_event *e)
 
 static void ctx_release(struct cpu_exec *ce, struct vgpu_exec_ctx *ctx)
 {
+	ptx_exec_ctx_gone(ce->ptx, ctx);        /* their variables go below */
 	pthread_mutex_lock(&ce->lock);
 	while (ctx->mems)
 		mem_release(ce, ctx->mems);
@@ -302,7 +309,7 @@ static int op_mem_free(struct cpu_exec *ce, struct vgpu_exec_op *op)
 {
 	struct vgpu_exec_mem *m = op->u.mem_free.mem;
 
-	if (!mem_ok(op->ctx, m))
+	if (!mem_ok(op->ctx, m) || m->module_var)
 		return VGPUIF_RSP_EBADF;
 	pthread_mutex_lock(&ce->lock);
 	mem_release(ce, m);
@@ -317,6 +324,8 @@ static int op_copy(struct vgpu_exec_op *op, bool h2d)
 
 	if (!mem_ok(op->ctx, m))
 		return VGPUIF_RSP_EBADF;
+	if (m->lost)
+		return VGPUIF_RSP_EREMOTEIO;
 	if (len == 0)
 		return VGPUIF_RSP_EINVAL;
 	if (!vgpuif_range_ok(off, len, m->size) || len > SIZE_MAX)
@@ -335,6 +344,8 @@ static int op_d2d(struct vgpu_exec_op *op)
 
 	if (!mem_ok(op->ctx, d) || !mem_ok(op->ctx, s))
 		return VGPUIF_RSP_EBADF;
+	if (d->lost || s->lost)
+		return VGPUIF_RSP_EREMOTEIO;
 	if (len == 0)
 		return VGPUIF_RSP_EINVAL;
 	if (!vgpuif_range_ok(op->u.d2d.dst_offset, len, d->size) ||
@@ -354,6 +365,8 @@ static int op_memset(struct vgpu_exec_op *op)
 
 	if (!mem_ok(op->ctx, m))
 		return VGPUIF_RSP_EBADF;
+	if (m->lost)
+		return VGPUIF_RSP_EREMOTEIO;
 	if (es != 1 && es != 2 && es != 4)
 		return VGPUIF_RSP_EINVAL;
 	if (len == 0 || off % es || len % es)
@@ -475,8 +488,14 @@ static int cpu_exec_op(struct cpu_exec *ce, struct vgpu_exec_op *op,
 	case VGPUIF_OP_EVENT_RECORD:
 		op_event_record(ce, op->u.event.event, seq);
 		return 0;
+	case VGPUIF_OP_MODULE_LOAD:
+	case VGPUIF_OP_MODULE_UNLOAD:
+	case VGPUIF_OP_FUNC_GET:
+	case VGPUIF_OP_MODULE_GLOBAL:
+	case VGPUIF_OP_LAUNCH:
+		return ptx_exec_op(ce->ptx, op);
 	default:
-		return VGPUIF_RSP_EOPNOTSUPP; /* modules, kernels: checked in submit */
+		return VGPUIF_RSP_EOPNOTSUPP; /* checked in submit */
 	}
 }
 
@@ -874,11 +893,25 @@ static int cpu_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 	case VGPUIF_OP_MODULE_LOAD:
 	case VGPUIF_OP_MODULE_UNLOAD:
 	case VGPUIF_OP_FUNC_GET:
-	case VGPUIF_OP_LAUNCH:
-	case VGPUIF_OP_FUNC_INFO:
-	case VGPUIF_OP_FUNC_SET_ATTR:
 	case VGPUIF_OP_MODULE_GLOBAL:
-		return VGPUIF_RSP_EOPNOTSUPP;
+		if (!ctx_ok)
+			return VGPUIF_RSP_EBADF;
+		return cpu_enqueue(ce, op, false);
+	case VGPUIF_OP_LAUNCH:
+		if (!ctx_ok || !stream_ok(op->ctx, op->stream))
+			return VGPUIF_RSP_EBADF;
+		return cpu_enqueue(ce, op, true);
+	case VGPUIF_OP_FUNC_INFO:
+	case VGPUIF_OP_FUNC_SET_ATTR: {
+		int status;
+
+		if (!ctx_ok)
+			return VGPUIF_RSP_EBADF;
+		status = ptx_exec_op(ce->ptx, op);  /* at once */
+		op->exec_ns = 0;
+		op->done(op, status);
+		return 0;
+	}
 	default:
 		/* DEVICE_INFO too: the backend answers it from the snapshot */
 		return VGPUIF_RSP_ENOSYS;
@@ -1058,6 +1091,12 @@ static int cpu_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	ce->async = cfg->cpu_async || cfg->cpu_op_delay_us;
 	ce->next_addr = CPU_VA_BASE;
 	cpu_fill_device_info(&ce->dinfo, cfg);
+	ce->ptx = ptx_exec_new(&ce->base);
+	if (!ce->ptx) {
+		free(ce);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&ce->lock, NULL);
 	pthread_cond_init(&ce->work_cond, NULL);
 	pthread_cond_init(&ce->idle_cond, NULL);
@@ -1079,6 +1118,7 @@ out_free:
 	pthread_cond_destroy(&ce->idle_cond);
 	pthread_cond_destroy(&ce->work_cond);
 	pthread_mutex_destroy(&ce->lock);
+	ptx_exec_free(ce->ptx);
 	free(ce);
 	return -rc;
 }
@@ -1088,6 +1128,7 @@ static void cpu_close(struct vgpu_exec *ex)
 	struct cpu_exec *ce = to_cpu(ex);
 	struct cpu_waiter *w;
 
+	ptx_exec_cancel(ce->ptx);       /* a kernel running stops (ESHUTDOWN) */
 	if (ce->async) {
 		/* every queued op still runs and gets done() */
 		pthread_mutex_lock(&ce->lock);
@@ -1104,10 +1145,102 @@ static void cpu_close(struct vgpu_exec *ex)
 	waiters_answer(ce, w);
 	while (ce->ctxs)
 		ctx_release(ce, ce->ctxs);
+	ptx_exec_free(ce->ptx);
 	pthread_cond_destroy(&ce->idle_cond);
 	pthread_cond_destroy(&ce->work_cond);
 	pthread_mutex_destroy(&ce->lock);
 	free(ce);
+}
+
+/* --------------------------------------------- for the modules (ptx-exec.h) */
+
+int vgpu_exec_cpu_var_new(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx,
+			  uint64_t size, bool is_const,
+			  struct vgpu_exec_mem **out, uint64_t *addr,
+			  unsigned char **host)
+{
+	struct vgpu_exec_op op = {
+		.opcode = VGPUIF_OP_MEM_ALLOC, .ctx = ctx,
+		.u.mem_alloc.size = size ? size : 1,
+	};
+	struct vgpu_exec_mem *m;
+	int rc;
+
+	/* the same memory, limits and address space as MEM_ALLOC's */
+	rc = op_mem_alloc(to_cpu(ex), &op);
+	if (rc)
+		return rc;
+	m = op.object;
+	m->module_var = true;
+	m->is_const = is_const;
+	*out = m;
+	*addr = m->addr;
+	*host = m->data;
+	return 0;
+}
+
+void vgpu_exec_cpu_var_free(struct vgpu_exec *ex, struct vgpu_exec_mem *m)
+{
+	struct cpu_exec *ce = to_cpu(ex);
+
+	pthread_mutex_lock(&ce->lock);
+	mem_release(ce, m);
+	pthread_mutex_unlock(&ce->lock);
+}
+
+uint64_t vgpu_exec_cpu_var_addr(const struct vgpu_exec_mem *m)
+{
+	return m->addr;
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct ptx_region *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int vgpu_exec_cpu_regions(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx,
+			  struct ptx_region **out, size_t *n)
+{
+	struct cpu_exec *ce = to_cpu(ex);
+	struct vgpu_exec_mem *m;
+	struct ptx_region *r;
+	size_t count = 0, i = 0;
+
+	pthread_mutex_lock(&ce->lock);
+	for (m = ctx->mems; m; m = m->next)
+		count++;
+	r = calloc(count ? count : 1, sizeof(*r));
+	if (!r) {
+		pthread_mutex_unlock(&ce->lock);
+		return VGPUIF_RSP_ENOMEM;
+	}
+	for (m = ctx->mems; m; m = m->next) {
+		if (m->lost)
+			continue;
+		r[i].addr = m->addr;
+		r[i].size = m->size;
+		r[i].host = m->data;
+		r[i].is_const = m->is_const;
+		i++;
+	}
+	pthread_mutex_unlock(&ce->lock);
+	qsort(r, i, sizeof(*r), region_cmp);
+	*out = r;
+	*n = i;
+	return 0;
+}
+
+void vgpu_exec_cpu_lose_state(struct vgpu_exec *ex)
+{
+	struct cpu_exec *ce = to_cpu(ex);
+
+	pthread_mutex_lock(&ce->lock);
+	for (struct vgpu_exec_ctx *ctx = ce->ctxs; ctx; ctx = ctx->next)
+		for (struct vgpu_exec_mem *m = ctx->mems; m; m = m->next)
+			m->lost = true;
+	pthread_mutex_unlock(&ce->lock);
 }
 
 const struct vgpu_exec_impl vgpu_exec_cpu_impl = {

@@ -942,7 +942,7 @@ static void worker_restart(struct cuda_exec *ce, int head_status,
 	pthread_mutex_unlock(&ce->lock);
 
 	worker_reap(ce, sock, pid);
-	if (ce->closing) {
+	if (__atomic_load_n(&ce->closing, __ATOMIC_ACQUIRE)) {
 		call_done(items, n);
 		return;
 	}
@@ -1067,7 +1067,7 @@ static void *reader_thread(void *arg)
 		}
 		if (got < (ssize_t)sizeof(*r) ||
 		    (size_t)got != sizeof(*r) + r->inline_len) {
-			if (ce->closing) {
+			if (__atomic_load_n(&ce->closing, __ATOMIC_ACQUIRE)) {
 				struct done_item *items;
 				size_t n;
 
@@ -1773,7 +1773,8 @@ static void cuda_close(struct vgpu_exec *ex)
 		if (pthread_cond_timedwait(&ce->idle_cond, &ce->lock,
 					   &deadline) == ETIMEDOUT)
 			break;
-	ce->closing = true;
+	/* also read without the lock, by the reader when the socket ends */
+	__atomic_store_n(&ce->closing, true, __ATOMIC_RELEASE);
 	sock = ce->sock;
 	if (ce->inflight || ce->pending) {
 		CLOG(ce, VGPU_EXEC_LOG_WARN, "close: GPU work still running after "

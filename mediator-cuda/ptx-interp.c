@@ -135,9 +135,25 @@ static const char *const space_names[PS_COUNT] = {
 static const char *op_name(unsigned int op)
 {
 	static const char *const n[PO_COUNT] = {
-		[PO_LD] = "ld", [PO_ST] = "st", [PO_ATOM] = "atom",
-		[PO_BAR] = "bar.sync", [PO_TRAP] = "trap",
-		[PO_BARWARP] = "bar.warp.sync",
+		[PO_NOP] = "nop", [PO_MOV] = "mov", [PO_MOVPACK] = "mov",
+		[PO_MOVUNPACK] = "mov", [PO_ADD] = "add", [PO_SUB] = "sub",
+		[PO_MUL] = "mul", [PO_MAD] = "mad", [PO_FMA] = "fma",
+		[PO_DIV] = "div", [PO_REM] = "rem", [PO_ABS] = "abs",
+		[PO_NEG] = "neg", [PO_MIN] = "min", [PO_MAX] = "max",
+		[PO_AND] = "and", [PO_OR] = "or", [PO_XOR] = "xor",
+		[PO_NOT] = "not", [PO_CNOT] = "cnot", [PO_SHL] = "shl",
+		[PO_SHR] = "shr", [PO_POPC] = "popc", [PO_CLZ] = "clz",
+		[PO_BREV] = "brev", [PO_BFE] = "bfe", [PO_BFI] = "bfi",
+		[PO_PRMT] = "prmt", [PO_RCP] = "rcp", [PO_SQRT] = "sqrt",
+		[PO_RSQRT] = "rsqrt", [PO_EX2] = "ex2", [PO_LG2] = "lg2",
+		[PO_SIN] = "sin", [PO_COS] = "cos", [PO_TANH] = "tanh",
+		[PO_COPYSIGN] = "copysign", [PO_TESTP] = "testp",
+		[PO_SETP] = "setp", [PO_SELP] = "selp", [PO_CVT] = "cvt",
+		[PO_CVTA] = "cvta", [PO_CVTA_TO] = "cvta.to",
+		[PO_ISSPACEP] = "isspacep", [PO_LD] = "ld", [PO_ST] = "st",
+		[PO_ATOM] = "atom", [PO_BRA] = "bra", [PO_RET] = "ret",
+		[PO_BAR] = "bar.sync", [PO_BARWARP] = "bar.warp.sync",
+		[PO_TRAP] = "trap",
 	};
 
 	return op < PO_COUNT && n[op] ? n[op] : "instruction";

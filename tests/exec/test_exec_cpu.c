@@ -2,7 +2,7 @@
 /*
  * test_exec_cpu.c - the executor dispatch and the cpu reference executor:
  * the executor contract (exec-test.c) on "cpu", opening by name with bad
- * names, "auto", unsupported ops, inline and worker-thread completion,
+ * names, "auto", a refused module, inline and worker-thread completion,
  * per-context order, the per-op delay and its exec_ns; revision 2: queries,
  * syncs and destroys while work is really pending (held by a gate).
  */
@@ -96,31 +96,32 @@ START_TEST(test_open_cuda_reason)
 }
 END_TEST
 
-/* ------------------------------------------------- unsupported ops */
+/* ----------------------------------------------------- modules */
 
-static const uint8_t unsupported[] = {
-	VGPUIF_OP_MODULE_LOAD, VGPUIF_OP_MODULE_UNLOAD, VGPUIF_OP_FUNC_GET,
-	VGPUIF_OP_LAUNCH, VGPUIF_OP_FUNC_INFO, VGPUIF_OP_FUNC_SET_ATTR,
-	VGPUIF_OP_MODULE_GLOBAL,
-};
-
-START_TEST(test_unsupported)
+/*
+ * The cpu executor loads PTX (tests/exec/test_exec_cpu_ptx.c has the rest):
+ * an image that is not PTX it can run is ENOEXEC, with the loader's log.
+ */
+START_TEST(test_module_refused)
 {
 	struct vgpu_exec_config cfg = { .name = "cpu" };
 	struct vgpu_exec *ex;
 	struct vgpu_exec_ctx *ctx;
-	struct vgpu_exec_op op = { .opcode = unsupported[_i] };
-	char image[] = ".version 8.0\n";
-	struct vgpu_exec_iov iov = { image, sizeof(image) };
+	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_MODULE_LOAD };
+	char buf[14 + 128] = ".version 8.0\n";
+	struct vgpu_exec_iov iov = { buf, sizeof(buf) };
 
 	ck_assert_int_eq(vgpu_exec_open(&ex, &cfg, NULL), 0);
 	ck_assert_int_eq(vgpu_exec_ctx_create(ex, &ctx), 0);
 	op.ctx = ctx;
 	op.iov = &iov;
 	op.niov = 1;
-	op.u.module_load.image_len = sizeof(image);
-	ck_assert_int_eq(et_run(ex, &op), VGPUIF_RSP_EOPNOTSUPP);
+	op.u.module_load.image_len = 14;
+	op.u.module_load.log_len = 128;
+	ck_assert_int_eq(et_run(ex, &op), VGPUIF_RSP_ENOEXEC);
 	ck_assert_ptr_null(op.object);
+	ck_assert_uint_eq(op.result[1], strlen(buf + 14) + 1);
+	ck_assert_ptr_nonnull(strstr(buf + 14, "no .target"));
 	vgpu_exec_ctx_destroy(ex, ctx);
 	vgpu_exec_close(ex);
 }
@@ -578,7 +579,7 @@ static Suite *cpu_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ops");
-	tcase_add_loop_test(tc, test_unsupported, 0, (int)sizeof(unsupported));
+	tcase_add_test(tc, test_module_refused);
 	tcase_add_test(tc, test_addresses_not_reused);
 	tcase_add_test(tc, test_submit_bad_op);
 	suite_add_tcase(s, tc);

@@ -20,21 +20,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exec-test.h"
+#include "gpu-test.h"
 #include "gpu-kernels.h"
+#include "gpu-kernels-r2.h"
 
 #define SLACK (4ull << 20)
 
-/* Running against tests/gpu/fake-cuda (CMake sets it), not a GPU. */
-static bool fake_cuda(void)
+bool fake_cuda(void)
 {
 	const char *e = getenv("VGPU_TEST_FAKE_CUDA");
 
 	return e && *e == '1';
 }
 
-static struct vgpu_exec *ex;
-static struct vgpu_exec_ctx *ctx;
+struct vgpu_exec *ex;
+struct vgpu_exec_ctx *ctx;
 
 static void log_line(void *arg, int level, const char *msg)
 {
@@ -43,7 +43,7 @@ static void log_line(void *arg, int level, const char *msg)
 		fprintf(stderr, "  [log] %s\n", msg);
 }
 
-static struct vgpu_exec *open_cuda(uint32_t watchdog_ms)
+struct vgpu_exec *open_cuda(uint32_t watchdog_ms)
 {
 	struct vgpu_exec_config cfg = {
 		.name = "cuda", .domid = 9, .watchdog_ms = watchdog_ms,
@@ -57,7 +57,7 @@ static struct vgpu_exec *open_cuda(uint32_t watchdog_ms)
 	return e;
 }
 
-static void setup(void)
+void setup(void)
 {
 	ex = open_cuda(0);
 	ck_assert_int_eq(vgpu_exec_ctx_create(ex, &ctx), 0);
@@ -69,7 +69,7 @@ static void setup_watchdog(void)
 	ck_assert_int_eq(vgpu_exec_ctx_create(ex, &ctx), 0);
 }
 
-static void teardown(void)
+void teardown(void)
 {
 	if (!ex)
 		return;
@@ -80,7 +80,7 @@ static void teardown(void)
 
 /* ----------------------------------------------------- module helpers */
 
-static int load_module(struct vgpu_exec_ctx *c, const void *image, size_t len,
+int load_module(struct vgpu_exec_ctx *c, const void *image, size_t len,
 		       uint32_t format, char *log, uint32_t log_len,
 		       struct vgpu_exec_mod **mod, uint64_t *log_written)
 {
@@ -114,7 +114,7 @@ static int load_module(struct vgpu_exec_ctx *c, const void *image, size_t len,
 	return rc;
 }
 
-static int func_get(struct vgpu_exec_ctx *c, struct vgpu_exec_mod *mod,
+int func_get(struct vgpu_exec_ctx *c, struct vgpu_exec_mod *mod,
 		    const char *name, struct vgpu_exec_func **f, uint64_t *pbytes)
 {
 	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_FUNC_GET, .ctx = c };
@@ -134,10 +134,12 @@ static int func_get(struct vgpu_exec_ctx *c, struct vgpu_exec_mod *mod,
 	return rc;
 }
 
-static int launch(struct vgpu_exec_ctx *c, struct vgpu_exec_func *f,
-		  uint32_t grid, uint32_t block, void *params, uint32_t plen)
+int launch_on(struct vgpu_exec_ctx *c, struct vgpu_exec_stream *st,
+	      struct vgpu_exec_func *f, uint32_t grid, uint32_t block,
+	      void *params, uint32_t plen)
 {
-	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_LAUNCH, .ctx = c };
+	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_LAUNCH, .ctx = c,
+				   .stream = st };
 	struct vgpu_exec_iov iov = { params, plen };
 
 	op.u.launch.func = f;
@@ -149,6 +151,12 @@ static int launch(struct vgpu_exec_ctx *c, struct vgpu_exec_func *f,
 	op.iov = plen ? &iov : NULL;
 	op.niov = plen ? 1 : 0;
 	return et_run(ex, &op);
+}
+
+static int launch(struct vgpu_exec_ctx *c, struct vgpu_exec_func *f,
+		  uint32_t grid, uint32_t block, void *params, uint32_t plen)
+{
+	return launch_on(c, NULL, f, grid, block, params, plen);
 }
 
 struct saxpy_params {   /* vt_saxpy(float *y, const float *x, float a, u32 n) */
@@ -294,8 +302,66 @@ START_TEST(test_module_errors)
 }
 END_TEST
 
-/* A second "domain" in another process: vector adds until told to stop. */
-static pid_t start_bystander(int *stop_fd, int *ready_fd)
+/* The bystander's unit of work: a vector add (no context). */
+static bool bystander_va_round(struct vgpu_exec *e2, long round)
+{
+	enum { N = 4096 };
+	static float s[3 * N];
+	struct vgpu_exec_iov iov = { s, sizeof(s) };
+	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_VECTOR_ADD };
+
+	for (int i = 0; i < N; i++) {
+		s[i] = (float)(i + round);
+		s[N + i] = 2.0f;
+		s[2 * N + i] = -1.0f;
+	}
+	op.u.vector_add.n = N;
+	op.iov = &iov;
+	op.niov = 1;
+	if (et_run(e2, &op) != 0)
+		return false;
+	for (int i = 0; i < N; i++)
+		if (s[2 * N + i] != (float)(i + round) + 2.0f)
+			return false;
+	return true;
+}
+
+/* The bystander's unit of work with streams: vt_fill, D2H on its stream. */
+struct bystander_streams {
+	struct vgpu_exec_ctx *c;
+	struct vgpu_exec_stream *s;
+	struct vgpu_exec_func *fill;
+	struct vgpu_exec_mem *m;
+	uint64_t addr;
+};
+
+static bool bystander_stream_round(struct vgpu_exec *e2,
+				   struct bystander_streams *b, long round)
+{
+	enum { N = 8192 };
+	static uint32_t out[N];
+	struct { uint64_t p; uint32_t v, n; } prm = { b->addr, (uint32_t)round, N };
+	struct vgpu_exec_iov iov = { out, sizeof(out) };
+	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_MEMCPY_D2H, .ctx = b->c,
+				   .stream = b->s, .iov = &iov, .niov = 1 };
+
+	if (launch_on(b->c, b->s, b->fill, N / 256, 256, &prm, sizeof(prm)))
+		return false;
+	op.u.copy.mem = b->m;
+	op.u.copy.length = sizeof(out);
+	if (et_run(e2, &op) != 0)
+		return false;
+	for (int i = 0; i < N; i++)
+		if (out[i] != (uint32_t)round)
+			return false;
+	return true;
+}
+
+/*
+ * A second "domain" in another process, working until told to stop:
+ * vector adds, or (streams) kernels and copies on a stream of its own.
+ */
+pid_t start_bystander(int *stop_fd, int *ready_fd, bool streams)
 {
 	int p1[2], p2[2];
 	pid_t pid;
@@ -306,36 +372,35 @@ static pid_t start_bystander(int *stop_fd, int *ready_fd)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct vgpu_exec *e2 = open_cuda(0);
+		struct bystander_streams b;
 		long rounds = 0, after = 0;
 		char c = 'r';
 		int flags;
 
 		close(p1[1]);
 		close(p2[0]);
+		if (streams) {
+			struct vgpu_exec_mod *mod;
+
+			ex = e2;        /* this process's copy of the helpers' */
+			if (vgpu_exec_ctx_create(e2, &b.c) ||
+			    load_module(b.c, vt_r2_ptx, sizeof(vt_r2_ptx),
+					VGPUIF_MODULE_PTX, NULL, 0, &mod, NULL) ||
+			    func_get(b.c, mod, "vt_fill", &b.fill, NULL) ||
+			    et_stream_create(e2, b.c, VGPUIF_STREAM_NON_BLOCKING, &b.s) ||
+			    et_alloc(e2, b.c, 4 * 8192, &b.m, &b.addr))
+				_exit(7);
+		}
 		if (write(p2[1], &c, 1) != 1)
 			_exit(3);
 		flags = 1;
 		for (;;) {
-			enum { N = 4096 };
-			static float s[3 * N];
-			struct vgpu_exec_iov iov = { s, sizeof(s) };
-			struct vgpu_exec_op op = { .opcode = VGPUIF_OP_VECTOR_ADD };
 			fd_set rs;
 			struct timeval tv = { 0, 0 };
 
-			for (int i = 0; i < N; i++) {
-				s[i] = (float)(i + rounds);
-				s[N + i] = 2.0f;
-				s[2 * N + i] = -1.0f;
-			}
-			op.u.vector_add.n = N;
-			op.iov = &iov;
-			op.niov = 1;
-			if (et_run(e2, &op) != 0)
-				_exit(4);
-			for (int i = 0; i < N; i++)
-				if (s[2 * N + i] != (float)(i + rounds) + 2.0f)
-					_exit(5);
+			if (!(streams ? bystander_stream_round(e2, &b, rounds)
+				      : bystander_va_round(e2, rounds)))
+				_exit(streams ? 8 : 5);
 			rounds++;
 			FD_ZERO(&rs);
 			FD_SET(p1[0], &rs);
@@ -349,8 +414,9 @@ static pid_t start_bystander(int *stop_fd, int *ready_fd)
 				after++;
 		}
 		vgpu_exec_close(e2);
-		printf("bystander domain: %ld vector adds, %ld after the fault, all correct\n",
-		       rounds, after);
+		printf("bystander domain: %ld %s, %ld after the fault, all correct\n",
+		       rounds, streams ? "stream rounds (kernel + copy)" : "vector adds",
+		       after);
 		_exit(after > 0 ? 0 : 6);
 	}
 	close(p1[0]);
@@ -360,7 +426,7 @@ static pid_t start_bystander(int *stop_fd, int *ready_fd)
 	return pid;
 }
 
-static void stop_bystander(pid_t pid, int stop_fd)
+void stop_bystander(pid_t pid, int stop_fd)
 {
 	int st;
 	char c = 'm';
@@ -371,12 +437,16 @@ static void stop_bystander(pid_t pid, int stop_fd)
 	ck_assert_int_eq(write(stop_fd, &c, 1), 1);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "the other domain was harmed: status %d", st);
+		      "the other domain was harmed: %s %d (exit 4/5: a vector add "
+		      "failed or was wrong, 8: a stream round failed or was wrong, "
+		      "7: its setup failed, 6: no work after the fault)",
+		      WIFEXITED(st) ? "exit" : "signal",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 	close(stop_fd);
 }
 
 /* After a fault or a watchdog: old objects are gone, new work runs. */
-static void check_recovered(struct vgpu_exec_mem *old)
+void check_recovered(struct vgpu_exec_mem *old)
 {
 	struct vgpu_exec_mem *m;
 	unsigned char in[5000], out[5000];
@@ -408,7 +478,7 @@ START_TEST(test_fault_isolated)
 	char c;
 	pid_t other;
 
-	other = start_bystander(&stop_fd, &ready_fd);
+	other = start_bystander(&stop_fd, &ready_fd, false);
 	ck_assert_int_eq(read(ready_fd, &c, 1), 1);
 	ck_assert_int_eq(et_alloc(ex, ctx, 4096, &m, NULL), 0);
 	ck_assert_int_eq(load_module(ctx, vt_kernels_ptx, sizeof(vt_kernels_ptx),
@@ -430,7 +500,7 @@ START_TEST(test_watchdog_isolated)
 	char c;
 	pid_t other;
 
-	other = start_bystander(&stop_fd, &ready_fd);
+	other = start_bystander(&stop_fd, &ready_fd, false);
 	ck_assert_int_eq(read(ready_fd, &c, 1), 1);
 	ck_assert_int_eq(et_alloc(ex, ctx, 4096, &m, NULL), 0);
 	ck_assert_int_eq(load_module(ctx, vt_kernels_ptx, sizeof(vt_kernels_ptx),
@@ -613,6 +683,7 @@ int main(void)
 
 	sr = srunner_create(gpu_suite());
 	srunner_add_suite(sr, et_contract_suite("cuda"));
+	srunner_add_suite(sr, gpu_r2_suite());
 	srunner_add_suite(sr, et_contract_r2_suite("cuda", false));
 	srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test */
 	failed = srunner_ntests_failed(sr);

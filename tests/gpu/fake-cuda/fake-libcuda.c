@@ -42,7 +42,7 @@ typedef struct ffunc *CUfunction;
 
 enum {
 	FR_OK = 0, FR_INVALID_VALUE = 1, FR_OUT_OF_MEMORY = 2,
-	FR_NOT_INITIALIZED = 3, FR_INVALID_DEVICE = 101, FR_INVALID_IMAGE = 200,
+	FR_NOT_INITIALIZED = 3, FR_INVALID_DEVICE = 101, FR_INVALID_CONTEXT = 201, FR_INVALID_IMAGE = 200,
 	FR_INVALID_PTX = 218, FR_INVALID_HANDLE = 400, FR_NOT_FOUND = 500,
 	FR_NOT_READY = 600, FR_ILLEGAL_ADDRESS = 700,
 };
@@ -160,7 +160,8 @@ static CUresult check(void)
 
 #define ENTER() CUresult _r; pthread_mutex_lock(&g_lock); _r = check(); \
 	if (_r) { pthread_mutex_unlock(&g_lock); return _r; }
-#define LEAVE(r) do { pthread_mutex_unlock(&g_lock); return (r); } while (0)
+#define LEAVE(r) do { CUresult r_ = (r); pthread_mutex_unlock(&g_lock); \
+	return r_; } while (0)
 
 /* Locked. Is [p, p + n) inside one allocation? */
 static bool dev_range(const void *p, size_t n)
@@ -489,6 +490,11 @@ API CUresult cuCtxCreate_v2(CUcontext *c, unsigned int flags, CUdevice d)
 {
 	(void)flags;
 	return ctx_create(c, d);
+}
+
+API CUresult cuCtxDestroy_v2(CUcontext c)
+{
+	return c == &g_ctx ? FR_OK : FR_INVALID_CONTEXT;
 }
 
 API CUresult cuCtxSetCurrent(CUcontext c)

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gpu-test.h - what the GPU suite's files share (test_gpu_exec.c: the
+ * executor, modules and kernels, faults, leaks; gpu-r2.c: revision 2).
+ */
+#ifndef VGPU_GPU_TEST_H
+#define VGPU_GPU_TEST_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "exec-test.h"
+
+/* The executor and guest context of the running test (setup/teardown). */
+extern struct vgpu_exec *ex;
+extern struct vgpu_exec_ctx *ctx;
+
+/* Against tests/gpu/fake-cuda (VGPU_TEST_FAKE_CUDA=1), not a GPU. */
+bool fake_cuda(void);
+
+struct vgpu_exec *open_cuda(uint32_t watchdog_ms);
+void setup(void);
+void teardown(void);
+
+/* Through ex; each returns the status. */
+int load_module(struct vgpu_exec_ctx *c, const void *image, size_t len,
+		uint32_t format, char *log, uint32_t log_len,
+		struct vgpu_exec_mod **mod, uint64_t *log_written);
+int func_get(struct vgpu_exec_ctx *c, struct vgpu_exec_mod *mod,
+	     const char *name, struct vgpu_exec_func **f, uint64_t *pbytes);
+/* A 1-D launch on st (NULL: the default stream). */
+int launch_on(struct vgpu_exec_ctx *c, struct vgpu_exec_stream *st,
+	      struct vgpu_exec_func *f, uint32_t grid, uint32_t block,
+	      void *params, uint32_t plen);
+
+/*
+ * Another domain (a process with an executor of its own) working until
+ * stop_bystander(): vector adds, or with streams kernels and copies on a
+ * stream. stop_bystander() fails the test unless it worked correctly
+ * throughout, also after this domain's fault.
+ */
+pid_t start_bystander(int *stop_fd, int *ready_fd, bool streams);
+void stop_bystander(pid_t pid, int stop_fd);
+/* After a fault or a watchdog: old objects are gone, new work runs. */
+void check_recovered(struct vgpu_exec_mem *old);
+
+Suite *gpu_r2_suite(void);
+
+#endif
