@@ -623,11 +623,15 @@ static void serve_stream(struct wstream *ws)
 {
 	for (;;) {
 		struct cnode *n = ws->head;
+		struct evgroup *n_eg;
 		struct crec *r;
 		CUresult cr = CUDA_SUCCESS;
 
 		if (!n || n->reached)
 			break;
+		n_eg = n->eg;   /* n may be freed below: hold the group */
+		if (n_eg)
+			n_eg->refs++;
 		if (n->eg) {
 			pthread_mutex_unlock(&q_lock);
 			cr = eg_wait(n->eg);
@@ -639,8 +643,10 @@ static void serve_stream(struct wstream *ws)
 			rec_fail(r, cr);
 		if (!n->blocking)
 			pop_head(ws, n);        /* a wait's node holds nothing up */
-		if (--r->pending)
+		if (--r->pending) {
+			eg_put(n_eg);
 			continue;
+		}
 		if (r->action) {
 			pthread_mutex_unlock(&q_lock);
 			r->action(r->action_arg);
@@ -648,11 +654,13 @@ static void serve_stream(struct wstream *ws)
 			r->action = NULL;
 		}
 		rec_answer(r);
-		if (!draining) {
+		/* send what is ready before waiting again (one pass per group) */
+		if (!draining && (!ws->head || ws->head->eg != n_eg || ws->head->reached)) {
 			pthread_mutex_unlock(&q_lock);
 			drain(true);
 			pthread_mutex_lock(&q_lock);
 		}
+		eg_put(n_eg);
 	}
 	ws->owned = false;
 	if (main_waits)
