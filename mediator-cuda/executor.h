@@ -18,9 +18,10 @@
  *         Guest data is staged through a pinned arena shared with the
  *         worker (copy mode "staged")
  *   cpu   exec-cpu.c: host memory behind device-style handles; a reference
- *         for machines without a GPU; MODULE_LOAD and what hangs off a module
- *         (FUNC_GET, LAUNCH, FUNC_INFO, FUNC_SET_ATTR, MODULE_GLOBAL) answer
- *         VGPUIF_RSP_EOPNOTSUPP until it loads PTX
+ *         for machines without a GPU; its modules are PTX (or the PTX of a
+ *         fat binary), its kernels run on an interpreter (ptx-exec.c, ptx.h:
+ *         the supported subset); cubins and SASS-only images answer
+ *         VGPUIF_RSP_EOPNOTSUPP
  *
  * Threading: vgpu_exec_submit() is called from the backend's ring thread and
  * must not block on GPU work. Completion is reported by calling op->done()
@@ -230,7 +231,9 @@ void vgpu_exec_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx);
  *                result[1] = device address (stable while it lives)
  *   MEMCPY_*, MEMSET, D2D: range-checked again here (VGPUIF_RSP_ERANGE)
  *   MODULE_LOAD  object = vgpu_exec_mod; result[1] = log bytes written
- *                (also on failure, ENOEXEC)
+ *                (also on failure, ENOEXEC); result[0] = the device memory
+ *                its __device__/__constant__ variables hold, in bytes, when
+ *                the executor knows it (cpu: exactly; 0 = unknown)
  *   FUNC_GET     object = vgpu_exec_func; result[1] = parameter bytes
  *   LAUNCH       VGPUIF_RSP_EREMOTEIO on a GPU fault, VGPUIF_RSP_ETIMEDOUT
  *                past watchdog_ms: the executor's CUDA context was replaced,

@@ -284,6 +284,13 @@ static int op_module_load(struct ptx_exec *pe, struct vgpu_exec_op *op)
 		m->next->prev = m;
 	pe->mods = m;
 	pthread_mutex_unlock(&pe->lock);
+	{
+		struct ptx_module_usage u;
+
+		/* for the quota: what its variables hold of device memory */
+		ptx_module_usage(m->pm, &u);
+		op->result[0] = u.global_bytes + u.const_bytes;
+	}
 	op->object = m;
 	m = NULL;
 out:

@@ -343,6 +343,29 @@ const struct ptx_kernel *ptx_module_kernel(const struct ptx_module *m,
 	return NULL;
 }
 
+unsigned int ptx_module_nentries(const struct ptx_module *m)
+{
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < m->nkernels; i++)
+		n += m->kernels[i]->is_entry;
+	return n;
+}
+
+const struct ptx_kernel *ptx_module_entry(const struct ptx_module *m,
+					  unsigned int i)
+{
+	for (uint32_t j = 0; j < m->nkernels; j++)
+		if (m->kernels[j]->is_entry && !i--)
+			return m->kernels[j];
+	return NULL;
+}
+
+const char *ptx_kernel_name(const struct ptx_kernel *k)
+{
+	return k->name;
+}
+
 /* --------------------------------------------------------- attributes */
 
 void ptx_kernel_attrs(const struct ptx_kernel *k, struct ptx_kernel_attrs *a)

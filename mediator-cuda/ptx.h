@@ -85,7 +85,9 @@
 
 /* Limits of the cpu executor's device, as ptxas and the driver enforce theirs. */
 #define PTX_MAX_STATIC_SHARED    (48u * 1024u)   /* per kernel (ptxas)          */
-#define PTX_MAX_SHARED_PER_BLOCK (227u * 1024u)  /* static + dynamic (H100)     */
+#define PTX_MAX_SHARED_PER_BLOCK (48u * 1024u)   /* static + dynamic: what the
+						  * device snapshot advertises
+						  * (exec-cpu.c, opt-in too) */
 #define PTX_MAX_LOCAL_PER_THREAD (512u * 1024u)  /* .local bytes per thread     */
 #define PTX_MAX_REG_SLOTS        8192u           /* registers a kernel uses     */
 #define PTX_MAX_THREADS          1024u           /* per block                   */
@@ -156,6 +158,11 @@ void ptx_module_usage(const struct ptx_module *m, struct ptx_module_usage *u);
 /* The kernel (.entry) named name[0, len) (mangled, not NUL-terminated). */
 const struct ptx_kernel *ptx_module_kernel(const struct ptx_module *m,
 					   const char *name, size_t len);
+/* The kernels (.entry) in declaration order, and a kernel's name. */
+unsigned int ptx_module_nentries(const struct ptx_module *m);
+const struct ptx_kernel *ptx_module_entry(const struct ptx_module *m,
+					  unsigned int i);
+const char *ptx_kernel_name(const struct ptx_kernel *k);
 
 /* What a program reads of a kernel (cuFuncGetAttribute, ParamInfo). */
 struct ptx_kernel_attrs {

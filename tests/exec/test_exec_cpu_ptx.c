@@ -29,6 +29,7 @@
 
 static struct vgpu_exec *ex;
 static struct vgpu_exec_ctx *ctx;
+static uint64_t last_mod_bytes;         /* the last MODULE_LOAD's result[0] */
 static uint32_t watchdog_ms;
 static bool async_mode;
 
@@ -98,6 +99,7 @@ static int load(const void *img, size_t len, uint32_t format, uint32_t log_len,
 	}
 	if (log_bytes)
 		*log_bytes = op.result[1];
+	last_mod_bytes = op.result[0];
 	*mod = op.object;
 	if (rc)
 		ck_assert_ptr_null(op.object);
@@ -654,14 +656,14 @@ START_TEST(test_names_and_attrs)
 	ck_assert_int_eq(fi.attr[6], 90);       /* .target sm_90          */
 	ck_assert_int_eq(fi.attr[8], 48 * 1024);
 	ck_assert_int_eq(fi.attr[9], -1);
-	ck_assert_int_eq(set_attr(r, 8, 100 * 1024), 0);
-	ck_assert_int_eq(set_attr(r, 8, 228 * 1024), VGPUIF_RSP_EINVAL);
+	ck_assert_int_eq(set_attr(r, 8, 8 * 1024), 0);
+	ck_assert_int_eq(set_attr(r, 8, 48 * 1024 + 1), VGPUIF_RSP_EINVAL);
 	ck_assert_int_eq(set_attr(r, 9, 50), 0);
 	ck_assert_int_eq(set_attr(r, 9, 101), VGPUIF_RSP_EINVAL);
 	ck_assert_int_eq(set_attr(r, 11, 2), VGPUIF_RSP_EINVAL);   /* clusters */
 	ck_assert_int_eq(set_attr(r, VGPUIF_FUNC_ATTR_CACHE_CONFIG, 2), 0);
 	ck_assert_int_eq(func_info(r, &fi), 0);
-	ck_assert_int_eq(fi.attr[8], 100 * 1024);
+	ck_assert_int_eq(fi.attr[8], 8 * 1024);
 	ck_assert_int_eq(fi.attr[9], 50);
 	f = func(mod, "matmul_tiled");
 	ck_assert_int_eq(func_info(f, &fi), 0);
@@ -678,7 +680,7 @@ START_TEST(test_names_and_attrs)
 				 VGPUIF_RSP_EINVAL);     /* 28 bytes expected */
 		ck_assert_int_eq(launch(f, 1, 1, 16, 16, 0, &p, 40),
 				 VGPUIF_RSP_EINVAL);
-		ck_assert_int_eq(launch(r, 1, 1, 32, 1, 200 * 1024, &p, 20),
+		ck_assert_int_eq(launch(r, 1, 1, 32, 1, 16 * 1024, &p, 20),
 				 VGPUIF_RSP_EINVAL);     /* past the attribute */
 	}
 	run_vadd(mod);
@@ -817,8 +819,9 @@ START_TEST(test_module_memory)
 	ck_assert_int_eq(vgpu_exec_mem_info(ex, &free0, &total), 0);
 	mod = load_ok(img, len);
 	ck_assert_int_eq(vgpu_exec_mem_info(ex, &free1, &total), 0);
-	/* kc_coef 16 + kd_counter 4 + kd_table 1024 */
+	/* kc_coef 16 + kd_counter 4 + kd_table 1024, as MODULE_LOAD said */
 	ck_assert_uint_eq(free0 - free1, 16 + 4 + 1024);
+	ck_assert_uint_eq(last_mod_bytes, 16 + 4 + 1024);
 	/* globals past the device's memory: refused, nothing held */
 	ck_assert_int_eq(load(huge, sizeof(huge), VGPUIF_MODULE_PTX, 200, &m2, log,
 			      NULL), VGPUIF_RSP_ENOMEM);
