@@ -73,6 +73,14 @@ static const struct { CUdevice_attribute a; int v; } guest_attrs[] = {
 	{ CU_DEVICE_ATTRIBUTE_MPS_ENABLED, 0 },
 	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID, -1 },
 	{ CU_DEVICE_ATTRIBUTE_D3D12_CIG_SUPPORTED, 0 },
+	{ CU_DEVICE_ATTRIBUTE_VULKAN_CIG_SUPPORTED, 0 },
+	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0 },
+	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_MEMORY_POOLS_SUPPORTED, 0 },
+	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_MULTINODE_IPC_SUPPORTED, 0 },
+	{ CU_DEVICE_ATTRIBUTE_HOST_MEMORY_POOLS_SUPPORTED, 0 },
+	{ CU_DEVICE_ATTRIBUTE_HOST_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0 },
+	{ CU_DEVICE_ATTRIBUTE_HOST_ALLOC_DMA_BUF_SUPPORTED, 0 },
+	{ CU_DEVICE_ATTRIBUTE_ONLY_PARTIAL_HOST_NATIVE_ATOMIC_SUPPORTED, 0 },
 };
 
 static void attr_set(struct vgpu_device_info *d, unsigned int a, int v)
@@ -337,11 +345,18 @@ LCU_API CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib
 {
 	CUresult r = lcu_dev_check(dev);
 
-	if (r == CUDA_SUCCESS && !pi)
+	if (r == CUDA_SUCCESS && (!pi || attrib <= 0 || attrib >= CU_DEVICE_ATTRIBUTE_MAX))
 		r = CUDA_ERROR_INVALID_VALUE;
 	else if (r == CUDA_SUCCESS && lcu_dev_attr(attrib, pi) != 0)
-		/* dom0's driver does not know it (or it is no attribute). */
-		r = CUDA_ERROR_INVALID_VALUE;
+		/*
+		 * An attribute of the API that dom0's snapshot lacks (the cpu
+		 * executor's reference device, an older dom0 driver): a driver
+		 * answers every attribute of its range, and 0 (no such feature,
+		 * no such limit) is what this device has: the guest library
+		 * has no textures, surfaces or tensor maps either. The runtime's
+		 * cudaGetDeviceProperties asks for all of them.
+		 */
+		*pi = 0;
 	return LCU_TRACE("cuDeviceGetAttribute", r, "(%p, %d, %d) -> %d", (void *)pi,
 			 (int)attrib, dev, r ? 0 : *pi);
 }
