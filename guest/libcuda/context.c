@@ -30,6 +30,9 @@ static struct lcu_ctx *primary;
 static unsigned int prim_flags;
 static _Atomic uint64_t next_ctx_id = 1;
 
+_Atomic unsigned int lcu_fault_epoch;
+_Atomic CUresult lcu_fault_err = CUDA_SUCCESS;
+
 static void tls_free(void *p)
 {
 	free(p);
@@ -116,6 +119,7 @@ static CUresult ctx_activate(struct lcu_ctx *c, unsigned int flags)
 	ctx_defaults(c);
 	c->flags = flags;
 	c->id = atomic_fetch_add(&next_ctx_id, 1);
+	c->epoch = atomic_load(&lcu_fault_epoch);
 	c->gen++;
 	c->v = v;
 	pthread_mutex_unlock(&c->lock);
@@ -143,6 +147,19 @@ static void ctx_teardown(struct lcu_ctx *c)
 	vgpu_close(v);
 }
 
+/*
+ * c (its lock held) is lost: its own fault, or one in another context of
+ * the domain since it was activated (which it then records as its own).
+ */
+static bool ctx_lost_locked(struct lcu_ctx *c)
+{
+	if (!c->lost && c->epoch != atomic_load(&lcu_fault_epoch)) {
+		c->lost = true;
+		c->lost_err = atomic_load(&lcu_fault_err);
+	}
+	return c->lost;
+}
+
 static bool sched_flags_ok(unsigned int flags)
 {
 	unsigned int sched = flags & CU_CTX_SCHED_MASK;
@@ -168,7 +185,7 @@ CUresult lcu_ctx_current(struct lcu_ctx **out)
 	pthread_mutex_lock(&c->lock);
 	if (!c->v)
 		r = CUDA_ERROR_CONTEXT_IS_DESTROYED;
-	else if (c->lost)
+	else if (ctx_lost_locked(c))
 		r = c->lost_err;
 	pthread_mutex_unlock(&c->lock);
 	if (r == CUDA_SUCCESS)
@@ -192,7 +209,7 @@ CUresult lcu_ctx_use(CUcontext h, struct lcu_ctx **out)
 	pthread_mutex_lock(&c->lock);
 	if (!c->v)
 		r = CUDA_ERROR_INVALID_CONTEXT;
-	else if (c->lost)
+	else if (ctx_lost_locked(c))
 		r = c->lost_err;
 	pthread_mutex_unlock(&c->lock);
 	if (r == CUDA_SUCCESS)
@@ -208,7 +225,7 @@ vgpu_t *lcu_ctx_vgpu(struct lcu_ctx *c, CUresult *err)
 	v = c->v;
 	if (!v)
 		*err = CUDA_ERROR_CONTEXT_IS_DESTROYED;
-	else if (c->lost) {
+	else if (ctx_lost_locked(c)) {
 		*err = c->lost_err;
 		v = NULL;
 	}
@@ -222,11 +239,16 @@ CUresult lcu_ctx_result(struct lcu_ctx *c, int rc, enum lcu_op what)
 
 	if (rc == -EREMOTEIO || rc == -ETIMEDOUT) {
 		pthread_mutex_lock(&c->lock);
-		if (!c->lost) {
+		if (!ctx_lost_locked(c)) {
 			c->lost = true;
 			c->lost_err = r;
-			lcu_log("context %llu lost its GPU state (%s): every later call "
-				"in it fails; destroy it (or reset the device)",
+			/* The error first: a context that sees the new epoch reads it. */
+			atomic_store(&lcu_fault_err, r);
+			atomic_fetch_add(&lcu_fault_epoch, 1);
+			c->epoch = atomic_load(&lcu_fault_epoch);
+			lcu_log("context %llu lost its GPU state (%s), and with it every "
+				"context of this domain: every later call in them fails; "
+				"destroy them (or reset the device) and make new ones",
 				(unsigned long long)c->id, lcu_result_name(r));
 		}
 		pthread_mutex_unlock(&c->lock);

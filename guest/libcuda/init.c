@@ -206,7 +206,12 @@ CUresult lcu_err_of(int rc, enum lcu_op what)
 		return CUDA_ERROR_LAUNCH_TIMEOUT;
 	case -ENOSYS:
 	case -EOPNOTSUPP:
-		return CUDA_ERROR_NOT_SUPPORTED;
+		/*
+		 * A backend that serves PTX but not this binary (the cpu
+		 * executor runs no SASS): a device without code for it.
+		 */
+		return what == LCU_OP_LOAD_BIN ? CUDA_ERROR_NO_BINARY_FOR_GPU
+					       : CUDA_ERROR_NOT_SUPPORTED;
 	case -EPERM:
 		return CUDA_ERROR_NOT_PERMITTED;
 	case -ENODEV:

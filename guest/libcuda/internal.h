@@ -111,6 +111,7 @@ struct lcu_ctx {
 	unsigned int refs;             /* primary: retains               */
 	bool lost;                     /* a GPU fault: sticky error      */
 	CUresult lost_err;
+	unsigned int epoch;            /* lcu_fault_epoch at activation  */
 	uint64_t gen;                  /* activations (a primary context's
 					* streams of an older one are gone) */
 	struct lcu_stream *streams;    /* created streams                */
@@ -142,6 +143,14 @@ enum lcu_op {
 	LCU_OP_LOOKUP, LCU_OP_LAUNCH, LCU_OP_QUERY,
 };
 CUresult lcu_ctx_result(struct lcu_ctx *c, int rc, enum lcu_op what);
+/*
+ * A fault loses the GPU state of every context of the domain (dom0 runs
+ * them all in one GPU worker, which it restarts; on a real GPU a fault
+ * poisons every context of the process alike): each fault moves the
+ * epoch on, and a context activated before it is lost with lcu_fault_err.
+ */
+extern _Atomic unsigned int lcu_fault_epoch;
+extern _Atomic CUresult lcu_fault_err;
 /* A libvgpu error as a CUresult, with no context involved. */
 CUresult lcu_err_of(int rc, enum lcu_op what);
 

@@ -164,11 +164,16 @@ static CUresult module_load(CUmodule *pmod, const void *image, unsigned int nopt
 	}
 	rc = vgpu_module_load(v, p, len, fmt, log, log_len, &m->h, &written);
 	r = lcu_ctx_result(c, rc, fmt == VGPU_MODULE_PTX ? LCU_OP_LOAD_PTX : LCU_OP_LOAD_BIN);
-	/* dom0's log goes to the buffer of the outcome; the other is emptied. */
-	if (written > log_len)
-		written = log_len;
+	/*
+	 * dom0's log goes to the buffer of the outcome; the other is emptied.
+	 * The backend answers a failed load with no results (so no length):
+	 * the log is NUL-terminated text in a zeroed buffer, measured here.
+	 */
+	if (log_len && (written == 0 || written > log_len))
+		written = strnlen(log, log_len);
+	/* Each log is cut to its buffer, NUL included, as the JIT's are. */
 	if (j.err_buf && j.err_len) {
-		size_t n = r != CUDA_SUCCESS && written < j.err_len ? written : 0;
+		size_t n = r != CUDA_SUCCESS ? (written < j.err_len ? written : j.err_len - 1) : 0;
 
 		if (n)
 			memcpy(j.err_buf, log, n);
@@ -176,7 +181,7 @@ static CUresult module_load(CUmodule *pmod, const void *image, unsigned int nopt
 		val[j.err_i] = (void *)(uintptr_t)(n ? n + 1 : 0);
 	}
 	if (j.info_buf && j.info_len) {
-		size_t n = r == CUDA_SUCCESS && written < j.info_len ? written : 0;
+		size_t n = r == CUDA_SUCCESS ? (written < j.info_len ? written : j.info_len - 1) : 0;
 
 		if (n)
 			memcpy(j.info_buf, log, n);
