@@ -172,8 +172,8 @@ struct lcu_stream {
  * CU_STREAM_LEGACY the legacy default stream (0); CU_STREAM_PER_THREAD,
  * and NULL when per_thread (the _ptds/_ptsz entry points), the calling
  * thread's per-thread default stream of c (made on first use). Validates
- * a created stream (CUDA_ERROR_INVALID_HANDLE; CUDA_ERROR_INVALID_CONTEXT
- * for a stream of another context).
+ * a created stream (CUDA_ERROR_INVALID_HANDLE, also for a stream of
+ * another context).
  */
 CUresult lcu_stream_resolve(struct lcu_ctx *c, CUstream s, bool per_thread, uint64_t *h);
 /*

@@ -122,8 +122,9 @@ CUresult lcu_stream_resolve(struct lcu_ctx *c, CUstream s, bool per_thread, uint
 	st = stream_obj(s);
 	if (!st)
 		return CUDA_ERROR_INVALID_HANDLE;
+	/* Another context's stream is no handle of this one. */
 	if (st->ctx != c)
-		return CUDA_ERROR_INVALID_CONTEXT;
+		return CUDA_ERROR_INVALID_HANDLE;
 	*h = st->h;
 	return CUDA_SUCCESS;
 }
@@ -533,8 +534,6 @@ static CUresult event_record(CUevent e, CUstream s, unsigned int flags, bool ptd
 	if (flags)
 		return CUDA_ERROR_NOT_SUPPORTED;  /* external: for graphs only */
 	r = lcu_stream_resolve(ev->ctx, s, ptds, &h);
-	if (r == CUDA_ERROR_INVALID_CONTEXT)
-		r = CUDA_ERROR_INVALID_HANDLE;
 	if (r != CUDA_SUCCESS)
 		return r;
 	r = lcu_ctx_result(ev->ctx, vgpu_event_record(v, ev->h, h), LCU_OP_GENERIC);

@@ -635,14 +635,19 @@ static void fault(void)
 	CU_OK(cuCtxSetCurrent(bystander));
 	CU_EXPECT(cuMemAlloc(&d, 16), CUDA_ERROR_ILLEGAL_ADDRESS);
 	CU_OK(cuCtxDestroy(bystander));
-	/* Fresh contexts work again (dom0 restarted the domain's GPU state). */
+	free(img);
+	/*
+	 * In a guest, fresh contexts work again (dom0 restarted the domain's
+	 * GPU worker); NVIDIA's driver makes none in a process after a fault.
+	 */
+	if (!getenv("VGPU_DEVICE"))
+		return;
 	CU_MUST(cuCtxCreate(&c, NULL, 0, 0));
 	CU_OK(cuMemAlloc(&d, 16));
 	CU_OK(cuMemsetD32(d, 7, 4));
 	CU_OK(cuMemcpyDtoH(&w, d, 4));
 	T_CHECK(w == 7, "a new context after the fault: %u", w);
 	CU_OK(cuCtxDestroy(c));
-	free(img);
 }
 
 int main(int argc, char **argv)
