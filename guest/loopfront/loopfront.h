@@ -265,6 +265,8 @@ struct lb_world *loopfront_raw_world(struct loopfront *lf);
 struct lb_xs *loopfront_raw_xs(struct loopfront *lf);
 struct vgpuif_sring *loopfront_raw_sring(struct loopfront *lf);
 int loopfront_raw_port(const struct loopfront *lf);
+/* Grants revoked while still mapped, waiting; and the retry passes so far. */
+unsigned int loopfront_raw_deferred(struct loopfront *lf, uint64_t *passes);
 const char *loopfront_frontend_path(const struct loopfront *lf);
 
 #endif /* VGPU_LOOPFRONT_H */
