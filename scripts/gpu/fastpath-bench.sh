@@ -14,7 +14,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-build}
 case "$build" in /*) ;; *) build="$here/$build" ;; esac
-for f in bench/gpu-bench bench/launch-probe bin/vgpu-backend bin/vgpu-exec-probe; do
+for f in bench/gpu-bench bench/launch-probe bin/vgpu-backend bin/vgpu-exec-probe bin/vgpu-loopback-xl; do
   [ -x "$build/$f" ] || { echo "fastpath-bench: $build/$f is missing" >&2; exit 1; }
 done
 if ! "$build/bin/vgpu-exec-probe" -e cuda >/dev/null 2>&1; then
@@ -42,8 +42,8 @@ else
   bpid=
   trap '[ -n "$bpid" ] && kill -TERM $bpid 2>/dev/null; wait 2>/dev/null; rm -rf "$world"' EXIT
   "$build/bench/cu-bench" native "${cb[@]}" > "$world/native.txt" 2>&1 || status=1
-  g="$build/bin/vgpu-loopguest -w $world/w"
-  $g world-create && $g domain-create 1 && $g attach 1 || status=1
+  g="$build/bin/vgpu-loopback-xl -w $world/w"
+  $g world-create && $g --mem 1024 domain-create 1 && $g attach 1 || status=1
   "$build/bin/vgpu-backend" --domid 1 --transport loopback --loopback-dir "$world/w" \
     --executor cuda --foreground --log-level info --log-file "$world/backend.log" &
   bpid=$!
