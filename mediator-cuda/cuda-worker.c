@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -707,6 +708,7 @@ static void *waiter_thread(void *arg)
 	bool spun = false;
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "cw-waiter");
 	cu.CtxSetCurrent(cuctx);
 	pthread_mutex_lock(&q_lock);
 	n_idle--;               /* counted idle from its spawn until now */
@@ -2357,6 +2359,8 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 
 	memset(&h, 0, sizeof(h));
 	h.pid = (uint32_t)getpid();
+	/* "exe" otherwise (/proc/self/exe): say what this process is. */
+	prctl(PR_SET_NAME, "cuda-worker", 0, 0, 0);
 	if (sscanf(spec, CW_SPEC_FMT, &sock, &memfd, &size, &device,
 		   &heap, &printf_fifo, &stack) != 7)
 		return 2;
