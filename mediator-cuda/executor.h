@@ -147,13 +147,12 @@ struct vgpu_exec_info {
 	 * (not the guest's allocations): the CUDA context and what the driver
 	 * reserves with it (heap, stack, printf buffer). Reported per domain
 	 * in GET_INFO and vgpu-smi for capacity planning; 0 = none or not
-	 * measured. cpu: 0. cuda (to do, exec-cuda.c/cuda-worker.c): the
-	 * worker's own device memory once its context, limits, arena and
-	 * vector-add module are set up and before any guest allocation
-	 * (what nvidia-smi shows for that process: NVML's usedGpuMemory for
-	 * its pid; the driver API has no free figure before a context
-	 * exists), kept across worker restarts. The backend reads it with
-	 * get_info and passes later changes on to the arbiter.
+	 * measured. cpu: 0. cuda: what the GPU worker measured with NVML
+	 * from before cuCtxCreate to after its first launch (its limits,
+	 * arena and built-in kernel set up, no guest allocation yet), else
+	 * estimated from the limits (cuda-worker.c); a restarted worker
+	 * measures again. The backend reads it with get_info when the
+	 * executor opens and passes it to the arbiter.
 	 */
 	uint64_t ctx_overhead;
 };
