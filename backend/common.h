@@ -69,7 +69,9 @@ struct vgpuback_ring {
 
 struct vgpuback_stats {
 	uint64_t requests, errors, responses, notifies_sent;
+	uint64_t refused;               /* refusals (vgpuback_is_refusal)    */
 	uint64_t events, spurious_events, throttled;
+	uint64_t completion_wakeups;    /* eventfd writes by executor threads */
 };
 
 struct vgpuback_device {
@@ -121,14 +123,30 @@ struct vgpuback_device {
 	int      done_fd;               /* eventfd: completions pending      */
 	pthread_t ring_thread;
 	bool     in_submit;             /* ring thread inside submit         */
+	uint64_t poll_window_ns;        /* poll-us auto: the window now      */
+	bool     ring_awake;            /* not asleep in poll(): done() need
+					 * not write done_fd (atomic)          */
 
 	struct vgpuif_segment *seg_buf; /* indirect descriptors, copied once */
 	bool     kick_pending;          /* ring budget used up: run again    */
 	bool     spinning;              /* busy-poll window (poll-us) open   */
-	bool     spun_recently;         /* events may find the ring drained  */
 	bool     backpressure;          /* stopped at max_inflight           */
 	void    *sched;                 /* the arbiter hook's state          */
 };
+
+/*
+ * A refusal, not an error: the domain asked for memory past what it may
+ * have (its quota, dom0's host memory) or for an object past a table's
+ * bound (contexts, handles, a context's streams and events: EMFILE, which
+ * means nothing else). vgpu-smi counts these in REFUSED.
+ */
+static inline bool vgpuback_is_refusal(uint8_t op, int status)
+{
+	if (status == VGPUIF_RSP_EDQUOT || status == VGPUIF_RSP_EMFILE)
+		return true;
+	return status == VGPUIF_RSP_ENOMEM &&
+	       (op == VGPUIF_OP_MEM_ALLOC || op == VGPUIF_OP_MODULE_LOAD);
+}
 
 /* ---- xenbus.c ---- */
 /* Paths and the operator's policy only (idempotent; init calls it too). */
@@ -142,8 +160,23 @@ void vgpuback_xenbus_ring_halted(struct vgpuback_device *dev);
 void vgpuback_xenbus_drained(struct vgpuback_device *dev);
 /* SIGTERM: Closing, then Closed once drained. */
 void vgpuback_xenbus_shutdown(struct vgpuback_device *dev);
+/*
+ * The kernel time limit for this device, before the executor opens: the
+ * operator's watchdog-ms key in the backend directory (0 = none), else the
+ * host-wide setting. Logs which applies.
+ */
+uint32_t vgpuback_xenbus_watchdog(struct vgpuback_transport *t,
+				  const struct vgpuback_config *cfg);
 /* Strict unsigned decimal parse of an untrusted XenStore value. */
 int  vgpuback_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* ---- supervise.c ---- */
+/*
+ * The backend of (domid, devid) died without closing: state = Closed and
+ * error = reason, unless the directory is gone or already Closed.
+ */
+int  vgpuback_mark_closed(struct vgpuback_transport *t, uint32_t domid,
+			  uint32_t devid, const char *reason);
 
 /* ---- ring.c ---- */
 int  vgpuback_dev_init(struct vgpuback_device *dev,
@@ -169,6 +202,19 @@ void vgpuback_ring_completions(struct vgpuback_device *dev);
 void vgpuback_ring_kick(struct vgpuback_device *dev);
 /* Busy-poll mode (config poll-us): anything to do without an event? */
 bool vgpuback_ring_has_work(struct vgpuback_device *dev);
+/* Do it (answer completions, consume requests): true if anything moved. */
+bool vgpuback_ring_poll(struct vgpuback_device *dev);
+/* How long to keep polling after work, from poll-us (auto: adaptive). */
+uint64_t vgpuback_ring_poll_window_ns(const struct vgpuback_device *dev);
+/* Woken from a sleep by work quiet_ns after the last: adapt the window. */
+void vgpuback_ring_poll_slept(struct vgpuback_device *dev, uint64_t quiet_ns);
+/*
+ * Around a sleeping poll(): prepare_sleep() makes executor threads signal
+ * done_fd from now on and says false when a completion is already queued
+ * (do not sleep then); woke() after poll() returns.
+ */
+bool vgpuback_ring_prepare_sleep(struct vgpuback_device *dev);
+void vgpuback_ring_woke(struct vgpuback_device *dev);
 /* Open/close the busy-poll window (closing re-arms req_event). */
 void vgpuback_ring_spin(struct vgpuback_device *dev, bool on);
 /* Poll timeout for the storm throttle: ms, or -1. */
@@ -203,5 +249,15 @@ int  vgpuback_sched_submit(struct vgpuback_device *dev,
 /* On the ring thread, after done(), before the response is written. */
 void vgpuback_sched_complete(struct vgpuback_device *dev,
 			     struct vgpuback_req *req);
+/*
+ * A request refused before it reached the hook (parse: the quota): bring
+ * the domain's figures up to date (registering it if it was not yet).
+ */
+void vgpuback_sched_refused(struct vgpuback_device *dev);
+/*
+ * The executor opened after registration (placement comes first): pass on
+ * what its get_info says the arbiter shows per domain (ctx_overhead).
+ */
+void vgpuback_sched_exec_info(struct vgpuback_device *dev);
 
 #endif /* VGPUBACK_COMMON_H */

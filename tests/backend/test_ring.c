@@ -218,6 +218,87 @@ START_TEST(test_lru_bound)
 }
 END_TEST
 
+/* One copy of n whole pages, granted as grefs g0, g0 + 1, ... */
+static int copy_pages(uint8_t op, uint32_t ctx, uint64_t mem, uint32_t g0,
+		      uint32_t n)
+{
+	struct vgpuif_request r = { .op = op, .ctx = ctx, .nr_segments = (uint16_t)n };
+
+	r.args.memcpy.mem = mem;
+	r.args.memcpy.length = 4096ull * n;
+	for (uint32_t i = 0; i < n; i++) {
+		r.u.seg[i].gref = g0 + i;
+		r.u.seg[i].length = 4096;
+	}
+	return call(&r, NULL);
+}
+
+/*
+ * A request's cache misses are mapped in one call, and the cache never
+ * holds more pages than its bound: what does not fit is mapped for the
+ * request only (cache of 4 pages, requests of 8).
+ */
+START_TEST(test_persistent_misses_batched_bounded)
+{
+	uint64_t mem, maps;
+	uint32_t ctx, g;
+
+	start(true); /* cache of 4 */
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 65536, &mem), 0);
+	for (g = 20; g < 28; g++)
+		fake_grant(T, g, false);
+	maps = T->map_calls;
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 8), 0);
+	/* 4 cached in one call, 4 one-shot in another (was 4 + 1) */
+	ck_assert_uint_eq(T->map_calls - maps, 2);
+	ck_assert_uint_eq(DEV.gcache.count, 4);
+	ck_assert_uint_le(DEV.gcache.mapped, 4);
+	maps = T->map_calls;
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 20, 8), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 1);  /* the 4 that do not fit */
+	ck_assert_uint_le(DEV.gcache.mapped, 4);
+	ck_assert_int_eq(fake_live_maps(T), 1 + 4); /* ring + the cached pages */
+}
+END_TEST
+
+/* With room, a request's 8 misses are one map call, and then none. */
+START_TEST(test_persistent_misses_one_call)
+{
+	uint64_t mem, maps;
+	uint32_t ctx, g;
+
+	CFG.persistent_grants = 16;
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 65536, &mem), 0);
+	for (g = 20; g < 28; g++)
+		fake_grant(T, g, g < 22); /* 20, 21 read-only */
+	maps = T->map_calls;
+	/* Only read: writable where the guest allows it, so the writable
+	 * try fails (EPERM) on the read-only pair: two calls, then read-only. */
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 8), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 1 + 1);
+	ck_assert_uint_eq(DEV.gcache.count, 8);
+	maps = T->map_calls;
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 8), 0);
+	ck_assert_uint_eq(T->map_calls, maps);
+	/* Written now: cached read-only, so remapped writable, in one call. */
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 22, 6), 0);
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 22, 6), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 1);
+	/* The read-only ones cannot be written: refused, nothing held. */
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 20, 8),
+			 VGPUIF_RSP_EFAULT);
+	for (g = 28; g < 36; g++)
+		fake_grant(T, g, false);
+	maps = T->map_calls;
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 28, 8), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 1);
+	ck_assert_uint_le(DEV.gcache.mapped, 16);
+}
+END_TEST
+
 START_TEST(test_bad_grants)
 {
 	uint64_t mem;
@@ -316,6 +397,105 @@ START_TEST(test_completions_from_thread_with_backpressure)
 		}
 		ck_assert_int_le(fake_exec_held(), 2);
 	}
+}
+END_TEST
+
+/*
+ * Completion batching: executor threads signal the eventfd once per batch
+ * while the ring thread sleeps, and not at all while it is awake (it looks
+ * at the queue itself), and no completion is lost either way.
+ */
+START_TEST(test_completion_wakeups_batched)
+{
+	struct vgpuif_request r;
+	uint32_t ctx;
+	int i, got = 0;
+
+	start(true);
+	ctx = ctx_create();
+	fake_exec_hold(true);
+	for (i = 0; i < 5; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		push(&r);
+	}
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(fake_exec_held(), 5);
+	/* Asleep: five completions, one wake-up. */
+	ck_assert(vgpuback_ring_prepare_sleep(&DEV));
+	fake_exec_release(-1);
+	ck_assert_uint_eq(DEV.stats.completion_wakeups, 1);
+	/* A completion queued: the ring thread must not go to sleep. */
+	ck_assert(!vgpuback_ring_prepare_sleep(&DEV));
+	vgpuback_ring_woke(&DEV);
+	vgpuback_ring_completions(&DEV);
+	while (pending_rsps()) {
+		ck_assert_int_eq(pop().status, 0);
+		got++;
+	}
+	ck_assert_int_eq(got, 5);
+	/* Awake: no wake-up at all; the queue is seen by a poll. */
+	for (i = 0; i < 3; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		push(&r);
+	}
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(fake_exec_held(), 3);
+	fake_exec_release(-1);
+	ck_assert_uint_eq(DEV.stats.completion_wakeups, 1);
+	ck_assert(vgpuback_ring_has_work(&DEV));
+	ck_assert(vgpuback_ring_poll(&DEV));
+	ck_assert(!vgpuback_ring_has_work(&DEV));
+	for (got = 0; pending_rsps(); got++)
+		ck_assert_int_eq(pop().status, 0);
+	ck_assert_int_eq(got, 3);
+	/* Asleep again: the next batch signals again. */
+	push(&r);
+	r.id = 0;
+	vgpuback_ring_kick(&DEV);
+	ck_assert(vgpuback_ring_prepare_sleep(&DEV));
+	fake_exec_release(-1);
+	ck_assert_uint_eq(DEV.stats.completion_wakeups, 2);
+	vgpuback_ring_woke(&DEV);
+	vgpuback_ring_completions(&DEV);
+	ck_assert_int_eq(pending_rsps(), 1);
+	pop();
+}
+END_TEST
+
+/* poll-us auto: the window follows the guest's pace (halt-polling rule). */
+START_TEST(test_poll_window_adapts)
+{
+	uint64_t w, prev;
+	int i;
+
+	CFG.poll_us = VGPUBACK_POLL_AUTO;
+	start(true);
+	w = vgpuback_ring_poll_window_ns(&DEV);
+	ck_assert_uint_gt(w, 0);
+	/* Work keeps coming 100 us apart: the window grows to cover it. */
+	for (i = 0; i < 10; i++)
+		vgpuback_ring_poll_slept(&DEV, 100000);
+	ck_assert_uint_ge(vgpuback_ring_poll_window_ns(&DEV), 100000);
+	prev = vgpuback_ring_poll_window_ns(&DEV);
+	vgpuback_ring_poll_slept(&DEV, 100000);
+	ck_assert_uint_le(vgpuback_ring_poll_window_ns(&DEV), 500000); /* bounded */
+	ck_assert_uint_ge(vgpuback_ring_poll_window_ns(&DEV), prev);
+	/* Long quiet spells (long kernels, an idle guest): down to nothing. */
+	for (i = 0; i < 20; i++)
+		vgpuback_ring_poll_slept(&DEV, 10000000);
+	ck_assert_uint_eq(vgpuback_ring_poll_window_ns(&DEV), 0);
+	/* Busy again: it comes back. */
+	vgpuback_ring_poll_slept(&DEV, 30000);
+	ck_assert_uint_gt(vgpuback_ring_poll_window_ns(&DEV), 0);
+	/* A fixed poll-us is not adapted. */
+	CFG.poll_us = 50;
+	vgpuback_ring_poll_slept(&DEV, 10000000);
+	ck_assert_uint_eq(vgpuback_ring_poll_window_ns(&DEV), 50000);
+	CFG.poll_us = VGPUBACK_POLL_AUTO;
 }
 END_TEST
 
@@ -673,11 +853,41 @@ START_TEST(test_device_info_dispatch)
 }
 END_TEST
 
+/* GET_INFO carries the executor's own context memory (the capacity
+ * figure) at its offset, and nothing in the bytes around it. */
+START_TEST(test_get_info_ctx_overhead)
+{
+	static const uint64_t overhead = 1288490189ull; /* 1.2 GiB */
+	struct vgpuif_request r = { 0 };
+	struct vgpuif_info info;
+	const uint8_t *b;
+	size_t i;
+
+	fake_exec_ctx_overhead(overhead);
+	start(true);
+	fake_grant(T, 30, false);
+	memset(fake_page(T, 30), 0xee, 4096);
+	one_seg(&r, 30, sizeof(info));
+	r.op = VGPUIF_OP_GET_INFO;
+	ck_assert_int_eq(call(&r, NULL), 0);
+	memcpy(&info, fake_page(T, 30), sizeof(info));
+	ck_assert_uint_eq(info.ctx_overhead, overhead);
+	ck_assert_uint_eq(info.mem_used, 0);  /* not part of the allocations */
+	b = (const uint8_t *)fake_page(T, 30);
+	for (i = offsetof(struct vgpuif_info, reserved0);
+	     i < offsetof(struct vgpuif_info, ctx_overhead); i++)
+		ck_assert_msg(b[i] == 0, "byte %zu is %#x", i, b[i]);
+	for (i = offsetof(struct vgpuif_info, reserved); i < sizeof(info); i++)
+		ck_assert_msg(b[i] == 0, "byte %zu is %#x", i, b[i]);
+	ck_assert_uint_eq(b[sizeof(info)], 0xee);  /* nothing past it */
+}
+END_TEST
+
 START_TEST(test_streams_events_dispatch)
 {
 	struct vgpuif_request r = { 0 };
 	struct vgpuif_response p;
-	uint64_t mem, st, st2, ev, ev2;
+	uint64_t mem, st, st2, ev, ev2, errors;
 	uint32_t ctx;
 	const void *estream;
 
@@ -734,13 +944,26 @@ START_TEST(test_streams_events_dispatch)
 			 VGPUIF_RSP_EBADF);
 	ck_assert_int_eq(fake_exec_stats().events_live, 1);
 
-	/* the stream limit of the context, then destroy frees a place */
+	/* the stream limit of the context (a refusal, not an error), then
+	 * destroy frees a place */
 	DEV.handles.max_streams = 2;
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p), 0);
 	st2 = p.result[0];
+	errors = DEV.stats.errors;
+	ck_assert_uint_eq(DEV.stats.refused, 0);
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p),
 			 VGPUIF_RSP_EMFILE);
+	ck_assert_uint_eq(DEV.stats.refused, 1);
+	ck_assert_uint_eq(DEV.stats.errors, errors);
+	/* the event limit alike */
+	DEV.handles.max_events = 1;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_CREATE, ctx, &r, &p),
+			 VGPUIF_RSP_EMFILE);
+	ck_assert_uint_eq(DEV.stats.refused, 2);
+	ck_assert_uint_eq(DEV.stats.errors, errors);
+	ck_assert_int_eq(fake_exec_stats().events_live, 1);
+	DEV.handles.max_events = VGPUIF_MAX_EVENTS_PER_CTX;
 	memset(&r, 0, sizeof(r));
 	r.args.stream.stream = st2;
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_DESTROY, ctx, &r, NULL), 0);
@@ -997,6 +1220,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_persistent_steady_state);
 	tcase_add_test(tc, test_nonpersistent_maps_each_request);
+	tcase_add_test(tc, test_persistent_misses_batched_bounded);
+	tcase_add_test(tc, test_persistent_misses_one_call);
 	tcase_add_test(tc, test_lru_bound);
 	tcase_add_test(tc, test_bad_grants);
 	tcase_add_test(tc, test_indirect_changed_after_copy);
@@ -1004,6 +1229,8 @@ static Suite *suite(void)
 	tc = tcase_create("completions");
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_completions_from_thread_with_backpressure);
+	tcase_add_test(tc, test_completion_wakeups_batched);
+	tcase_add_test(tc, test_poll_window_adapts);
 	tcase_add_test(tc, test_ctx_destroy_waits_for_its_ops);
 	tcase_add_test(tc, test_disconnect_with_work_in_flight);
 	suite_add_tcase(s, tc);
@@ -1024,6 +1251,7 @@ static Suite *suite(void)
 	tc = tcase_create("revision 2");
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_device_info_dispatch);
+	tcase_add_test(tc, test_get_info_ctx_overhead);
 	tcase_add_test(tc, test_streams_events_dispatch);
 	tcase_add_test(tc, test_inline_maps_nothing);
 	tcase_add_test(tc, test_module_global);
