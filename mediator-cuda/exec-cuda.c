@@ -1298,6 +1298,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	struct cobj *m, *m2;
 
 	c->op = op->opcode;
+	c->flags = op->yield ? CW_F_YIELD : 0;
 	switch (op->opcode) {
 	case VGPUIF_OP_GET_INFO:
 		c->op = CW_OP_MEMINFO;
