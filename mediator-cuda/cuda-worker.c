@@ -329,9 +329,11 @@ static uint64_t wait_spin_ns = 200000;  /* on an event, before blocking    */
  * threads get the CPUs) and large copies and memsets go to the GPU in
  * slices of slice_bytes, each waited for before the next, so that the
  * higher domain's work waits behind one slice, not the whole op
- * (VGPU_EXEC_SLICE_KB; 0 = never sliced).
+ * (VGPU_EXEC_SLICE_KB; 0 = never sliced; VGPU_EXEC_YIELD=0 ignores the
+ * hint altogether, to measure what it brings).
  */
 static bool yielding;
+static bool yield_ignored;              /* VGPU_EXEC_YIELD=0: for benchmarks */
 static uint64_t slice_bytes = 1u << 20;
 
 /*
@@ -1941,7 +1943,7 @@ static void do_cmd(const struct cw_cmd *c, const unsigned char *data)
 	case VGPUIF_OP_MEMSET:
 	case VGPUIF_OP_LAUNCH:
 	case VGPUIF_OP_VECTOR_ADD:
-		__atomic_store_n(&yielding, (c->flags & CW_F_YIELD) != 0,
+		__atomic_store_n(&yielding, (c->flags & CW_F_YIELD) && !yield_ignored,
 				 __ATOMIC_RELAXED);
 		break;
 	default:
@@ -2451,6 +2453,7 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 	arena_size = (size_t)size;
 	spin_ns = env_us("VGPU_EXEC_SPIN_US", spin_ns);
 	slice_bytes = env_u64("VGPU_EXEC_SLICE_KB", slice_bytes >> 10) << 10;
+	yield_ignored = env_u64("VGPU_EXEC_YIELD", 1) == 0;
 	wait_spin_ns = env_us("VGPU_EXEC_WAIT_SPIN_US", wait_spin_ns);
 	/*
 	 * No PR_SET_PDEATHSIG (it fires when the forking thread ends, not the
