@@ -70,6 +70,7 @@ struct vgpuback_ring {
 struct vgpuback_stats {
 	uint64_t requests, errors, responses, notifies_sent;
 	uint64_t events, spurious_events, throttled;
+	uint64_t completion_wakeups;    /* eventfd writes by executor threads */
 };
 
 struct vgpuback_device {
@@ -78,6 +79,8 @@ struct vgpuback_device {
 	struct vgpuback_transport *t;
 	struct vgpu_exec *exec;
 	struct vgpu_exec_info einfo;
+	int     gpu;                    /* ordinal the executor opened on    */
+	uint32_t gpu_share;             /* operator's gpu-share %, 0 = none  */
 	/* DEVICE_INFO: the executor's snapshot, or why there is none. */
 	struct vgpuif_device_info dinfo;
 	int      dinfo_status;          /* 0 or VGPUIF_RSP_EOPNOTSUPP        */
@@ -119,16 +122,20 @@ struct vgpuback_device {
 	int      done_fd;               /* eventfd: completions pending      */
 	pthread_t ring_thread;
 	bool     in_submit;             /* ring thread inside submit         */
+	uint64_t poll_window_ns;        /* poll-us auto: the window now      */
+	bool     ring_awake;            /* not asleep in poll(): done() need
+					 * not write done_fd (atomic)          */
 
 	struct vgpuif_segment *seg_buf; /* indirect descriptors, copied once */
 	bool     kick_pending;          /* ring budget used up: run again    */
 	bool     spinning;              /* busy-poll window (poll-us) open   */
-	bool     spun_recently;         /* events may find the ring drained  */
 	bool     backpressure;          /* stopped at max_inflight           */
 	void    *sched;                 /* the arbiter hook's state          */
 };
 
 /* ---- xenbus.c ---- */
+/* Paths and the operator's policy only (idempotent; init calls it too). */
+int  vgpuback_xenbus_prepare(struct vgpuback_device *dev);
 int  vgpuback_xenbus_init(struct vgpuback_device *dev);
 void vgpuback_xenbus_uninit(struct vgpuback_device *dev);
 /* A watch fired (or at start): re-read everything, act; idempotent. */
@@ -146,6 +153,8 @@ int  vgpuback_dev_init(struct vgpuback_device *dev,
 		       const struct vgpuback_config *cfg,
 		       struct vgpuback_transport *t, struct vgpu_exec *exec);
 void vgpuback_dev_uninit(struct vgpuback_device *dev);
+/* The executor, once opened on the GPU vgpuback_sched_place chose. */
+int  vgpuback_dev_set_exec(struct vgpuback_device *dev, struct vgpu_exec *exec);
 /*
  * Map the ring (nr_pages grants) and bind the event channel. 0 or -errno,
  * with *why a reason for the log and the error node.
@@ -163,6 +172,19 @@ void vgpuback_ring_completions(struct vgpuback_device *dev);
 void vgpuback_ring_kick(struct vgpuback_device *dev);
 /* Busy-poll mode (config poll-us): anything to do without an event? */
 bool vgpuback_ring_has_work(struct vgpuback_device *dev);
+/* Do it (answer completions, consume requests): true if anything moved. */
+bool vgpuback_ring_poll(struct vgpuback_device *dev);
+/* How long to keep polling after work, from poll-us (auto: adaptive). */
+uint64_t vgpuback_ring_poll_window_ns(const struct vgpuback_device *dev);
+/* Woken from a sleep by work quiet_ns after the last: adapt the window. */
+void vgpuback_ring_poll_slept(struct vgpuback_device *dev, uint64_t quiet_ns);
+/*
+ * Around a sleeping poll(): prepare_sleep() makes executor threads signal
+ * done_fd from now on and says false when a completion is already queued
+ * (do not sleep then); woke() after poll() returns.
+ */
+bool vgpuback_ring_prepare_sleep(struct vgpuback_device *dev);
+void vgpuback_ring_woke(struct vgpuback_device *dev);
 /* Open/close the busy-poll window (closing re-arms req_event). */
 void vgpuback_ring_spin(struct vgpuback_device *dev, bool on);
 /* Poll timeout for the storm throttle: ms, or -1. */
@@ -183,6 +205,13 @@ int  vgpuback_get_parse(struct vgpuback_device *dev,
 
 /* ---- sched.c: the single hook between the execute stage and the GPU ---- */
 int  vgpuback_sched_init(struct vgpuback_device *dev);
+/*
+ * Register with the arbiter now (after vgpuback_xenbus_prepare read the
+ * pool and priority) and return the GPU ordinal the domain is placed on:
+ * the configured --gpu, else the least-loaded GPU of its pool; without an
+ * arbiter the configured GPU, or 0.
+ */
+int  vgpuback_sched_place(struct vgpuback_device *dev);
 void vgpuback_sched_uninit(struct vgpuback_device *dev);
 /* Submit one validated op: 0 (done() will come) or a status (it won't). */
 int  vgpuback_sched_submit(struct vgpuback_device *dev,

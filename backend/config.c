@@ -31,6 +31,8 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->storm_limit = 20000;
 	cfg->shutdown_timeout_ms = 10000;
 	cfg->watchdog_ms = 0;
+	cfg->poll_us = VGPUBACK_POLL_AUTO;
+	cfg->gpu = -1;  /* auto: the GPU the arbiter places the domain on */
 	cfg->protocol_revision = 2;
 }
 
@@ -130,7 +132,12 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return 0;
 	}
 	if (!strcmp(key, "gpu")) {
-		err = set_u32(&u, v, 0, 63, why, "gpu must be a CUDA ordinal 0..63");
+		if (!strcmp(v, "auto")) {
+			cfg->gpu = -1;
+			return 0;
+		}
+		err = set_u32(&u, v, 0, 63, why,
+			      "gpu must be auto or a CUDA ordinal 0..63");
 		if (!err)
 			cfg->gpu = (int)u;
 		return err;
@@ -169,9 +176,14 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 	if (!strcmp(key, "shutdown-timeout-ms"))
 		return set_u32(&cfg->shutdown_timeout_ms, v, 0, 600000, why,
 			       "shutdown-timeout-ms must be 0..600000");
-	if (!strcmp(key, "poll-us"))
+	if (!strcmp(key, "poll-us")) {
+		if (!strcmp(v, "auto")) {
+			cfg->poll_us = VGPUBACK_POLL_AUTO;
+			return 0;
+		}
 		return set_u32(&cfg->poll_us, v, 0, 1000000, why,
-			       "poll-us must be 0..1000000 (0 = never busy-poll)");
+			       "poll-us must be auto or 0..1000000 (0 = never busy-poll)");
+	}
 	if (!strcmp(key, "protocol-revision"))
 		return set_u32(&cfg->protocol_revision, v, 1, 2, why,
 			       "protocol-revision must be 1 or 2");
@@ -267,14 +279,20 @@ int vgpuback_config_load(struct vgpuback_config *cfg, const char *path,
 
 void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 {
-	fprintf(out, "executor = %s\ngpu = %d\nwatchdog-ms = %u\n"
+	char gpu[16];
+
+	if (c->gpu < 0)
+		snprintf(gpu, sizeof(gpu), "auto");
+	else
+		snprintf(gpu, sizeof(gpu), "%d", c->gpu);
+	fprintf(out, "executor = %s\ngpu = %s\nwatchdog-ms = %u\n"
 		"transport = %s\nloopback-dir = %s\nlog-level = %s\n"
 		"log-file = %s\nmax-inflight = %u\nmax-contexts = %u\n"
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
 		"max-ring-page-order = %u\npersistent-grants = %u\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
-		"cpu-op-delay-us = %u\npoll-us = %u\nprotocol-revision = %u\n",
-		c->executor, c->gpu, c->watchdog_ms, c->transport,
+		"cpu-op-delay-us = %u\nprotocol-revision = %u\npoll-us = ",
+		c->executor, gpu, c->watchdog_ms, c->transport,
 		c->loopback_dir[0] ? c->loopback_dir : "(default)",
 		vgpuback_log_level_name(c->log_level),
 		c->log_file[0] ? c->log_file : "(stderr)",
@@ -282,5 +300,9 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		c->max_indirect_segments, c->max_ring_page_order,
 		c->persistent_grants, (unsigned long long)c->mem_quota,
 		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us,
-		c->poll_us, c->protocol_revision);
+		c->protocol_revision);
+	if (c->poll_us == VGPUBACK_POLL_AUTO)
+		fprintf(out, "auto\n");
+	else
+		fprintf(out, "%u\n", c->poll_us);
 }

@@ -12,12 +12,18 @@
 
 #define VGPUBACK_DEFAULT_CONFIG "/etc/vgpu-xen/backend.conf"
 
+/*
+ * poll-us "auto" (the default): poll while the domain is active, sleep when
+ * it is idle (ring.c's vgpuback_ring_poll_window says how long).
+ */
+#define VGPUBACK_POLL_AUTO UINT32_MAX
+
 struct vgpuback_config {
 	uint32_t domid;
 	uint32_t devid;
 	bool     have_domid;
 	char     executor[16];          /* auto|cuda|cpu                      */
-	int      gpu;                   /* CUDA ordinal                       */
+	int      gpu;                   /* CUDA ordinal; -1 = auto (arbiter) */
 	uint32_t watchdog_ms;           /* kernel time limit; 0 = none        */
 	uint32_t cpu_op_delay_us;
 	char     transport[16];         /* xen|loopback                       */
@@ -35,7 +41,8 @@ struct vgpuback_config {
 	uint32_t storm_limit;           /* idle events/s before throttling    */
 	uint32_t shutdown_timeout_ms;   /* SIGTERM: wait for in-flight ops    */
 	uint32_t poll_us;               /* busy-poll the ring this long after
-					 * the last work before sleeping; 0 off */
+					 * the last work before sleeping; 0 off;
+					 * VGPUBACK_POLL_AUTO: adaptive       */
 	uint32_t protocol_revision;     /* 2 (default) or 1: serve and
 					 * advertise revision 1 only, as an old
 					 * backend (compatibility tests)      */

@@ -16,6 +16,11 @@
 #include "common.h"
 #include "log.h"
 
+/* While polling, other descriptors (signals, XenStore) are looked at this often. */
+#define POLL_SLICE_NS (20ull * 1000)
+/* poll-us auto polls on machines with at least this many CPUs. */
+#define POLL_AUTO_MIN_CPUS 4
+
 static const char usage_text[] =
 "Usage: vgpu-backend --domid N [OPTION]...\n"
 "\n"
@@ -33,7 +38,10 @@ static const char usage_text[] =
 "  --devid M            the vgpu device number in that domain (default 0)\n"
 "  --executor E         auto|cuda|cpu (default auto: cuda when a usable GPU\n"
 "                       is present, else cpu)\n"
-"  --gpu I              CUDA device ordinal (default 0)\n"
+"  --gpu I|auto         the GPU to serve the domain on: a CUDA ordinal, or\n"
+"                       auto (the default): the GPU of the domain's pool\n"
+"                       with the fewest domains, as the arbiter places it\n"
+"                       (pool key; VGPU_ARB_GPUS, VGPU_ARB_POOLS)\n"
 "  --transport T        xen|loopback (default xen); loopback is the\n"
 "                       shared-memory test transport\n"
 "  --loopback-dir DIR   the loopback world directory (default\n"
@@ -61,9 +69,17 @@ static const char usage_text[] =
 "                       how long to wait for work already on the GPU\n"
 "                       before stopping it (default 10000)\n"
 "  --cpu-op-delay-us US cpu executor: extra time per op (tests)\n"
-"  --poll-us US         after the last request, busy-poll the ring this long\n"
-"                       before sleeping (lower latency, burns a CPU while\n"
-"                       the guest is busy; default 0 = off)\n"
+"  --poll-us US|auto    how long to keep polling the ring and the GPU's\n"
+"                       completions after the last work before sleeping.\n"
+"                       auto (the default): while the domain has work in\n"
+"                       flight or had some in the last few hundred\n"
+"                       microseconds, poll (a busy domain's requests then\n"
+"                       cost no wake-up), and sleep when it is idle (an\n"
+"                       idle domain costs no CPU); the window adapts to\n"
+"                       the guest's pace; no polling on a machine of fewer\n"
+"                       than 4 CPUs. US pins the window\n"
+"                       (0 = never poll: every request and completion\n"
+"                       wakes the process)\n"
 "  --protocol-revision R  2 (default): serve ops 0..30 and inline data,\n"
 "                       advertised as feature-ops 31 and feature-inline 1;\n"
 "                       1: serve ops 0..15 only and write neither key, as a\n"
@@ -240,7 +256,7 @@ int main(int argc, char **argv)
 	struct vgpuback_device dev;
 	struct vgpu_exec_config ecfg;
 	bool print_only = false, dev_ready = false, xb_ready = false;
-	uint64_t deadline = 0, spin_until = 0;
+	uint64_t deadline = 0, spin_until = 0, last_work = 0;
 	const char *why = NULL;
 	sigset_t sigs;
 	int sfd = -1, rc = 1, err;
@@ -290,9 +306,40 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * Polling pays only where a core is free for it: on a machine of
+	 * fewer than POLL_AUTO_MIN_CPUS the guest's own process (loopback)
+	 * or vCPU and ours fight over the cores, and a round trip got slower,
+	 * not faster (docs/performance.md). An explicit poll-us still polls.
+	 */
+	if (cfg.poll_us == VGPUBACK_POLL_AUTO &&
+	    sysconf(_SC_NPROCESSORS_ONLN) < POLL_AUTO_MIN_CPUS) {
+		vb_info("poll-us auto: %ld CPUs, fewer than %d: not polling",
+			sysconf(_SC_NPROCESSORS_ONLN), POLL_AUTO_MIN_CPUS);
+		cfg.poll_us = 0;
+	}
+
+	/*
+	 * The device first, without an executor: the arbiter places the
+	 * domain on a GPU of its pool (read from our XenStore directory), and
+	 * the executor opens on that GPU.
+	 */
+	err = vgpuback_dev_init(&dev, &cfg, t, NULL);
+	if (err) {
+		vb_err("cannot set up the device: %s", strerror(-err));
+		goto out;
+	}
+	dev_ready = true;
+	err = vgpuback_xenbus_prepare(&dev);
+	if (err) {
+		vb_err("cannot prepare %s: %s", "the backend directory", strerror(-err));
+		goto out;
+	}
+	xb_ready = true;
+
 	memset(&ecfg, 0, sizeof(ecfg));
 	ecfg.name = cfg.executor;
-	ecfg.device = cfg.gpu;
+	ecfg.device = vgpuback_sched_place(&dev);
 	ecfg.domid = cfg.domid;
 	ecfg.watchdog_ms = cfg.watchdog_ms;
 	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
@@ -305,20 +352,21 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	err = vgpuback_dev_init(&dev, &cfg, t, exec);
+	dev.gpu = ecfg.device;
+	err = vgpuback_dev_set_exec(&dev, exec);
 	if (err) {
-		vb_err("cannot set up the device: %s", strerror(-err));
+		vb_err("cannot read the executor's device: %s", strerror(-err));
 		goto out;
 	}
-	dev_ready = true;
+	vb_info("GPU %d (%s)%s", ecfg.device, dev.einfo.name,
+		cfg.gpu < 0 ? ", placed by the arbiter" : ", from --gpu");
 	err = vgpuback_xenbus_init(&dev);
 	if (err)
 		goto out;
-	xb_ready = true;
 	vgpuback_xenbus_changed(&dev);
 
 	while (!dev.quit) {
-		bool spin = false;
+		bool spin = false, slept, worked = false;
 		struct pollfd pfd[4] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = t->ops->xs_watch_fd(t), .events = POLLIN },
@@ -345,18 +393,38 @@ int main(int argc, char **argv)
 			if (timeout < 0 || left < timeout)
 				timeout = left;
 		}
-		/* Busy-poll window: look at the ring between zero-timeout polls. */
+		/*
+		 * Polling window (poll-us; auto by default): while the domain is
+		 * busy, look at the ring and the completion queue in memory,
+		 * with a zero-timeout poll() for the other descriptors every
+		 * POLL_SLICE_NS; requests and completions then cost neither
+		 * the guest's notification nor a wake-up. Idle, sleep.
+		 */
 		if (cfg.poll_us && dev.conn == VGPUBACK_CONNECTED && !dev.leaving &&
 		    vgpuback_now_ns() < spin_until) {
 			spin = true;
 			timeout = 0;
 		}
 		vgpuback_ring_spin(&dev, spin);
-		if (spin && vgpuback_ring_has_work(&dev)) {
-			vgpuback_ring_kick(&dev);
-			spin_until = vgpuback_now_ns() + cfg.poll_us * 1000ull;
+		if (spin) {
+			uint64_t now = vgpuback_now_ns();
+			uint64_t slice = now + POLL_SLICE_NS;
+
+			if (slice > spin_until)
+				slice = spin_until;
+			while (!vgpuback_ring_has_work(&dev) && now < slice) {
+				__builtin_ia32_pause();
+				now = vgpuback_now_ns();
+			}
+			if (vgpuback_ring_poll(&dev))
+				worked = true;
+		} else if (timeout != 0 && !vgpuback_ring_prepare_sleep(&dev)) {
+			timeout = 0;    /* a completion came meanwhile */
 		}
-		if (poll(pfd, 4, timeout) < 0) {
+		slept = timeout != 0;
+		err = poll(pfd, 4, timeout);
+		vgpuback_ring_woke(&dev);
+		if (err < 0) {
 			if (errno == EINTR)
 				continue;
 			vb_err("poll: %s", strerror(errno));
@@ -387,14 +455,30 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		if (pfd[3].revents & POLLIN)
+		if (pfd[3].revents & POLLIN) {
 			vgpuback_ring_completions(&dev);
-		if (pfd[2].revents & POLLIN) {
-			vgpuback_ring_event(&dev);
-			spin_until = vgpuback_now_ns() + cfg.poll_us * 1000ull;
+			worked = true;
+		} else if (!spin && vgpuback_ring_has_work(&dev)) {
+			worked |= vgpuback_ring_poll(&dev); /* queued while awake */
 		}
-		if (!spin && !(pfd[2].revents & POLLIN))
-			dev.spun_recently = false;
+		if (pfd[2].revents & POLLIN) {
+			uint64_t seen = dev.stats.requests;
+
+			vgpuback_ring_event(&dev);
+			/* Only work opens the window: a storm of empty events
+			 * does not keep us polling. */
+			if (dev.stats.requests != seen)
+				worked = true;
+		}
+		if (worked) {
+			uint64_t now = vgpuback_now_ns();
+
+			/* Woken by work: would a longer window have caught it? */
+			if (slept)
+				vgpuback_ring_poll_slept(&dev, now - last_work);
+			last_work = now;
+			spin_until = now + vgpuback_ring_poll_window_ns(&dev);
+		}
 		if (pfd[1].revents & POLLIN) {
 			char *path, *token;
 			int n = 0;

@@ -26,6 +26,17 @@
 #include "log.h"
 
 #define RING_BUDGET        256u   /* requests per pass before other work */
+/*
+ * poll-us auto: the polling window adapts the way Linux's halt polling
+ * does. Woken by work that came less than POLL_AUTO_MAX_NS after the last
+ * (polling that long would have caught it), the window doubles (from
+ * POLL_AUTO_STEP_NS, up to the maximum); woken after a longer quiet spell,
+ * it halves, down to nothing. A guest issuing op after op keeps a window
+ * as long as its round trip and pays no wake-up; one whose kernels run
+ * for milliseconds, or that is idle, costs no polling.
+ */
+#define POLL_AUTO_STEP_NS (20ull * 1000)
+#define POLL_AUTO_MAX_NS  (500ull * 1000)
 #define STORM_THROTTLE_NS  (10ull * 1000 * 1000)
 
 #define container_of(ptr, type, member) \
@@ -52,6 +63,8 @@ int vgpuback_dev_init(struct vgpuback_device *dev,
 	dev->policy.mem_quota = cfg->mem_quota;
 	dev->policy.revision1 = cfg->protocol_revision == 1;
 	dev->ring_thread = pthread_self();
+	dev->ring_awake = true;
+	dev->poll_window_ns = POLL_AUTO_STEP_NS;
 	pthread_mutex_init(&dev->done_lock, NULL);
 
 	err = vgpuback_handles_init(&dev->handles, dev->domid,
@@ -70,12 +83,9 @@ int vgpuback_dev_init(struct vgpuback_device *dev,
 	}
 	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
 	if (exec) {
-		err = vgpu_exec_get_info(exec, &dev->einfo);
+		err = vgpuback_dev_set_exec(dev, exec);
 		if (err)
 			goto out_fd;
-		/* The snapshot is fixed from here on: every answer the same. */
-		if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
-			dev->dinfo_status = 0;
 	}
 	err = vgpuback_sched_init(dev);
 	if (err)
@@ -93,6 +103,20 @@ out_handles:
 out_mutex:
 	pthread_mutex_destroy(&dev->done_lock);
 	return err;
+}
+
+int vgpuback_dev_set_exec(struct vgpuback_device *dev, struct vgpu_exec *exec)
+{
+	int err = vgpu_exec_get_info(exec, &dev->einfo);
+
+	if (err)
+		return err;
+	dev->exec = exec;
+	/* The snapshot is fixed from here on: every answer the same. */
+	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
+	if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
+		dev->dinfo_status = 0;
+	return 0;
 }
 
 void vgpuback_dev_uninit(struct vgpuback_device *dev)
@@ -276,20 +300,35 @@ static void exec_done(struct vgpu_exec_op *op, int status)
 	struct vgpuback_req *r = container_of(op, struct vgpuback_req, eop);
 	struct vgpuback_device *dev = r->dev;
 	uint64_t one = 1;
+	bool was_empty;
 
 	r->status = status;
 	pthread_mutex_lock(&dev->done_lock);
 	r->next = NULL;
+	was_empty = !dev->done_head;
 	if (dev->done_tail)
 		dev->done_tail->next = r;
 	else
-		dev->done_head = r;
+		__atomic_store_n(&dev->done_head, r, __ATOMIC_RELAXED);
 	dev->done_tail = r;
 	pthread_mutex_unlock(&dev->done_lock);
-	/* The ring thread drains after each submit; others must wake it. */
-	if (!pthread_equal(pthread_self(), dev->ring_thread))
-		if (write(dev->done_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			vb_err("cannot signal a completion: %s", strerror(errno));
+	/* The ring thread drains after each submit; others may have to wake it. */
+	if (pthread_equal(pthread_self(), dev->ring_thread))
+		return;
+	/*
+	 * Completion batching: one wake-up per batch, none while the ring
+	 * thread is awake (it looks at the queue before it sleeps, see
+	 * vgpuback_ring_prepare_sleep). A queue that was not empty already
+	 * has its wake-up coming, or an awake ring thread. The fence orders
+	 * our append before the read of ring_awake (the other side stores
+	 * ring_awake, fences, then reads the queue).
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!was_empty || __atomic_load_n(&dev->ring_awake, __ATOMIC_RELAXED))
+		return;
+	__atomic_fetch_add(&dev->stats.completion_wakeups, 1, __ATOMIC_RELAXED);
+	if (write(dev->done_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		vb_err("cannot signal a completion: %s", strerror(errno));
 }
 
 static void ctx_destroy_now(struct vgpuback_device *dev,
@@ -413,6 +452,7 @@ static void do_get_info(struct vgpuback_device *dev, struct vgpuback_req *r)
 	info.priority = dev->priority;
 	info.pool = dev->pool;
 	info.domid = dev->domid;
+	info.gpu = (uint32_t)dev->gpu;
 	stream_write(r, &info, sizeof(info));
 }
 
@@ -776,9 +816,13 @@ static void drain_completions(struct vgpuback_device *dev)
 {
 	struct vgpuback_req *r, *next;
 
+	/* Racy peek first: most passes find nothing, and take no lock. */
+	if (!__atomic_load_n(&dev->done_head, __ATOMIC_ACQUIRE))
+		return;
 	pthread_mutex_lock(&dev->done_lock);
 	r = dev->done_head;
-	dev->done_head = dev->done_tail = NULL;
+	__atomic_store_n(&dev->done_head, NULL, __ATOMIC_RELAXED);
+	dev->done_tail = NULL;
 	pthread_mutex_unlock(&dev->done_lock);
 	for (; r; r = next) {
 		next = r->next;
@@ -787,6 +831,7 @@ static void drain_completions(struct vgpuback_device *dev)
 }
 
 static void finish_disconnect(struct vgpuback_device *dev);
+static void completions(struct vgpuback_device *dev);
 
 /* One pass: consume up to the budget, answer what finished, push. */
 static void consume(struct vgpuback_device *dev)
@@ -852,19 +897,74 @@ void vgpuback_ring_kick(struct vgpuback_device *dev)
 
 bool vgpuback_ring_has_work(struct vgpuback_device *dev)
 {
-	bool work;
-
-	if (dev->conn != VGPUBACK_CONNECTED)
+	if (dev->conn == VGPUBACK_DISCONNECTED)
 		return false;
-	/* A racy peek is fine: consume() re-reads with the barriers. */
-	work = dev->ring.sring->req_prod != dev->ring.br.req_cons &&
-	       !dev->backpressure;
-	if (!work) {
-		pthread_mutex_lock(&dev->done_lock);
-		work = dev->done_head != NULL;
-		pthread_mutex_unlock(&dev->done_lock);
+	/* Racy peeks are fine: consume() and the drain re-read properly. */
+	if (__atomic_load_n(&dev->done_head, __ATOMIC_RELAXED))
+		return true;
+	return dev->conn == VGPUBACK_CONNECTED && !dev->backpressure &&
+	       __atomic_load_n(&dev->ring.sring->req_prod, __ATOMIC_RELAXED) !=
+	       dev->ring.br.req_cons;
+}
+
+bool vgpuback_ring_poll(struct vgpuback_device *dev)
+{
+	RING_IDX before = dev->ring.br.req_cons;
+	uint64_t answered = dev->stats.responses;
+
+	if (!vgpuback_ring_has_work(dev))
+		return false;
+	if (__atomic_load_n(&dev->done_head, __ATOMIC_RELAXED))
+		completions(dev);
+	if (dev->conn == VGPUBACK_CONNECTED && !dev->backpressure &&
+	    dev->ring.br.req_cons == before)
+		consume(dev);
+	return dev->ring.br.req_cons != before ||
+	       dev->stats.responses != answered;
+}
+
+uint64_t vgpuback_ring_poll_window_ns(const struct vgpuback_device *dev)
+{
+	uint32_t us = dev->cfg->poll_us;
+
+	if (us != VGPUBACK_POLL_AUTO)
+		return (uint64_t)us * 1000;
+	return dev->poll_window_ns;
+}
+
+void vgpuback_ring_poll_slept(struct vgpuback_device *dev, uint64_t quiet_ns)
+{
+	uint64_t w = dev->poll_window_ns;
+
+	if (dev->cfg->poll_us != VGPUBACK_POLL_AUTO)
+		return;
+	if (quiet_ns < POLL_AUTO_MAX_NS) {
+		w = w ? 2 * w : POLL_AUTO_STEP_NS;
+		if (w > POLL_AUTO_MAX_NS)
+			w = POLL_AUTO_MAX_NS;
+	} else {
+		w /= 2;
+		if (w < POLL_AUTO_STEP_NS / 2)
+			w = 0;
 	}
-	return work;
+	dev->poll_window_ns = w;
+}
+
+bool vgpuback_ring_prepare_sleep(struct vgpuback_device *dev)
+{
+	__atomic_store_n(&dev->ring_awake, false, __ATOMIC_RELAXED);
+	/* ring_awake before the queue: pairs with exec_done's fence. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&dev->done_head, __ATOMIC_RELAXED)) {
+		dev->ring_awake = true;
+		return false;
+	}
+	return true;
+}
+
+void vgpuback_ring_woke(struct vgpuback_device *dev)
+{
+	__atomic_store_n(&dev->ring_awake, true, __ATOMIC_RELAXED);
 }
 
 void vgpuback_ring_spin(struct vgpuback_device *dev, bool on)
@@ -872,21 +972,15 @@ void vgpuback_ring_spin(struct vgpuback_device *dev, bool on)
 	if (dev->spinning == on)
 		return;
 	dev->spinning = on;
-	if (on) {
-		dev->spun_recently = true;
+	if (on)
 		return;
-	}
 	/* Leaving the window: re-arm req_event and look once more. */
 	consume(dev);
 }
 
-void vgpuback_ring_completions(struct vgpuback_device *dev)
+/* Answer what finished; consume again if that lifts the backpressure. */
+static void completions(struct vgpuback_device *dev)
 {
-	uint64_t v;
-
-	/* Clear the count first: a done() after this read kicks it again. */
-	if (read(dev->done_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		vb_err("completion eventfd: %s", strerror(errno));
 	drain_completions(dev);
 	push_responses(dev);
 	if (dev->backpressure && dev->inflight < dev->max_inflight) {
@@ -896,6 +990,16 @@ void vgpuback_ring_completions(struct vgpuback_device *dev)
 	}
 	if (dev->conn == VGPUBACK_DRAINING && dev->inflight == 0)
 		finish_disconnect(dev);
+}
+
+void vgpuback_ring_completions(struct vgpuback_device *dev)
+{
+	uint64_t v;
+
+	/* Clear the count first: a done() after this read kicks it again. */
+	if (read(dev->done_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		vb_err("completion eventfd: %s", strerror(errno));
+	completions(dev);
 }
 
 void vgpuback_ring_event(struct vgpuback_device *dev)
@@ -929,9 +1033,12 @@ void vgpuback_ring_event(struct vgpuback_device *dev)
 	 * halted or draining ring, or while we hold back (max-inflight), every
 	 * notification brings nothing; a frontend that keeps the rules sends
 	 * few then (we do not re-arm req_event), and completions consume
-	 * again without waiting for the throttle.
+	 * again without waiting for the throttle. While we poll the ring,
+	 * req_event is not re-armed either: a frontend that keeps the rules
+	 * sends at most one notification per polling window, which may find
+	 * the ring drained already; far below the limit.
 	 */
-	if (dev->cfg->storm_limit && !dev->spun_recently &&
+	if (dev->cfg->storm_limit &&
 	    (dev->conn != VGPUBACK_CONNECTED ||
 	     dev->ring.br.req_cons == before)) {
 		uint64_t now = vgpuback_now_ns();
@@ -1079,7 +1186,7 @@ static void log_stats(struct vgpuback_device *dev,
 		      struct vgpuback_ratelimit *rl)
 {
 	const struct vgpuback_gstats *g = &dev->gcache.stats;
-	static const char fmt[] = "stats: requests %llu, errors %llu, responses %llu, notifies %llu, events %llu (%llu idle, %llu throttled); grants: map calls %llu, unmap calls %llu, pages %llu, hits %llu, misses %llu, evictions %llu, one-shot %llu, cached %u";
+	static const char fmt[] = "stats: requests %llu, errors %llu, responses %llu, notifies %llu, events %llu (%llu idle, %llu throttled), completion wake-ups %llu; grants: map calls %llu, unmap calls %llu, pages %llu, hits %llu, misses %llu, evictions %llu, one-shot %llu, cached %u";
 #define STATS_ARGS \
 		(unsigned long long)dev->stats.requests, \
 		(unsigned long long)dev->stats.errors, \
@@ -1088,6 +1195,8 @@ static void log_stats(struct vgpuback_device *dev,
 		(unsigned long long)dev->stats.events, \
 		(unsigned long long)dev->stats.spurious_events, \
 		(unsigned long long)dev->stats.throttled, \
+		(unsigned long long)__atomic_load_n(&dev->stats.completion_wakeups, \
+						    __ATOMIC_RELAXED), \
 		(unsigned long long)g->map_calls, \
 		(unsigned long long)g->unmap_calls, \
 		(unsigned long long)g->pages_mapped, \

@@ -60,6 +60,7 @@ struct sched_state {
 	bool refused;               /* pool excludes our GPU: EPERM         */
 	uint32_t priority, pool;    /* as registered                        */
 	uint64_t mem_quota;
+	uint32_t gpu_share;         /* percent, 0 = no cap                  */
 	uint64_t mem_synced;        /* bytes the slot holds for us          */
 	uint64_t responses_synced, errors_synced;
 	void (*exec_done)(struct vgpu_exec_op *op, int status);
@@ -136,6 +137,8 @@ static void *sched_thread(void *arg)
 {
 	struct sched_state *st = arg;
 
+	/* Named, so that per-thread figures (top -H, /proc) say who it is. */
+	pthread_setname_np(pthread_self(), "vb-submit");
 	vgpuback_log(VGPUBACK_LOG_DEBUG, "arbiter submitter thread running");
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
@@ -236,37 +239,6 @@ void vgpuback_sched_uninit(struct vgpuback_device *dev)
 	dev->sched = NULL;
 }
 
-/*
- * Optional GPU-time share, percent (1..100), from the operator's key
- * backend/vgpu/<domid>/<devid>/gpu-share (not yet in vgpuif.h): read once,
- * at registration. Absent or malformed: no cap.
- */
-#define SCHED_XS_GPU_SHARE VGPUIF_XS_GPU_SHARE
-
-static uint32_t sched_read_share(struct vgpuback_device *dev)
-{
-	struct vgpuback_transport *t = dev->t;
-	unsigned int len = 0;
-	uint64_t v = 0;
-	char path[256], *s;
-
-	if (!t || !dev->be_path)
-		return 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dev->be_path,
-			     SCHED_XS_GPU_SHARE) >= sizeof(path))
-		return 0;
-	s = t->ops->xs_read(t, VGPUBACK_XBT_NULL, path, &len);
-	if (!s)
-		return 0;
-	if (len > 8 || strlen(s) != len || vgpuback_parse_u64(s, 100, &v)) {
-		vb_warn("arbiter: ignoring a malformed %s value (want 1..100)",
-			SCHED_XS_GPU_SHARE);
-		v = 0;
-	}
-	free(s);
-	return (uint32_t)v;
-}
-
 static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 {
 	struct vgpu_arb_domain d = {
@@ -280,7 +252,7 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 	const char *why = NULL;
 	int rc;
 
-	d.gpu_share_pct = sched_read_share(dev);
+	d.gpu_share_pct = dev->gpu_share;
 	rc = vgpu_arb_open(&st->arb, NULL, NULL, 0, &why);
 	if (rc) {
 		vb_err("arbiter unusable (%s: %s); serving this domain without "
@@ -293,10 +265,14 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 	rc = vgpu_arb_register(st->arb, &d, &st->slot);
 	if (rc == -ENOENT || rc == -EPERM) {
 		/* The operator's pool excludes this backend's GPU: refuse. */
-		vb_err("arbiter: pool %u %s GPU %d; refusing GPU work (fix the "
-		       "domain's pool or the backend's --gpu)", dev->pool,
-		       rc == -ENOENT ? "has no GPU, not even" : "does not include",
-		       dev->cfg->gpu);
+		if (rc == -ENOENT)
+			vb_err("arbiter: pool %u has no GPU on this host; refusing "
+			       "GPU work (fix the domain's pool or VGPU_ARB_POOLS)",
+			       dev->pool);
+		else
+			vb_err("arbiter: pool %u does not include GPU %d; refusing "
+			       "GPU work (fix the domain's pool or the backend's "
+			       "--gpu)", dev->pool, dev->cfg->gpu);
 		st->refused = true;
 		return VGPUIF_RSP_EPERM;
 	}
@@ -320,6 +296,7 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 	st->priority = dev->priority;
 	st->pool = dev->pool;
 	st->mem_quota = dev->policy.mem_quota;
+	st->gpu_share = dev->gpu_share;
 	vb_info("arbiter %s: priority %s, pool %u, GPU %d, mem-quota %llu, "
 		"gpu-share %u%%%s", vgpu_arb_name(st->arb),
 		vgpu_arb_priority_name(dev->priority), dev->pool,
@@ -327,6 +304,20 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 		(unsigned long long)dev->policy.mem_quota, d.gpu_share_pct,
 		d.gpu_share_pct ? "" : " (no cap)");
 	return 0;
+}
+
+int vgpuback_sched_place(struct vgpuback_device *dev)
+{
+	struct sched_state *st = dev->sched;
+	int fallback = dev->cfg->gpu >= 0 ? dev->cfg->gpu : 0;
+
+	if (!st || st->disabled)
+		return fallback;
+	if (!st->slot && !st->refused)
+		sched_register(dev, st);
+	if (!st->slot)
+		return fallback;  /* disabled or refused on the way: said why */
+	return vgpu_arb_slot_gpu(st->slot);
 }
 
 /* Pass on what changed in XenStore; register at first use. */
@@ -349,6 +340,9 @@ static int sched_update(struct vgpuback_device *dev, struct sched_state *st)
 	if (dev->policy.mem_quota != st->mem_quota &&
 	    vgpu_arb_set_quota(st->slot, dev->policy.mem_quota) == 0)
 		st->mem_quota = dev->policy.mem_quota;
+	if (dev->gpu_share != st->gpu_share &&
+	    vgpu_arb_set_share(st->slot, dev->gpu_share) == 0)
+		st->gpu_share = dev->gpu_share;
 	return 0;
 }
 

@@ -264,6 +264,16 @@ static void read_policy(struct vgpuback_device *dev)
 		dev->pool = (uint32_t)v;
 	else if (err != -ENOENT)
 		vb_warn_rl("ignoring a malformed pool value");
+	err = xs_get_u64(dev, dev->be_path, VGPUIF_XS_GPU_SHARE, 100, &v);
+	if (!err && v >= 1) {
+		if (v != dev->gpu_share)
+			vb_info("gpu-share %" PRIu64 " %%", v);
+		dev->gpu_share = (uint32_t)v;
+	} else if (err == -ENOENT) {
+		dev->gpu_share = 0;
+	} else {
+		vb_warn_rl("ignoring a malformed gpu-share value (want 1..100)");
+	}
 	err = xs_get_u64(dev, dev->be_path, VGPUIF_XS_MEM_QUOTA, UINT64_MAX, &v);
 	if (!err) {
 		if (v != dev->policy.mem_quota)
@@ -534,13 +544,20 @@ void vgpuback_xenbus_shutdown(struct vgpuback_device *dev)
 	reconcile(dev);
 }
 
-int vgpuback_xenbus_init(struct vgpuback_device *dev)
+/*
+ * The first half of vgpuback_xenbus_init: our directory (made when no
+ * toolstack wrote it) and the operator's policy in it, so that the arbiter
+ * can place the domain on a GPU of its pool before the executor opens.
+ */
+int vgpuback_xenbus_prepare(struct vgpuback_device *dev)
 {
 	struct vgpuback_transport *t = dev->t;
 	char *want_fe = NULL, *fe = NULL;
-	uint64_t old = 0;
 	char idbuf[16];
 	int err;
+
+	if (dev->be_path)
+		return 0;
 
 	if (asprintf(&dev->be_path, "/local/domain/0/backend/%s/%u/%u",
 		     VGPUIF_XS_DEVICE_TYPE, dev->domid, dev->devid) < 0 ||
@@ -580,6 +597,27 @@ int vgpuback_xenbus_init(struct vgpuback_device *dev)
 	}
 	dev->fe_path = want_fe;
 	want_fe = NULL;
+	read_policy(dev);
+	err = 0;
+out:
+	if (err) {
+		free(dev->be_path);
+		dev->be_path = NULL;
+	}
+	free(want_fe);
+	free(fe);
+	return err;
+}
+
+int vgpuback_xenbus_init(struct vgpuback_device *dev)
+{
+	struct vgpuback_transport *t = dev->t;
+	uint64_t old = 0;
+	int err;
+
+	err = vgpuback_xenbus_prepare(dev);
+	if (err)
+		return err;
 
 	/* A previous instance that died connected leaves the guest stale. */
 	if (!xs_get_u64(dev, dev->be_path, VGPUIF_XS_STATE, 8, &old) &&
@@ -617,8 +655,6 @@ int vgpuback_xenbus_init(struct vgpuback_device *dev)
 	vb_info("serving %s from %s (executor %s)", dev->fe_path, dev->be_path,
 		dev->exec ? vgpu_exec_name(dev->exec) : "none");
 out:
-	free(want_fe);
-	free(fe);
 	return err;
 }
 

@@ -12,6 +12,7 @@
 #define VGPU_FRONT_LOGIC_H
 
 #include "vgpuif.h"
+#include "uapi/vgpu_stub.h"
 
 /* Largest ring the frontend maps: 2^VGPUIF_MAX_RING_PAGE_ORDER pages. */
 #define VGPUFRONT_MAX_SLOTS VGPUIF_RING_SIZE(VGPUIF_MAX_RING_PAGE_ORDER)
@@ -177,8 +178,8 @@ static inline int vgpufront_rsp_prod_ok(uint32_t rsp_prod, uint32_t rsp_cons,
 }
 
 /*
- * Which context an op names: NOP and GET_INFO none (0), every other op
- * (an unknown one too: the backend answers it) the caller's. CTX_CREATE
+ * Which context an op names: NOP, GET_INFO and DEVICE_INFO none (0),
+ * every other op (an unknown one too: the backend answers it) the caller's. CTX_CREATE
  * and CTX_DESTROY belong to the frontend, never to its caller: -EPERM.
  */
 static inline int vgpufront_op_ctx(uint32_t op, uint32_t caller_ctx,
@@ -188,7 +189,8 @@ static inline int vgpufront_op_ctx(uint32_t op, uint32_t caller_ctx,
 		return VGPUIF_RSP_EINVAL;
 	if (op == VGPUIF_OP_CTX_CREATE || op == VGPUIF_OP_CTX_DESTROY)
 		return VGPUIF_RSP_EPERM;
-	*ctx = op == VGPUIF_OP_NOP || op == VGPUIF_OP_GET_INFO ? 0 : caller_ctx;
+	*ctx = op == VGPUIF_OP_NOP || op == VGPUIF_OP_GET_INFO ||
+	       op == VGPUIF_OP_DEVICE_INFO ? 0 : caller_ctx;
 	return 0;
 }
 
@@ -206,6 +208,8 @@ static inline int vgpufront_op_reports_async(uint32_t op)
 /* Region flags, as the ioctl ABI's VGPU_STUB_REGION_* and libvgpu's. */
 #define VGPUFRONT_REGION_WRITE 0x1u /* the backend writes it            */
 #define VGPUFRONT_REGION_COPY  0x2u /* read-only, copied at the call    */
+VGPUIF_STATIC_ASSERT(VGPUFRONT_REGION_WRITE == VGPU_STUB_REGION_WRITE &&
+		     VGPUFRONT_REGION_COPY == VGPU_STUB_REGION_COPY, "region flags");
 
 /*
  * May a data stream of nr regions of these lengths and flags travel
@@ -228,6 +232,65 @@ static inline int vgpufront_can_inline(const uint64_t *len, const uint32_t *flag
 		total += len[i];
 	}
 	return total <= inline_bytes && total <= VGPUIF_MAX_INLINE_BYTES;
+}
+
+/*
+ * Checks a CALL (uapi/vgpu_stub.h) on its own, before anything is pinned:
+ * 0 and *nr_segs (the segments its regions need: one kernel page per
+ * copied region, a segment per page touched otherwise), or -EINVAL (a bad
+ * flag, padding or count, an empty region, a region both copied and
+ * written), -EPERM (CTX_CREATE, CTX_DESTROY: the module's own),
+ * -E2BIG (a copied region above a page, or more segments than any request
+ * carries), -EFAULT (a region wrapping the address space).
+ */
+static inline int vgpufront_call_check(const struct vgpu_stub_call *c,
+				       uint32_t *nr_segs)
+{
+	uint64_t segs = 0;
+	uint32_t i, ctx;
+	int ret;
+
+	if (c->flags & ~VGPU_STUB_CALL_F_ALL || c->nr_regions > VGPU_STUB_MAX_REGIONS ||
+	    c->reserved[0] || c->reserved[1])
+		return VGPUIF_RSP_EINVAL;
+	ret = vgpufront_op_ctx(c->op, 1, &ctx);
+	if (ret)
+		return ret;
+	for (i = 0; i < c->nr_regions; i++) {
+		const struct vgpu_stub_region *g = &c->regions[i];
+
+		if (g->len == 0 || g->_pad0 || g->flags & ~VGPU_STUB_REGION_F_ALL)
+			return VGPUIF_RSP_EINVAL;
+		if ((g->flags & VGPU_STUB_REGION_COPY) && (g->flags & VGPU_STUB_REGION_WRITE))
+			return VGPUIF_RSP_EINVAL;
+		if (g->addr + g->len < g->addr)
+			return VGPUIF_RSP_EFAULT;
+		if (g->flags & VGPU_STUB_REGION_COPY) {
+			if (g->len > VGPUIF_PAGE_SIZE)
+				return VGPUIF_RSP_E2BIG;
+			segs++;
+		} else {
+			segs += vgpuif_pages_spanned(g->addr, g->len);
+		}
+	}
+	if (segs > VGPUIF_MAX_INDIRECT_SEGMENTS)
+		return VGPUIF_RSP_E2BIG;
+	*nr_segs = (uint32_t)segs;
+	return 0;
+}
+
+/* May a checked CALL's regions travel inline (vgpufront_can_inline)? */
+static inline int vgpufront_call_inline(const struct vgpu_stub_call *c,
+					uint32_t inline_bytes)
+{
+	uint64_t len[VGPU_STUB_MAX_REGIONS];
+	uint32_t flags[VGPU_STUB_MAX_REGIONS], i;
+
+	for (i = 0; i < c->nr_regions && i < VGPU_STUB_MAX_REGIONS; i++) {
+		len[i] = c->regions[i].len;
+		flags[i] = c->regions[i].flags;
+	}
+	return vgpufront_can_inline(len, flags, i, inline_bytes);
 }
 
 /* A response status as a kernel return value: 0 or -errno (else -EIO). */

@@ -116,6 +116,8 @@ struct vgpufront_info {
 	int irq;
 	u32 max_indirect;             /* the backend's feature-max-indirect */
 	u32 max_segs;                 /* per request, negotiated            */
+	u32 ops;                      /* the backend's feature-ops          */
+	u32 inline_bytes;             /* feature-inline: bytes, 0 = none    */
 	struct vgpufront_slots slots;
 	struct vgpufront_req *shadow[VGPUFRONT_MAX_SLOTS];
 
@@ -183,6 +185,7 @@ struct vgpufront_req {
 	unsigned int nr_g, max_g;
 	struct vgpuif_segment *segs;  /* the data stream                    */
 	unsigned int nr_segs, max_segs;
+	unsigned int inline_len;      /* F_INLINE: bytes in wire.u instead  */
 	struct page *kpage;           /* a kernel bounce page (GET_INFO...) */
 };
 
@@ -403,6 +406,10 @@ static int vgpufront_req_finish_segs(struct vgpufront_req *req, u32 max_indirect
 	u32 nr_ind, p;
 	int ret;
 
+	if (req->wire.flags & VGPUIF_F_INLINE) {
+		req->wire.nr_segments = req->inline_len;
+		return 0;
+	}
 	ret = vgpufront_seg_layout(req->nr_segs, max_indirect, &nr_ind);
 	if (ret)
 		return ret;
@@ -782,6 +789,8 @@ static int vgpufront_file_ctx(struct vgpufront_file *f, struct vgpufront_ctx **o
 struct vgpufront_op {
 	u8 op;
 	bool async;
+	bool noctx;             /* NOP, GET_INFO: no context            */
+	bool finish_always;     /* finish() for error answers too       */
 	unsigned int nr_segs;   /* data segments the stream needs */
 	int (*build)(struct vgpufront_req *req, const struct vgpufront_op *o);
 	void (*finish)(struct vgpufront_req *req, const struct vgpufront_op *o);
@@ -797,10 +806,13 @@ static int vgpufront_run_op(struct vgpufront_file *f, struct vgpufront_op *o)
 	int tries, ret;
 
 	for (tries = 0; tries < 2; tries++) {
-		ret = vgpufront_file_ctx(f, &ctx);
-		if (ret)
-			return ret;
-		req = vgpufront_req_alloc(info, o->op, ctx->handle);
+		ctx = NULL;
+		if (!o->noctx) {
+			ret = vgpufront_file_ctx(f, &ctx);
+			if (ret)
+				return ret;
+		}
+		req = vgpufront_req_alloc(info, o->op, ctx ? ctx->handle : 0);
 		ret = req ? vgpufront_req_reserve(req, o->nr_segs) : -ENOMEM;
 		if (!ret) {
 			req->wire.args = o->args;
@@ -820,7 +832,9 @@ static int vgpufront_run_op(struct vgpufront_file *f, struct vgpufront_op *o)
 				vgpufront_req_free(req);
 		} else {
 			ret = vgpufront_call(info, req, ctx);
-			if (!ret && o->finish)
+			/* An answer came (the request is ours again, not orphaned). */
+			if (o->finish && (!ret || (o->finish_always && ret != -EINTR &&
+						   req->done)))
 				o->finish(req, o);
 			vgpufront_req_put(req, ret);
 		}
@@ -884,6 +898,8 @@ static int vgpufront_ioc_query(struct vgpufront_file *f, void __user *uarg)
 
 	spin_lock_irq(&info->lock);
 	q.max_segments = info->max_segs;
+	q.ops = info->ops;
+	q.inline_bytes = info->inline_bytes;
 	q.ring_pages = 1u << info->ring_order;
 	q.ring_slots = info->slots.size;
 	q.generation = info->gen;
@@ -1289,6 +1305,131 @@ static int vgpufront_ioc_sync(struct vgpufront_file *f, void __user *uarg)
 	return copy_to_user(uarg, &s, sizeof(s)) ? -EFAULT : 0;
 }
 
+/*
+ * CALL: any op of the protocol. Copied regions go inline when the backend
+ * offers feature-inline and all of them fit, else each into a kernel page
+ * (read-only); other regions are pinned and granted as they are (writable
+ * when the backend writes them), and stay so until the answer, ASYNC
+ * included.
+ */
+struct vgpufront_call {
+	struct vgpu_stub_call c;
+	struct vgpufront_info *info;
+	bool inl;               /* this try's regions went inline */
+};
+
+static int vgpufront_build_call(struct vgpufront_req *req, const struct vgpufront_op *o)
+{
+	struct vgpufront_call *k = o->arg;
+	const struct vgpu_stub_call *c = &k->c;
+	u32 i, at = 0;
+	int ret = 0;
+
+	/* Read per try: a reconnect may bring a backend without inline data. */
+	k->inl = vgpufront_call_inline(c, READ_ONCE(k->info->inline_bytes));
+	for (i = 0; i < c->nr_regions && !ret; i++) {
+		const struct vgpu_stub_region *g = &c->regions[i];
+		void __user *u = u64_to_user_ptr(g->addr);
+		void *buf;
+
+		if (k->inl) {
+			if (copy_from_user(req->wire.u.inline_data + at, u, g->len))
+				return -EFAULT;
+			at += g->len;
+		} else if (g->flags & VGPU_STUB_REGION_COPY) {
+			ret = vgpufront_add_kpage(req, g->len, false, &buf);
+			if (!ret && copy_from_user(buf, u, g->len))
+				ret = -EFAULT;
+		} else {
+			ret = vgpufront_add_user(req, g->addr, g->len,
+						 g->flags & VGPU_STUB_REGION_WRITE);
+		}
+	}
+	if (k->inl) {
+		req->wire.flags |= VGPUIF_F_INLINE;
+		req->inline_len = at;
+	}
+	return ret;
+}
+
+static void vgpufront_finish_call(struct vgpufront_req *req, const struct vgpufront_op *o)
+{
+	struct vgpufront_call *k = o->arg;
+
+	k->c.status = vgpufront_rsp_status(req->rsp.status);
+	k->c.result[0] = req->rsp.result[0];
+	k->c.result[1] = req->rsp.result[1];
+	k->c.exec_ns = req->rsp.exec_ns;
+}
+
+/*
+ * After a sync-type op: every async request of the file's context is
+ * answered; returns the first error among them (then cleared).
+ */
+static int vgpufront_async_errors(struct vgpufront_file *f)
+{
+	struct vgpufront_ctx *ctx;
+	int ret, aerr;
+
+	ret = vgpufront_file_ctx(f, &ctx);
+	if (ret)
+		return ret;
+	/* Responses may come back out of order: wait for the async ones too. */
+	if (wait_event_interruptible(f->info->wq, vgpufront_async_idle(ctx))) {
+		vgpufront_ctx_put(ctx);
+		return -EINTR;
+	}
+	aerr = atomic_xchg(&ctx->async_err, 0);
+	vgpufront_ctx_put(ctx);
+	return aerr;
+}
+
+static int vgpufront_ioc_call(struct vgpufront_file *f, void __user *uarg)
+{
+	struct vgpufront_call k = {};
+	struct vgpufront_op o = {
+		.build = vgpufront_build_call,
+		.finish = vgpufront_finish_call,
+		.finish_always = true,
+		.arg = &k,
+	};
+	u32 nr_segs, ctx;
+	int ret;
+
+	if (copy_from_user(&k.c, uarg, sizeof(k.c)))
+		return -EFAULT;
+	ret = vgpufront_call_check(&k.c, &nr_segs);
+	if (ret)
+		return ret;
+	for (ret = 0; ret < (int)k.c.nr_regions; ret++)
+		if (!access_ok(u64_to_user_ptr(k.c.regions[ret].addr), k.c.regions[ret].len))
+			return -EFAULT;
+	vgpufront_op_ctx(k.c.op, 1, &ctx);
+	o.op = (u8)k.c.op;
+	o.noctx = !ctx;
+	o.async = k.c.flags & VGPU_STUB_CALL_ASYNC;
+	o.nr_segs = nr_segs;
+	memcpy(&o.args, k.c.args, sizeof(o.args));
+	k.info = f->info;
+	k.c.status = 0;
+	ret = vgpufront_run_op(f, &o);
+	/* As SYNC: the first async error since, unless the op failed first. */
+	if (!o.async && vgpufront_op_reports_async(k.c.op) && ret != -EINTR &&
+	    ret != -ERESTARTSYS && ret != -ENODEV && ret != -ETIMEDOUT &&
+	    ret != -ENOTCONN) {
+		int aerr = vgpufront_async_errors(f);
+
+		if (!ret && aerr) {
+			ret = aerr;
+			if (aerr != -EINTR)
+				k.c.status = aerr;
+		}
+	}
+	if (copy_to_user(uarg, &k.c, sizeof(k.c)))
+		return -EFAULT;
+	return ret;
+}
+
 static long vgpufront_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	struct vgpufront_file *f = filp->private_data;
@@ -1325,6 +1466,8 @@ static long vgpufront_ioctl(struct file *filp, unsigned int cmd, unsigned long a
 		return vgpufront_ioc_launch(f, uarg);
 	case VGPU_STUB_IOC_SYNC:
 		return vgpufront_ioc_sync(f, uarg);
+	case VGPU_STUB_IOC_CALL:
+		return vgpufront_ioc_call(f, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -1646,6 +1789,9 @@ static void vgpufront_connect(struct vgpufront_info *info)
 {
 	struct xenbus_device *dev = info->xbdev;
 	u32 max_ind = xenbus_read_unsigned(dev->otherend, VGPUIF_XS_FEATURE_MAX_INDIRECT, 0);
+	u32 ops = xenbus_read_unsigned(dev->otherend, VGPUIF_XS_FEATURE_OPS,
+				       VGPUIF_OP_COUNT_V1);
+	bool inl = xenbus_read_unsigned(dev->otherend, VGPUIF_XS_FEATURE_INLINE, 0) == 1;
 
 	spin_lock_irq(&info->lock);
 	if (info->conn != VGPUFRONT_INITIALISED) {
@@ -1654,13 +1800,16 @@ static void vgpufront_connect(struct vgpufront_info *info)
 	}
 	info->max_indirect = min_t(u32, max_ind, VGPUIF_MAX_INDIRECT_SEGMENTS);
 	info->max_segs = vgpufront_max_segs(info->max_indirect, 0);
+	info->ops = min_t(u32, ops, 256);
+	info->inline_bytes = inl ? VGPUIF_MAX_INLINE_BYTES : 0;
 	info->gen++;
 	info->conn = VGPUFRONT_CONNECTED;
 	spin_unlock_irq(&info->lock);
 	xenbus_switch_state(dev, XenbusStateConnected);
 	wake_up_all(&info->wq);
-	dev_info(&dev->dev, "connected to backend domain %u (connection %llu, %u segments per request)\n",
-		 info->backend_id, (unsigned long long)info->gen, info->max_segs);
+	dev_info(&dev->dev, "connected to backend domain %u (connection %llu, %u segments per request, ops 0..%u, inline data %s)\n",
+		 info->backend_id, (unsigned long long)info->gen, info->max_segs,
+		 info->ops - 1, info->inline_bytes ? "yes" : "no");
 }
 
 static void vgpufront_backend_changed(struct xenbus_device *dev,

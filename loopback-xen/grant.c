@@ -119,29 +119,38 @@ int lb_grant_access(struct lb_world *w, uint32_t granter, uint32_t to_domid,
 	if (g && frame >= g->frames)
 		r = -EINVAL;
 	if (!r) {
-		uint32_t ref = g->hint;
-
 		r = -ENOSPC;
-		for (uint32_t k = 0; k < LB_NR_GRANTS - LB_GNT_RESERVED; k++) {
-			struct lb_shm_gnt *e;
+		/*
+		 * A revoked ref still mapped by a live process stays out of
+		 * reuse, as Xen keeps it busy. Whether its mapper lives costs
+		 * a look at /proc, so the first pass takes only refs nobody
+		 * maps (a guest whose backend keeps persistent grants has
+		 * many revoked-but-mapped ones: one /proc read each, per
+		 * grant made, under the world lock); the second pass also
+		 * takes refs whose mapper died.
+		 */
+		for (int pass = 0; pass < 2 && r == -ENOSPC; pass++) {
+			uint32_t ref = g->hint;
 
-			if (ref >= LB_NR_GRANTS || ref < LB_GNT_RESERVED)
-				ref = LB_GNT_RESERVED;
-			e = &g->e[ref];
-			/* A revoked ref still mapped by a live process stays
-			 * out of reuse, as Xen keeps it busy. */
-			if (!e->flags && (!e->map_count ||
-			    !lb_proc_alive(e->map_pid, e->map_start))) {
-				e->map_count = 0;
-				e->domid = to_domid;
-				e->frame = frame;
-				e->flags = LB_GTF_PERMIT |
-					   (readonly ? LB_GTF_READONLY : 0);
-				g->hint = ref + 1;
-				r = (int)ref;
-				break;
+			for (uint32_t k = 0; k < LB_NR_GRANTS - LB_GNT_RESERVED; k++) {
+				struct lb_shm_gnt *e;
+
+				if (ref >= LB_NR_GRANTS || ref < LB_GNT_RESERVED)
+					ref = LB_GNT_RESERVED;
+				e = &g->e[ref];
+				if (!e->flags && (!e->map_count ||
+				    (pass && !lb_proc_alive(e->map_pid, e->map_start)))) {
+					e->map_count = 0;
+					e->domid = to_domid;
+					e->frame = frame;
+					e->flags = LB_GTF_PERMIT |
+						   (readonly ? LB_GTF_READONLY : 0);
+					g->hint = ref + 1;
+					r = (int)ref;
+					break;
+				}
+				ref++;
 			}
-			ref++;
 		}
 	}
 	lb_unlock(w);

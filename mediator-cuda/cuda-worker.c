@@ -58,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -343,6 +344,23 @@ static uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+/* Doubly linked object lists (head pointer, prev/next members). */
+#define DL_PUSH(head, o) do { \
+	(o)->prev = NULL; \
+	(o)->next = (head); \
+	if ((o)->next) \
+		(o)->next->prev = (o); \
+	(head) = (o); \
+} while (0)
+#define DL_UNLINK(head, o) do { \
+	if ((o)->prev) \
+		(o)->prev->next = (o)->next; \
+	else \
+		(head) = (o)->next; \
+	if ((o)->next) \
+		(o)->next->prev = (o)->prev; \
+} while (0)
 
 static inline void cpu_relax(void)
 {
@@ -672,6 +690,7 @@ static void *waiter_thread(void *arg)
 	bool spun = false;
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "cw-waiter");
 	cu.CtxSetCurrent(cuctx);
 	pthread_mutex_lock(&q_lock);
 	n_idle--;               /* counted idle from its spawn until now */
@@ -901,12 +920,8 @@ static int stream_new(struct wctx *x, bool blocking, int prio,
 	}
 	ws->ctx = x;
 	ws->blocking = blocking;
-	if (x) {
-		ws->next = x->streams;
-		if (ws->next)
-			ws->next->prev = ws;
-		x->streams = ws;
-	}
+	if (x)
+		DL_PUSH(x->streams, ws);
 	*out = ws;
 	return 0;
 }
@@ -916,14 +931,8 @@ static void stream_free(struct wstream *ws)
 {
 	struct wctx *x = ws->ctx;
 
-	if (x) {
-		if (ws->prev)
-			ws->prev->next = ws->next;
-		else
-			x->streams = ws->next;
-		if (ws->next)
-			ws->next->prev = ws->prev;
-	}
+	if (x)
+		DL_UNLINK(x->streams, ws);
 	if (ws->open) {         /* not reachable: flushed before any free */
 		ws->open->refs = 1;
 		pthread_mutex_lock(&q_lock);
@@ -985,26 +994,6 @@ static void mod_release(void *arg)
 	free(m);
 }
 
-static void mem_unlink(struct wctx *x, struct wmem *m)
-{
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		x->mems = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-}
-
-static void mod_unlink(struct wctx *x, struct wmod *m)
-{
-	if (m->prev)
-		m->prev->next = m->next;
-	else
-		x->mods = m->next;
-	if (m->next)
-		m->next->prev = m->prev;
-}
-
 static void event_free(struct wctx *x, struct wevent *e)
 {
 	pthread_mutex_lock(&q_lock);
@@ -1012,12 +1001,7 @@ static void event_free(struct wctx *x, struct wevent *e)
 		e->last->owner = NULL;  /* its record still answers */
 	e->last = NULL;
 	pthread_mutex_unlock(&q_lock);
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		x->events = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
+	DL_UNLINK(x->events, e);
 	/* the driver frees it once its pending record completes */
 	cu.EventDestroy(e->ev);
 	free(e);
@@ -1143,13 +1127,13 @@ static int do_ctx_destroy(const struct cw_cmd *c)
 	while (x->mods) {
 		struct wmod *m = x->mods;
 
-		mod_unlink(x, m);
+		DL_UNLINK(x->mods, m);
 		mod_release(m);
 	}
 	while (x->mems) {
 		struct wmem *m = x->mems;
 
-		mem_unlink(x, m);
+		DL_UNLINK(x->mems, m);
 		mem_release(m);
 	}
 	while (x->streams)
@@ -1225,10 +1209,7 @@ static int do_module_load(const struct cw_cmd *c, struct wctx *x, struct crec *o
 		free(m);
 		return cu_status(cr);
 	}
-	m->next = x->mods;
-	if (m->next)
-		m->next->prev = m;
-	x->mods = m;
+	DL_PUSH(x->mods, m);
 	out->rsp.obj = (uint64_t)(uintptr_t)m;
 	return 0;
 }
@@ -1367,10 +1348,7 @@ static int do_module_global(const struct cw_cmd *c, const unsigned char *data,
 		g = xcalloc(1, sizeof(*g));
 		g->p = p;
 		g->size = sz;
-		g->next = m->globals;
-		if (g->next)
-			g->next->prev = g;
-		m->globals = g;
+		DL_PUSH(m->globals, g);
 	}
 	out->rsp.obj = (uint64_t)(uintptr_t)g;
 	out->rsp.result[0] = p;
@@ -1622,10 +1600,7 @@ static int do_event_create(const struct cw_cmd *c, struct wctx *x,
 		free(e);
 		return cu_status(cr);
 	}
-	e->next = x->events;
-	if (e->next)
-		e->next->prev = e;
-	x->events = e;
+	DL_PUSH(x->events, e);
 	out->rsp.obj = (uint64_t)(uintptr_t)e;
 	return 0;
 }
@@ -1794,14 +1769,14 @@ static void do_cmd(const struct cw_cmd *c, const unsigned char *data)
 		struct wmem *m = (struct wmem *)(uintptr_t)c->obj[0];
 
 		/* freed after the context's earlier work (it may use it) */
-		mem_unlink(x, m);
+		DL_UNLINK(x->mems, m);
 		wait_op(c, x, NULL, 0, t0, mem_release, m);
 		return;
 	}
 	case VGPUIF_OP_MODULE_UNLOAD: {
 		struct wmod *m = (struct wmod *)(uintptr_t)c->obj[0];
 
-		mod_unlink(x, m);
+		DL_UNLINK(x->mods, m);
 		wait_op(c, x, NULL, 0, t0, mod_release, m);
 		return;
 	}
@@ -1820,10 +1795,7 @@ static void do_cmd(const struct cw_cmd *c, const unsigned char *data)
 			break;
 		}
 		m->size = c->arg[0];
-		m->next = x->mems;
-		if (m->next)
-			m->next->prev = m;
-		x->mems = m;
+		DL_PUSH(x->mems, m);
 		r->rsp.obj = (uint64_t)(uintptr_t)m;
 		r->rsp.result[0] = m->size;
 		r->rsp.result[1] = m->p;
@@ -2075,6 +2047,8 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 
 	memset(&h, 0, sizeof(h));
 	h.pid = (uint32_t)getpid();
+	/* "exe" otherwise (/proc/self/exe): say what this process is. */
+	prctl(PR_SET_NAME, "cuda-worker", 0, 0, 0);
 	if (sscanf(spec, "%d:%d:%llu:%d", &sock, &memfd, &size, &device) != 4)
 		return 2;
 	arena_size = (size_t)size;

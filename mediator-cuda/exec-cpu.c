@@ -119,6 +119,8 @@ struct cpu_waiter {
 
 struct cpu_exec {
 	struct vgpu_exec base;          /* first: exec.c casts                */
+	int device;                     /* ordinal among $VGPU_CPU_GPUS       */
+	char name[64];                  /* CPU_NAME, "#N" after it for N > 0  */
 	uint32_t delay_us;
 	bool async;
 
@@ -924,7 +926,7 @@ static int cpu_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 
 	memset(info, 0, sizeof(*info));
 	info->kind = VGPUIF_EXECUTOR_CPU;
-	snprintf(info->name, sizeof(info->name), "%s", CPU_NAME);
+	snprintf(info->name, sizeof(info->name), "%s", ce->name);
 	info->total_mem = CPU_TOTAL_MEM;
 	pthread_mutex_lock(&ce->lock);
 	info->free_mem = CPU_TOTAL_MEM - ce->used;
@@ -1021,9 +1023,13 @@ static void cpu_fill_device_info(struct vgpuif_device_info *d,
 	memset(d, 0, sizeof(*d));
 	d->version = 1;
 	d->driver_version = 0;
-	d->ordinal = 0;
+	d->ordinal = (uint32_t)cfg->device;
 	memcpy(d->uuid, uuid, sizeof(d->uuid));
-	snprintf(d->name, sizeof(d->name), "%s", CPU_NAME);
+	d->uuid[15] ^= (uint8_t)cfg->device;  /* each stand-in GPU its own */
+	if (cfg->device)
+		snprintf(d->name, sizeof(d->name), "%s #%d", CPU_NAME, cfg->device);
+	else
+		snprintf(d->name, sizeof(d->name), "%s", CPU_NAME);
 	d->total_mem = CPU_TOTAL_MEM;
 	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
 		dinfo_set(d, a[i].attr, a[i].v);
@@ -1087,6 +1093,28 @@ static int cpu_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 		*why = "out of memory";
 		return -ENOMEM;
 	}
+	/*
+	 * Its stand-ins for several GPUs (policy tests on a machine with
+	 * none): ordinal < $VGPU_CPU_GPUS (default 1), each its own device.
+	 */
+	{
+		const char *n = getenv("VGPU_CPU_GPUS");
+		long ngpus = n ? strtol(n, NULL, 10) : 1;
+
+		if (ngpus < 1 || ngpus > 64)
+			ngpus = 1;
+		if (cfg->device < 0 || cfg->device >= ngpus) {
+			free(ce);
+			*why = "no such device: the cpu executor has as many as "
+			       "$VGPU_CPU_GPUS says (default 1)";
+			return -ENODEV;
+		}
+	}
+	ce->device = cfg->device;
+	if (ce->device)
+		snprintf(ce->name, sizeof(ce->name), "%s #%d", CPU_NAME, ce->device);
+	else
+		snprintf(ce->name, sizeof(ce->name), "%s", CPU_NAME);
 	ce->delay_us = cfg->cpu_op_delay_us;
 	ce->async = cfg->cpu_async || cfg->cpu_op_delay_us;
 	ce->next_addr = CPU_VA_BASE;
@@ -1109,7 +1137,7 @@ static int cpu_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	}
 	vgpu_exec_log(cfg, "cpu", VGPU_EXEC_LOG_INFO,
 		      "open: %s, %s completion, %u us per op",
-		      CPU_NAME, ce->async ? "worker-thread" : "inline",
+		      ce->name, ce->async ? "worker-thread" : "inline",
 		      ce->delay_us);
 	*out = &ce->base;
 	return 0;

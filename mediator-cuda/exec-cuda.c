@@ -526,6 +526,7 @@ static int pc_take(struct pjob **jp)
 static void *pc_thread(void *arg)
 {
 	(void)arg;
+	pthread_setname_np(pthread_self(), "cuda-copy");
 	pthread_mutex_lock(&pc.lock);
 	for (;;) {
 		struct pjob *j;
@@ -1014,6 +1015,7 @@ static void *reader_thread(void *arg)
 
 	if (sp)
 		spin_ns = strtoull(sp, NULL, 10) * 1000ull;
+	pthread_setname_np(pthread_self(), "cuda-reader");
 	for (;;) {
 		struct cw_rsp *r = &in.r;
 		struct pollfd pfd;

@@ -548,7 +548,10 @@ struct vgpuif_info {
 	uint32_t priority;         /* enum vgpuif_priority                     */
 	uint32_t pool;             /* operator-set pool id                     */
 	uint32_t domid;            /* the guest's domain id, as dom0 sees it   */
-	uint8_t  reserved[64];     /* zero                                     */
+	uint32_t gpu;              /* dom0's GPU ordinal serving this domain
+				    * (placed by the arbiter within its pool;
+				    * 0 from a backend before this field)    */
+	uint8_t  reserved[60];     /* zero                                     */
 };
 
 /*
@@ -753,7 +756,8 @@ VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_response, exec_ns) == 32, "rsp.exec_
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_info) == 208, "info size");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, total_mem) == 72, "info.total");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, cc_major) == 104, "info.cc");
-VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, reserved) == 144, "info.reserved");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, gpu) == 144, "info.gpu");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, reserved) == 148, "info.reserved");
 VGPUIF_STATIC_ASSERT(VGPUIF_SEGS_PER_INDIRECT_PAGE == 512, "segs per page");
 VGPUIF_STATIC_ASSERT(VGPUIF_MAX_FUNC_NAME <= VGPUIF_MAX_REQUEST_BYTES, "name fits");
 VGPUIF_STATIC_ASSERT(VGPUIF_MAX_MODULE_BYTES + VGPUIF_MAX_MODULE_LOG <=

@@ -11,7 +11,9 @@
  *             vgpu-backend process per guest domain over the loopback
  *             transport, driven through libvgpu (vgpu.h, the loopback
  *             transport) as a guest program would, from host memory
- *             (vgpu_host_alloc: guest pages, no bounce copy)
+ *             (vgpu_host_alloc: guest pages, no bounce copy) and, for
+ *             copies, from pageable memory too; and the CPU an idle
+ *             domain's backend and worker use
  * Not a test: nothing here asserts, except that results are correct.
  */
 #include <cuda.h>
@@ -46,7 +48,8 @@ static const char usage_text[] =
 "  -m, --max-mib N      largest bandwidth size in MiB (default 256)\n"
 "  -p, --poll-us US     loopback: backends busy-poll US microseconds\n"
 "                       (vgpu-backend --poll-us) and so does the frontend\n"
-"                       (VGPU_LOOPFRONT_SPIN_US); default: both sleep\n"
+"                       (VGPU_LOOPFRONT_SPIN_US); default: both ends'\n"
+"                       defaults (adaptive: poll while busy, sleep idle)\n"
 "  -o, --only-bw        only the bandwidth table (native and executor)\n"
 "  -h, --help           this text\n"
 "\n"
@@ -664,6 +667,68 @@ static void lb_start(int ndom)
 	lb_world_close(w);
 }
 
+/* CPU clock ticks used so far by pid and its children (the GPU worker). */
+static unsigned long long proc_tree_ticks(pid_t pid)
+{
+	char path[96], buf[1024];
+	unsigned long long sum = 0;
+	int kids[16], nk = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	if ((f = fopen(path, "r"))) {
+		while (nk < 16 && fscanf(f, "%d", &kids[nk]) == 1)
+			nk++;
+		fclose(f);
+	}
+	for (int k = -1; k < nk; k++) {
+		unsigned long long ut = 0, st = 0;
+		char *p;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", k < 0 ? pid : kids[k]);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			   &ut, &st) == 2)
+			sum += ut + st;
+		fclose(f);
+	}
+	return sum;
+}
+
+/*
+ * What an idle domain costs dom0: each backend with its GPU worker, after
+ * the work above, idle for 3 s (their default waiting: no polling once the
+ * domain is quiet). Percent of one core, the busiest domain and the mean.
+ */
+static void lf_idle_cpu(int ndom)
+{
+	unsigned long long t0[8], t1[8];
+	double hz = (double)sysconf(_SC_CLK_TCK), worst = 0, sum = 0;
+	uint64_t s0, s1;
+
+	usleep(200000);  /* let polling windows close */
+	s0 = now_ns();
+	for (int d = 1; d <= ndom; d++)
+		t0[d] = proc_tree_ticks(bpids[d]);
+	sleep(3);
+	for (int d = 1; d <= ndom; d++)
+		t1[d] = proc_tree_ticks(bpids[d]);
+	s1 = now_ns();
+	for (int d = 1; d <= ndom; d++) {
+		double pct = 100.0 * (double)(t1[d] - t0[d]) / hz /
+			     ((double)(s1 - s0) / 1e9);
+
+		sum += pct;
+		if (pct > worst)
+			worst = pct;
+	}
+	printf("idle domain, %% of a core          loopback: backend + GPU worker, "
+	       "busiest %.2f, mean %.2f (%d domains, %.1f s, clock ticks of %.0f ms)\n",
+	       worst, sum / ndom, ndom, (double)(s1 - s0) / 1e9, 1000 / hz);
+}
+
 static void lb_stop(int ndom)
 {
 	for (int d = 1; d <= ndom; d++) {
@@ -787,14 +852,19 @@ static double lf_async(vgpu_t *v, uint64_t func)
 	return (double)async_n / ((double)(now_ns() - t0) / 1e9);
 }
 
-/* Copies from host memory (guest pages: no bounce copy). */
-static double lf_bw(vgpu_t *v, size_t size, bool h2d)
+/*
+ * Copies from host memory (pinned: vgpu_host_alloc, guest pages, no bounce
+ * copy in the guest) or from ordinary (pageable) memory of the program,
+ * which libvgpu bounces through guest buffers.
+ */
+static double lf_bw(vgpu_t *v, size_t size, bool h2d, bool pinned)
 {
 	uint64_t mem, addr, t0 = 0;
 	int reps = (int)((1ull << 30) / size);
-	void *b;
+	void *b = NULL;
 
-	if (vgpu_host_alloc(v, size, &b) || vgpu_mem_alloc(v, size, &mem, &addr)) {
+	if ((pinned ? vgpu_host_alloc(v, size, &b) : !(b = malloc(size))) ||
+	    vgpu_mem_alloc(v, size, &mem, &addr)) {
 		fprintf(stderr, "loopback bandwidth %zu: %s\n", size, vgpu_error(v));
 		return 0;
 	}
@@ -820,7 +890,10 @@ static double lf_bw(vgpu_t *v, size_t size, bool h2d)
 		double gbs = (double)size * reps / (double)(now_ns() - t0);
 
 		vgpu_mem_free(v, mem);
-		vgpu_host_free(v, b);
+		if (pinned)
+			vgpu_host_free(v, b);
+		else
+			free(b);
 		return gbs;
 	}
 }
@@ -1016,16 +1089,24 @@ bandwidth:
 			er = lf_async(lf[1], lfunc);
 			printf("async empty launches, K/s         loopback %.0f (%.0f%% of native)\n",
 			       er / 1000, 100 * er / nr);
-			printf("bandwidth, GB/s        size   loopback H2D D2H (%% of native pinned)\n");
+			printf("bandwidth, GB/s        size   loopback pinned H2D D2H (%% of native pinned) | "
+			       "loopback pageable H2D D2H (%% of native pageable)\n");
 			for (size_t sz = 4096; sz <= (size_t)max_mib << 20; sz *= 16) {
-				double h = lf_bw(lf[1], sz, true);
-				double d = lf_bw(lf[1], sz, false);
+				double h = lf_bw(lf[1], sz, true, true);
+				double d = lf_bw(lf[1], sz, false, true);
+				double uh = lf_bw(lf[1], sz, true, false);
+				double ud = lf_bw(lf[1], sz, false, false);
 
-				printf("  %12zu   %6.2f %6.2f (%3.0f%% %3.0f%%)\n", sz, h, d,
+				printf("  %12zu   %6.2f %6.2f (%3.0f%% %3.0f%%) | %6.2f %6.2f (%3.0f%% %3.0f%%)\n",
+				       sz, h, d,
 				       100 * h / native_bw(sz, true, true),
-				       100 * d / native_bw(sz, false, true));
+				       100 * d / native_bw(sz, false, true),
+				       uh, ud,
+				       100 * uh / native_bw(sz, true, false),
+				       100 * ud / native_bw(sz, false, false));
 			}
 		}
+		lf_idle_cpu(7);
 		for (int d = 1; d <= 7; d++)
 			vgpu_close(lf[d]);
 		lb_stop(7);

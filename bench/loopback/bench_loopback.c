@@ -46,7 +46,7 @@ struct guest {
 };
 
 static char world_dir[256], conf_path[300];
-static const char *backend_path, *executor = "cpu", *poll_us = "0";
+static const char *backend_path, *executor = "cpu", *poll_us = "auto";
 static struct lb_world *W;
 static bool quick;
 static const char *only;
@@ -386,7 +386,7 @@ int main(int argc, char **argv)
 		default:
 			printf("Usage: vgpu-bench-loopback --backend PATH [--executor cpu|cuda|auto]\n"
 			       "       [--quick] [--poll-us US] [--only nop|ops|guests|h2d]\n"
-			       "--poll-us is passed to each vgpu-backend (busy-poll window).\n"
+			       "--poll-us (auto, or microseconds) is passed to each vgpu-backend.\n"
 			       "Benchmarks vgpu-backend over the loopback transport and prints a\n"
 			       "Markdown table, every guest a libvgpu handle on the loopback\n"
 			       "transport: NOP round trip (p50/p99), NOP from 4 threads on one\n"

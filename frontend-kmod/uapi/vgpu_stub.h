@@ -30,6 +30,20 @@
  * reported by the next SYNC of the same file (the first one, then cleared),
  * as CUDA reports asynchronous errors.
  *
+ * CALL (ABI 2) carries any op of the wire protocol, revision 2 included:
+ * the op, its args exactly as union vgpuif_args lays them out, and up to
+ * VGPU_STUB_MAX_REGIONS user regions that, in order, form the request's
+ * data stream. The module fills in the context, pins and grants the
+ * regions (writable when the backend writes them), or sends them inline
+ * when the backend offers feature-inline and they fit, and splits nothing:
+ * a request too large for the ring is E2BIG (QUERY's max_segments says how
+ * many pages one request may span). With VGPU_STUB_CALL_ASYNC it returns
+ * once the request is on the ring and the answer's status comes back from
+ * the next SYNC, STREAM_SYNC or EVENT_SYNC of the same file, as for
+ * LAUNCH. Only CTX_CREATE and CTX_DESTROY are refused (EPERM): the module
+ * owns the file's context. An op the backend does not know gets its
+ * answer (ENOSYS) like any other.
+ *
  * All structs use fixed-width fields, explicit padding (which must be zero on
  * input) and sizes that are multiples of 8, so that 32-bit and 64-bit
  * programs share the same layout. User pointers travel as __u64.
@@ -48,7 +62,7 @@
 #define VGPU_STUB_DEVICE      "/dev/vgpu_stub"
 #define VGPU_STUB_NAME        "vgpu_stub"
 #define VGPU_STUB_IOC_MAGIC   'V'
-#define VGPU_STUB_ABI_VERSION 1
+#define VGPU_STUB_ABI_VERSION 2      /* 2: CALL, QUERY's ops and inline_bytes */
 
 /* QUERY: device information, the backend's and the operator's settings. */
 struct vgpu_stub_query {
@@ -75,7 +89,11 @@ struct vgpu_stub_query {
 	__u32 devid;             /* out: the xenbus device id (vgpu-<devid>) */
 	__u64 generation;        /* out: connections made so far (resets)    */
 	__u64 ctx;               /* out: this file's context handle          */
-	__u64 reserved[4];       /* out: zero                                */
+	__u32 ops;               /* out: the backend's feature-ops: opcodes
+				  * 0 .. ops-1 are served (16 when absent)  */
+	__u32 inline_bytes;      /* out: inline bytes per request, 0 = the
+				  * backend has no feature-inline (ABI 2)  */
+	__u64 reserved[3];       /* out: zero                                */
 };
 
 /* NOP: a round trip through the ring and the backend. */
@@ -163,6 +181,46 @@ struct vgpu_stub_sync {
 	__u64 exec_ns;           /* out                                      */
 };
 
+/*
+ * CALL: one request of any op (ABI 2). A region is a user buffer of any
+ * alignment; the regions' bytes, in order, are the op's data stream
+ * (ring/vgpuif.h says per op which bytes the backend reads and which it
+ * writes).
+ */
+#define VGPU_STUB_MAX_REGIONS   4
+#define VGPU_STUB_REGION_WRITE  0x1u /* the backend writes it: pinned writable */
+/*
+ * The module copies the bytes when the call is made (a kernel page, or
+ * inline), so the caller may reuse the buffer as soon as the call returns,
+ * ASYNC included (launch parameters, names). Read-only, at most one page.
+ */
+#define VGPU_STUB_REGION_COPY   0x2u
+#define VGPU_STUB_REGION_F_ALL  (VGPU_STUB_REGION_WRITE | VGPU_STUB_REGION_COPY)
+
+struct vgpu_stub_region {
+	__u64 addr;              /* in: user pointer                         */
+	__u64 len;               /* in: bytes, >= 1                          */
+	__u32 flags;             /* in: VGPU_STUB_REGION_*                   */
+	__u32 _pad0;             /* in: zero                                 */
+};
+
+/* Return once the request is on the ring (errors at the next sync). */
+#define VGPU_STUB_CALL_ASYNC    0x1u
+#define VGPU_STUB_CALL_F_ALL    (VGPU_STUB_CALL_ASYNC)
+
+struct vgpu_stub_call {
+	__u32 op;                /* in: enum vgpuif_op, 0 .. 255             */
+	__u32 flags;             /* in: VGPU_STUB_CALL_*                     */
+	__u32 nr_regions;        /* in: 0 .. VGPU_STUB_MAX_REGIONS           */
+	__s32 status;            /* out: the answer's status (0 or -errno),
+				  * set whenever an answer came back         */
+	__u64 args[6];           /* in: union vgpuif_args, unused bytes zero */
+	struct vgpu_stub_region regions[VGPU_STUB_MAX_REGIONS]; /* in        */
+	__u64 result[2];         /* out: the answer's results                */
+	__u64 exec_ns;           /* out: time the backend spent, ns          */
+	__u64 reserved[2];       /* in: zero                                 */
+};
+
 #define VGPU_STUB_IOC_QUERY        _IOR(VGPU_STUB_IOC_MAGIC, 0x00, struct vgpu_stub_query)
 #define VGPU_STUB_IOC_NOP          _IOR(VGPU_STUB_IOC_MAGIC, 0x01, struct vgpu_stub_nop)
 #define VGPU_STUB_IOC_VECTOR_ADD   _IOWR(VGPU_STUB_IOC_MAGIC, 0x02, struct vgpu_stub_vector_add)
@@ -177,6 +235,7 @@ struct vgpu_stub_sync {
 #define VGPU_STUB_IOC_FUNC_GET     _IOWR(VGPU_STUB_IOC_MAGIC, 0x0b, struct vgpu_stub_func_get)
 #define VGPU_STUB_IOC_LAUNCH       _IOW(VGPU_STUB_IOC_MAGIC, 0x0c, struct vgpu_stub_launch)
 #define VGPU_STUB_IOC_SYNC         _IOR(VGPU_STUB_IOC_MAGIC, 0x0d, struct vgpu_stub_sync)
+#define VGPU_STUB_IOC_CALL         _IOWR(VGPU_STUB_IOC_MAGIC, 0x0e, struct vgpu_stub_call)
 
 /* Layout checks: the same in the kernel, in 32-bit and in 64-bit programs. */
 #define VGPU_STUB_ASSERT(c, m) _Static_assert(c, m)
@@ -199,5 +258,16 @@ VGPU_STUB_ASSERT(sizeof(struct vgpu_stub_func_get) == 40, "func_get size");
 VGPU_STUB_ASSERT(sizeof(struct vgpu_stub_launch) == 48, "launch size");
 VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_launch, params) == 40, "launch.params");
 VGPU_STUB_ASSERT(sizeof(struct vgpu_stub_sync) == 8, "sync size");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_query, ops) == 176, "query.ops");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_query, inline_bytes) == 180, "query.inline");
+VGPU_STUB_ASSERT(sizeof(struct vgpu_stub_region) == 24, "region size");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_region, flags) == 16, "region.flags");
+VGPU_STUB_ASSERT(sizeof(struct vgpu_stub_call) == 200, "call size");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_call, status) == 12, "call.status");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_call, args) == 16, "call.args");
+VGPU_STUB_ASSERT(sizeof(((struct vgpu_stub_call *)0)->args) == 48, "call.args size");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_call, regions) == 64, "call.regions");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_call, result) == 160, "call.result");
+VGPU_STUB_ASSERT(__builtin_offsetof(struct vgpu_stub_call, exec_ns) == 176, "call.exec_ns");
 
 #endif /* VGPU_STUB_UAPI_H */

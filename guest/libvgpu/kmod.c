@@ -2,8 +2,9 @@
 /*
  * kmod.c - libvgpu's kmod transport: ioctls on /dev/vgpu_stub
  * (frontend-kmod/uapi/vgpu_stub.h). The module does the frontend's work
- * (context, grants, ring, async errors); here a request becomes the ioctl
- * of its op. Host memory is page-aligned locked memory the module pins.
+ * (context, grants, inline data, ring, async errors); here a request
+ * becomes one CALL ioctl, field for field. Host memory is page-aligned
+ * locked memory the module pins.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,8 +117,8 @@ static int kmod_query(vgpu_t *v, struct vgpu_info *info)
 	info->devid = q.devid;
 	info->generation = q.generation;
 	info->ctx = q.ctx;
-	info->ops = VGPUIF_OP_COUNT_V1;
-	info->inline_bytes = 0;
+	info->ops = q.abi_version >= 2 ? q.ops : VGPUIF_OP_COUNT_V1;
+	info->inline_bytes = q.abi_version >= 2 ? q.inline_bytes : 0;
 	return 0;
 }
 
@@ -129,129 +130,45 @@ static int kmod_limits(vgpu_t *v, struct vgpu_limits *l)
 	if (ret)
 		return ret;
 	l->max_segs = q.max_segments ? q.max_segments : VGPUIF_MAX_DIRECT_SEGMENTS;
-	l->ops = VGPUIF_OP_COUNT_V1;
-	l->inline_bytes = 0;
+	l->ops = q.abi_version >= 2 ? q.ops : VGPUIF_OP_COUNT_V1;
+	l->inline_bytes = q.abi_version >= 2 ? q.inline_bytes : 0;
 	return 0;
 }
 
-/* One request as the ioctl of its op (each ioctl answers for itself). */
+_Static_assert(VGPU_REQ_MAX_REGIONS == VGPU_STUB_MAX_REGIONS, "regions");
+_Static_assert(VGPU_REGION_WRITE == VGPU_STUB_REGION_WRITE &&
+	       VGPU_REGION_COPY == VGPU_STUB_REGION_COPY, "region flags");
+_Static_assert(VGPU_REQ_ASYNC == VGPU_STUB_CALL_ASYNC, "async flag");
+_Static_assert(sizeof(union vgpuif_args) == sizeof(((struct vgpu_stub_call *)0)->args),
+	       "args");
+
+/* One request: the CALL ioctl (the module answers for itself). */
 static int kmod_call_one(vgpu_t *v, struct vgpu_req *r)
 {
-	const struct vgpu_region *g = r->regions;
-	const union vgpuif_args *a = &r->args;
+	struct vgpu_stub_call c;
+	unsigned int i;
+	int ret;
 
-	switch (r->op) {
-	case VGPUIF_OP_NOP: {
-		struct vgpu_stub_nop n = { 0 };
-		int ret = kmod_ioctl(v, VGPU_STUB_IOC_NOP, &n);
-
-		r->exec_ns = n.exec_ns;
+	memset(&c, 0, sizeof(c));
+	c.op = r->op;
+	c.flags = r->flags;
+	c.nr_regions = r->nr_regions;
+	memcpy(c.args, &r->args, sizeof(c.args));
+	for (i = 0; i < r->nr_regions && i < VGPU_STUB_MAX_REGIONS; i++) {
+		c.regions[i].addr = r->regions[i].addr;
+		c.regions[i].len = r->regions[i].len;
+		c.regions[i].flags = r->regions[i].flags;
+	}
+	ret = kmod_ioctl(v, VGPU_STUB_IOC_CALL, &c);
+	if (ret == -ENOTTY) {
+		vgpu_set_error(v, "kmod: %s: vgpu-front.ko has no CALL ioctl (ABI 1): "
+			       "load the module of this release", vgpuif_op_name(r->op));
 		return ret;
 	}
-	case VGPUIF_OP_VECTOR_ADD: {
-		struct vgpu_stub_vector_add x = {
-			.a = g[0].addr, .b = g[1].addr, .c = g[2].addr,
-			.n = a->vector_add.n,
-		};
-		int ret = kmod_ioctl(v, VGPU_STUB_IOC_VECTOR_ADD, &x);
-
-		r->exec_ns = x.exec_ns;
-		return ret;
-	}
-	case VGPUIF_OP_MEM_ALLOC: {
-		struct vgpu_stub_mem_alloc m = { .size = a->mem_alloc.size };
-		int ret = kmod_ioctl(v, VGPU_STUB_IOC_MEM_ALLOC, &m);
-
-		r->result[0] = m.handle;
-		r->result[1] = m.dev_addr;
-		return ret;
-	}
-	case VGPUIF_OP_MEM_FREE: {
-		struct vgpu_stub_mem_free m = { .handle = a->mem_free.mem };
-
-		return kmod_ioctl(v, VGPU_STUB_IOC_MEM_FREE, &m);
-	}
-	case VGPUIF_OP_MEMCPY_H2D:
-	case VGPUIF_OP_MEMCPY_D2H: {
-		struct vgpu_stub_memcpy m = {
-			.mem = a->memcpy.mem, .offset = a->memcpy.offset,
-			.host = g[0].addr, .length = a->memcpy.length,
-		};
-
-		return kmod_ioctl(v, r->op == VGPUIF_OP_MEMCPY_H2D ?
-				  VGPU_STUB_IOC_MEMCPY_H2D : VGPU_STUB_IOC_MEMCPY_D2H, &m);
-	}
-	case VGPUIF_OP_MEMCPY_D2D: {
-		struct vgpu_stub_memcpy_d2d m = {
-			.dst_mem = a->memcpy_d2d.dst_mem,
-			.dst_offset = a->memcpy_d2d.dst_offset,
-			.src_mem = a->memcpy_d2d.src_mem,
-			.src_offset = a->memcpy_d2d.src_offset,
-			.length = a->memcpy_d2d.length,
-		};
-
-		return kmod_ioctl(v, VGPU_STUB_IOC_MEMCPY_D2D, &m);
-	}
-	case VGPUIF_OP_MEMSET: {
-		struct vgpu_stub_memset m = {
-			.mem = a->memset.mem, .offset = a->memset.offset,
-			.length = a->memset.length, .value = a->memset.value,
-			.elem_size = a->memset.elem_size,
-		};
-
-		return kmod_ioctl(v, VGPU_STUB_IOC_MEMSET, &m);
-	}
-	case VGPUIF_OP_MODULE_LOAD: {
-		struct vgpu_stub_module_load m = {
-			.image = g[0].addr, .image_len = a->module_load.image_len,
-			.log = r->nr_regions > 1 ? g[1].addr : 0,
-			.log_len = a->module_load.log_len,
-			.format = a->module_load.format,
-		};
-		int ret = kmod_ioctl(v, VGPU_STUB_IOC_MODULE_LOAD, &m);
-
-		r->result[0] = m.module;
-		r->result[1] = m.log_written;
-		return ret;
-	}
-	case VGPUIF_OP_MODULE_UNLOAD: {
-		struct vgpu_stub_module_unload m = { .module = a->module_unload.module };
-
-		return kmod_ioctl(v, VGPU_STUB_IOC_MODULE_UNLOAD, &m);
-	}
-	case VGPUIF_OP_FUNC_GET: {
-		struct vgpu_stub_func_get f = {
-			.module = a->func_get.module, .name = g[0].addr,
-			.name_len = a->func_get.name_len,
-		};
-		int ret = kmod_ioctl(v, VGPU_STUB_IOC_FUNC_GET, &f);
-
-		r->result[0] = f.func;
-		r->result[1] = f.param_bytes;
-		return ret;
-	}
-	case VGPUIF_OP_LAUNCH: {
-		struct vgpu_stub_launch l = {
-			.func = a->launch.func, .shared_mem = a->launch.shared_mem,
-			.param_len = a->launch.param_len,
-			.params = r->nr_regions ? g[0].addr : 0,
-		};
-
-		memcpy(l.grid, a->launch.grid, sizeof(l.grid));
-		memcpy(l.block, a->launch.block, sizeof(l.block));
-		return kmod_ioctl(v, VGPU_STUB_IOC_LAUNCH, &l);
-	}
-	case VGPUIF_OP_SYNC: {
-		struct vgpu_stub_sync s = { 0 };
-		int ret = kmod_ioctl(v, VGPU_STUB_IOC_SYNC, &s);
-
-		r->exec_ns = s.exec_ns;
-		return ret;
-	}
-	default:
-		/* Not an ioctl of ABI 1: the module refuses it. */
-		return kmod_ioctl(v, _IO(VGPU_STUB_IOC_MAGIC, 0x7f), NULL);
-	}
+	r->result[0] = c.result[0];
+	r->result[1] = c.result[1];
+	r->exec_ns = c.exec_ns;
+	return ret;
 }
 
 static int kmod_call(vgpu_t *v, struct vgpu_req *reqs, unsigned int n)

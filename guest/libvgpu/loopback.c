@@ -542,10 +542,6 @@ static int lb_start(vgpu_t *v, struct vgpu_req *r, struct lb_xfer **xo)
 	int ret, tries;
 
 	*xo = NULL;
-	/* A region written through a bounce buffer needs a waiter. */
-	for (i = 0; i < r->nr_regions && i < VGPU_REQ_MAX_REGIONS; i++)
-		if (r->regions[i].flags & VGPU_REGION_WRITE)
-			async = false;
 	for (tries = 0; tries < 2; tries++) {
 		uint64_t gen = loopfront_generation(d->lf);
 
@@ -565,6 +561,11 @@ static int lb_start(vgpu_t *v, struct vgpu_req *r, struct lb_xfer **xo)
 		ret = xfer_build(h, r, ctx, &x);
 		if (ret)
 			return ret;
+		/* A region the backend writes through a bounce buffer needs a
+		 * waiter to copy it back: such a request runs synchronously. */
+		for (i = 0; i < x->nbb; i++)
+			if (x->bb[i].back)
+				async = false;
 		x->async = async;
 		if (async) {
 			__atomic_add_fetch(&h->refs, 1, __ATOMIC_ACQ_REL);

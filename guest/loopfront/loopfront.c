@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/sysinfo.h>
 
 #include "loopback.h"
 #include "loopfront.h"
@@ -31,6 +32,26 @@ enum { XS_UNKNOWN, XS_INITIALISING, XS_INITWAIT, XS_INITIALISED,
 #define LF_DEFAULT_TIMEOUT  60000
 /* Persistent grants kept at most; beyond, data pages get one-shot grants. */
 #define LF_MAX_PERSISTENT   (LB_NR_GRANTS / 2)
+/*
+ * Grants the backend still maps when we revoke them are retried this often
+ * (Linux's gnttab_handle_deferred runs about once a second too). Not on
+ * every response pass: a persistent grant stays mapped for the backend's
+ * whole connection, so the list does not drain, and each retry costs the
+ * world lock and a look at the mapper's /proc entry: with 256 such grants a
+ * SYNC round trip went from 22 us to 8.8 ms (docs/performance.md).
+ */
+#define LF_DEFER_RETRY_NS   1000000000ll
+/*
+ * spin_us auto: the spin before sleeping adapts as the backend's poll-us
+ * auto does (Linux's halt polling): it doubles from LF_SPIN_STEP_NS (up to
+ * LF_SPIN_MAX_NS) when a sleep was ended by an answer within LF_SPIN_MAX_NS
+ * of the wait's start (a longer spin would have caught it) and halves after
+ * a longer wait (long kernels, an idle guest: no spinning). Only on machines
+ * of at least LF_SPIN_MIN_CPUS, where a core is free for it.
+ */
+#define LF_SPIN_STEP_NS     20000ll
+#define LF_SPIN_MAX_NS      500000ll
+#define LF_SPIN_MIN_CPUS    4
 
 struct loopfront_buf {
 	struct loopfront_buf *next;
@@ -112,7 +133,12 @@ struct loopfront {
 
 	uint32_t *deferred;     /* grants still mapped when revoked */
 	unsigned int ndeferred, cap_deferred;
+	int64_t deferred_retry_ns; /* next retry (CLOCK_MONOTONIC)   */
+	uint64_t deferred_passes;  /* retry passes made (tests)      */
 	struct loopfront_buf *bufs;
+
+	bool spin_auto;         /* spin_us auto: spin_win_ns adapts    */
+	int64_t spin_win_ns;    /* the leader's (only it touches it)   */
 
 	bool broken;
 	bool closed;            /* the backend closed on us */
@@ -139,6 +165,14 @@ static void lf_break(struct loopfront *lf, const char *why)
 	lf->broken = true;
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -161,6 +195,7 @@ void loopfront_opts_init(struct loopfront_opts *o)
 	o->domid = 1;
 	o->ring_order = -1;
 	o->persistent = -1;
+	o->spin_us = LOOPFRONT_SPIN_AUTO;
 }
 
 /* ---------------------------------------------------------- store */
@@ -302,6 +337,8 @@ static void revoke(struct loopfront *lf, uint32_t gref)
 		lf->deferred = d;
 		lf->cap_deferred = cap;
 	}
+	if (!lf->ndeferred)
+		lf->deferred_retry_ns = now_ns() + LF_DEFER_RETRY_NS;
 	lf->deferred[lf->ndeferred++] = gref;
 }
 
@@ -309,10 +346,12 @@ static void retry_deferred(struct loopfront *lf)
 {
 	unsigned int k = 0;
 
+	lf->deferred_passes++;
 	for (unsigned int i = 0; i < lf->ndeferred; i++)
 		if (lb_end_access(lf->w, lf->o.domid, lf->deferred[i]) == -EBUSY)
 			lf->deferred[k++] = lf->deferred[i];
 	lf->ndeferred = k;
+	lf->deferred_retry_ns = now_ns() + LF_DEFER_RETRY_NS;
 }
 
 /* The grant ref for page pg of b, in the mode needed. */
@@ -543,7 +582,7 @@ static bool consume_responses(struct loopfront *lf, unsigned int *taken)
 		lf->ring.rsp_cons = i;
 		RING_FINAL_CHECK_FOR_RESPONSES(&lf->ring, more);
 	} while (more);
-	if (lf->ndeferred)
+	if (lf->ndeferred && now_ns() >= lf->deferred_retry_ns)
 		retry_deferred(lf);
 	return true;
 }
@@ -775,26 +814,39 @@ out_put:
 
 /* ------------------------------------------------------------ waiting */
 
-/* Poll the ring for up to spin_us before sleeping: true if a response came. */
-static bool spin_for_response(const struct loopfront *lf,
-			      const struct vgpuif_sring *s, RING_IDX cons)
+/* Poll the ring for up to win_ns before sleeping: true if a response came. */
+static bool spin_for_response(const struct vgpuif_sring *s, RING_IDX cons,
+			      int64_t win_ns)
 {
 	int64_t end_ns;
-	struct timespec ts;
 
-	if (!lf->o.spin_us)
+	if (win_ns <= 0)
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	end_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec +
-		 (int64_t)lf->o.spin_us * 1000;
+	end_ns = now_ns() + win_ns;
 	for (;;) {
 		if (__atomic_load_n(&s->rsp_prod, __ATOMIC_ACQUIRE) != cons)
 			return true;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		if ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= end_ns)
+		if (now_ns() >= end_ns)
 			return false;
 		__builtin_ia32_pause();
 	}
+}
+
+/* spin_us auto: a wait of waited_ns ended by an answer after a sleep. */
+static void spin_adapt(struct loopfront *lf, int64_t waited_ns)
+{
+	int64_t w = lf->spin_win_ns;
+
+	if (waited_ns < LF_SPIN_MAX_NS) {
+		w = w ? 2 * w : LF_SPIN_STEP_NS;
+		if (w > LF_SPIN_MAX_NS)
+			w = LF_SPIN_MAX_NS;
+	} else {
+		w /= 2;
+		if (w < LF_SPIN_STEP_NS / 2)
+			w = 0;
+	}
+	lf->spin_win_ns = w;
 }
 
 /*
@@ -812,12 +864,22 @@ static void lead(struct loopfront *lf, int left)
 	RING_IDX cons = lf->ring.rsp_cons;
 	int port;
 
+	int64_t win = lf->spin_auto ? lf->spin_win_ns : (int64_t)lf->o.spin_us * 1000;
+	int64_t t0 = lf->spin_auto ? now_ns() : 0;
+	bool slept = false;
+
 	lf->leader = true;
 	pthread_mutex_unlock(&lf->lock);
-	if (!s || !spin_for_response(lf, s, cons))
+	if (!s || !spin_for_response(s, cons, win)) {
 		(void)poll(p, 2, left);
+		slept = true;
+	}
 	pthread_mutex_lock(&lf->lock);
 	lf->leader = false;
+	/* Woken by an answer: would a longer spin have caught it? */
+	if (lf->spin_auto && slept && s &&
+	    __atomic_load_n(&s->rsp_prod, __ATOMIC_ACQUIRE) != cons)
+		spin_adapt(lf, now_ns() - t0);
 	while ((port = lb_evtchn_pending(lf->ev)) >= 0)
 		lb_evtchn_unmask(lf->ev, (uint32_t)port);
 	if (p[1].revents)
@@ -1325,9 +1387,19 @@ struct loopfront *loopfront_open(const struct loopfront_opts *o, char *why,
 	lf->o = *o;
 	if (lf->o.timeout_ms == 0)
 		lf->o.timeout_ms = LF_DEFAULT_TIMEOUT;
-	if (!lf->o.spin_us && getenv("VGPU_LOOPFRONT_SPIN_US"))
-		lf->o.spin_us = (unsigned int)strtoul(
-			getenv("VGPU_LOOPFRONT_SPIN_US"), NULL, 10);
+	if (lf->o.spin_us == LOOPFRONT_SPIN_AUTO) {
+		const char *e = getenv("VGPU_LOOPFRONT_SPIN_US");
+
+		if (e) {
+			lf->o.spin_us = (unsigned int)strtoul(e, NULL, 10);
+		} else if (get_nprocs() < LF_SPIN_MIN_CPUS) {
+			lf->o.spin_us = 0;  /* the backend needs the core */
+		} else {
+			lf->o.spin_us = 0;
+			lf->spin_auto = true;
+			lf->spin_win_ns = LF_SPIN_STEP_NS;
+		}
+	}
 	if (lf->o.spin_us > 1000000)
 		lf->o.spin_us = 1000000;
 	lf->consume = true;
@@ -1669,4 +1741,16 @@ struct vgpuif_sring *loopfront_raw_sring(struct loopfront *lf)
 int loopfront_raw_port(const struct loopfront *lf)
 {
 	return lf->port;
+}
+
+unsigned int loopfront_raw_deferred(struct loopfront *lf, uint64_t *passes)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&lf->lock);
+	n = lf->ndeferred;
+	if (passes)
+		*passes = lf->deferred_passes;
+	pthread_mutex_unlock(&lf->lock);
+	return n;
 }

@@ -30,6 +30,7 @@
 #ifndef VGPU_LOOPFRONT_H
 #define VGPU_LOOPFRONT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,9 +54,14 @@ struct loopfront_opts {
 				 * response; 0: 60000; < 0: wait forever     */
 	unsigned int spin_us;   /* before sleeping on the event channel, poll
 				 * the ring this long for a response (lower
-				 * latency, burns a CPU); 0: off, or
-				 * $VGPU_LOOPFRONT_SPIN_US                    */
+				 * latency, burns a CPU); 0: off;
+				 * LOOPFRONT_SPIN_AUTO (the default):
+				 * $VGPU_LOOPFRONT_SPIN_US if set, else a
+				 * window that adapts to the backend's pace
+				 * (none on fewer than 4 CPUs)                */
 };
+
+#define LOOPFRONT_SPIN_AUTO UINT_MAX
 
 /* Fill o with the defaults. */
 void loopfront_opts_init(struct loopfront_opts *o);
@@ -265,6 +271,8 @@ struct lb_world *loopfront_raw_world(struct loopfront *lf);
 struct lb_xs *loopfront_raw_xs(struct loopfront *lf);
 struct vgpuif_sring *loopfront_raw_sring(struct loopfront *lf);
 int loopfront_raw_port(const struct loopfront *lf);
+/* Grants revoked while still mapped, waiting; and the retry passes so far. */
+unsigned int loopfront_raw_deferred(struct loopfront *lf, uint64_t *passes);
 const char *loopfront_frontend_path(const struct loopfront *lf);
 
 #endif /* VGPU_LOOPFRONT_H */

@@ -319,6 +319,105 @@ START_TEST(test_completions_from_thread_with_backpressure)
 }
 END_TEST
 
+/*
+ * Completion batching: executor threads signal the eventfd once per batch
+ * while the ring thread sleeps, and not at all while it is awake (it looks
+ * at the queue itself), and no completion is lost either way.
+ */
+START_TEST(test_completion_wakeups_batched)
+{
+	struct vgpuif_request r;
+	uint32_t ctx;
+	int i, got = 0;
+
+	start(true);
+	ctx = ctx_create();
+	fake_exec_hold(true);
+	for (i = 0; i < 5; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		push(&r);
+	}
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(fake_exec_held(), 5);
+	/* Asleep: five completions, one wake-up. */
+	ck_assert(vgpuback_ring_prepare_sleep(&DEV));
+	fake_exec_release(-1);
+	ck_assert_uint_eq(DEV.stats.completion_wakeups, 1);
+	/* A completion queued: the ring thread must not go to sleep. */
+	ck_assert(!vgpuback_ring_prepare_sleep(&DEV));
+	vgpuback_ring_woke(&DEV);
+	vgpuback_ring_completions(&DEV);
+	while (pending_rsps()) {
+		ck_assert_int_eq(pop().status, 0);
+		got++;
+	}
+	ck_assert_int_eq(got, 5);
+	/* Awake: no wake-up at all; the queue is seen by a poll. */
+	for (i = 0; i < 3; i++) {
+		memset(&r, 0, sizeof(r));
+		r.op = VGPUIF_OP_SYNC;
+		r.ctx = ctx;
+		push(&r);
+	}
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(fake_exec_held(), 3);
+	fake_exec_release(-1);
+	ck_assert_uint_eq(DEV.stats.completion_wakeups, 1);
+	ck_assert(vgpuback_ring_has_work(&DEV));
+	ck_assert(vgpuback_ring_poll(&DEV));
+	ck_assert(!vgpuback_ring_has_work(&DEV));
+	for (got = 0; pending_rsps(); got++)
+		ck_assert_int_eq(pop().status, 0);
+	ck_assert_int_eq(got, 3);
+	/* Asleep again: the next batch signals again. */
+	push(&r);
+	r.id = 0;
+	vgpuback_ring_kick(&DEV);
+	ck_assert(vgpuback_ring_prepare_sleep(&DEV));
+	fake_exec_release(-1);
+	ck_assert_uint_eq(DEV.stats.completion_wakeups, 2);
+	vgpuback_ring_woke(&DEV);
+	vgpuback_ring_completions(&DEV);
+	ck_assert_int_eq(pending_rsps(), 1);
+	pop();
+}
+END_TEST
+
+/* poll-us auto: the window follows the guest's pace (halt-polling rule). */
+START_TEST(test_poll_window_adapts)
+{
+	uint64_t w, prev;
+	int i;
+
+	CFG.poll_us = VGPUBACK_POLL_AUTO;
+	start(true);
+	w = vgpuback_ring_poll_window_ns(&DEV);
+	ck_assert_uint_gt(w, 0);
+	/* Work keeps coming 100 us apart: the window grows to cover it. */
+	for (i = 0; i < 10; i++)
+		vgpuback_ring_poll_slept(&DEV, 100000);
+	ck_assert_uint_ge(vgpuback_ring_poll_window_ns(&DEV), 100000);
+	prev = vgpuback_ring_poll_window_ns(&DEV);
+	vgpuback_ring_poll_slept(&DEV, 100000);
+	ck_assert_uint_le(vgpuback_ring_poll_window_ns(&DEV), 500000); /* bounded */
+	ck_assert_uint_ge(vgpuback_ring_poll_window_ns(&DEV), prev);
+	/* Long quiet spells (long kernels, an idle guest): down to nothing. */
+	for (i = 0; i < 20; i++)
+		vgpuback_ring_poll_slept(&DEV, 10000000);
+	ck_assert_uint_eq(vgpuback_ring_poll_window_ns(&DEV), 0);
+	/* Busy again: it comes back. */
+	vgpuback_ring_poll_slept(&DEV, 30000);
+	ck_assert_uint_gt(vgpuback_ring_poll_window_ns(&DEV), 0);
+	/* A fixed poll-us is not adapted. */
+	CFG.poll_us = 50;
+	vgpuback_ring_poll_slept(&DEV, 10000000);
+	ck_assert_uint_eq(vgpuback_ring_poll_window_ns(&DEV), 50000);
+	CFG.poll_us = VGPUBACK_POLL_AUTO;
+}
+END_TEST
+
 START_TEST(test_ctx_destroy_waits_for_its_ops)
 {
 	struct vgpuif_request r;
@@ -1004,6 +1103,8 @@ static Suite *suite(void)
 	tc = tcase_create("completions");
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_completions_from_thread_with_backpressure);
+	tcase_add_test(tc, test_completion_wakeups_batched);
+	tcase_add_test(tc, test_poll_window_adapts);
 	tcase_add_test(tc, test_ctx_destroy_waits_for_its_ops);
 	tcase_add_test(tc, test_disconnect_with_work_in_flight);
 	suite_add_tcase(s, tc);

@@ -477,7 +477,7 @@ START_TEST(test_r2_query_before_end)
 	ck_assert_int_eq(et_event_create(ex, ctx, 0, &e), 0);
 	ck_assert_int_eq(et_event_op(ex, ctx, VGPUIF_OP_EVENT_RECORD, e0, s, NULL), 0);
 	ck_assert_int_eq(et_event_op(ex, ctx, VGPUIF_OP_EVENT_SYNC, e0, NULL, NULL), 0);
-	gate_on(s, "");
+	gate_on(s, "non-blocking");
 	pend_event(VGPUIF_OP_EVENT_RECORD, e, s, "EVENT_RECORD behind the gate");
 	ck_assert_uint_eq(query(VGPUIF_OP_STREAM_QUERY, s, NULL), 0);
 	ck_assert_uint_eq(query(VGPUIF_OP_EVENT_QUERY, NULL, e), 0);
@@ -509,14 +509,11 @@ START_TEST(test_r2_elapsed)
 {
 	struct vgpu_exec_stream *s;
 	struct vgpu_exec_event *a, *b, *nt;
-	struct vgpu_exec_mod *mod;
 	struct vgpu_exec_func *spin;
 	uint64_t cycles = 20000000, t0, t1;   /* about 10 ms at 2 GHz */
 	float ms = -1, wall;
 
-	ck_assert_int_eq(load_module(ctx, vt_kernels_ptx, sizeof(vt_kernels_ptx),
-				     VGPUIF_MODULE_PTX, NULL, 0, &mod, NULL), 0);
-	ck_assert_int_eq(func_get(ctx, mod, "vt_spin", &spin, NULL), 0);
+	spin = guest_kernel("vt_spin");
 	ck_assert_int_eq(et_stream_create(ex, ctx, VGPUIF_STREAM_NON_BLOCKING, &s), 0);
 	ck_assert_int_eq(et_event_create(ex, ctx, 0, &a), 0);
 	ck_assert_int_eq(et_event_create(ex, ctx, VGPUIF_EVENT_BLOCKING_SYNC, &b), 0);
@@ -938,7 +935,6 @@ END_TEST
 /* A fault on one domain's stream; another domain's streams keep working. */
 START_TEST(test_r2_fault_streams_isolated)
 {
-	struct vgpu_exec_mod *mod;
 	struct vgpu_exec_func *fault;
 	struct vgpu_exec_stream *s, *s2;
 	struct vgpu_exec_event *e;
@@ -951,9 +947,7 @@ START_TEST(test_r2_fault_streams_isolated)
 	other = start_bystander(&stop_fd, &ready_fd, true);
 	ck_assert_int_eq(read(ready_fd, &c, 1), 1);
 	ck_assert_int_eq(et_alloc(ex, ctx, 4096, &m, NULL), 0);
-	ck_assert_int_eq(load_module(ctx, vt_kernels_ptx, sizeof(vt_kernels_ptx),
-				     VGPUIF_MODULE_PTX, NULL, 0, &mod, NULL), 0);
-	ck_assert_int_eq(func_get(ctx, mod, "vt_fault", &fault, NULL), 0);
+	fault = guest_kernel("vt_fault");
 	ck_assert_int_eq(et_stream_create(ex, ctx, VGPUIF_STREAM_NON_BLOCKING, &s), 0);
 	ck_assert_int_eq(et_event_create(ex, ctx, 0, &e), 0);
 	rc = launch_on(ctx, s, fault, 1, 1, &bogus, sizeof(bogus));

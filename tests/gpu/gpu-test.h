@@ -33,6 +33,10 @@ int launch_on(struct vgpu_exec_ctx *c, struct vgpu_exec_stream *st,
 	      struct vgpu_exec_func *f, uint32_t grid, uint32_t block,
 	      void *params, uint32_t plen);
 
+/* A kernel of gpu-kernels.h (vt_saxpy, vt_fault, vt_spin, vt_empty), its
+ * module loaded into ctx. */
+struct vgpu_exec_func *guest_kernel(const char *name);
+
 /*
  * Another domain (a process with an executor of its own) working until
  * stop_bystander(): vector adds, or with streams kernels and copies on a

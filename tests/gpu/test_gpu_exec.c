@@ -159,6 +159,17 @@ static int launch(struct vgpu_exec_ctx *c, struct vgpu_exec_func *f,
 	return launch_on(c, NULL, f, grid, block, params, plen);
 }
 
+struct vgpu_exec_func *guest_kernel(const char *name)
+{
+	struct vgpu_exec_mod *mod;
+	struct vgpu_exec_func *f;
+
+	ck_assert_int_eq(load_module(ctx, vt_kernels_ptx, sizeof(vt_kernels_ptx),
+				     VGPUIF_MODULE_PTX, NULL, 0, &mod, NULL), 0);
+	ck_assert_int_eq(func_get(ctx, mod, name, &f, NULL), 0);
+	return f;
+}
+
 struct saxpy_params {   /* vt_saxpy(float *y, const float *x, float a, u32 n) */
 	uint64_t y, x;
 	float a;
@@ -470,7 +481,6 @@ void check_recovered(struct vgpu_exec_mem *old)
 
 START_TEST(test_fault_isolated)
 {
-	struct vgpu_exec_mod *mod;
 	struct vgpu_exec_func *f;
 	struct vgpu_exec_mem *m;
 	uint64_t bogus = 0x10;
@@ -481,9 +491,7 @@ START_TEST(test_fault_isolated)
 	other = start_bystander(&stop_fd, &ready_fd, false);
 	ck_assert_int_eq(read(ready_fd, &c, 1), 1);
 	ck_assert_int_eq(et_alloc(ex, ctx, 4096, &m, NULL), 0);
-	ck_assert_int_eq(load_module(ctx, vt_kernels_ptx, sizeof(vt_kernels_ptx),
-				     VGPUIF_MODULE_PTX, NULL, 0, &mod, NULL), 0);
-	ck_assert_int_eq(func_get(ctx, mod, "vt_fault", &f, NULL), 0);
+	f = guest_kernel("vt_fault");
 	ck_assert_int_eq(launch(ctx, f, 1, 1, &bogus, 8), VGPUIF_RSP_EREMOTEIO);
 	check_recovered(m);
 	stop_bystander(other, stop_fd);
@@ -492,7 +500,6 @@ END_TEST
 
 START_TEST(test_watchdog_isolated)
 {
-	struct vgpu_exec_mod *mod;
 	struct vgpu_exec_func *f;
 	struct vgpu_exec_mem *m;
 	uint64_t cycles = 60ull * 2000000000ull; /* about a minute */
@@ -503,9 +510,7 @@ START_TEST(test_watchdog_isolated)
 	other = start_bystander(&stop_fd, &ready_fd, false);
 	ck_assert_int_eq(read(ready_fd, &c, 1), 1);
 	ck_assert_int_eq(et_alloc(ex, ctx, 4096, &m, NULL), 0);
-	ck_assert_int_eq(load_module(ctx, vt_kernels_ptx, sizeof(vt_kernels_ptx),
-				     VGPUIF_MODULE_PTX, NULL, 0, &mod, NULL), 0);
-	ck_assert_int_eq(func_get(ctx, mod, "vt_spin", &f, NULL), 0);
+	f = guest_kernel("vt_spin");
 	/* a short spin stays under the limit */
 	{
 		uint64_t short_cycles = 1000000;

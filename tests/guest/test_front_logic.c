@@ -2,8 +2,10 @@
 /*
  * test_front_logic.c - the pure logic of vgpu-front.ko (vgpu-front-logic.h),
  * compiled in userspace: segments of a user buffer, splitting of large
- * copies, direct/indirect layout, request-id bookkeeping and the checks on
- * what the backend answers.
+ * copies, direct/indirect layout, request-id bookkeeping, the checks on
+ * what the backend answers, and the CALL ioctl's checks (a table of bad
+ * calls with the status each must get), contexts and inline decisions.
+ * libvgpu's loopback transport uses the same code.
  */
 #include <check.h>
 #include <stdint.h>
@@ -230,6 +232,128 @@ START_TEST(rsp_status_table)
 }
 END_TEST
 
+/* ------------------------------------------------------------- CALL */
+
+enum { R_NONE, R_ONE, R_COPY, R_WRITE, R_TWO_COPY };
+
+/* A CALL of op with nr regions of kind k, then one field spoiled. */
+static const struct {
+	uint32_t op, flags, nr, kind;
+	int spoil;              /* 0 none, 1 reserved, 2 region pad, 3 region flag,
+				 * 4 len 0, 5 wraps, 6 copy+write, 7 copy of 4097,
+				 * 8 too many pages */
+	int status;
+	uint32_t segs;
+	const char *what;
+} call_rows[] = {
+	{ VGPUIF_OP_NOP, 0, 0, R_NONE, 0, 0, 0, "NOP, nothing" },
+	{ VGPUIF_OP_MEMCPY_H2D, 0, 1, R_ONE, 0, 0, 3, "H2D of 8193 bytes from offset 5" },
+	{ VGPUIF_OP_MEMCPY_D2H, 0, 1, R_WRITE, 0, 0, 3, "D2H, written region" },
+	{ VGPUIF_OP_LAUNCH, VGPU_STUB_CALL_ASYNC, 1, R_COPY, 0, 0, 1, "async launch, copied params" },
+	{ VGPUIF_OP_MODULE_GLOBAL, 0, 2, R_TWO_COPY, 0, 0, 2, "two copied regions" },
+	{ 0xEE, 0, 0, R_NONE, 0, 0, 0, "an unknown op goes to the backend" },
+	{ 255, 0, 0, R_NONE, 0, 0, 0, "op 255" },
+	{ 256, 0, 0, R_NONE, 0, -22, 0, "op 256" },
+	{ VGPUIF_OP_CTX_CREATE, 0, 0, R_NONE, 0, -1, 0, "CTX_CREATE is the module's" },
+	{ VGPUIF_OP_CTX_DESTROY, 0, 0, R_NONE, 0, -1, 0, "CTX_DESTROY is the module's" },
+	{ VGPUIF_OP_NOP, 0x2, 0, R_NONE, 0, -22, 0, "unknown call flag" },
+	{ VGPUIF_OP_NOP, 0, 5, R_NONE, 0, -22, 0, "5 regions" },
+	{ VGPUIF_OP_NOP, 0, 0, R_NONE, 1, -22, 0, "reserved not zero" },
+	{ VGPUIF_OP_MEMCPY_H2D, 0, 1, R_ONE, 2, -22, 0, "region padding not zero" },
+	{ VGPUIF_OP_MEMCPY_H2D, 0, 1, R_ONE, 3, -22, 0, "unknown region flag" },
+	{ VGPUIF_OP_MEMCPY_H2D, 0, 1, R_ONE, 4, -22, 0, "empty region" },
+	{ VGPUIF_OP_MEMCPY_H2D, 0, 1, R_ONE, 5, -14, 0, "region wraps the address space" },
+	{ VGPUIF_OP_MEMCPY_H2D, 0, 1, R_ONE, 6, -22, 0, "copied and written" },
+	{ VGPUIF_OP_LAUNCH, 0, 1, R_COPY, 7, -7, 0, "copied region above a page" },
+	{ VGPUIF_OP_MEMCPY_H2D, 0, 1, R_ONE, 8, -7, 0, "more pages than any request" },
+};
+
+START_TEST(call_check_table)
+{
+	struct vgpu_stub_call c;
+	uint32_t segs = 12345, i;
+	int st;
+
+	memset(&c, 0, sizeof(c));
+	c.op = call_rows[_i].op;
+	c.flags = call_rows[_i].flags;
+	c.nr_regions = call_rows[_i].nr;
+	for (i = 0; i < VGPU_STUB_MAX_REGIONS; i++) {
+		c.regions[i].addr = 0x10005 + i * 0x10000;
+		c.regions[i].len = call_rows[_i].kind == R_ONE || call_rows[_i].kind == R_WRITE ?
+				   8193 : 100;
+		c.regions[i].flags = call_rows[_i].kind == R_WRITE ? VGPU_STUB_REGION_WRITE :
+				     call_rows[_i].kind >= R_COPY && call_rows[_i].kind != R_WRITE ?
+				     VGPU_STUB_REGION_COPY : 0;
+	}
+	switch (call_rows[_i].spoil) {
+	case 1: c.reserved[1] = 1; break;
+	case 2: c.regions[0]._pad0 = 1; break;
+	case 3: c.regions[0].flags |= 0x4; break;
+	case 4: c.regions[0].len = 0; break;
+	case 5: c.regions[0].addr = UINT64_MAX - 10; break;
+	case 6: c.regions[0].flags = VGPU_STUB_REGION_WRITE | VGPU_STUB_REGION_COPY; break;
+	case 7: c.regions[0].len = 4097; break;
+	case 8: c.regions[0].len = (uint64_t)VGPUIF_MAX_REQUEST_BYTES + 1; break;
+	default: break;
+	}
+	st = vgpufront_call_check(&c, &segs);
+	ck_assert_msg(st == call_rows[_i].status, "%s: got %d, want %d", call_rows[_i].what, st,
+		      call_rows[_i].status);
+	if (!st)
+		ck_assert_uint_eq(segs, call_rows[_i].segs);
+}
+END_TEST
+
+START_TEST(op_contexts)
+{
+	uint32_t ctx = 99;
+
+	ck_assert_int_eq(vgpufront_op_ctx(VGPUIF_OP_NOP, 7, &ctx), 0);
+	ck_assert_uint_eq(ctx, 0);
+	ck_assert_int_eq(vgpufront_op_ctx(VGPUIF_OP_GET_INFO, 7, &ctx), 0);
+	ck_assert_uint_eq(ctx, 0);
+	ctx = 99;
+	ck_assert_int_eq(vgpufront_op_ctx(VGPUIF_OP_DEVICE_INFO, 7, &ctx), 0);
+	ck_assert_uint_eq(ctx, 0);
+	ck_assert_int_eq(vgpufront_op_ctx(VGPUIF_OP_LAUNCH, 7, &ctx), 0);
+	ck_assert_uint_eq(ctx, 7);
+	ck_assert_int_eq(vgpufront_op_ctx(VGPUIF_OP_MODULE_GLOBAL, 7, &ctx), 0);
+	ck_assert_uint_eq(ctx, 7);
+	ck_assert_int_eq(vgpufront_op_ctx(0xEE, 7, &ctx), 0);
+	ck_assert_uint_eq(ctx, 7);
+	ck_assert_int_eq(vgpufront_op_ctx(VGPUIF_OP_CTX_CREATE, 7, &ctx), -1);
+	ck_assert_int_eq(vgpufront_op_ctx(300, 7, &ctx), -22);
+	for (uint32_t op = 0; op < 256; op++)
+		ck_assert_int_eq(vgpufront_op_reports_async(op),
+				 op == VGPUIF_OP_SYNC || op == VGPUIF_OP_STREAM_SYNC ||
+				 op == VGPUIF_OP_EVENT_SYNC);
+}
+END_TEST
+
+/* Inline: every region copied and read-only, all within the limit. */
+static const struct { uint64_t len[3]; uint32_t flags[3]; uint32_t nr, limit; int out; } inl_rows[] = {
+	{ { 8 }, { VGPUFRONT_REGION_COPY }, 1, 64, 1 },
+	{ { 64 }, { VGPUFRONT_REGION_COPY }, 1, 64, 1 },
+	{ { 65 }, { VGPUFRONT_REGION_COPY }, 1, 64, 0 },
+	{ { 8 }, { VGPUFRONT_REGION_COPY }, 1, 0, 0 },            /* no feature-inline */
+	{ { 32, 32 }, { VGPUFRONT_REGION_COPY, VGPUFRONT_REGION_COPY }, 2, 64, 1 },
+	{ { 32, 33 }, { VGPUFRONT_REGION_COPY, VGPUFRONT_REGION_COPY }, 2, 64, 0 },
+	{ { 8, 16 }, { VGPUFRONT_REGION_COPY, VGPUFRONT_REGION_WRITE }, 2, 64, 0 },
+	{ { 8 }, { 0 }, 1, 64, 0 },                               /* not copied: pinned */
+	{ { 0 }, { 0 }, 0, 64, 0 },                               /* nothing to inline */
+	{ { 8 }, { VGPUFRONT_REGION_COPY }, 1, 4096, 1 },         /* capped at 64 anyway */
+	{ { 100 }, { VGPUFRONT_REGION_COPY }, 1, 4096, 0 },
+};
+
+START_TEST(inline_table)
+{
+	ck_assert_int_eq(vgpufront_can_inline(inl_rows[_i].len, inl_rows[_i].flags,
+					      inl_rows[_i].nr, inl_rows[_i].limit),
+			 inl_rows[_i].out);
+}
+END_TEST
+
 #define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *front_logic_suite(void)
@@ -254,6 +378,12 @@ static Suite *front_logic_suite(void)
 	tc = tcase_create("responses");
 	tcase_add_loop_test(tc, rsp_prod_table, 0, NROWS(prod_rows));
 	tcase_add_loop_test(tc, rsp_status_table, 0, NROWS(status_rows));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("call");
+	tcase_add_loop_test(tc, call_check_table, 0, NROWS(call_rows));
+	tcase_add_test(tc, op_contexts);
+	tcase_add_loop_test(tc, inline_table, 0, NROWS(inl_rows));
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -34,6 +34,7 @@
 #include "vgpu.h"
 #include "vgpuif.h"
 #include "uapi/vgpu_stub.h"
+#include "ptx-kernels.h"
 #ifdef VGPU_TEST_LOOPBACK
 #include "tfront.h"
 #endif
@@ -444,6 +445,7 @@ static const struct { unsigned long cmd; size_t size; int dir; const char *name;
 	{ VGPU_STUB_IOC_FUNC_GET, sizeof(struct vgpu_stub_func_get), _IOC_READ | _IOC_WRITE, "FUNC_GET" },
 	{ VGPU_STUB_IOC_LAUNCH, sizeof(struct vgpu_stub_launch), _IOC_WRITE, "LAUNCH" },
 	{ VGPU_STUB_IOC_SYNC, sizeof(struct vgpu_stub_sync), _IOC_READ, "SYNC" },
+	{ VGPU_STUB_IOC_CALL, sizeof(struct vgpu_stub_call), _IOC_READ | _IOC_WRITE, "CALL" },
 };
 
 START_TEST(ioctl_numbers)
@@ -483,6 +485,14 @@ START_TEST(struct_layout)
 	ck_assert_uint_eq(offsetof(struct vgpu_stub_launch, block), 20);
 	ck_assert_uint_eq(offsetof(struct vgpu_stub_launch, shared_mem), 32);
 	ck_assert_uint_eq(offsetof(struct vgpu_stub_launch, param_len), 36);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_query, ops), 176);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_query, inline_bytes), 180);
+	ck_assert_uint_eq(sizeof(struct vgpu_stub_call), 200);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_call, args), 16);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_call, regions), 64);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_call, result), 160);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_call, exec_ns), 176);
+	ck_assert_uint_eq(offsetof(struct vgpu_stub_region, flags), 16);
 	/* The query carries the protocol's info fields unshortened. */
 	ck_assert_uint_eq(sizeof(((struct vgpu_stub_query *)0)->gpu_name),
 			  sizeof(((struct vgpuif_info *)0)->gpu_name));
@@ -531,6 +541,21 @@ static void dev_tier_setup(void)
 	ck_abort_msg("no device: set VGPU_TEST_DEVICE");
 #endif
 }
+
+#ifdef VGPU_TEST_LOOPBACK
+/* The same, with a backend that serves revision 1 only. */
+static void r1_tier_setup(void)
+{
+	setenv("VGPU_ARB", "off", 1);
+	tf_backend_path();
+	ck_assert_int_eq(tf_world_init(&W), 0);
+	memset(&D, 0, sizeof(D));
+	D.extra[0] = "--protocol-revision";
+	D.extra[1] = "1";
+	ck_assert_int_eq(tf_dom_create(&W, &D, 8, 0), 0);
+	snprintf(device, sizeof(device), "loopback:%s?domid=8&timeout_ms=%d", W.dir, TF_WAIT_MS);
+}
+#endif
 
 static void dev_tier_teardown(void)
 {
@@ -581,6 +606,11 @@ enum dcall {
 	/* revision 2: ENOSYS from a revision-1 backend */
 	D_R2_DEVINFO, D_R2_STREAM_CREATE, D_R2_EVENT_CREATE, D_R2_FINFO, D_R2_GLOBAL,
 	D_R2_STREAM_ASYNC_COPY,
+	/* revision 2 served: what it must answer */
+	D_RD_DEVINFO, D_RD_STREAM_LIFE, D_RD_STREAM_UNKNOWN, D_RD_STREAM_ASYNC_ERR,
+	D_RD_EVENTS, D_RD_EVENT_NO_TIMING, D_RD_WAIT_EVENT, D_RD_STREAM_COPIES,
+	D_RD_KERNEL, D_RD_GLOBALS, D_RD_GLOBAL_MISSING, D_RD_FINFO_UNKNOWN,
+	D_RD_LAUNCH_UNKNOWN_STREAM,
 };
 
 static uint64_t mem;
@@ -631,13 +661,69 @@ static int copy_roundtrip(size_t len, size_t hoff, uint64_t doff)
 	return st;
 }
 
+/* saxpy (tests/exec/ptx-kernels.h) on stream st: y = 2x + y, checked. */
+static int run_saxpy(uint64_t st)
+{
+	enum { N = 300 };
+	struct vgpu_func_info fi;
+	struct vgpu_launch_cfg lc = { .grid = { 3, 1, 1 }, .block = { 128, 1, 1 }, .stream = st };
+	float x[N], y[N], out[N];
+	uint64_t mod, fn, bytes, mx, my, ax, ay;
+	uint8_t params[24];
+	int32_t n = N;
+	float a = 2.0f;
+	int r, i;
+
+	r = vgpu_module_load(v, ptxk_saxpy, sizeof(ptxk_saxpy), VGPU_MODULE_PTX, NULL, 0,
+			     &mod, NULL);
+	if (!r)
+		r = vgpu_func_get(v, mod, "_Z5saxpyifPKfPf", &fn, &bytes);
+	if (!r)
+		r = vgpu_func_info(v, fn, &fi);
+	if (!r && (fi.nr_params != 4 || fi.param[1].offset != 4 || fi.param[2].offset != 8 ||
+		   fi.param[3].offset != 16 || fi.param_bytes != 24))
+		return 1100;
+	for (i = 0; i < N; i++) {
+		x[i] = (float)i;
+		y[i] = 1.0f;
+	}
+	if (!r)
+		r = vgpu_mem_alloc(v, sizeof(x), &mx, &ax);
+	if (!r)
+		r = vgpu_mem_alloc(v, sizeof(y), &my, &ay);
+	if (!r)
+		r = vgpu_memcpy_h2d_async(v, st, mx, 0, x, sizeof(x));
+	if (!r)
+		r = vgpu_memcpy_h2d_async(v, st, my, 0, y, sizeof(y));
+	memcpy(params, &n, 4);
+	memcpy(params + 4, &a, 4);
+	memcpy(params + 8, &ax, 8);
+	memcpy(params + 16, &ay, 8);
+	lc.func = fn;
+	lc.params = params;
+	lc.param_len = sizeof(params);
+	if (!r)
+		r = vgpu_launch_async(v, &lc);
+	memset(params, 0, sizeof(params));  /* captured at the call */
+	if (!r)
+		r = vgpu_memcpy_d2h_async(v, st, out, my, 0, sizeof(out));
+	if (!r)
+		r = vgpu_stream_sync(v, st);
+	for (i = 0; !r && i < N; i++)
+		if (out[i] != 2.0f * x[i] + 1.0f)
+			r = 1200 + i;
+	if (!r)
+		r = vgpu_module_unload(v, mod);
+	return r;
+}
+
 static int do_dcall(enum dcall c)
 {
 	static const char garbage[] = "not a module at all";
 	struct vgpu_device_info di;
 	struct vgpu_func_info fi;
 	struct vgpu_info info;
-	uint8_t b[256];
+	uint8_t b[256] = { 0 };
 	uint64_t h = 0;
 	char log[256];
 	int st;
@@ -728,6 +814,143 @@ static int do_dcall(enum dcall c)
 	case D_R2_FINFO: return vgpu_func_info(v, 0x7777, &fi);
 	case D_R2_GLOBAL: return vgpu_module_global(v, 0x7777, "g", &h, NULL, NULL);
 	case D_R2_STREAM_ASYNC_COPY: return vgpu_memcpy_h2d_async(v, 0x7777, mem, 0, b, 16);
+	case D_RD_DEVINFO:
+		st = vgpu_device_info(v, &di);
+		return st ? st : di.version != 1 || !di.name[0] || di.total_mem == 0 ? 1000 : 0;
+	case D_RD_STREAM_LIFE: {
+		uint64_t s1;
+
+		st = vgpu_stream_create(v, VGPU_STREAM_NON_BLOCKING, 0, &s1);
+		if (!st)
+			st = vgpu_memset_async(v, s1, mem, 0, 7, 1, 128);
+		if (!st)
+			st = vgpu_stream_sync(v, s1);
+		if (!st)
+			st = vgpu_stream_query(v, s1);
+		if (!st)
+			st = vgpu_stream_destroy(v, s1);
+		return st ? st : vgpu_stream_destroy(v, s1);  /* gone: EBADF */
+	}
+	case D_RD_STREAM_UNKNOWN: return vgpu_stream_sync(v, 0x7777);
+	case D_RD_STREAM_ASYNC_ERR: {
+		uint64_t s1;
+
+		st = vgpu_stream_create(v, 0, 0, &s1);
+		if (!st)
+			st = vgpu_memset_async(v, s1, 0x7777, 0, 0, 4, 64);
+		if (!st)
+			st = vgpu_stream_sync(v, s1);   /* the memset's EBADF */
+		if (st == -EBADF && vgpu_sync(v) == 0 && vgpu_stream_destroy(v, s1) == 0)
+			return -EBADF;
+		return st ? st : 1000;
+	}
+	case D_RD_EVENTS: {
+		uint64_t e;
+		float ms = -1;
+
+		st = vgpu_event_create(v, 0, &e);
+		if (!st)
+			st = vgpu_memset_async(v, 0, mem, 0, 1, 4, 4096);
+		if (!st)
+			st = vgpu_event_record(v, e, 0);
+		if (!st)
+			st = vgpu_event_sync(v, e);
+		if (!st)
+			st = vgpu_event_query(v, e);
+		if (!st)
+			st = vgpu_event_elapsed(v, e, e, &ms);
+		if (!st && !(ms >= 0.0f))
+			st = 1000;
+		return st ? st : vgpu_event_destroy(v, e);
+	}
+	case D_RD_EVENT_NO_TIMING: {
+		uint64_t e;
+		float ms;
+
+		st = vgpu_event_create(v, VGPU_EVENT_DISABLE_TIMING, &e);
+		if (!st)
+			st = vgpu_event_record(v, e, 0);
+		if (!st)
+			st = vgpu_event_sync(v, e);
+		if (!st)
+			st = vgpu_event_elapsed(v, e, e, &ms);
+		vgpu_event_destroy(v, e);
+		return st;
+	}
+	case D_RD_WAIT_EVENT: {
+		uint64_t s1, s2, e;
+
+		st = vgpu_stream_create(v, VGPU_STREAM_NON_BLOCKING, 0, &s1);
+		if (!st)
+			st = vgpu_stream_create(v, VGPU_STREAM_NON_BLOCKING, 0, &s2);
+		if (!st)
+			st = vgpu_event_create(v, VGPU_EVENT_DISABLE_TIMING, &e);
+		if (!st)
+			st = vgpu_memset_async(v, s1, mem, 0, 0x11, 1, 256);
+		if (!st)
+			st = vgpu_event_record(v, e, s1);
+		if (!st)
+			st = vgpu_stream_wait_event(v, s2, e);
+		if (!st)
+			st = vgpu_memcpy_d2d_async(v, s2, mem, 1024, mem, 0, 256);
+		if (!st)
+			st = vgpu_memcpy_d2h_async(v, s2, b, mem, 1024, 256);
+		if (!st)
+			st = vgpu_stream_sync(v, s2);
+		if (!st && (b[0] != 0x11 || b[255] != 0x11))
+			st = 1000;
+		return st;
+	}
+	case D_RD_STREAM_COPIES: {
+		uint64_t s1;
+		uint8_t out[256];
+
+		memset(b, 0x33, sizeof(b));
+		st = vgpu_stream_create(v, 0, 0, &s1);
+		if (!st)
+			st = vgpu_memcpy_h2d_async(v, s1, mem, 3, b, sizeof(b));
+		if (!st)
+			st = vgpu_memcpy_d2h_async(v, s1, out, mem, 3, sizeof(out));
+		if (!st)
+			st = vgpu_stream_sync(v, s1);
+		return st ? st : memcmp(b, out, sizeof(b)) ? 1000 : 0;
+	}
+	case D_RD_KERNEL: return run_saxpy(0);
+	case D_RD_GLOBALS: {
+		uint64_t mod, gm, addr, size;
+		float coef[4];
+
+		st = vgpu_module_load(v, ptxk_poly, sizeof(ptxk_poly), VGPU_MODULE_PTX, NULL, 0,
+				      &mod, NULL);
+		if (!st)
+			st = vgpu_module_global(v, mod, "hits", &gm, &addr, &size);
+		if (!st && (size != 4 || addr == 0 || gm == 0))
+			st = 1000;
+		if (!st)
+			st = vgpu_module_global(v, mod, "coef", &gm, &addr, &size);
+		if (!st && size != 16)
+			st = 1001;
+		if (!st)
+			st = vgpu_memcpy_d2h(v, coef, gm, 0, sizeof(coef));
+		if (!st && (coef[0] != 1.0f || coef[3] != 4.0f))
+			st = 1002;
+		return st ? st : vgpu_module_unload(v, mod);
+	}
+	case D_RD_GLOBAL_MISSING: {
+		uint64_t mod;
+
+		st = vgpu_module_load(v, ptxk_poly, sizeof(ptxk_poly), VGPU_MODULE_PTX, NULL, 0,
+				      &mod, NULL);
+		return st ? st : vgpu_module_global(v, mod, "nothing_here", &h, NULL, NULL);
+	}
+	case D_RD_FINFO_UNKNOWN: return vgpu_func_info(v, 0x7777, &fi);
+	case D_RD_LAUNCH_UNKNOWN_STREAM: {
+		struct vgpu_launch_cfg lc = { .func = 0x7777, .grid = { 1, 1, 1 },
+					      .block = { 1, 1, 1 }, .stream = 0x7777 };
+
+		st = vgpu_launch_async(v, &lc);
+		return st ? st : vgpu_sync(v);
+	}
 	}
 	return 12345;
 }
@@ -761,7 +984,7 @@ static const struct { enum dcall call; int status, alt; bool r2; const char *wha
 	{ D_FGET_UNKNOWN_MODULE, -EBADF, 0, false, "func get in an unknown module" },
 	{ D_UNLOAD_UNKNOWN, -EBADF, 0, false, "unload of an unknown module" },
 	{ D_MLOAD_GARBAGE, -EOPNOTSUPP, -ENOEXEC, false, "module load of garbage" },
-	{ D_SEND_OP_UNKNOWN, -ENOSYS, -ENOTTY, false, "an opcode no backend serves" },
+	{ D_SEND_OP_UNKNOWN, -ENOSYS, 0, false, "an opcode no backend serves" },
 	{ D_SEND_OP_SYNC, 0, 0, false, "SYNC as a raw op" },
 	{ D_SYNC, 0, 0, false, "sync with nothing queued" },
 	{ D_BIG_COPY, 0, 0, false, "40 MiB + 5 copied there and back (split), checked" },
@@ -776,17 +999,85 @@ static const struct { enum dcall call; int status, alt; bool r2; const char *wha
 	{ D_R2_STREAM_ASYNC_COPY, -ENOSYS, 0, true, "a copy on a stream" },
 };
 
-START_TEST(device_table)
+/* Revision 2 served (feature-ops 31): each row's answer. */
+/*
+ * alt: EOPNOTSUPP where the executor has no module loader (the cpu
+ * executor before its PTX support is served).
+ */
+static const struct { enum dcall call; int status, alt; const char *what; } r2_rows[] = {
+	{ D_RD_DEVINFO, 0, 0, "device info: version 1, a name, memory" },
+	{ D_RD_STREAM_LIFE, -EBADF, 0, "stream create, memset, sync, query, destroy; destroy again" },
+	{ D_RD_STREAM_UNKNOWN, -EBADF, 0, "sync of an unknown stream" },
+	{ D_RD_STREAM_ASYNC_ERR, -EBADF, 0, "a stream's async error comes at its sync, once" },
+	{ D_RD_EVENTS, 0, 0, "event record, sync, query, elapsed, destroy" },
+	{ D_RD_EVENT_NO_TIMING, -EINVAL, 0, "elapsed of an event without timing" },
+	{ D_RD_WAIT_EVENT, 0, 0, "a stream waits for another's event; data checked" },
+	{ D_RD_STREAM_COPIES, 0, 0, "async copies on a stream, checked" },
+	{ D_RD_KERNEL, 0, -EOPNOTSUPP, "a PTX kernel: func info, launch, checked" },
+	{ D_RD_GLOBALS, 0, -EOPNOTSUPP, "module globals: sizes, a __constant__ read back" },
+	{ D_RD_GLOBAL_MISSING, -ENOENT, -EOPNOTSUPP, "a global that is not there" },
+	{ D_RD_FINFO_UNKNOWN, -EBADF, 0, "func info of an unknown function" },
+	{ D_RD_LAUNCH_UNKNOWN_STREAM, -EBADF, 0, "a launch on an unknown stream: at sync" },
+};
+
+/* One allocation with a pattern, for every row. */
+static void mem_setup(void)
 {
 	uint8_t pat[MEM_SIZE];
-	int st;
 
-	if (dev_rows_tab[_i].r2 && dev_r2())
-		return;
 	for (size_t i = 0; i < sizeof(pat); i++)
 		pat[i] = (uint8_t)i;
 	ck_assert_int_eq(vgpu_mem_alloc(v, MEM_SIZE, &mem, NULL), 0);
 	ck_assert_int_eq(vgpu_memcpy_h2d(v, mem, 0, pat, sizeof(pat)), 0);
+}
+
+START_TEST(r2_table)
+{
+	int st;
+
+	if (!dev_r2()) {
+		printf("r2_table: the backend serves revision 1: rows skipped\n");
+		return;
+	}
+	mem_setup();
+	st = do_dcall(r2_rows[_i].call);
+	if (st && st == r2_rows[_i].alt)
+		printf("r2_table: %s: %s (no module loader)\n", r2_rows[_i].what,
+		       vgpu_strerror(st));
+	ck_assert_msg(st == r2_rows[_i].status || (st && st == r2_rows[_i].alt), "%s over %s: got %d (%s: %s), want %d",
+		      r2_rows[_i].what, vgpu_transport_name(v), st, vgpu_strerror(st),
+		      vgpu_error(v), r2_rows[_i].status);
+	ck_assert_int_eq(vgpu_nop(v, NULL), 0);
+}
+END_TEST
+
+/* Against a revision-1 backend: every revision-2 call is ENOSYS, locally. */
+START_TEST(r1_table)
+{
+	unsigned int i;
+
+	ck_assert(!dev_r2());
+	mem_setup();
+	for (i = 0; i < sizeof(dev_rows_tab) / sizeof(dev_rows_tab[0]); i++) {
+		int st;
+
+		if (!dev_rows_tab[i].r2)
+			continue;
+		st = do_dcall(dev_rows_tab[i].call);
+		ck_assert_msg(st == -ENOSYS, "%s: got %d, want ENOSYS", dev_rows_tab[i].what, st);
+		ck_assert_ptr_nonnull(strstr(vgpu_error(v), "revision 1"));
+	}
+	ck_assert_int_eq(vgpu_nop(v, NULL), 0);
+}
+END_TEST
+
+START_TEST(device_table)
+{
+	int st;
+
+	if (dev_rows_tab[_i].r2 && dev_r2())
+		return;
+	mem_setup();
 	st = do_dcall(dev_rows_tab[_i].call);
 	ck_assert_msg(st == dev_rows_tab[_i].status ||
 		      (dev_rows_tab[_i].alt && st == dev_rows_tab[_i].alt),
@@ -1059,6 +1350,7 @@ static Suite *libvgpu_suite(const char *tier)
 	tcase_add_checked_fixture(tc, dev_setup, dev_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, device_table, 0, NROWS(dev_rows_tab));
+	tcase_add_loop_test(tc, r2_table, 0, NROWS(r2_rows));
 	tcase_add_test(tc, error_says_where);
 	tcase_add_test(tc, two_handles);
 	tcase_add_test(tc, one_handle_many_threads);
@@ -1073,6 +1365,12 @@ static Suite *libvgpu_suite(const char *tier)
 		tcase_add_test(tc, lb_backend_not_running);
 		tcase_add_test(tc, lb_backend_dies_mid_call);
 		tcase_add_test(tc, lb_backend_restarted);
+		suite_add_tcase(s, tc);
+
+		tc = tcase_create("revision1");
+		tcase_add_unchecked_fixture(tc, r1_tier_setup, dev_tier_teardown);
+		tcase_add_checked_fixture(tc, dev_setup, dev_teardown);
+		tcase_add_test(tc, r1_table);
 		suite_add_tcase(s, tc);
 	}
 #endif

@@ -49,6 +49,7 @@ static void set_env(const char *aging_ms)
 	unsetenv("VGPU_ARB");
 	unsetenv("VGPU_ARB_POOLS");
 	unsetenv("VGPU_ARB_GPUS");
+	unsetenv("VGPU_CPU_GPUS");
 }
 
 static void open_region(void)
@@ -79,9 +80,20 @@ static void teardown(void)
 	vgpu_arb_unlink(g_region);
 }
 
-/* tf_dom_create with the operator's priority (and quota) in XenStore. */
+/* tf_dom_create with the operator's priority, pool and quota in XenStore. */
+static void up_pool(struct tf_dom *d, uint32_t domid, const char *prio,
+		    uint32_t pool, uint64_t quota, const char *delay_us,
+		    uint32_t *ctx);
+
 static void up(struct tf_dom *d, uint32_t domid, const char *prio,
 	       uint64_t quota, const char *delay_us, uint32_t *ctx)
+{
+	up_pool(d, domid, prio, 0, quota, delay_us, ctx);
+}
+
+static void up_pool(struct tf_dom *d, uint32_t domid, const char *prio,
+		    uint32_t pool, uint64_t quota, const char *delay_us,
+		    uint32_t *ctx)
 {
 	memset(d, 0, sizeof(*d));
 	d->tw = &W;
@@ -93,7 +105,7 @@ static void up(struct tf_dom *d, uint32_t domid, const char *prio,
 	snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/vgpu/0", domid);
 	snprintf(d->be, sizeof(d->be), "/local/domain/0/backend/vgpu/%u/0", domid);
 	ck_assert_int_eq(lb_domain_create(W.w, domid), 0);
-	ck_assert_int_eq(lb_attach_device(W.w, domid, 0, prio, 0, quota), 0);
+	ck_assert_int_eq(lb_attach_device(W.w, domid, 0, prio, pool, quota), 0);
 	d->xs = lb_xs_open(W.w, domid);
 	d->ev = lb_evtchn_open(W.w, domid);
 	d->mem = lb_mem_map(W.w, domid, &d->memsz);
@@ -476,6 +488,86 @@ START_TEST(test_accounting)
 }
 END_TEST
 
+
+/* GET_INFO through one writable granted page. */
+static void get_info(struct tf_dom *d, struct vgpuif_info *out)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	int64_t f = tf_frames(d, 1);
+	int g = tf_grant(d, f, false);
+
+	ck_assert_int_ge(g, 0);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_GET_INFO;
+	r.nr_segments = 1;
+	r.u.seg[0].gref = (uint32_t)g;
+	r.u.seg[0].length = sizeof(struct vgpuif_info);
+	ck_assert_int_eq(tf_call(d, &r, &p), 0);
+	ck_assert_int_eq(p.status, 0);
+	memcpy(out, tf_page(d, f), sizeof(*out));
+}
+
+/*
+ * Pools on a host of two GPUs (the cpu executor's stand-ins): pool 1 may use
+ * GPU 0 only, pool 2 GPU 1 only, pool 3 both, pool 5 none. Each domain runs
+ * on the GPU the arbiter placed it on (its executor opened there: GET_INFO
+ * and the arbiter agree), pool 3's two domains are spread over both GPUs,
+ * and a domain of a pool without a GPU is refused its work. Before the
+ * backend let the arbiter's choice drive the executor, every domain ran on
+ * GPU 0 whatever its pool said (and pool 2 was refused outright).
+ */
+START_TEST(test_pools_place)
+{
+	static const struct { uint32_t domid, pool; int gpu; } want[] = {
+		{ 10, 1, 0 }, { 11, 2, 1 }, { 12, 1, 0 }, { 13, 2, 1 },
+		{ 14, 3, -1 }, { 15, 3, -1 },
+	};
+	int on[2] = { 0, 0 };
+	uint32_t ctx;
+	uint64_t mem;
+
+	setenv("VGPU_ARB_GPUS", "2", 1);
+	setenv("VGPU_CPU_GPUS", "2", 1);
+	setenv("VGPU_ARB_POOLS", "1=0;2=1;3=0,1", 1);
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct vgpuif_info info;
+		const struct vgpu_arb_domain_info *di;
+
+		up_pool(&D[i], want[i].domid, "medium", want[i].pool, 0, "0", &ctx);
+		if (i == 0)
+			open_region();
+		di = dom(want[i].domid);
+		ck_assert_ptr_nonnull(di);
+		if (want[i].gpu >= 0)
+			ck_assert_msg((int)di->gpu == want[i].gpu,
+				      "domain %u of pool %u on GPU %u, want %d",
+				      want[i].domid, want[i].pool, di->gpu, want[i].gpu);
+		ck_assert_uint_lt(di->gpu, 2);
+		on[di->gpu]++;
+		get_info(&D[i], &info);
+		ck_assert_uint_eq(info.gpu, di->gpu);
+		ck_assert_uint_eq(info.pool, want[i].pool);
+		if (di->gpu == 1)
+			ck_assert_str_eq(info.gpu_name, "cpu reference executor #1");
+		else
+			ck_assert_str_eq(info.gpu_name, "cpu reference executor");
+		/* Work runs there. */
+		ck_assert_int_eq(tf_mem_alloc(&D[i], ctx, 4096, &mem), 0);
+	}
+	/* Pool 3's pair went one to each GPU (each was least loaded then). */
+	ck_assert_int_eq(on[0], 3);
+	ck_assert_int_eq(on[1], 3);
+	ck_assert_uint_ne(dom(14)->gpu, dom(15)->gpu);
+
+	/* A pool without a GPU: the domain connects but gets no GPU work. */
+	up_pool(&D[6], 16, "medium", 5, 0, "0", &ctx);
+	ck_assert_int_eq(tf_mem_alloc(&D[6], ctx, 4096, &mem), VGPUIF_RSP_EPERM);
+	ck_assert_int_gt(tf_log_count(&D[6], "pool 5 has no GPU"), 0);
+	unsetenv("VGPU_CPU_GPUS");
+}
+END_TEST
+
 static Suite *sched_suite(void)
 {
 	Suite *s = suite_create("sched");
@@ -491,6 +583,7 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_kill_holder);
 	tcase_add_test(tc, test_kill_waiter);
 	tcase_add_test(tc, test_gpu_share);
+	tcase_add_test(tc, test_pools_place);
 	tcase_add_test(tc, test_sigterm_while_waiting);
 	tcase_add_test(tc, test_accounting);
 	suite_add_tcase(s, tc);

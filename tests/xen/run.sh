@@ -127,6 +127,13 @@ for f in ${BINS[@]+"${BINS[@]}"}; do
         copy_libs "$r" "$f" || die "cannot collect the libraries of $f"
     done
 done
+# Test suites that also run inside the guests (one source for every transport):
+# the libvgpu suite's device tier on /dev/vgpu_stub.
+for f in "$BUILD/tests/test_libvgpu"; do
+    [ -x "$f" ] || continue
+    cp -L "$f" "$PG/opt/vgpu/bin/"
+    copy_libs "$PG" "$f" || die "cannot collect the libraries of $f"
+done
 KO=$REPO/frontend-kmod/vgpu-front.ko
 KO_NOTE="absent: frontend-kmod/vgpu-front.ko was not built"
 if [ -f "$KO" ]; then

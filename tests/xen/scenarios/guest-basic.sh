@@ -3,8 +3,10 @@
 # real vgpu-backend (xen transport, cpu executor) with an operator policy; the module
 # loads, /dev/vgpu_stub appears and both ends connect; vgpu info shows the policy; the
 # original prototype's tests (nop, vector_add, 10 repeats, invalid command); copies of
-# 1 B, 4 KiB-1, 1 MiB+3 and 64 MiB at unaligned offsets checked byte for byte; nothing
-# left in flight or granted afterwards; vgpu bench's numbers go to the log.
+# 1 B, 4 KiB-1, 1 MiB+3 and 64 MiB at unaligned offsets checked byte for byte; libvgpu's
+# suite (tests/guest/test_libvgpu.c, the table the loopback tier runs too) on the kmod
+# transport; nothing left in flight or granted afterwards; vgpu bench's numbers go to
+# the log.
 
 KO=/lib/vgpu/vgpu-front.ko
 G=1
@@ -129,6 +131,13 @@ clean() {
        [ \"\$(cat $SYS/inflight)\" = 0 ] && [ \"\$(cat $SYS/grants)\" = 0 ] && [ \"\$(cat $SYS/broken_count)\" = 0 ]"
 }
 
+# The libvgpu suite's device tier, the same rows as over loopback, on /dev/vgpu_stub.
+libvgpu_suite() {
+    GUEST_RUN_TIMEOUT=300   # a 40 MiB copy and four threads in a TCG guest
+    g '[ -x /opt/vgpu/bin/test_libvgpu ] || { echo "test_libvgpu was not built"; exit 1; }
+       VGPU_TEST_TIER=device VGPU_TEST_DEVICE=/dev/vgpu_stub CK_DEFAULT_TIMEOUT=240 test_libvgpu'
+}
+
 bench() {
     g 'vgpu bench --seconds 1 && vgpu bench --seconds 1 --threads 2'
 }
@@ -142,6 +151,8 @@ step "guest $G: gpu_test vector_add, 10 repeats" repeats
 step "guest $G: gpu_test invalid_command is refused; the device still works" invalid
 { [ "$STEP_TIMEOUT" -ge 330 ] || STEP_TIMEOUT=330
   step "guest $G: copies of 1 B, 4 KiB-1, 1 MiB+3, 64 MiB at unaligned offsets" copies; }
+{ [ "$STEP_TIMEOUT" -ge 330 ] || STEP_TIMEOUT=330
+  step "guest $G: libvgpu's suite on the kmod transport (test_libvgpu, device tier)" libvgpu_suite; }
 step "guest $G: programs killed mid-request: nothing pinned, granted or allocated" killed
 step "guest $G: nothing in flight or granted afterwards" clean
 step "guest $G: vgpu bench (numbers in the log)" bench
