@@ -55,21 +55,26 @@ static struct vgpuback_gent *lookup(struct vgpuback_gcache *gc, uint32_t gref)
 	return NULL;
 }
 
-/* Drop an unused entry from the cache and unmap it. */
+/* Drop an unused entry from the cache; the last of its range unmaps it. */
 static void entry_remove(struct vgpuback_gcache *gc, struct vgpuback_gent *e)
 {
 	struct vgpuback_gent **pp = &gc->buckets[hash_gref(gc, e->gref)];
+	struct vgpuback_grange *r = e->range;
 
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
 	lru_unlink(e);
+	e->cached = false;
 	if (gc->page_removed)
 		gc->page_removed(gc->page_arg, e->addr);
-	gc->t->ops->unmap_grants(gc->t, e->addr, 1);
-	gc->stats.unmap_calls++;
 	gc->count--;
-	free(e);
+	if (--r->live)
+		return;
+	gc->t->ops->unmap_grants(gc->t, r->base, r->npages);
+	gc->stats.unmap_calls++;
+	gc->mapped -= r->npages;
+	free(r);
 }
 
 void vgpuback_gcache_uninit(struct vgpuback_gcache *gc)
@@ -88,70 +93,118 @@ void vgpuback_gcache_uninit(struct vgpuback_gcache *gc)
 	gc->buckets = NULL;
 }
 
+/* Every cached entry of r idle? */
+static bool range_idle(const struct vgpuback_grange *r)
+{
+	for (uint32_t k = 0; k < r->npages; k++)
+		if (r->ent[k].cached && r->ent[k].users)
+			return false;
+	return true;
+}
+
+/* Drop every cached entry of an idle range (which unmaps it). */
+static void range_evict(struct vgpuback_gcache *gc, struct vgpuback_grange *r)
+{
+	uint32_t n = r->live;
+
+	for (uint32_t k = 0; n && k < r->npages; k++)
+		if (r->ent[k].cached) {
+			n--;
+			gc->stats.evictions++;
+			entry_remove(gc, &r->ent[k]); /* the last one frees r */
+		}
+}
+
 /*
- * Room for one more entry? Below the bound, yes. A full cache does not
+ * Room for `need` more pages? Within the bound, yes. A full cache does not
  * evict on every miss (a working set larger than the cache would then remap
- * page by page, forever): the miss is mapped one-shot, batched, and at most
- * every PURGE_INTERVAL the least recently used idle entries (PURGE_PERCENT
- * of the bound) are dropped, so the cache follows a changing working set
- * (xen-blkback's purge_persistent_gnt() policy).
+ * forever): the miss is mapped one-shot, batched, and at most every
+ * PURGE_INTERVAL the least recently used idle ranges (PURGE_PERCENT of the
+ * bound, or what the request needs) are dropped, so the cache follows a
+ * changing working set (xen-blkback's purge_persistent_gnt() policy).
  */
 #define PURGE_INTERVAL_NS (100ull * 1000 * 1000)
 #define PURGE_PERCENT     5u
 
-static int make_room(struct vgpuback_gcache *gc)
+static bool make_room(struct vgpuback_gcache *gc, uint32_t need)
 {
-	struct vgpuback_gent *e, *next;
-	uint32_t n;
+	struct vgpuback_gent *e;
+	uint32_t freed = 0, want;
 	uint64_t now;
 
-	if (gc->count < gc->max)
-		return 1;
+	if (need > gc->max)
+		return false;
+	if (gc->mapped + need <= gc->max)
+		return true;
 	now = vgpuback_now_ns();
 	if (now - gc->last_purge < PURGE_INTERVAL_NS)
-		return 0;
+		return false;
 	gc->last_purge = now;
-	n = gc->max * PURGE_PERCENT / 100;
-	if (n == 0)
-		n = 1;
-	for (e = gc->lru.lru_next; e != &gc->lru && n; e = next) {
-		next = e->lru_next;
-		if (!e->users) {
-			entry_remove(gc, e);
-			gc->stats.evictions++;
-			n--;
+	want = gc->max * PURGE_PERCENT / 100;
+	if (want < need)
+		want = need;
+	/* Oldest first; a range goes whole, and only when none of it is held. */
+	for (e = gc->lru.lru_next; e != &gc->lru && freed < want;) {
+		struct vgpuback_grange *r = e->range;
+
+		if (e->users || !range_idle(r)) {
+			e = e->lru_next;
+			continue;
 		}
+		freed += r->npages;
+		range_evict(gc, r);
+		e = gc->lru.lru_next;   /* the list changed under us */
 	}
-	return gc->count < gc->max;
+	return gc->mapped + need <= gc->max;
 }
 
-static int map_one_cached(struct vgpuback_gcache *gc, uint32_t gref, bool w,
-			  struct vgpuback_gent **out)
+/*
+ * Map n grants in one call and cache each page. ents[i] receives the entry
+ * of refs[i] (for a ref twice in the batch: its first entry). 0 or -errno.
+ */
+static int map_range_cached(struct vgpuback_gcache *gc, const uint32_t *refs,
+			    uint32_t n, bool w, struct vgpuback_gent **ents)
 {
-	struct vgpuback_gent *e = calloc(1, sizeof(*e));
-	uint32_t b;
+	struct vgpuback_grange *r;
 
-	if (!e)
+	r = calloc(1, sizeof(*r) + (size_t)n * sizeof(r->ent[0]));
+	if (!r)
 		return -ENOMEM;
 	gc->stats.map_calls++;
-	e->addr = gc->t->ops->map_grants(gc->t, gc->domid, 1, &gref, w);
-	if (!e->addr) {
+	errno = 0;
+	r->base = gc->t->ops->map_grants(gc->t, gc->domid, n, refs, w);
+	if (!r->base) {
 		int err = errno ? -errno : -EFAULT;
 
-		free(e);
+		free(r);
 		return err;
 	}
-	gc->stats.pages_mapped++;
-	e->gref = gref;
-	e->writable = w;
-	b = hash_gref(gc, gref);
-	e->hnext = gc->buckets[b];
-	gc->buckets[b] = e;
-	lru_append(gc, e);
-	gc->count++;
-	if (gc->page_added)
-		gc->page_added(gc->page_arg, e->addr, VGPUIF_PAGE_SIZE);
-	*out = e;
+	gc->stats.pages_mapped += n;
+	r->npages = n;
+	gc->mapped += n;
+	for (uint32_t i = 0; i < n; i++) {
+		struct vgpuback_gent *e = &r->ent[i], *old = lookup(gc, refs[i]);
+		uint32_t b;
+
+		e->gref = refs[i];
+		e->writable = w;
+		e->range = r;
+		e->addr = (uint8_t *)r->base + (size_t)i * VGPUIF_PAGE_SIZE;
+		if (old && old->range == r) {
+			ents[i] = old;  /* the same page twice in one request */
+			continue;
+		}
+		b = hash_gref(gc, refs[i]);
+		e->hnext = gc->buckets[b];
+		gc->buckets[b] = e;
+		e->cached = true;
+		lru_append(gc, e);
+		r->live++;
+		gc->count++;
+		if (gc->page_added)
+			gc->page_added(gc->page_arg, e->addr, VGPUIF_PAGE_SIZE);
+		ents[i] = e;
+	}
 	return 0;
 }
 
@@ -176,13 +229,88 @@ void vgpuback_grants_put(struct vgpuback_gcache *gc, struct vgpuback_gmap *m)
 	m->nents = 0;
 }
 
+/* Hold e for m; its page for segment i. */
+static void hold(struct vgpuback_gmap *m, struct vgpuback_gent *e,
+		 uint8_t **pages, uint32_t i)
+{
+	e->users++;
+	m->ents[m->nents++] = e;
+	pages[i] = e->addr;
+}
+
+/*
+ * The cache misses of a request (idx[0..n), none cached): as many as there
+ * is room for, mapped in one call and cached, writable where the guest
+ * allows it, so that the same buffer serves reads and writes without a
+ * remap later (a batch the guest granted read-only in part is mapped in
+ * two: what is written, writable). How many were cached (idx[0..that)),
+ * the rest being the caller's to map one-shot; or -errno.
+ */
+static int get_misses(struct vgpuback_gcache *gc,
+		      const struct vgpuif_segment *segs, const uint8_t *writable,
+		      const uint32_t *idx, uint32_t n, uint32_t *refs,
+		      struct vgpuback_gent **ents, struct vgpuback_gmap *m,
+		      uint8_t **pages)
+{
+	uint32_t i, k;
+	int err;
+
+	if (!make_room(gc, n)) {
+		n = gc->max > gc->mapped ? gc->max - gc->mapped : 0;
+		if (!n)
+			return 0;
+	}
+	if (!gc->grants_ro) {
+		for (i = 0; i < n; i++)
+			refs[i] = segs[idx[i]].gref;
+		err = map_range_cached(gc, refs, n, true, ents);
+		if (!err) {
+			for (i = 0; i < n; i++)
+				hold(m, ents[i], pages, idx[i]);
+			return (int)n;
+		}
+		if (err != -EPERM)
+			return err;
+		/*
+		 * Some are read-only grants (as a frontend that grants each
+		 * page in the mode it is used makes them): from now on, what
+		 * is only read is mapped read-only at once.
+		 */
+		gc->grants_ro = true;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		bool w = pass == 1;
+		uint32_t sub[VGPUIF_MAX_DIRECT_SEGMENTS], *which = sub;
+
+		if (n > VGPUIF_MAX_DIRECT_SEGMENTS) {
+			which = malloc(n * sizeof(*which));
+			if (!which)
+				return -ENOMEM;
+		}
+		for (i = k = 0; i < n; i++)
+			if ((writable && writable[idx[i]]) == w) {
+				which[k] = idx[i];
+				refs[k++] = segs[idx[i]].gref;
+			}
+		err = k ? map_range_cached(gc, refs, k, w, ents) : 0;
+		for (i = 0; !err && i < k; i++)
+			hold(m, ents[i], pages, which[i]);
+		if (which != sub)
+			free(which);
+		if (err)
+			return err;
+	}
+	return (int)n;
+}
+
 int vgpuback_grants_get(struct vgpuback_gcache *gc,
 			const struct vgpuif_segment *segs, uint32_t nr,
 			const uint8_t *writable, bool persistent,
 			struct vgpuback_gmap *m, uint8_t **pages)
 {
-	uint32_t *refs = NULL, *which = NULL;
-	uint8_t *cls = NULL;  /* per segment: 0 cached, 1 one-shot ro, 2 rw */
+	uint32_t *refs = NULL, *which = NULL, nmiss = 0;
+	struct vgpuback_gent **ents = NULL;
+	uint8_t *cls = NULL;  /* per segment: 0 held, 1 one-shot ro, 2 rw, 3 miss */
 	uint32_t i, c;
 	int err = 0;
 
@@ -196,7 +324,9 @@ int vgpuback_grants_get(struct vgpuback_gcache *gc,
 			return -ENOMEM;
 	}
 	cls = calloc(nr, 1);
-	if (!cls) {
+	refs = malloc(nr * sizeof(*refs));
+	which = malloc(nr * sizeof(*which));
+	if (!cls || !refs || !which) {
 		err = -ENOMEM;
 		goto out_put;
 	}
@@ -212,40 +342,38 @@ int vgpuback_grants_get(struct vgpuback_gcache *gc,
 		e = lookup(gc, segs[i].gref);
 		if (e && (e->writable || !w)) {
 			gc->stats.hits++;
-			e->users++;
 			lru_unlink(e);
 			lru_append(gc, e);
-			m->ents[m->nents++] = e;
-			pages[i] = e->addr;
+			hold(m, e, pages, i);
 			continue;
 		}
 		if (e) {
 			/* Cached read-only, needed writable now. */
-			if (e->users) {
+			if (e->users || !range_idle(e->range)) {
 				cls[i] = 2;
 				gc->stats.oneshot++;
 				continue;
 			}
-			entry_remove(gc, e);
+			range_evict(gc, e->range);
 		}
 		gc->stats.misses++;
-		if (!make_room(gc)) {
-			cls[i] = w ? 2 : 1;
-			gc->stats.oneshot++;
-			continue;
-		}
-		/*
-		 * Cache writable when the guest allows it, so that the same
-		 * buffer serves reads and writes without a remap later.
-		 */
-		err = map_one_cached(gc, segs[i].gref, true, &e);
-		if (err == -EPERM && !w)
-			err = map_one_cached(gc, segs[i].gref, false, &e);
-		if (err)
+		cls[i] = 3;
+		which[nmiss++] = i;
+	}
+	if (nmiss) {
+		ents = malloc(nmiss * sizeof(*ents));
+		err = ents ? get_misses(gc, segs, writable, which, nmiss, refs,
+					ents, m, pages) : -ENOMEM;
+		if (err < 0)
 			goto out_put;
-		e->users = 1;
-		m->ents[m->nents++] = e;
-		pages[i] = e->addr;
+		/* what did not fit: one-shot */
+		for (i = (uint32_t)err; i < nmiss; i++) {
+			cls[which[i]] = writable && writable[which[i]] ? 2 : 1;
+			gc->stats.oneshot++;
+		}
+		for (i = 0; i < (uint32_t)err; i++)
+			cls[which[i]] = 0;
+		err = 0;
 	}
 
 	/* The rest: at most two batched one-shot maps (read-only, writable). */
@@ -254,23 +382,12 @@ int vgpuback_grants_get(struct vgpuback_gcache *gc,
 		uint8_t *base;
 
 		for (i = 0; i < nr; i++)
-			n += cls[i] == c;
-		if (!n)
-			continue;
-		if (!refs) {
-			refs = malloc(nr * sizeof(*refs));
-			which = malloc(nr * sizeof(*which));
-			if (!refs || !which) {
-				err = -ENOMEM;
-				goto out_put;
-			}
-		}
-		n = 0;
-		for (i = 0; i < nr; i++)
 			if (cls[i] == c) {
 				which[n] = i;
 				refs[n++] = segs[i].gref;
 			}
+		if (!n)
+			continue;
 		gc->stats.map_calls++;
 		base = gc->t->ops->map_grants(gc->t, gc->domid, n, refs, c == 2);
 		if (!base) {
@@ -283,12 +400,14 @@ int vgpuback_grants_get(struct vgpuback_gcache *gc,
 		for (i = 0; i < n; i++)
 			pages[which[i]] = base + (size_t)i * VGPUIF_PAGE_SIZE;
 	}
+	free(ents);
 	free(refs);
 	free(which);
 	free(cls);
 	return 0;
 
 out_put:
+	free(ents);
 	free(refs);
 	free(which);
 	free(cls);

@@ -5,8 +5,12 @@
  *
  * With feature-persistent negotiated, a data grant stays mapped after its
  * request completes, so a guest reusing its buffers pays no map/unmap per
- * request (blkback's scheme; its default bound is 1056 grants). When the
- * cache is full of grants in use, the rest of a request is mapped for that
+ * request (blkback's scheme). A request's cache misses are mapped in one
+ * transport call (one batch of grant operations on Xen, one mmap on the
+ * loopback transport) and cached page by page; the pages of one call leave
+ * the cache together. The bound is on pages mapped, so a guest cannot make
+ * dom0 map more than `max` of its pages through the cache. When the cache
+ * is full of grants in use, the rest of a request is mapped for that
  * request only. Everything is unmapped on disconnect.
  *
  * Only the ring thread calls these.
@@ -21,15 +25,35 @@
 
 struct vgpuback_transport;
 
-#define VGPUBACK_DEFAULT_PERSISTENT_GRANTS 1056u
+/*
+ * 64 MiB of guest data pages and their indirect descriptor pages: a GPU
+ * program's buffers of 16-64 MiB (copied again and again) stay mapped.
+ * blkback's 1056 (4 MiB) made such copies map 33-173 times each
+ * (docs/performance.md). On Xen each cached grant holds one of dom0's
+ * maptrack entries (262144 by default, host-wide).
+ */
+#define VGPUBACK_DEFAULT_PERSISTENT_GRANTS 16640u
+
+struct vgpuback_grange;
 
 struct vgpuback_gent {
 	uint32_t gref;
 	bool     writable;
+	bool     cached;                /* in the hash and LRU (a duplicate
+					 * page of its map call is not)     */
 	uint32_t users;                 /* requests holding it now          */
 	void    *addr;                  /* one page                          */
+	struct vgpuback_grange *range;  /* the map call it came from        */
 	struct vgpuback_gent *hnext;    /* hash chain                        */
 	struct vgpuback_gent *lru_prev, *lru_next; /* LRU: head = oldest   */
+};
+
+/* The pages of one map call; unmapped when its last cached entry goes. */
+struct vgpuback_grange {
+	void    *base;
+	uint32_t npages;
+	uint32_t live;                  /* entries still cached             */
+	struct vgpuback_gent ent[];     /* one per page                     */
 };
 
 struct vgpuback_gstats {
@@ -41,12 +65,15 @@ struct vgpuback_gstats {
 struct vgpuback_gcache {
 	struct vgpuback_transport *t;
 	uint32_t domid;
-	uint32_t max;                   /* 0: no persistent grants           */
-	uint32_t count;
+	uint32_t max;                   /* pages; 0: no persistent grants    */
+	uint32_t count;                 /* entries cached                    */
+	uint32_t mapped;                /* pages of live ranges (<= max)     */
 	uint32_t nbuckets;              /* power of two                      */
 	struct vgpuback_gent **buckets;
 	struct vgpuback_gent lru;       /* sentinel                          */
 	uint64_t last_purge;            /* ns; see make_room() in grants.c  */
+	bool     grants_ro;             /* the guest grants read-only what
+					 * we only read: map those so       */
 	/*
 	 * Optional: told of every page that enters or leaves the cache, so
 	 * that long-lived mappings can be registered with the device for

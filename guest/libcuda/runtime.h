@@ -33,15 +33,4 @@ CUresult vgpu_rt_resolve_function(CUfunction f, CUfunction *out);
 /* Is k a live kernel of this library? (cuGetProcAddress-free test) */
 int vgpu_rt_is_kernel(const void *k);
 
-/* The driver API calls library.c adds that cuda.h does not declare yet
- * (NVIDIA's prototypes, CUDA 12.0 - 12.4). */
-CUresult CUDAAPI cuKernelGetName(const char **name, CUkernel hfunc);
-CUresult CUDAAPI cuKernelGetLibrary(CUlibrary *pLib, CUkernel kernel);
-CUresult CUDAAPI cuKernelSetCacheConfig(CUkernel kernel, CUfunc_cache config, CUdevice dev);
-CUresult CUDAAPI cuLibraryGetKernelCount(unsigned int *count, CUlibrary lib);
-CUresult CUDAAPI cuLibraryEnumerateKernels(CUkernel *kernels, unsigned int numKernels,
-					   CUlibrary lib);
-CUresult CUDAAPI cuLibraryGetUnifiedFunction(void **fptr, CUlibrary library,
-					     const char *symbol);
-
 #endif /* VGPU_LIBCUDA_RUNTIME_H */

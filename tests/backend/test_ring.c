@@ -218,6 +218,87 @@ START_TEST(test_lru_bound)
 }
 END_TEST
 
+/* One copy of n whole pages, granted as grefs g0, g0 + 1, ... */
+static int copy_pages(uint8_t op, uint32_t ctx, uint64_t mem, uint32_t g0,
+		      uint32_t n)
+{
+	struct vgpuif_request r = { .op = op, .ctx = ctx, .nr_segments = (uint16_t)n };
+
+	r.args.memcpy.mem = mem;
+	r.args.memcpy.length = 4096ull * n;
+	for (uint32_t i = 0; i < n; i++) {
+		r.u.seg[i].gref = g0 + i;
+		r.u.seg[i].length = 4096;
+	}
+	return call(&r, NULL);
+}
+
+/*
+ * A request's cache misses are mapped in one call, and the cache never
+ * holds more pages than its bound: what does not fit is mapped for the
+ * request only (cache of 4 pages, requests of 8).
+ */
+START_TEST(test_persistent_misses_batched_bounded)
+{
+	uint64_t mem, maps;
+	uint32_t ctx, g;
+
+	start(true); /* cache of 4 */
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 65536, &mem), 0);
+	for (g = 20; g < 28; g++)
+		fake_grant(T, g, false);
+	maps = T->map_calls;
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 8), 0);
+	/* 4 cached in one call, 4 one-shot in another (was 4 + 1) */
+	ck_assert_uint_eq(T->map_calls - maps, 2);
+	ck_assert_uint_eq(DEV.gcache.count, 4);
+	ck_assert_uint_le(DEV.gcache.mapped, 4);
+	maps = T->map_calls;
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 20, 8), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 1);  /* the 4 that do not fit */
+	ck_assert_uint_le(DEV.gcache.mapped, 4);
+	ck_assert_int_eq(fake_live_maps(T), 1 + 4); /* ring + the cached pages */
+}
+END_TEST
+
+/* With room, a request's 8 misses are one map call, and then none. */
+START_TEST(test_persistent_misses_one_call)
+{
+	uint64_t mem, maps;
+	uint32_t ctx, g;
+
+	CFG.persistent_grants = 16;
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 65536, &mem), 0);
+	for (g = 20; g < 28; g++)
+		fake_grant(T, g, g < 22); /* 20, 21 read-only */
+	maps = T->map_calls;
+	/* Only read: writable where the guest allows it, so the writable
+	 * try fails (EPERM) on the read-only pair: two calls, then read-only. */
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 8), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 1 + 1);
+	ck_assert_uint_eq(DEV.gcache.count, 8);
+	maps = T->map_calls;
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_H2D, ctx, mem, 20, 8), 0);
+	ck_assert_uint_eq(T->map_calls, maps);
+	/* Written now: cached read-only, so remapped writable, in one call. */
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 22, 6), 0);
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 22, 6), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 1);
+	/* The read-only ones cannot be written: refused, nothing held. */
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 20, 8),
+			 VGPUIF_RSP_EFAULT);
+	for (g = 28; g < 36; g++)
+		fake_grant(T, g, false);
+	maps = T->map_calls;
+	ck_assert_int_eq(copy_pages(VGPUIF_OP_MEMCPY_D2H, ctx, mem, 28, 8), 0);
+	ck_assert_uint_eq(T->map_calls - maps, 1);
+	ck_assert_uint_le(DEV.gcache.mapped, 16);
+}
+END_TEST
+
 START_TEST(test_bad_grants)
 {
 	uint64_t mem;
@@ -1096,6 +1177,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_persistent_steady_state);
 	tcase_add_test(tc, test_nonpersistent_maps_each_request);
+	tcase_add_test(tc, test_persistent_misses_batched_bounded);
+	tcase_add_test(tc, test_persistent_misses_one_call);
 	tcase_add_test(tc, test_lru_bound);
 	tcase_add_test(tc, test_bad_grants);
 	tcase_add_test(tc, test_indirect_changed_after_copy);

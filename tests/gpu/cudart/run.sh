@@ -57,8 +57,8 @@ for kind in static shared; do
 done
 
 # 3. Through the guest library over loopback.
-libdir=${VGPU_GUEST_LIBDIR:-$(dirname "$(find "$build" -name libcuda.so.1 -path '*guest*' \
-	2>/dev/null | head -n 1)" 2>/dev/null)}
+# guest/libcuda puts it in BUILD/libcuda/ (a folder of its own).
+libdir=${VGPU_GUEST_LIBDIR:-$build/libcuda}
 if [ -z "$libdir" ] || [ ! -e "$libdir/libcuda.so.1" ]; then
 	say "SKIP mediated: no guest libcuda.so.1 under $build (set VGPU_GUEST_LIBDIR)"
 	exit $fail
