@@ -31,3 +31,21 @@ install(FILES ${CMAKE_SOURCE_DIR}/frontend-kmod/60-vgpu.rules
 # unit's Documentation= points at operations.md there).
 install(FILES ${CMAKE_SOURCE_DIR}/docs/operations.md ${CMAKE_SOURCE_DIR}/docs/protocol.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# The guest libcuda.so.1 (guest/libcuda) lives in a folder the loader does
+# not search by itself (VGPU_LIBCUDA_INSTALL_DIR). This snippet, installed
+# beside it, names that folder for ldconfig: linked into /etc/ld.so.conf.d/
+# under a name that sorts after the system's own x86_64-linux-gnu.conf
+# (the vgpu-xen-libcuda package does it with update-alternatives), it makes
+# the loader find vgpu-xen's libcuda.so.1 when no other is installed, while
+# a real NVIDIA driver's in the system's library folders still comes first.
+if(TARGET cuda)
+  if(IS_ABSOLUTE "${VGPU_LIBCUDA_INSTALL_DIR}")
+    set(vgpu_libcuda_dir "${VGPU_LIBCUDA_INSTALL_DIR}")
+  else()
+    set(vgpu_libcuda_dir "${CMAKE_INSTALL_PREFIX}/${VGPU_LIBCUDA_INSTALL_DIR}")
+  endif()
+  file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/libcuda/ld.so.conf
+       CONTENT "# vgpu-xen's guest libcuda.so.1 (the vgpu-xen-libcuda package links this\n# file into /etc/ld.so.conf.d/ with update-alternatives)\n${vgpu_libcuda_dir}\n")
+  install(FILES ${CMAKE_BINARY_DIR}/libcuda/ld.so.conf DESTINATION ${VGPU_LIBCUDA_INSTALL_DIR})
+endif()

@@ -10,7 +10,11 @@
 #   vgpu-xen-guest   vgpu, gpu_test
 #   libvgpu0         libvgpu.so.0 (SONAME, soname link)
 #   libvgpu-dev      vgpu.h, libvgpu.so, libvgpu.pc: a program builds and
-#                    runs against the two packages unpacked
+#                    runs against the two packages unpacked; vgpu-xen/cuda.h
+#   vgpu-xen-libcuda libcuda.so.1 in /usr/lib/<triplet>/vgpu-xen (not where
+#                    a driver's is), its ld.so.conf snippet, made known to
+#                    the loader by update-alternatives under a name after
+#                    the system's own (a driver keeps precedence)
 # and for all: every program has its man page in its package, no path is in
 # two packages, lintian's output (lintian.txt) has no error.
 # Usage: check-debs.sh DEBDIR
@@ -32,7 +36,7 @@ check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; f
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 declare -A deb
-for p in vgpu-xen-dom0 vgpu-front-dkms vgpu-xen-guest libvgpu0 libvgpu-dev; do
+for p in vgpu-xen-dom0 vgpu-front-dkms vgpu-xen-guest libvgpu0 libvgpu-dev vgpu-xen-libcuda; do
 	deb[$p]=$(ls "$debdir/${p}"_*.deb 2>/dev/null | head -n 1)
 	check "package $p was built" test -n "${deb[$p]}"
 	[ -n "${deb[$p]}" ] || continue
@@ -109,6 +113,31 @@ if [ -n "$pcf" ] && [ -n "$so" ]; then
 	check "a program builds with pkg-config libvgpu against the two packages ($flags)" \
 		cc -Wall -Werror -o "$scratch/p" "$scratch/p.c" $flags
 	check "and runs on the packaged libvgpu.so.0" env LD_LIBRARY_PATH="$(dirname "$sys${so#"$scratch/libvgpu0"}")" "$scratch/p"
+fi
+
+check "libvgpu-dev has /usr/include/vgpu-xen/cuda.h" has libvgpu-dev /usr/include/vgpu-xen/cuda.h
+
+# The guest libcuda
+lc=$(grep -x '/usr/lib/[^/]*/vgpu-xen/libcuda\.so\.1' "$scratch/vgpu-xen-libcuda.list")
+check "vgpu-xen-libcuda has /usr/lib/<triplet>/vgpu-xen/libcuda.so.1 ($lc)" test -n "$lc"
+others=$(grep -h 'libcuda\.so' "$scratch"/*.list | grep -v '/vgpu-xen/libcuda\.so' | tr '\n' ' ')
+check "no package puts a libcuda.so* where a driver's is${others:+: $others}" test -z "$others"
+if [ -n "$lc" ]; then
+	d=$(dirname "$lc")
+	soname=$(LC_ALL=C readelf -d "$scratch/vgpu-xen-libcuda$lc" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+	check "its SONAME is libcuda.so.1 ($soname)" test "$soname" = libcuda.so.1
+	check "it exports cuInit, cuGetProcAddress_v2, cuMemAlloc_v2" sh -c \
+		'nm -D --defined-only "$1" | grep -q " cuInit$" && nm -D --defined-only "$1" | grep -q " cuGetProcAddress_v2$" && nm -D --defined-only "$1" | grep -q " cuMemAlloc_v2$"' sh "$scratch/vgpu-xen-libcuda$lc"
+	check "its ld.so.conf names $d" grep -qx "$d" "$scratch/vgpu-xen-libcuda$d/ld.so.conf"
+	dpkg-deb -e "${deb[vgpu-xen-libcuda]}" "$scratch/lc-ctl"
+	trip=$(basename "$(dirname "$d")")
+	link=$(sed -n 's|^[[:space:]]*\(/etc/ld.so.conf.d/[^ ]*\) .*|\1|p' "$scratch/lc-ctl/postinst" | head -n 1)
+	check "its postinst links the snippet into /etc/ld.so.conf.d with update-alternatives ($link)" \
+		sh -c 'grep -q "update-alternatives --quiet --install" "$1" && grep -q "$2/ld.so.conf 10" "$1"' sh "$scratch/lc-ctl/postinst" "$d"
+	check "under a name that sorts after the system's $trip.conf (a driver there comes first)" \
+		sh -c '[ -n "$1" ] && [ "$(printf "%s\n" "$2.conf" "${1##*/}" | LC_ALL=C sort | head -n 1)" = "$2.conf" ]' sh "$link" "$trip"
+	check "its prerm removes the alternative" grep -q 'update-alternatives --quiet --remove' "$scratch/lc-ctl/prerm"
+	check "ldconfig runs on install and removal (trigger)" grep -q '^activate-noawait ldconfig$' "$scratch/lc-ctl/triggers"
 fi
 
 # Every program has its man page in its own package; no path in two packages.

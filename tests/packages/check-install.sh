@@ -109,6 +109,35 @@ check "a program builds against the installed vgpu.h and libvgpu.so" \
 out=$(LD_LIBRARY_PATH=$L "$work/prog" 2>&1)
 check "it runs on the installed libvgpu.so.0 (vgpu_open fails: $out)" test -n "$out"
 
+# The guest libcuda.so.1: in its own folder, never in LIBDIR (where it would
+# shadow a real NVIDIA driver), found through the snippet beside it.
+if [ -e "$build/libcuda/libcuda.so.1" ]; then
+	lcdir=$(cache VGPU_LIBCUDA_INSTALL_DIR)
+	case $lcdir in /*) ;; *) lcdir=$prefix/$lcdir ;; esac
+	check "libcuda.so.1 is installed in $lcdir" test -f "$root$lcdir/libcuda.so.1"
+	check "and not in $libdir, where it would shadow a driver (unless chosen)" \
+		sh -c '[ "$1" = "$2" ] || [ ! -e "$3/libcuda.so.1" ]' sh "$lcdir" "$prefix/$libdir" "$L"
+	soname=$(LC_ALL=C readelf -d "$root$lcdir/libcuda.so.1" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+	check "libcuda's SONAME is libcuda.so.1 ($soname)" test "$soname" = libcuda.so.1
+	check "libcuda.so -> libcuda.so.1 beside it" test "$(readlink "$root$lcdir/libcuda.so")" = libcuda.so.1
+	check "its ld.so.conf names $lcdir" grep -qx "$lcdir" "$root$lcdir/ld.so.conf"
+	# The loader with that snippet after a system folder: a driver's
+	# libcuda.so.1 there wins; without one, vgpu-xen's is found.
+	mkdir -p "$work/sys"
+	printf 'int cuInit(unsigned f) { return (int)f; }\n' >"$work/drv.c"
+	cc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$work/sys/libcuda.so.1" "$work/drv.c"
+	sed "s|^$lcdir\$|$root$lcdir|" "$root$lcdir/ld.so.conf" >"$work/snippet.conf"
+	printf '%s\ninclude %s\n' "$work/sys" "$work/snippet.conf" >"$work/ld.so.conf"
+	ldconfig -X -f "$work/ld.so.conf" -C "$work/ld.cache" 2>/dev/null
+	first=$(ldconfig -p -C "$work/ld.cache" | sed -n 's/^[[:space:]]*libcuda\.so\.1 (.*) => //p' | head -n 1)
+	check "a driver's libcuda.so.1 in a system folder keeps precedence ($first)" test "$first" = "$work/sys/libcuda.so.1"
+	printf 'include %s\n' "$work/snippet.conf" >"$work/ld.so.conf"
+	ldconfig -X -f "$work/ld.so.conf" -C "$work/ld.cache" 2>/dev/null
+	first=$(ldconfig -p -C "$work/ld.cache" | sed -n 's/^[[:space:]]*libcuda\.so\.1 (.*) => //p' | head -n 1)
+	check "without one, the loader finds vgpu-xen's ($first)" test "$first" = "$root$lcdir/libcuda.so.1"
+	check "vgpu-xen/cuda.h is installed in $incdir" test -f "$R/$incdir/vgpu-xen/cuda.h"
+fi
+
 # The unit, the udev rule, the DKMS tree.
 unit=$root$(full "$unitdir")/vgpu-backend@.service
 check "vgpu-backend@.service is installed in $(full "$unitdir")" test -f "$unit"
