@@ -64,9 +64,13 @@ enum {
  *   MEMSET              stream, obj[0], arg[0] offset, arg[1] length,
  *                       arg[2] value, arg[3] element size
  *   MODULE_LOAD         arg[0] image length, arg[1] format, arg[2] log
- *                       length; arena: image then log -> obj, result[1]
+ *                       length, arg[3] the most device memory it may hold
+ *                       (UINT64_MAX: no quota); arena: image then log ->
+ *                       obj, result[0] the device memory it holds (also
+ *                       with EDQUOT: what it would), result[1] log bytes
  *   MODULE_UNLOAD       obj[0]
- *   FUNC_GET            obj[0] module, inline name -> obj, result[1]
+ *   FUNC_GET            obj[0] module, inline name -> obj, result[0] its
+ *                       local bytes per thread, result[1] parameter bytes
  *   LAUNCH              stream, obj[0] func, dims[], inline parameters
  *   VECTOR_ADD          ctx (may be 0), arg[0] n, arena a, b, c
  *   STREAM_CREATE       arg[0] flags, arg[1] priority (int32) -> obj,
@@ -121,9 +125,27 @@ struct cw_hello {
 	uint32_t pid;
 	int32_t  prio_least;    /* cuCtxGetStreamPriorityRange              */
 	int32_t  prio_greatest;
-	uint32_t _pad0;
+	uint32_t overhead_measured; /* 1: ctx_overhead measured (NVML), 0:
+				 * computed from the limits below         */
+	/*
+	 * Device memory the context itself takes: what the device's use grew
+	 * by from before cuCtxCreate to after the limits were set, the
+	 * built-in kernel loaded, its buffer allocated and one launch made
+	 * (the driver reserves local memory at the first launch).
+	 */
+	uint64_t ctx_overhead;
+	uint64_t lim_heap, lim_printf, lim_stack; /* cuCtxGetLimit after set */
+	uint64_t resident_threads;  /* threads per SM x SMs                 */
+	char     overhead_why[96];  /* why not measured                     */
 	struct vgpuif_device_info dev; /* the snapshot DEVICE_INFO answers  */
 };
+
+/*
+ * The worker's start (CW_ENV's value): socket fd, arena memfd, arena size,
+ * device ordinal, then the limits fixed for its context (heap, printf
+ * buffer, stack per thread; 0 = CUDA's defaults).
+ */
+#define CW_SPEC_FMT "%d:%d:%llu:%d:%llu:%llu:%llu"
 
 /* ------------------------------------------------------------ transport */
 

@@ -66,6 +66,8 @@
 #include "vgpuif.h"
 #include "cuda-ipc.h"
 #include "kernels/vector_add_ptx.h"
+#include "fatbin.h"
+#include "ptx-ir.h"
 
 /* ------------------------------------------------------ the driver API */
 
@@ -119,6 +121,14 @@ static struct {
 	CUresult (*FuncSetCacheConfig)(CUfunction, CUfunc_cache);
 	CUresult (*FuncGetParamInfo)(CUfunction, size_t, size_t *, size_t *);
 	CUresult (*GetErrorName)(CUresult, const char **);
+	CUresult (*CtxSetLimit)(CUlimit, size_t);
+	CUresult (*CtxGetLimit)(size_t *, CUlimit);
+	CUresult (*DeviceGetPCIBusId)(char *, int, CUdevice);
+	CUresult (*LinkCreate)(unsigned int, CUjit_option *, void **, CUlinkState *);
+	CUresult (*LinkAddData)(CUlinkState, CUjitInputType, void *, size_t,
+				const char *, unsigned int, CUjit_option *, void **);
+	CUresult (*LinkComplete)(CUlinkState, void **, size_t *);
+	CUresult (*LinkDestroy)(CUlinkState);
 } cu;
 
 struct cu_sym {
@@ -171,6 +181,14 @@ static const struct cu_sym cu_syms[] = {
 	CU_REQ(FuncSetCacheConfig, "cuFuncSetCacheConfig"),
 	CU_OPT(FuncGetParamInfo, "cuFuncGetParamInfo"),
 	CU_REQ(GetErrorName, "cuGetErrorName"),
+	CU_REQ(CtxSetLimit, "cuCtxSetLimit"),
+	CU_REQ(CtxGetLimit, "cuCtxGetLimit"),
+	CU_OPT(DeviceGetPCIBusId, "cuDeviceGetPCIBusId"),
+	/* without the linker, a PTX module's needs are measured, not read */
+	CU_OPT(LinkCreate, "cuLinkCreate_v2"),
+	CU_OPT(LinkAddData, "cuLinkAddData_v2"),
+	CU_OPT(LinkComplete, "cuLinkComplete"),
+	CU_OPT(LinkDestroy, "cuLinkDestroy"),
 };
 
 static const char *errname(CUresult r)
@@ -1142,17 +1160,132 @@ static int do_ctx_destroy(const struct cw_cmd *c)
 	return 0;
 }
 
+/*
+ * Module memory. A module holds device memory for its code, its variables
+ * (.nv.global, .nv.global.init) and its constant banks, allocated by the
+ * driver when it is loaded: charged to the domain's quota, so known
+ * before. A cubin's sections say it (cuda-api/fatbin.h); a fat binary's
+ * cubin for this GPU is taken out (decompressed) and read alike; PTX (a
+ * text, or a fat binary's pick) is linked to a cubin by the driver's
+ * linker first. What gets loaded is then exactly the cubin that was read.
+ * Only where that cannot be done (no linker, an image fatbin.h cannot
+ * read) is the module loaded and its memory measured (cuMemGetInfo around
+ * the load: device-wide, so exact only while nothing else allocates), and
+ * unloaded again when it is past the quota.
+ */
+#define CW_MAX_CUBIN (256u << 20)       /* a decompressed or linked cubin */
+
+static unsigned int dev_sm;             /* e.g. 90 for cc 9.0 */
+
+struct modimg {
+	const void *img;                /* what to load                      */
+	unsigned char *own;             /* a decompressed payload (malloc)  */
+	CUlinkState link;               /* holds a linked cubin             */
+	bool known;                     /* ci read before loading           */
+	struct vgpu_cubin_info ci;
+	const char *how;                /* for the log                      */
+};
+
+static uint64_t ci_bytes(const struct vgpu_cubin_info *ci)
+{
+	return ci->code_bytes + ci->global_bytes + ci->global_init_bytes +
+	       ci->constant_bytes + ci->kernel_constant_bytes;
+}
+
+/* PTX text to a cubin with the driver's linker (logs as opt/val say). */
+static CUresult link_ptx(struct modimg *mi, const void *ptx, size_t len,
+			 unsigned int nopt, CUjit_option *opt, void **val)
+{
+	void *cubin = NULL;
+	size_t n = 0;
+	CUresult cr;
+
+	cr = cu.LinkCreate(nopt, opt, val, &mi->link);
+	if (cr) {
+		mi->link = NULL;
+		return cr;
+	}
+	cr = cu.LinkAddData(mi->link, CU_JIT_INPUT_PTX, (void *)ptx, len,
+			    "guest.ptx", 0, NULL, NULL);
+	if (!cr)
+		cr = cu.LinkComplete(mi->link, &cubin, &n);
+	if (cr)
+		return cr;
+	mi->img = cubin;
+	mi->how = "PTX linked to a cubin";
+	mi->known = vgpu_cubin_info(cubin, n, &mi->ci) == 0;
+	return CUDA_SUCCESS;
+}
+
+/*
+ * Decide what to load for image (len bytes, zero-padded after) and read
+ * what it holds. A CUresult (a link error: the log says why).
+ */
+static CUresult module_image(struct modimg *mi, const unsigned char *image,
+			     size_t len, uint32_t format, unsigned int nopt,
+			     CUjit_option *opt, void **val)
+{
+	bool linker = cu.LinkCreate && cu.LinkAddData && cu.LinkComplete &&
+		      cu.LinkDestroy;
+	struct vgpu_fatbin_entry e;
+	size_t n;
+
+	mi->img = image;
+	switch (format) {
+	case VGPUIF_MODULE_CUBIN:
+		mi->how = "cubin";
+		mi->known = vgpu_cubin_info(image, len, &mi->ci) == 0;
+		return CUDA_SUCCESS;
+	case VGPUIF_MODULE_FATBIN:
+		mi->how = "fat binary";
+		if (vgpu_fatbin_select(image, len, dev_sm, &e) != 1 ||
+		    ptx_fatbin_payload(image, &e, CW_MAX_CUBIN, &mi->own, &n))
+			return CUDA_SUCCESS;    /* the driver says what is wrong */
+		if (e.kind == VGPU_FATBIN_KIND_ELF) {
+			mi->img = mi->own;
+			mi->how = "the fat binary's cubin";
+			mi->known = vgpu_cubin_info(mi->own, n, &mi->ci) == 0;
+			return CUDA_SUCCESS;
+		}
+		if (!linker)
+			return CUDA_SUCCESS;
+		return link_ptx(mi, mi->own, strnlen((char *)mi->own, n) + 1,
+				nopt, opt, val);
+	default:
+		mi->how = "PTX";
+		if (!linker)
+			return CUDA_SUCCESS;
+		return link_ptx(mi, image, strnlen((const char *)image, len) + 1,
+				nopt, opt, val);
+	}
+}
+
+static void modimg_free(struct modimg *mi)
+{
+	if (mi->link)
+		cu.LinkDestroy(mi->link);
+	free(mi->own);
+}
+
+/*
+ * arg[3]: the most bytes the module may hold (UINT64_MAX: no quota).
+ * result[0]: what it holds (also when refused: what it would).
+ */
 static int do_module_load(const struct cw_cmd *c, struct wctx *x, struct crec *out)
 {
-	uint64_t image_len = c->arg[0], log_len = c->arg[2];
+	uint64_t image_len = c->arg[0], log_len = c->arg[2], limit = c->arg[3];
 	uint32_t format = (uint32_t)c->arg[1];
 	static char err_log[VGPUIF_MAX_MODULE_LOG], info_log[VGPUIF_MAX_MODULE_LOG];
 	const unsigned char *img = arena + c->stage_off;
 	CUjit_option opt[5];
 	void *val[5];
 	unsigned char *copy;
+	struct modimg mi;
 	struct wmod *m;
 	const char *log;
+	uint64_t need = 0;
+	size_t free0 = 0, free1 = 0, tot;
+	int st = 0;
 	CUresult cr;
 	size_t n;
 
@@ -1189,11 +1322,46 @@ static int do_module_load(const struct cw_cmd *c, struct wctx *x, struct crec *o
 	opt[4] = CU_JIT_LOG_VERBOSE;
 	val[4] = (void *)(uintptr_t)0;
 
+	memset(&mi, 0, sizeof(mi));
 	m = xcalloc(1, sizeof(*m));
-	cr = cu.ModuleLoadDataEx(&m->m, copy, 5, opt, val);
+	cr = module_image(&mi, copy, (size_t)image_len, format, 5, opt, val);
+	if (!cr && mi.known) {
+		need = ci_bytes(&mi.ci);
+		if (need > limit) {
+			st = VGPUIF_RSP_EDQUOT;
+			snprintf(err_log, sizeof(err_log),
+				 "vgpu: module refused: loading it (%s) would take "
+				 "%" PRIu64 " bytes of device memory (code %" PRIu64
+				 ", variables %" PRIu64 ", constants %" PRIu64 ") "
+				 "and the domain's quota leaves %" PRIu64,
+				 mi.how, need, mi.ci.code_bytes,
+				 mi.ci.global_bytes + mi.ci.global_init_bytes,
+				 mi.ci.constant_bytes + mi.ci.kernel_constant_bytes,
+				 limit);
+		}
+	}
+	if (!cr && !st) {
+		if (!mi.known)
+			cu.MemGetInfo(&free0, &tot);
+		cr = cu.ModuleLoadDataEx(&m->m, mi.img, 5, opt, val);
+		if (!cr && !mi.known) {
+			cu.MemGetInfo(&free1, &tot);
+			need = free0 > free1 ? free0 - free1 : 0;
+			if (need > limit) {
+				cu.ModuleUnload(m->m);
+				st = VGPUIF_RSP_EDQUOT;
+				snprintf(err_log, sizeof(err_log),
+					 "vgpu: module refused: once loaded (%s) it "
+					 "took %" PRIu64 " bytes of device memory "
+					 "(measured) and the domain's quota leaves %"
+					 PRIu64, mi.how, need, limit);
+			}
+		}
+	}
+	modimg_free(&mi);
 	free(copy);
 	err_log[sizeof(err_log) - 1] = info_log[sizeof(info_log) - 1] = '\0';
-	log = cr ? err_log : info_log;
+	log = cr || st ? err_log : info_log;
 	if (cr && !log[0])
 		log = errname(cr);
 	/* the log: NUL-terminated, truncated to log_len; result[1] = bytes */
@@ -1205,9 +1373,10 @@ static int do_module_load(const struct cw_cmd *c, struct wctx *x, struct crec *o
 		arena[c->stage_off + image_len + n - 1] = '\0';
 		out->rsp.result[1] = n;
 	}
-	if (cr) {
+	out->rsp.result[0] = need;
+	if (cr || st) {
 		free(m);
-		return cu_status(cr);
+		return st ? st : cu_status(cr);
 	}
 	DL_PUSH(x->mods, m);
 	out->rsp.obj = (uint64_t)(uintptr_t)m;
@@ -1258,6 +1427,7 @@ static int do_func_get(const struct cw_cmd *c, const unsigned char *data,
 	struct wfunc *f;
 	uint32_t count;
 	CUresult cr;
+	int lb = 0;
 
 	if (!m)
 		return VGPUIF_RSP_EINVAL;
@@ -1274,6 +1444,10 @@ static int do_func_get(const struct cw_cmd *c, const unsigned char *data,
 	m->funcs = f;
 	out->rsp.obj = (uint64_t)(uintptr_t)f;
 	out->rsp.result[1] = f->param_bytes;
+	/* local bytes per thread: the executor bounds what launches reserve */
+	if (!cu.FuncGetAttribute(&lb, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, f->f) &&
+	    lb > 0)
+		out->rsp.result[0] = (uint64_t)lb;
 	return 0;
 }
 
@@ -1925,6 +2099,121 @@ static void snapshot(CUdevice dev, int ordinal, struct cw_hello *h)
 	d->nr_attrs = top;
 }
 
+/*
+ * The device memory in use before the context exists (cuMemGetInfo needs
+ * a context): NVML, the driver's own library (libnvidia-ml.so.1), by
+ * dlopen, through three calls of NVIDIA's NVML reference:
+ * nvmlInit_v2(), nvmlDeviceGetHandleByPciBusId_v2() and
+ * nvmlDeviceGetMemoryInfo() (an nvmlMemory_t: total, free, used). The
+ * figure is the device's, so another process allocating at the same
+ * moment shows in it; it is what an operator plans capacity with.
+ */
+struct nvml_memory {
+	unsigned long long total, free, used;
+};
+
+static struct {
+	int (*Init)(void);
+	int (*ByBusId)(const char *, void **);
+	int (*MemoryInfo)(void *, struct nvml_memory *);
+	void *dev;
+} nv;
+
+static bool nvml_open(CUdevice dev, char *why, size_t wl)
+{
+	char bus[32];
+	void *h, *p[3];
+
+	if (!cu.DeviceGetPCIBusId || cu.DeviceGetPCIBusId(bus, sizeof(bus), dev)) {
+		snprintf(why, wl, "the driver gives no PCI bus id");
+		return false;
+	}
+	h = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(why, wl, "no libnvidia-ml.so.1");
+		return false;
+	}
+	p[0] = dlsym(h, "nvmlInit_v2");
+	p[1] = dlsym(h, "nvmlDeviceGetHandleByPciBusId_v2");
+	p[2] = dlsym(h, "nvmlDeviceGetMemoryInfo");
+	memcpy(&nv.Init, &p[0], sizeof(p[0]));
+	memcpy(&nv.ByBusId, &p[1], sizeof(p[1]));
+	memcpy(&nv.MemoryInfo, &p[2], sizeof(p[2]));
+	if (!nv.Init || !nv.ByBusId || !nv.MemoryInfo || nv.Init() ||
+	    nv.ByBusId(bus, &nv.dev)) {
+		snprintf(why, wl, "NVML does not answer for %s", bus);
+		nv.MemoryInfo = NULL;
+		return false;
+	}
+	return true;        /* kept open for the life of the worker */
+}
+
+static bool nvml_used(uint64_t *used)
+{
+	struct nvml_memory m;
+
+	if (!nv.MemoryInfo || nv.MemoryInfo(nv.dev, &m))
+		return false;
+	*used = m.total - m.free;
+	return true;
+}
+
+/* The context's limits, as dom0 fixed them (0: CUDA's default). */
+static uint64_t lim_heap, lim_printf, lim_stack;
+
+static CUresult set_limits(struct cw_hello *h, const char **step)
+{
+	static const struct {
+		CUlimit l;
+		const char *name;
+	} lims[3] = {
+		{ CU_LIMIT_MALLOC_HEAP_SIZE, "cuCtxSetLimit(MALLOC_HEAP_SIZE)" },
+		{ CU_LIMIT_PRINTF_FIFO_SIZE, "cuCtxSetLimit(PRINTF_FIFO_SIZE)" },
+		{ CU_LIMIT_STACK_SIZE, "cuCtxSetLimit(STACK_SIZE)" },
+	};
+	uint64_t want[3] = { lim_heap, lim_printf, lim_stack };
+	uint64_t *got[3] = { &h->lim_heap, &h->lim_printf, &h->lim_stack };
+	CUresult cr;
+
+	for (int i = 0; i < 3; i++) {
+		size_t v = 0;
+
+		*step = lims[i].name;
+		if (want[i]) {
+			cr = cu.CtxSetLimit(lims[i].l, (size_t)want[i]);
+			if (cr)
+				return cr;
+		}
+		cr = cu.CtxGetLimit(&v, lims[i].l);
+		if (cr)
+			return cr;
+		*got[i] = v;
+	}
+	return CUDA_SUCCESS;
+}
+
+/* One launch and its end: the driver reserves local memory now. */
+static CUresult first_launch(void)
+{
+	CUdeviceptr a = va_buf;
+	uint32_t zero = 0;
+	void *params[] = { &a, &a, &a, &zero };
+	CUevent ev;
+	CUresult cr;
+
+	cr = cu.LaunchKernel(va_fn, 1, 1, 1, 32, 1, 1, 0, va_ws->s, params, NULL);
+	if (cr)
+		return cr;
+	cr = cu.EventCreate(&ev, CU_EVENT_DISABLE_TIMING);
+	if (cr)
+		return cr;
+	cr = cu.EventRecord(ev, va_ws->s);
+	if (!cr)
+		cr = cu.EventSynchronize(ev);
+	cu.EventDestroy(ev);
+	return cr;
+}
+
 static int worker_init(int device, int memfd, struct cw_hello *h)
 {
 	CUdevice dev;
@@ -1935,6 +2224,8 @@ static int worker_init(int device, int memfd, struct cw_hello *h)
 	const char *step;
 	char *why = h->why;
 	size_t wl = sizeof(h->why);
+	uint64_t used0 = 0, used1 = 0;
+	bool measure;
 	int rc;
 
 	rc = load_driver(why, wl);
@@ -1962,9 +2253,14 @@ static int worker_init(int device, int memfd, struct cw_hello *h)
 	cr = cu.DeviceGet(&dev, device);
 	if (cr)
 		goto cuda_fail;
+	measure = nvml_open(dev, h->overhead_why, sizeof(h->overhead_why)) &&
+		  nvml_used(&used0);
 	step = "cuCtxCreate";
 	cr = cu.CtxCreate4 ? cu.CtxCreate4(&cuctx, NULL, 0, dev)
 			   : cu.CtxCreate2(&cuctx, 0, dev);
+	if (cr)
+		goto cuda_fail;
+	cr = set_limits(h, &step);
 	if (cr)
 		goto cuda_fail;
 	cu.DeviceGetName(h->name, sizeof(h->name) - 1, dev);
@@ -1976,6 +2272,9 @@ static int worker_init(int device, int memfd, struct cw_hello *h)
 	h->cc_minor = (uint32_t)v;
 	cu.DeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
 	h->sm_count = (uint32_t)v;
+	dev_sm = h->cc_major * 10 + h->cc_minor;
+	cu.DeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR, dev);
+	h->resident_threads = (uint64_t)(v > 0 ? v : 0) * h->sm_count;
 	h->param_info = cu.FuncGetParamInfo != NULL;
 	step = "cuCtxGetStreamPriorityRange";
 	cr = cu.CtxGetStreamPriorityRange(&prio_least, &prio_greatest);
@@ -2015,6 +2314,19 @@ static int worker_init(int device, int memfd, struct cw_hello *h)
 		snprintf(why, wl, "%s: %s", step, vgpuif_status_str(rc));
 		return -EIO;
 	}
+	step = "the first launch";
+	cr = first_launch();
+	if (cr)
+		goto cuda_fail;
+	if (measure && nvml_used(&used1)) {
+		h->ctx_overhead = used1 > used0 ? used1 - used0 : 0;
+		h->overhead_measured = 1;
+	} else {
+		/* what the limits and the built-in kernel's buffer reserve */
+		h->ctx_overhead = h->lim_heap + h->lim_printf +
+				  h->lim_stack * h->resident_threads +
+				  12ull * VGPUIF_MAX_VECTOR_ADD_ELEMS;
+	}
 	cu.MemGetInfo(&fr, &tot);
 	h->free_mem = fr;
 	return 0;
@@ -2043,14 +2355,18 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 	} m;
 	struct cw_hello h;
 	int memfd, device;
-	unsigned long long size;
+	unsigned long long size, heap, printf_fifo, stack;
 
 	memset(&h, 0, sizeof(h));
 	h.pid = (uint32_t)getpid();
 	/* "exe" otherwise (/proc/self/exe): say what this process is. */
 	prctl(PR_SET_NAME, "cuda-worker", 0, 0, 0);
-	if (sscanf(spec, "%d:%d:%llu:%d", &sock, &memfd, &size, &device) != 4)
+	if (sscanf(spec, CW_SPEC_FMT, &sock, &memfd, &size, &device,
+		   &heap, &printf_fifo, &stack) != 7)
 		return 2;
+	lim_heap = heap;
+	lim_printf = printf_fifo;
+	lim_stack = stack;
 	arena_size = (size_t)size;
 	spin_ns = env_us("VGPU_EXEC_SPIN_US", spin_ns);
 	wait_spin_ns = env_us("VGPU_EXEC_WAIT_SPIN_US", wait_spin_ns);

@@ -32,6 +32,7 @@
  * Lock order: ce->lock only; done() is always called without it.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -72,6 +73,7 @@ struct cobj {
 	uint64_t wid;                   /* the worker's object id           */
 	uint64_t size, addr;            /* mem                              */
 	uint32_t param_bytes;           /* func: 0 = unknown                */
+	uint32_t local_bytes;           /* func: local memory per thread    */
 	struct cobj *mod;               /* func, global: its module         */
 	struct cobj *prev, *next;       /* ctx->objs                        */
 };
@@ -137,6 +139,16 @@ struct cuda_exec {
 	uint64_t next_tag, next_ctx_id;
 	struct vgpu_exec_ctx *ctxs;
 	uint32_t restarts;
+	/*
+	 * Local memory: the most any launch asked per thread (at least the
+	 * stack limit the context was made with). The driver reserves that
+	 * for every thread the device holds at once and keeps it for the
+	 * context's life, so a new worker is made with it as its stack limit
+	 * and the domain's charge for it stays true.
+	 */
+	uint64_t lmem_per_thread;
+	uint64_t refusal_log_ns;        /* rate limit of refusal log lines  */
+	uint32_t refusals_quiet;        /* refusals not logged since        */
 	pthread_t reader;
 };
 
@@ -146,6 +158,34 @@ static struct cuda_exec *to_ce(struct vgpu_exec *ex)
 }
 
 #define CLOG(ce, lvl, ...) vgpu_exec_log(&(ce)->base.cfg, "cuda", lvl, __VA_ARGS__)
+
+/*
+ * A quota refusal's log line (lock held): what and how much, at most one a
+ * second (a guest can ask again and again), with how many went unsaid.
+ */
+static void refusal_log(struct cuda_exec *ce, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void refusal_log(struct cuda_exec *ce, const char *fmt, ...)
+{
+	uint64_t now = vgpu_exec_now_ns();
+	char msg[384];
+	va_list ap;
+
+	if (ce->refusal_log_ns && now - ce->refusal_log_ns < 1000000000ull) {
+		ce->refusals_quiet++;
+		return;
+	}
+	ce->refusal_log_ns = now;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ce->refusals_quiet)
+		CLOG(ce, VGPU_EXEC_LOG_WARN, "%s (and %u refusals since the "
+		     "last line)", msg, ce->refusals_quiet);
+	else
+		CLOG(ce, VGPU_EXEC_LOG_WARN, "%s", msg);
+	ce->refusals_quiet = 0;
+}
 
 /* ------------------------------------------------------------- worker */
 
@@ -166,6 +206,7 @@ static int worker_spawn(struct cuda_exec *ce, int *sock_out, pid_t *pid_out,
 	pid_t pid;
 	ssize_t got;
 	int bufsz = 1 << 20;
+	uint64_t stack;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(why, whylen, "socketpair: %s", strerror(errno));
@@ -175,8 +216,15 @@ static int worker_spawn(struct cuda_exec *ce, int *sock_out, pid_t *pid_out,
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	snprintf(spec, sizeof(spec), "%d:%d:%zu:%d", sv[1], ce->memfd,
-		 ce->arena_size, ce->device);
+	pthread_mutex_lock(&ce->lock);
+	stack = ce->lmem_per_thread > ce->base.cfg.ctx_stack_bytes ?
+		ce->lmem_per_thread : ce->base.cfg.ctx_stack_bytes;
+	pthread_mutex_unlock(&ce->lock);
+	snprintf(spec, sizeof(spec), CW_SPEC_FMT, sv[1], ce->memfd,
+		 (unsigned long long)ce->arena_size, ce->device,
+		 (unsigned long long)ce->base.cfg.ctx_heap_bytes,
+		 (unsigned long long)ce->base.cfg.ctx_printf_bytes,
+		 (unsigned long long)stack);
 	snprintf(envvar, sizeof(envvar), "%s=%s", CW_ENV, spec);
 	while (environ && environ[n])
 		n++;
@@ -787,6 +835,16 @@ static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r,
 		break;
 	case VGPUIF_OP_MODULE_LOAD:
 		op->result[1] = r->result[1];
+		op->result[0] = r->result[0];   /* with EDQUOT: what it would */
+		if (!st)
+			op->mem_charged = r->result[0];
+		else if (st == VGPUIF_RSP_EDQUOT)
+			refusal_log(ce, "refused MODULE_LOAD (EDQUOT): the module "
+				    "would hold %llu bytes of device memory (code, "
+				    "variables and constants) and the domain's "
+				    "quota leaves %llu",
+				    (unsigned long long)r->result[0],
+				    (unsigned long long)op->mem_limit);
 		if (r->result[1] && r->result[1] <= op->u.module_load.log_len)
 			vgpu_exec_stream_write(op->iov, op->niov,
 					       op->u.module_load.image_len,
@@ -819,6 +877,8 @@ static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r,
 			o->kind = K_FUNC;
 			o->mod = (struct cobj *)op->u.func_get.mod;
 			o->param_bytes = (uint32_t)r->result[1];
+			o->local_bytes = r->result[0] > UINT32_MAX ? UINT32_MAX :
+					 (uint32_t)r->result[0];
 			op->result[1] = r->result[1];
 			break;
 		case VGPUIF_OP_STREAM_CREATE:
@@ -961,8 +1021,11 @@ static void worker_restart(struct cuda_exec *ce, int head_status,
 		ce->sock = sock;
 		ce->pid = pid;
 		ce->hello = hello;
-		CLOG(ce, VGPU_EXEC_LOG_INFO, "GPU worker %d ready (generation %u)",
-		     (int)pid, ce->gen);
+		if (hello.lim_stack > ce->lmem_per_thread)
+			ce->lmem_per_thread = hello.lim_stack;
+		CLOG(ce, VGPU_EXEC_LOG_INFO, "GPU worker %d ready (generation %u, "
+		     "stack %llu bytes per thread)", (int)pid, ce->gen,
+		     (unsigned long long)hello.lim_stack);
 		flush_pending(ce);      /* what came in meanwhile */
 	}
 	pthread_cond_broadcast(&ce->idle_cond);
@@ -1174,6 +1237,47 @@ static bool use_mem(struct vgpu_exec_op *op, struct xop *x, const void *m,
 	return true;
 }
 
+/*
+ * LAUNCH: local memory. A kernel that needs more local bytes per thread
+ * than any launch before makes the driver grow the context's reservation
+ * to that many bytes for every thread the device holds at once, and keep
+ * it: the growth is charged (op->mem_charged), or refused past mem_limit
+ * before the launch is made.
+ */
+static int local_charge(struct cuda_exec *ce, struct vgpu_exec_op *op,
+			const struct cobj *f)
+{
+	uint64_t per = ((uint64_t)f->local_bytes + 15u) & ~15ull, grow;
+	int st = 0;
+
+	op->mem_charged = 0;
+	if (!per)
+		return 0;
+	pthread_mutex_lock(&ce->lock);
+	if (per > ce->lmem_per_thread) {
+		grow = (per - ce->lmem_per_thread) * ce->hello.resident_threads;
+		if (op->mem_limited && grow > op->mem_limit) {
+			st = VGPUIF_RSP_EDQUOT;
+			refusal_log(ce, "refused LAUNCH (EDQUOT): the kernel needs "
+				    "%u bytes of local memory per thread, so the "
+				    "driver would reserve %llu bytes more (%llu "
+				    "bytes per thread for the %llu threads the GPU "
+				    "holds at once, %llu now); the domain's quota "
+				    "leaves %llu", f->local_bytes,
+				    (unsigned long long)grow,
+				    (unsigned long long)per,
+				    (unsigned long long)ce->hello.resident_threads,
+				    (unsigned long long)ce->lmem_per_thread,
+				    (unsigned long long)op->mem_limit);
+		} else {
+			ce->lmem_per_thread = per;
+			op->mem_charged = grow;
+		}
+	}
+	pthread_mutex_unlock(&ce->lock);
+	return st;
+}
+
 static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		    struct xop *x)
 {
@@ -1321,6 +1425,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		c->arg[0] = il;
 		c->arg[1] = op->u.module_load.format;
 		c->arg[2] = ll;
+		c->arg[3] = op->mem_limited ? op->mem_limit : UINT64_MAX;
 		c->stage_len = il + ll;
 		return 0;
 	}
@@ -1383,7 +1488,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		c->dims[7] = plen;
 		x->inl = plen;
 		x->uses[0] = m;
-		return 0;
+		return local_charge(ce, op, m);
 	}
 	case VGPUIF_OP_STREAM_CREATE:
 		if (op->u.stream_create.flags & ~VGPUIF_STREAM_F_ALL)
@@ -1725,6 +1830,8 @@ static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 		goto out_unmap;
 	ce->dev = ce->hello.dev;
 	ce->dev.name[sizeof(ce->dev.name) - 1] = '\0';
+	ce->hello.overhead_why[sizeof(ce->hello.overhead_why) - 1] = '\0';
+	ce->lmem_per_thread = ce->hello.lim_stack;
 	rc = pthread_create(&ce->reader, NULL, reader_thread, ce);
 	if (rc) {
 		snprintf(whybuf, sizeof(whybuf), "cannot start the reader thread");
@@ -1738,6 +1845,21 @@ static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	     ce->hello.sm_count, (unsigned long long)(ce->hello.total_mem >> 20),
 	     ce->hello.driver_version / 1000, ce->hello.driver_version % 1000 / 10,
 	     (int)ce->pid, ce->arena_size >> 20, ce->watchdog_ms);
+	CLOG(ce, VGPU_EXEC_LOG_INFO,
+	     "context: %llu MiB of device memory of its own (%s%s%s); limits "
+	     "fixed: heap %llu KiB, printf buffer %llu KiB, stack %llu bytes per "
+	     "thread (%llu MiB for the %llu threads the GPU holds at once)",
+	     (unsigned long long)(ce->hello.ctx_overhead >> 20),
+	     ce->hello.overhead_measured ? "measured with NVML" :
+	     "estimated from the limits and the built-in kernel's buffer; "
+	     "not measured: ",
+	     ce->hello.overhead_measured ? "" : ce->hello.overhead_why, "",
+	     (unsigned long long)(ce->hello.lim_heap >> 10),
+	     (unsigned long long)(ce->hello.lim_printf >> 10),
+	     (unsigned long long)ce->hello.lim_stack,
+	     (unsigned long long)((ce->hello.lim_stack *
+				   ce->hello.resident_threads) >> 20),
+	     (unsigned long long)ce->hello.resident_threads);
 	*out = &ce->base;
 	return 0;
 

@@ -103,6 +103,17 @@ struct vgpu_exec_config {
 	int         device;        /* GPU ordinal for cuda                     */
 	uint32_t    domid;         /* for log lines                            */
 	uint32_t    watchdog_ms;   /* kernel time limit; 0 = none              */
+	/*
+	 * Per-context limits dom0 fixes when the executor makes its device
+	 * context (cuda: cuCtxSetLimit; the guest cannot change them), in
+	 * bytes; 0 = the executor's default (CUDA's own: a 8 MiB device heap
+	 * for malloc, a 1 MiB printf buffer, 1 KiB of stack per thread). What
+	 * the driver reserves for them (the stack times every thread the
+	 * device can hold at once) is part of vgpu_exec_info's ctx_overhead.
+	 */
+	uint64_t    ctx_heap_bytes;
+	uint64_t    ctx_printf_bytes;
+	uint32_t    ctx_stack_bytes;
 	uint32_t    cpu_op_delay_us; /* cpu executor: extra time per op, for
 				    * deterministic scheduling tests           */
 	void      (*log)(void *arg, int level, const char *msg);
@@ -178,6 +189,18 @@ struct vgpu_exec_op {
 	} u;
 	const struct vgpu_exec_iov *iov; /* the data stream                 */
 	unsigned int niov;
+	/*
+	 * The domain's device-memory quota, for ops that make its context
+	 * hold memory besides MEM_ALLOC (MODULE_LOAD: the module's code,
+	 * variables and constants; LAUNCH: local memory the driver reserves
+	 * for a kernel that needs more per thread than any before it). When
+	 * mem_limited, such an op may add at most mem_limit bytes (the quota
+	 * less what the domain holds); past it the executor answers
+	 * VGPUIF_RSP_EDQUOT before anything is loaded or launched and logs
+	 * what and how much. Not limited: no check (mem_charged still says).
+	 */
+	bool     mem_limited;
+	uint64_t mem_limit;
 
 	/* Filled by the executor before done(). */
 	uint64_t result[2];    /* as the response's result[]                */
@@ -186,6 +209,17 @@ struct vgpu_exec_op {
 				* the new vgpu_exec_mem/mod/func/stream/event
 				* (MODULE_GLOBAL: the module's own mem)      */
 	uint64_t exec_ns;      /* time spent executing                      */
+	/*
+	 * Device memory the op made the domain's context hold, to charge to
+	 * its quota: MODULE_LOAD, the module's (also result[0]), held until
+	 * its MODULE_UNLOAD; LAUNCH, local memory the driver now keeps for the
+	 * executor's context for as long as the executor lives (the cuda
+	 * executor keeps it reserved across worker restarts, so the charge
+	 * stays true), set at submit and true whatever the launch's status;
+	 * 0 for everything else and for a MODULE_LOAD that failed (whose
+	 * result[0] says, with EDQUOT, what it would have held).
+	 */
+	uint64_t mem_charged;
 
 	void (*done)(struct vgpu_exec_op *op, int status);
 	void *priv;            /* the backend's                             */
@@ -233,9 +267,17 @@ void vgpu_exec_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx);
  *   MODULE_LOAD  object = vgpu_exec_mod; result[1] = log bytes written
  *                (also on failure, ENOEXEC); result[0] = the device memory
  *                its __device__/__constant__ variables hold, in bytes, when
- *                the executor knows it (cpu: exactly; 0 = unknown)
+ *                the executor knows it (cpu: exactly; 0 = unknown;
+ *                cuda: its code, variables and constants, read from the
+ *                cubin before it is loaded, a PTX text linked to one
+ *                first); VGPUIF_RSP_EDQUOT past mem_limit (the log says
+ *                how much it needs)
  *   FUNC_GET     object = vgpu_exec_func; result[1] = parameter bytes
- *   LAUNCH       VGPUIF_RSP_EREMOTEIO on a GPU fault, VGPUIF_RSP_ETIMEDOUT
+ *   LAUNCH       VGPUIF_RSP_EDQUOT when the kernel's local memory would
+ *                make the driver reserve more than mem_limit (cuda: its
+ *                local bytes per thread, past the most any launch asked
+ *                before, times the threads the device holds at once);
+ *                VGPUIF_RSP_EREMOTEIO on a GPU fault, VGPUIF_RSP_ETIMEDOUT
  *                past watchdog_ms: the executor's CUDA context was replaced,
  *                every object of every guest context is gone (later ops on
  *                them get VGPUIF_RSP_EREMOTEIO until the guest context is

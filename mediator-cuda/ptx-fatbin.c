@@ -116,13 +116,64 @@ static int walk(const unsigned char *p, size_t len, struct pick *pk,
 	return 0;
 }
 
+int ptx_fatbin_payload(const void *container, const struct vgpu_fatbin_entry *e,
+		       size_t max, unsigned char **out, size_t *out_len)
+{
+	const unsigned char *payload = (const unsigned char *)container +
+				       e->payload_offset;
+	unsigned char *t;
+	size_t n;
+
+	*out = NULL;
+	*out_len = 0;
+	if (e->compression == VGPU_FATBIN_UNCOMPRESSED) {
+		if (e->payload_size > max)
+			return -EMSGSIZE;
+		t = malloc(e->payload_size + 1);
+		if (!t)
+			return -ENOMEM;
+		memcpy(t, payload, e->payload_size);
+		n = e->payload_size;
+	} else {
+		long got;
+
+		if (!e->uncompressed_size)
+			return -ENOEXEC;
+		if (e->uncompressed_size > max)
+			return -EMSGSIZE;
+		if (e->compression == VGPU_FATBIN_ZSTD && !have_zstd())
+			return -EOPNOTSUPP;
+		t = malloc((size_t)e->uncompressed_size + 1);
+		if (!t)
+			return -ENOMEM;
+		if (e->compression == VGPU_FATBIN_LZ4) {
+			got = vgpu_lz4_decompress(payload, e->payload_size, t,
+						  (size_t)e->uncompressed_size);
+		} else {
+			/* bounded by the size the entry declares */
+			size_t r = zstd_decompress(t, (size_t)e->uncompressed_size,
+						   payload, e->payload_size);
+
+			got = zstd_is_error(r) ? -1 : (long)r;
+		}
+		if (got < 0) {
+			free(t);
+			return -ENOEXEC;
+		}
+		n = (size_t)got;
+	}
+	t[n] = '\0';
+	*out = t;
+	*out_len = n;
+	return 0;
+}
+
 int ptx_fatbin_extract(const void *image, size_t len, char **text,
 		       size_t *text_len, char *log, size_t log_cap)
 {
 	struct pick pk;
-	const unsigned char *payload;
+	unsigned char *t;
 	size_t n;
-	char *t;
 	int rc;
 
 	*text = NULL;
@@ -149,46 +200,23 @@ int ptx_fatbin_extract(const void *image, size_t len, char **text,
 		ptx_log(log, log_cap, "ptx: error: the fat binary holds no PTX\n");
 		return -ENOEXEC;
 	}
-	payload = pk.base + pk.e.payload_offset;
-	if (pk.e.compression != VGPU_FATBIN_UNCOMPRESSED) {
-		long got;
-
-		if (!pk.e.uncompressed_size ||
-		    pk.e.uncompressed_size > FATBIN_MAX_PTX) {
-			ptx_log(log, log_cap, "ptx: error: the fat binary's "
-				"compressed PTX has no usable size\n");
-			return -ENOEXEC;
-		}
-		t = malloc((size_t)pk.e.uncompressed_size + 1);
-		if (!t)
-			return -ENOMEM;
-		if (pk.e.compression == VGPU_FATBIN_LZ4) {
-			got = vgpu_lz4_decompress(payload, pk.e.payload_size, t,
-						  (size_t)pk.e.uncompressed_size);
-		} else {
-			/* bounded by the size the entry declares */
-			size_t r = zstd_decompress(t, (size_t)pk.e.uncompressed_size,
-						   payload, pk.e.payload_size);
-
-			got = zstd_is_error(r) ? -1 : (long)r;
-		}
-		if (got < 0) {
-			free(t);
+	rc = ptx_fatbin_payload(pk.base, &pk.e, FATBIN_MAX_PTX, &t, &n);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		if (pk.e.compression == VGPU_FATBIN_UNCOMPRESSED)
+			ptx_log(log, log_cap, "ptx: error: the fat binary's PTX "
+				"is too long\n");
+		else if (rc == -ENOEXEC && pk.e.uncompressed_size)
 			ptx_log(log, log_cap, "ptx: error: the fat binary's PTX "
 				"does not decompress (%s)\n",
 				pk.e.compression == VGPU_FATBIN_LZ4 ? "LZ4" : "zstd");
-			return -ENOEXEC;
-		}
-		n = (size_t)got;
-	} else {
-		t = malloc(pk.e.payload_size + 1);
-		if (!t)
-			return -ENOMEM;
-		memcpy(t, payload, pk.e.payload_size);
-		n = pk.e.payload_size;
+		else
+			ptx_log(log, log_cap, "ptx: error: the fat binary's "
+				"compressed PTX has no usable size\n");
+		return -ENOEXEC;
 	}
-	t[n] = '\0';
-	*text = t;
-	*text_len = strnlen(t, n);       /* the payload is NUL-padded */
+	*text = (char *)t;
+	*text_len = strnlen((char *)t, n);       /* the payload is NUL-padded */
 	return 0;
 }

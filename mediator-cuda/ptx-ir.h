@@ -251,6 +251,17 @@ int  ptx_parse(const char *text, size_t len, struct ptx_module **out,
 /* ptx-fatbin.c: find the PTX inside a fat binary (see there). */
 int  ptx_fatbin_extract(const void *image, size_t len, char **text,
 			size_t *text_len, char *log, size_t log_cap);
+/*
+ * ptx-fatbin.c, also for the cuda executor's worker: the payload of entry
+ * e of the fat binary container at container (as vgpu_fatbin_next() found
+ * it there), uncompressed, LZ4 or zstd (libzstd.so.1), in *out (malloc'd,
+ * a NUL after its *out_len bytes). 0, or -EMSGSIZE (longer than max),
+ * -EOPNOTSUPP (zstd without the library), -ENOEXEC (no usable size, or
+ * it does not decompress), -ENOMEM.
+ */
+struct vgpu_fatbin_entry;
+int  ptx_fatbin_payload(const void *container, const struct vgpu_fatbin_entry *e,
+			size_t max, unsigned char **out, size_t *out_len);
 
 /* Append one line to a log (NUL-terminated, truncated at cap). */
 void ptx_log(char *log, size_t cap, const char *fmt, ...)

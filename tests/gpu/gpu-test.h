@@ -19,10 +19,28 @@ extern struct vgpu_exec_ctx *ctx;
 bool fake_cuda(void);
 
 struct vgpu_exec *open_cuda(uint32_t watchdog_ms);
+/* With the context limits fixed (0: the executor's defaults). */
+struct vgpu_exec *open_cuda_limits(uint32_t watchdog_ms, uint64_t heap,
+				   uint64_t printf_fifo, uint32_t stack);
 void setup(void);
 void teardown(void);
 
+/* The quota a MODULE_LOAD or LAUNCH runs under, and what it reported. */
+struct et_quota {
+	bool limited;
+	uint64_t limit;
+	uint64_t result0;       /* MODULE_LOAD's result[0]                 */
+	uint64_t charged;       /* the op's mem_charged                    */
+};
+
 /* Through ex; each returns the status. */
+int load_module_q(struct vgpu_exec_ctx *c, const void *image, size_t len,
+		  uint32_t format, char *log, uint32_t log_len,
+		  struct vgpu_exec_mod **mod, uint64_t *log_written,
+		  struct et_quota *q);
+int launch_q(struct vgpu_exec_ctx *c, struct vgpu_exec_stream *st,
+	     struct vgpu_exec_func *f, uint32_t grid, uint32_t block,
+	     void *params, uint32_t plen, struct et_quota *q);
 int load_module(struct vgpu_exec_ctx *c, const void *image, size_t len,
 		uint32_t format, char *log, uint32_t log_len,
 		struct vgpu_exec_mod **mod, uint64_t *log_written);
@@ -49,5 +67,9 @@ void stop_bystander(pid_t pid, int stop_fd);
 void check_recovered(struct vgpu_exec_mem *old);
 
 Suite *gpu_r2_suite(void);
+Suite *gpu_quota_suite(void);      /* gpu-quota.c: #15's GPU memory */
+/* The log lines of ex (open_cuda's), kept for tests to search. */
+bool log_has(const char *needle);
+void log_clear(void);
 
 #endif

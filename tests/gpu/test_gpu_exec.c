@@ -12,6 +12,7 @@
  * 77.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,18 +37,60 @@ bool fake_cuda(void)
 struct vgpu_exec *ex;
 struct vgpu_exec_ctx *ctx;
 
+/* The executor's log lines since log_clear() (the last 64 KiB). */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char log_text[65536];
+static size_t log_n;
+
 static void log_line(void *arg, int level, const char *msg)
 {
+	size_t n = strlen(msg);
+
 	(void)arg;
 	if (level <= 2)
 		fprintf(stderr, "  [log] %s\n", msg);
+	pthread_mutex_lock(&log_lock);
+	if (log_n + n + 2 > sizeof(log_text))
+		log_n = 0;
+	if (n + 2 <= sizeof(log_text)) {
+		memcpy(log_text + log_n, msg, n);
+		log_n += n;
+		log_text[log_n++] = '\n';
+		log_text[log_n] = '\0';
+	}
+	pthread_mutex_unlock(&log_lock);
+}
+
+bool log_has(const char *needle)
+{
+	bool yes;
+
+	pthread_mutex_lock(&log_lock);
+	yes = log_n && strstr(log_text, needle) != NULL;
+	pthread_mutex_unlock(&log_lock);
+	return yes;
+}
+
+void log_clear(void)
+{
+	pthread_mutex_lock(&log_lock);
+	log_n = 0;
+	log_text[0] = '\0';
+	pthread_mutex_unlock(&log_lock);
 }
 
 struct vgpu_exec *open_cuda(uint32_t watchdog_ms)
 {
+	return open_cuda_limits(watchdog_ms, 0, 0, 0);
+}
+
+struct vgpu_exec *open_cuda_limits(uint32_t watchdog_ms, uint64_t heap,
+				   uint64_t printf_fifo, uint32_t stack)
+{
 	struct vgpu_exec_config cfg = {
 		.name = "cuda", .domid = 9, .watchdog_ms = watchdog_ms,
-		.log = log_line,
+		.log = log_line, .ctx_heap_bytes = heap,
+		.ctx_printf_bytes = printf_fifo, .ctx_stack_bytes = stack,
 	};
 	struct vgpu_exec *e = NULL;
 	const char *why = NULL;
@@ -81,8 +124,17 @@ void teardown(void)
 /* ----------------------------------------------------- module helpers */
 
 int load_module(struct vgpu_exec_ctx *c, const void *image, size_t len,
-		       uint32_t format, char *log, uint32_t log_len,
-		       struct vgpu_exec_mod **mod, uint64_t *log_written)
+		uint32_t format, char *log, uint32_t log_len,
+		struct vgpu_exec_mod **mod, uint64_t *log_written)
+{
+	return load_module_q(c, image, len, format, log, log_len, mod,
+			     log_written, NULL);
+}
+
+int load_module_q(struct vgpu_exec_ctx *c, const void *image, size_t len,
+		  uint32_t format, char *log, uint32_t log_len,
+		  struct vgpu_exec_mod **mod, uint64_t *log_written,
+		  struct et_quota *q)
 {
 	/* one guard byte after the log area, outside the stream */
 	unsigned char *s = calloc(1, len + log_len + 1);
@@ -103,7 +155,15 @@ int load_module(struct vgpu_exec_ctx *c, const void *image, size_t len,
 	op.u.module_load.image_len = len;
 	op.u.module_load.format = format;
 	op.u.module_load.log_len = log_len;
+	if (q) {
+		op.mem_limited = q->limited;
+		op.mem_limit = q->limit;
+	}
 	rc = et_run(ex, &op);
+	if (q) {
+		q->result0 = op.result[0];
+		q->charged = op.mem_charged;
+	}
 	if (log)        /* the caller's buffer holds log_len + 1 bytes */
 		memcpy(log, s + len, log_len + 1);
 	if (log_written)
@@ -138,9 +198,17 @@ int launch_on(struct vgpu_exec_ctx *c, struct vgpu_exec_stream *st,
 	      struct vgpu_exec_func *f, uint32_t grid, uint32_t block,
 	      void *params, uint32_t plen)
 {
+	return launch_q(c, st, f, grid, block, params, plen, NULL);
+}
+
+int launch_q(struct vgpu_exec_ctx *c, struct vgpu_exec_stream *st,
+	     struct vgpu_exec_func *f, uint32_t grid, uint32_t block,
+	     void *params, uint32_t plen, struct et_quota *q)
+{
 	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_LAUNCH, .ctx = c,
 				   .stream = st };
 	struct vgpu_exec_iov iov = { params, plen };
+	int rc;
 
 	op.u.launch.func = f;
 	op.u.launch.grid[0] = grid;
@@ -150,7 +218,14 @@ int launch_on(struct vgpu_exec_ctx *c, struct vgpu_exec_stream *st,
 	op.u.launch.param_len = plen;
 	op.iov = plen ? &iov : NULL;
 	op.niov = plen ? 1 : 0;
-	return et_run(ex, &op);
+	if (q) {
+		op.mem_limited = q->limited;
+		op.mem_limit = q->limit;
+	}
+	rc = et_run(ex, &op);
+	if (q)
+		q->charged = op.mem_charged;
+	return rc;
 }
 
 static int launch(struct vgpu_exec_ctx *c, struct vgpu_exec_func *f,
@@ -690,6 +765,7 @@ int main(void)
 	srunner_add_suite(sr, et_contract_suite("cuda"));
 	srunner_add_suite(sr, gpu_r2_suite());
 	srunner_add_suite(sr, et_contract_r2_suite("cuda", false));
+	srunner_add_suite(sr, gpu_quota_suite());
 	srunner_run_all(sr, CK_ENV); /* CK_VERBOSITY=verbose lists every test */
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -6,7 +6,14 @@
  * hand-off, per-stream completion, legacy default-stream ordering, events,
  * waits, faults, restarts) run in CI. It is not a GPU: kernels are known by
  * name (the guest kernels of tests/gpu/gpu-kernels*.h) and run as C; PTX is
- * only scanned for its entry points, parameter lists and globals.
+ * only scanned for its entry points, parameter lists, globals and local
+ * arrays. The linker (cuLink*) turns PTX into a small cubin-shaped ELF
+ * whose sections say what the module holds (.text.<kernel>, .nv.global,
+ * .nv.constant0) and which carries the PTX text itself (.fake.ptx), which
+ * is what cuModuleLoadData loads from such an image. Local memory is
+ * modelled as the driver reserves it: the stack limit (cuCtxSetLimit, or
+ * the largest kernel frame launched) for every thread the device holds at
+ * once, counted in cuMemGetInfo, never shrunk.
  *
  * Semantics follow NVIDIA's documentation of each call: every stream is a
  * thread that runs its work in order; an event record completes when its
@@ -53,6 +60,10 @@ enum {
 #define F_MAX_ATTR      140
 #define F_MAX_SHARED_DEFAULT (48 * 1024)
 #define F_MAX_SHARED_OPTIN   (227 * 1024)
+#define F_SMS           8
+#define F_THREADS_PER_SM 2048
+#define F_RESIDENT      ((uint64_t)F_SMS * F_THREADS_PER_SM)
+#define F_TEXT_BYTES    128             /* code per kernel in a fake cubin */
 
 /* ------------------------------------------------------------- state */
 
@@ -61,6 +72,9 @@ static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;   /* any progress */
 static bool g_init;
 static CUresult g_poison;               /* sticky error of the context */
 static uint64_t g_used;
+/* cuCtxSetLimit's values: stack, printf FIFO, malloc heap (CUDA's defaults) */
+static uint64_t g_limit[3] = { 1024, 1u << 20, 8u << 20 };
+static uint64_t g_lmem;                 /* local memory reserved, in g_used */
 static struct fctx { int dummy; } g_ctx;
 
 struct falloc {                         /* device memory: host memory */
@@ -104,6 +118,7 @@ struct fparam { uint32_t off, size; };
 
 struct ffunc {
 	char name[256];
+	uint32_t local_bytes;           /* its .local arrays, per thread */
 	unsigned int nparams;
 	struct fparam param[64];
 	uint32_t param_bytes;
@@ -114,7 +129,9 @@ struct ffunc {
 
 struct fglobal {
 	char name[256];
-	struct falloc *mem;
+	struct falloc *mem;             /* NULL in a module only scanned */
+	size_t size;
+	bool is_const;
 	struct fglobal *next;
 };
 
@@ -459,7 +476,8 @@ API CUresult cuDeviceGetAttribute(int *v, int attr, CUdevice d)
 	case 6: case 7: *v = 65535; break;              /* grid y z */
 	case 8: *v = F_MAX_SHARED_DEFAULT; break;
 	case 10: *v = 32; break;                        /* warp */
-	case 16: *v = 8; break;                         /* SMs */
+	case 16: *v = F_SMS; break;                     /* SMs */
+	case 39: *v = F_THREADS_PER_SM; break;          /* threads per SM */
 	case 75: *v = 9; break;                         /* cc major */
 	case 76: *v = 0; break;                         /* cc minor */
 	case 78: *v = 1; break;                         /* stream priorities */
@@ -510,6 +528,25 @@ API CUresult cuCtxGetStreamPriorityRange(int *least, int *greatest)
 		*least = 0;
 	if (greatest)
 		*greatest = -5;
+	LEAVE(FR_OK);
+}
+
+/* CU_LIMIT_STACK_SIZE 0, PRINTF_FIFO_SIZE 1, MALLOC_HEAP_SIZE 2 */
+API CUresult cuCtxSetLimit(int limit, size_t v)
+{
+	ENTER();
+	if (limit < 0 || limit > 2 || (limit == 0 && v > 512 * 1024))
+		LEAVE(FR_INVALID_VALUE);
+	g_limit[limit] = v;
+	LEAVE(FR_OK);
+}
+
+API CUresult cuCtxGetLimit(size_t *v, int limit)
+{
+	ENTER();
+	if (!v || limit < 0 || limit > 2)
+		LEAVE(FR_INVALID_VALUE);
+	*v = (size_t)g_limit[limit];
 	LEAVE(FR_OK);
 }
 
@@ -885,14 +922,61 @@ static void mod_free(struct fmod *m)
 		struct fglobal *g = m->globals;
 
 		m->globals = g->next;
-		free_locked(g->mem->p);
+		if (g->mem)
+			free_locked(g->mem->p);
 		free(g);
 	}
 	free(m);
 }
 
-/* Locked. Scan PTX for entries and globals. */
-static CUresult ptx_load(struct fmod *m, const char *ptx, char *err, size_t errlen)
+/*
+ * A declaration's "[.align N] .type name[count]" at q: its bytes (0 if it
+ * is not one), its name into name (may be NULL).
+ */
+static size_t decl_bytes(const char *q, char *name, size_t cap)
+{
+	unsigned long cnt = 1;
+	unsigned int es;
+	size_t n = 0;
+
+	q = skip_ws(q);
+	if (!strncmp(q, ".align", 6)) {
+		strtoul(q + 6, (char **)&q, 10);
+		q = skip_ws(q);
+	}
+	es = ptx_type_size(q);
+	if (!es)
+		return 0;
+	while (*q && *q != ' ' && *q != '\t')
+		q++;
+	q = skip_ws(q);
+	while (*q && *q != ';' && *q != '[' && *q != ' ') {
+		if (name && n < cap - 1)
+			name[n++] = *q;
+		q++;
+	}
+	if (name)
+		name[n] = '\0';
+	if (*q == '[')
+		cnt = strtoul(q + 1, NULL, 10);
+	return (size_t)es * (cnt ? cnt : 1);
+}
+
+/* A directive kw at p that starts a line (not an instruction's suffix). */
+static bool directive_at(const char *text, const char *p, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	return (p == text || p[-1] == '\n' || p[-1] == '\t' || p[-1] == ' ') &&
+	       (p[n] == ' ' || p[n] == '\t');
+}
+
+/*
+ * Locked. Scan PTX for entries (parameters, .local bytes) and globals;
+ * scan_only: the globals get no memory (the linker's look).
+ */
+static CUresult ptx_load(struct fmod *m, const char *ptx, bool scan_only,
+			 char *err, size_t errlen)
 {
 	const char *p;
 
@@ -907,6 +991,7 @@ static CUresult ptx_load(struct fmod *m, const char *ptx, char *err, size_t errl
 	}
 	for (p = ptx; (p = strstr(p, ".entry")); ) {
 		struct ffunc *f = calloc(1, sizeof(*f));
+		const char *end, *l;
 		size_t n = 0;
 		uint32_t off = 0;
 
@@ -937,6 +1022,11 @@ static CUresult ptx_load(struct fmod *m, const char *ptx, char *err, size_t errl
 			if (*p == ',')
 				p++;
 		}
+		/* ".local .align 4 .b8 __local_depot0[N];" in its body */
+		end = strstr(p, ".entry");
+		for (l = p; (l = strstr(l, ".local")) && (!end || l < end); l++)
+			if (directive_at(ptx, l, ".local"))
+				f->local_bytes += (uint32_t)decl_bytes(l + 6, NULL, 0);
 		f->param_bytes = off;
 		f->max_dyn_shared = F_MAX_SHARED_DEFAULT;
 		f->carveout = -1;
@@ -948,35 +1038,26 @@ static CUresult ptx_load(struct fmod *m, const char *ptx, char *err, size_t errl
 	for (const char *kw = ".global"; kw; kw = strcmp(kw, ".global") ? NULL : ".const") {
 		for (p = ptx; (p = strstr(p, kw)); p++) {
 			struct fglobal *g;
-			unsigned int es, cnt = 1;
-			size_t n = 0;
-			const char *q;
+			size_t bytes;
 
 			if (p > ptx && p[-1] != '\n')
 				continue;       /* an instruction's state space */
-			q = skip_ws(p + strlen(kw));
-			if (!strncmp(q, ".align", 6)) {
-				strtoul(q + 6, (char **)&q, 10);
-				q = skip_ws(q);
-			}
-			es = ptx_type_size(q);
-			if (!es)
-				continue;
-			while (*q && *q != ' ' && *q != '\t')
-				q++;
-			q = skip_ws(q);
 			g = calloc(1, sizeof(*g));
 			if (!g)
 				return FR_OUT_OF_MEMORY;
-			while (*q && *q != ';' && *q != '[' && *q != ' ' &&
-			       n < sizeof(g->name) - 1)
-				g->name[n++] = *q++;
-			if (*q == '[')
-				cnt = (unsigned int)strtoul(q + 1, NULL, 10);
-			g->mem = alloc_locked((size_t)es * (cnt ? cnt : 1));
-			if (!g->mem) {
+			bytes = decl_bytes(p + strlen(kw), g->name, sizeof(g->name));
+			if (!bytes) {
 				free(g);
-				return FR_OUT_OF_MEMORY;
+				continue;
+			}
+			g->size = bytes;
+			g->is_const = !strcmp(kw, ".const");
+			if (!scan_only) {
+				g->mem = alloc_locked(bytes);
+				if (!g->mem) {
+					free(g);
+					return FR_OUT_OF_MEMORY;
+				}
 			}
 			g->next = m->globals;
 			m->globals = g;
@@ -985,36 +1066,287 @@ static CUresult ptx_load(struct fmod *m, const char *ptx, char *err, size_t errl
 	return FR_OK;
 }
 
+/* ------------------------------------------------- the API: the linker */
+
+struct flink {
+	char *ptx;
+	char *elog, *ilog;
+	size_t elen, ilen;
+	unsigned char *elf;
+};
+
+static void jit_logs(unsigned int nopt, const int *opt, void **val, char **elog,
+		     size_t *elen, char **ilog, size_t *ilen)
+{
+	for (unsigned int i = 0; i < nopt; i++) {
+		switch (opt[i]) {
+		case 3: *ilog = val[i]; break;                    /* INFO_LOG_BUFFER */
+		case 4: *ilen = (size_t)(uintptr_t)val[i]; break;
+		case 5: *elog = val[i]; break;                    /* ERROR_LOG_BUFFER */
+		case 6: *elen = (size_t)(uintptr_t)val[i]; break;
+		default: break;
+		}
+	}
+}
+
+API CUresult cuLinkCreate_v2(unsigned int nopt, int *opt, void **val, struct flink **out)
+{
+	struct flink *l;
+
+	ENTER();
+	if (!out)
+		LEAVE(FR_INVALID_VALUE);
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		LEAVE(FR_OUT_OF_MEMORY);
+	jit_logs(nopt, opt, val, &l->elog, &l->elen, &l->ilog, &l->ilen);
+	*out = l;
+	LEAVE(FR_OK);
+}
+
+API CUresult cuLinkAddData_v2(struct flink *l, int type, void *data, size_t size,
+			      const char *name, unsigned int nopt, int *opt, void **val)
+{
+	char err[512] = "";
+	struct fmod *m;
+	CUresult r;
+
+	(void)name; (void)nopt; (void)opt; (void)val;
+	ENTER();
+	if (!l || !data || !size || l->ptx)
+		LEAVE(FR_INVALID_VALUE);
+	if (type != 1) {                                  /* CU_JIT_INPUT_PTX */
+		if (l->elog && l->elen)
+			snprintf(l->elog, l->elen, "fake linker: PTX input only");
+		LEAVE(FR_INVALID_IMAGE);
+	}
+	l->ptx = strndup(data, size);
+	m = calloc(1, sizeof(*m));
+	if (!l->ptx || !m) {
+		free(m);
+		LEAVE(FR_OUT_OF_MEMORY);
+	}
+	r = ptx_load(m, l->ptx, true, err, sizeof(err));
+	mod_free(m);
+	if (r && l->elog && l->elen)
+		snprintf(l->elog, l->elen, "%s", err);
+	LEAVE(r);
+}
+
+/* A growing byte buffer, little-endian writes at offsets. */
+struct ebuf {
+	unsigned char *p;
+	size_t n, cap;
+};
+
+static size_t eb_add(struct ebuf *b, const void *d, size_t n)
+{
+	size_t at = b->n;
+
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		unsigned char *q;
+
+		while (cap < b->n + n)
+			cap *= 2;
+		q = realloc(b->p, cap);
+		if (!q)
+			abort();        /* a test double: no half-made images */
+		b->p = q;
+		b->cap = cap;
+	}
+	if (d)
+		memcpy(b->p + b->n, d, n);
+	else
+		memset(b->p + b->n, 0, n);
+	b->n += n;
+	return at;
+}
+
+static void put_le(unsigned char *p, uint64_t v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+struct fsect {
+	size_t name;                    /* offset in the name table */
+	uint32_t type;
+	uint64_t flags, off, size;
+};
+
+/* An ELF64 EM_CUDA image of what the module m (scanned from ptx) holds. */
+static unsigned char *fake_cubin(const struct fmod *m, const char *ptx, size_t *len)
+{
+	struct ebuf img = { 0 }, names = { 0 };
+	struct fsect sec[64];
+	unsigned int ns = 1;            /* [0] is SHN_UNDEF */
+	uint64_t gsize = 0, csize = 0;
+	size_t shoff;
+
+	memset(sec, 0, sizeof(sec));
+	eb_add(&names, "", 1);
+	eb_add(&img, NULL, 64);         /* the header, written last */
+	sec[ns].name = eb_add(&names, ".shstrtab", 10);
+	sec[ns++].type = 3;             /* SHT_STRTAB, body placed below */
+	sec[ns].name = eb_add(&names, ".fake.ptx", 10);
+	sec[ns].type = 1;               /* SHT_PROGBITS */
+	sec[ns].size = strlen(ptx) + 1;
+	sec[ns++].off = eb_add(&img, ptx, strlen(ptx) + 1);
+	for (const struct fglobal *g = m->globals; g; g = g->next) {
+		if (g->is_const)
+			csize += g->size;
+		else
+			gsize += g->size;
+	}
+	if (gsize) {
+		sec[ns].name = eb_add(&names, ".nv.global", 11);
+		sec[ns].type = 8;       /* SHT_NOBITS */
+		sec[ns].flags = 3;      /* SHF_WRITE | SHF_ALLOC */
+		sec[ns++].size = gsize;
+	}
+	if (csize) {
+		sec[ns].name = eb_add(&names, ".nv.constant0", 14);
+		sec[ns].type = 1;
+		sec[ns].flags = 2;
+		sec[ns].size = csize;
+		sec[ns++].off = eb_add(&img, NULL, (size_t)csize);
+	}
+	for (const struct ffunc *f = m->funcs; f && ns < 64; f = f->next) {
+		char nm[300];
+
+		snprintf(nm, sizeof(nm), ".text.%s", f->name);
+		sec[ns].name = eb_add(&names, nm, strlen(nm) + 1);
+		sec[ns].type = 1;
+		sec[ns].flags = 6;      /* SHF_ALLOC | SHF_EXECINSTR */
+		sec[ns].size = F_TEXT_BYTES;
+		sec[ns++].off = eb_add(&img, NULL, F_TEXT_BYTES);
+	}
+	sec[1].size = names.n;
+	sec[1].off = eb_add(&img, names.p, names.n);
+	free(names.p);
+	while (img.n % 8)
+		eb_add(&img, NULL, 1);
+	shoff = eb_add(&img, NULL, (size_t)ns * 64);
+	for (unsigned int i = 1; i < ns; i++) {
+		unsigned char *sh = img.p + shoff + (size_t)i * 64;
+
+		put_le(sh, sec[i].name, 4);
+		put_le(sh + 4, sec[i].type, 4);
+		put_le(sh + 8, sec[i].flags, 8);
+		put_le(sh + 24, sec[i].off, 8);
+		put_le(sh + 32, sec[i].size, 8);
+		put_le(sh + 48, 1, 8);
+	}
+	memcpy(img.p, "\177ELF\2\1\1\x33\7", 9); /* 64-bit, LE, CUDA ABI 7 */
+	put_le(img.p + 16, 2, 2);       /* ET_EXEC */
+	put_le(img.p + 18, 190, 2);     /* EM_CUDA */
+	put_le(img.p + 20, 1, 4);
+	put_le(img.p + 40, shoff, 8);
+	put_le(img.p + 48, 90, 4);      /* sm_90 */
+	put_le(img.p + 52, 64, 2);
+	put_le(img.p + 58, 64, 2);
+	put_le(img.p + 60, ns, 2);
+	put_le(img.p + 62, 1, 2);       /* .shstrtab */
+	*len = img.n;
+	return img.p;
+}
+
+API CUresult cuLinkComplete(struct flink *l, void **cubin, size_t *size)
+{
+	char err[512] = "";
+	struct fmod *m;
+	CUresult r;
+
+	ENTER();
+	if (!l || !cubin || !size || !l->ptx)
+		LEAVE(FR_INVALID_VALUE);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		LEAVE(FR_OUT_OF_MEMORY);
+	r = ptx_load(m, l->ptx, true, err, sizeof(err));
+	if (!r) {
+		free(l->elf);
+		l->elf = fake_cubin(m, l->ptx, size);
+		*cubin = l->elf;
+		if (l->ilog && l->ilen)
+			snprintf(l->ilog, l->ilen, "fake linker: linked");
+	}
+	mod_free(m);
+	LEAVE(r);
+}
+
+API CUresult cuLinkDestroy(struct flink *l)
+{
+	if (!l)
+		return FR_INVALID_HANDLE;
+	free(l->ptx);
+	free(l->elf);
+	free(l);
+	return FR_OK;
+}
+
+/* The PTX a fake cubin carries (its .fake.ptx section), or NULL. */
+static const char *fake_cubin_ptx(const unsigned char *e)
+{
+	uint64_t shoff = 0;
+	unsigned int shnum = 0, shstr = 0;
+	const unsigned char *strtab;
+
+	for (int i = 7; i >= 0; i--)
+		shoff = shoff << 8 | e[40 + i];
+	shnum = (unsigned int)(e[60] | e[61] << 8);
+	shstr = (unsigned int)(e[62] | e[63] << 8);
+	if (shstr >= shnum)
+		return NULL;
+	{
+		const unsigned char *sh = e + shoff + (size_t)shstr * 64;
+		uint64_t off = 0;
+
+		for (int i = 7; i >= 0; i--)
+			off = off << 8 | sh[24 + i];
+		strtab = e + off;
+	}
+	for (unsigned int i = 1; i < shnum; i++) {
+		const unsigned char *sh = e + shoff + (size_t)i * 64;
+		uint32_t nm = (uint32_t)(sh[0] | sh[1] << 8 | sh[2] << 16 |
+					 (uint32_t)sh[3] << 24);
+		uint64_t off = 0;
+
+		if (strcmp((const char *)strtab + nm, ".fake.ptx"))
+			continue;
+		for (int k = 7; k >= 0; k--)
+			off = off << 8 | sh[24 + k];
+		return (const char *)e + off;
+	}
+	return NULL;
+}
+
 API CUresult cuModuleLoadDataEx(CUmodule *out, const void *image, unsigned int nopt,
 				int *opt, void **val)
 {
 	char err[512] = "", *elog = NULL, *ilog = NULL;
 	size_t elen = 0, ilen = 0;
+	const char *ptx = image;
 	struct fmod *m;
 	CUresult r;
 
 	ENTER();
 	if (!out || !image)
 		LEAVE(FR_INVALID_VALUE);
-	for (unsigned int i = 0; i < nopt; i++) {
-		switch (opt[i]) {
-		case 3: ilog = val[i]; break;                     /* INFO_LOG_BUFFER */
-		case 4: ilen = (size_t)(uintptr_t)val[i]; break;
-		case 5: elog = val[i]; break;                     /* ERROR_LOG_BUFFER */
-		case 6: elen = (size_t)(uintptr_t)val[i]; break;
-		default: break;
-		}
-	}
-	if (!memcmp(image, "\177ELF", 4) ||
-	    !memcmp(image, "\x50\xed\x55\xba", 4)) {
-		snprintf(err, sizeof(err), "fake driver: binary images are not supported");
+	jit_logs(nopt, opt, val, &elog, &elen, &ilog, &ilen);
+	if (!memcmp(image, "\177ELF", 4))
+		ptx = fake_cubin_ptx(image);    /* what the fake linker made */
+	if (!ptx || !memcmp(image, "\x50\xed\x55\xba", 4)) {
+		snprintf(err, sizeof(err), "fake driver: binary images are not "
+			 "supported (but its linker's)");
 		r = FR_INVALID_IMAGE;
 		goto out_log;
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		LEAVE(FR_OUT_OF_MEMORY);
-	r = ptx_load(m, image, err, sizeof(err));
+	r = ptx_load(m, ptx, false, err, sizeof(err));
 	if (r) {
 		mod_free(m);
 		goto out_log;
@@ -1086,7 +1418,8 @@ API CUresult cuFuncGetAttribute(int *v, int attr, CUfunction f)
 		LEAVE(FR_INVALID_VALUE);
 	switch (attr) {
 	case 0: *v = 1024; break;               /* MAX_THREADS_PER_BLOCK */
-	case 1: case 2: case 3: *v = 0; break;  /* shared, const, local */
+	case 1: case 2: *v = 0; break;          /* shared, const */
+	case 3: *v = (int)f->local_bytes; break; /* LOCAL_SIZE_BYTES */
 	case 4: *v = 16; break;                 /* NUM_REGS */
 	case 5: *v = 70; break;                 /* PTX_VERSION */
 	case 6: *v = 90; break;                 /* BINARY_VERSION */
@@ -1161,6 +1494,13 @@ API CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
 	} else if (f->nparams) {
 		free(t);
 		LEAVE(FR_INVALID_VALUE);
+	}
+	/* the driver grows the stack to the kernel's frame, for every thread */
+	if (f->local_bytes > g_limit[0])
+		g_limit[0] = f->local_bytes;
+	if (g_limit[0] * F_RESIDENT > g_lmem) {
+		g_used += g_limit[0] * F_RESIDENT - g_lmem;
+		g_lmem = g_limit[0] * F_RESIDENT;
 	}
 	trace("launch %s grid %u block %u", f->name, t->grid, t->block);
 	push(s, t);
