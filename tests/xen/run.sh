@@ -128,12 +128,19 @@ for f in ${BINS[@]+"${BINS[@]}"}; do
     done
 done
 # Test suites that also run inside the guests (one source for every transport):
-# the libvgpu suite's device tier on /dev/vgpu_stub.
-for f in "$BUILD/tests/test_libvgpu"; do
+# the libvgpu suite's device tier on /dev/vgpu_stub; the guest libcuda.so.1's
+# driver-API programs (the library comes with them: copy_libs follows their
+# RUNPATH) and nvcc's module images they load.
+for f in "$BUILD/tests/test_libvgpu" "$BUILD/tests/test_cu_module" "$BUILD/tests/test_cu_errors"; do
     [ -x "$f" ] || continue
     cp -L "$f" "$PG/opt/vgpu/bin/"
     copy_libs "$PG" "$f" || die "cannot collect the libraries of $f"
 done
+if [ -d "$REPO/tests/data/cuda-13.0" ]; then
+    mkdir -p "$PG/vgpu/cuda-data"
+    cp "$REPO"/tests/data/cuda-13.0/*.fatbin "$REPO"/tests/data/cuda-13.0/*.ptx \
+       "$REPO"/tests/data/cuda-13.0/*.cubin "$PG/vgpu/cuda-data/"
+fi
 KO=$REPO/frontend-kmod/vgpu-front.ko
 KO_NOTE="absent: frontend-kmod/vgpu-front.ko was not built"
 if [ -f "$KO" ]; then
