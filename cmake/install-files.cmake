@@ -47,5 +47,6 @@ if(TARGET cuda)
   endif()
   file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/libcuda/ld.so.conf
        CONTENT "# vgpu-xen's guest libcuda.so.1 (the vgpu-xen-libcuda package links this\n# file into /etc/ld.so.conf.d/ with update-alternatives)\n${vgpu_libcuda_dir}\n")
-  install(FILES ${CMAKE_BINARY_DIR}/libcuda/ld.so.conf DESTINATION ${VGPU_LIBCUDA_INSTALL_DIR})
+  install(FILES ${CMAKE_BINARY_DIR}/libcuda/ld.so.conf DESTINATION ${VGPU_LIBCUDA_INSTALL_DIR}
+          COMPONENT guest)
 endif()
