@@ -69,6 +69,7 @@ struct vgpuback_ring {
 
 struct vgpuback_stats {
 	uint64_t requests, errors, responses, notifies_sent;
+	uint64_t refused;               /* refusals (vgpuback_is_refusal)    */
 	uint64_t events, spurious_events, throttled;
 	uint64_t completion_wakeups;    /* eventfd writes by executor threads */
 };
@@ -133,6 +134,20 @@ struct vgpuback_device {
 	void    *sched;                 /* the arbiter hook's state          */
 };
 
+/*
+ * A refusal, not an error: the domain asked for memory past what it may
+ * have (its quota, dom0's host memory) or for an object past a table's
+ * bound (contexts, handles, a context's streams and events: EMFILE, which
+ * means nothing else). vgpu-smi counts these in REFUSED.
+ */
+static inline bool vgpuback_is_refusal(uint8_t op, int status)
+{
+	if (status == VGPUIF_RSP_EDQUOT || status == VGPUIF_RSP_EMFILE)
+		return true;
+	return status == VGPUIF_RSP_ENOMEM &&
+	       (op == VGPUIF_OP_MEM_ALLOC || op == VGPUIF_OP_MODULE_LOAD);
+}
+
 /* ---- xenbus.c ---- */
 /* Paths and the operator's policy only (idempotent; init calls it too). */
 int  vgpuback_xenbus_prepare(struct vgpuback_device *dev);
@@ -145,8 +160,23 @@ void vgpuback_xenbus_ring_halted(struct vgpuback_device *dev);
 void vgpuback_xenbus_drained(struct vgpuback_device *dev);
 /* SIGTERM: Closing, then Closed once drained. */
 void vgpuback_xenbus_shutdown(struct vgpuback_device *dev);
+/*
+ * The kernel time limit for this device, before the executor opens: the
+ * operator's watchdog-ms key in the backend directory (0 = none), else the
+ * host-wide setting. Logs which applies.
+ */
+uint32_t vgpuback_xenbus_watchdog(struct vgpuback_transport *t,
+				  const struct vgpuback_config *cfg);
 /* Strict unsigned decimal parse of an untrusted XenStore value. */
 int  vgpuback_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+/* ---- supervise.c ---- */
+/*
+ * The backend of (domid, devid) died without closing: state = Closed and
+ * error = reason, unless the directory is gone or already Closed.
+ */
+int  vgpuback_mark_closed(struct vgpuback_transport *t, uint32_t domid,
+			  uint32_t devid, const char *reason);
 
 /* ---- ring.c ---- */
 int  vgpuback_dev_init(struct vgpuback_device *dev,
@@ -219,5 +249,15 @@ int  vgpuback_sched_submit(struct vgpuback_device *dev,
 /* On the ring thread, after done(), before the response is written. */
 void vgpuback_sched_complete(struct vgpuback_device *dev,
 			     struct vgpuback_req *req);
+/*
+ * A request refused before it reached the hook (parse: the quota): bring
+ * the domain's figures up to date (registering it if it was not yet).
+ */
+void vgpuback_sched_refused(struct vgpuback_device *dev);
+/*
+ * The executor opened after registration (placement comes first): pass on
+ * what its get_info says the arbiter shows per domain (ctx_overhead).
+ */
+void vgpuback_sched_exec_info(struct vgpuback_device *dev);
 
 #endif /* VGPUBACK_COMMON_H */

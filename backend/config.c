@@ -14,6 +14,7 @@
 
 #include "vgpuif.h"
 #include "config.h"
+#include "hostmem.h"
 #include "grants.h"
 #include "log.h"
 
@@ -30,10 +31,32 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->persistent_grants = VGPUBACK_DEFAULT_PERSISTENT_GRANTS;
 	cfg->storm_limit = 20000;
 	cfg->shutdown_timeout_ms = 10000;
-	cfg->watchdog_ms = 0;
+	/*
+	 * On by default: a guest kernel that never ends would hold its share
+	 * of the GPU until the domain dies. Long enough for real kernels; an
+	 * operator raises it per domain (watchdog-ms key) or host-wide.
+	 */
+	cfg->watchdog_ms = VGPUBACK_DEFAULT_WATCHDOG_MS;
+	cfg->host_mem_limit = VGPUBACK_AUTO;
+	cfg->host_mem_reserve = VGPUBACK_AUTO;
 	cfg->poll_us = VGPUBACK_POLL_AUTO;
 	cfg->gpu = -1;  /* auto: the GPU the arbiter places the domain on */
 	cfg->protocol_revision = 2;
+}
+
+/* A size, or "auto". */
+static int set_size_auto(uint64_t *dst, const char *v, const char **why,
+			 const char *msg)
+{
+	if (!strcmp(v, "auto")) {
+		*dst = VGPUBACK_AUTO;
+		return 0;
+	}
+	if (vgpuback_config_parse_u64(v, true, dst) || *dst == VGPUBACK_AUTO) {
+		*why = msg;
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int vgpuback_config_parse_u64(const char *s, bool size_suffix, uint64_t *out)
@@ -146,8 +169,8 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return set_u32(&cfg->watchdog_ms, v, 0, 3600000, why,
 			       "watchdog-ms must be 0..3600000 (0 = off)");
 	if (!strcmp(key, "cpu-op-delay-us"))
-		return set_u32(&cfg->cpu_op_delay_us, v, 0, 1000000, why,
-			       "cpu-op-delay-us must be 0..1000000");
+		return set_u32(&cfg->cpu_op_delay_us, v, 0, 60000000, why,
+			       "cpu-op-delay-us must be 0..60000000");
 	if (!strcmp(key, "max-inflight"))
 		return set_u32(&cfg->max_inflight, v, 0, 1u << 20, why,
 			       "max-inflight must be 0 (ring size) or a count");
@@ -184,6 +207,19 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return set_u32(&cfg->poll_us, v, 0, 1000000, why,
 			       "poll-us must be auto or 0..1000000 (0 = never busy-poll)");
 	}
+	if (!strcmp(key, "host-mem-limit")) {
+		int err = set_size_auto(&cfg->host_mem_limit, v, why,
+					"host-mem-limit must be auto or bytes, optionally with K/M/G/T");
+
+		if (!err && cfg->host_mem_limit == 0) {
+			*why = "host-mem-limit must be auto or more than 0 bytes";
+			return -EINVAL;
+		}
+		return err;
+	}
+	if (!strcmp(key, "host-mem-reserve"))
+		return set_size_auto(&cfg->host_mem_reserve, v, why,
+				     "host-mem-reserve must be auto or bytes (K/M/G/T; 0 = no check)");
 	if (!strcmp(key, "protocol-revision"))
 		return set_u32(&cfg->protocol_revision, v, 1, 2, why,
 			       "protocol-revision must be 1 or 2");
@@ -277,9 +313,45 @@ int vgpuback_config_load(struct vgpuback_config *cfg, const char *path,
 	return err;
 }
 
+void vgpuback_config_host_mem(const struct vgpuback_config *cfg,
+			      const struct vgpu_hostmem *m,
+			      uint64_t *limit, uint64_t *reserve,
+			      char *note, size_t notelen)
+{
+	uint64_t auto_limit = vgpu_hostmem_default_limit(m);
+
+	if (note && notelen)
+		note[0] = '\0';
+	*reserve = cfg->host_mem_reserve == VGPUBACK_AUTO ?
+		   vgpu_hostmem_default_reserve(m) : cfg->host_mem_reserve;
+	if (cfg->host_mem_limit == VGPUBACK_AUTO) {
+		*limit = auto_limit;
+		return;
+	}
+	*limit = cfg->host_mem_limit;
+	/* Past the cgroup's limit, the kernel would kill us before we refuse. */
+	if (m->cgroup_limit != UINT64_MAX && *limit > auto_limit) {
+		if (note && notelen)
+			snprintf(note, notelen,
+				 "host-mem-limit %llu is above what this backend's cgroup allows (memory.max %llu): using %llu",
+				 (unsigned long long)*limit,
+				 (unsigned long long)m->cgroup_limit,
+				 (unsigned long long)auto_limit);
+		*limit = auto_limit;
+	}
+}
+
+static const char *size_or_auto(uint64_t v, char *buf)
+{
+	if (v == VGPUBACK_AUTO)
+		return "auto";
+	snprintf(buf, 24, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 {
-	char gpu[16];
+	char gpu[16], lim[24], res[24];
 
 	if (c->gpu < 0)
 		snprintf(gpu, sizeof(gpu), "auto");
@@ -291,7 +363,8 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
 		"max-ring-page-order = %u\npersistent-grants = %u\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
-		"cpu-op-delay-us = %u\nprotocol-revision = %u\npoll-us = ",
+		"cpu-op-delay-us = %u\nprotocol-revision = %u\n"
+		"host-mem-limit = %s\nhost-mem-reserve = %s\npoll-us = ",
 		c->executor, gpu, c->watchdog_ms, c->transport,
 		c->loopback_dir[0] ? c->loopback_dir : "(default)",
 		vgpuback_log_level_name(c->log_level),
@@ -300,7 +373,9 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		c->max_indirect_segments, c->max_ring_page_order,
 		c->persistent_grants, (unsigned long long)c->mem_quota,
 		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us,
-		c->protocol_revision);
+		c->protocol_revision,
+		size_or_auto(c->host_mem_limit, lim),
+		size_or_auto(c->host_mem_reserve, res));
 	if (c->poll_us == VGPUBACK_POLL_AUTO)
 		fprintf(out, "auto\n");
 	else

@@ -11,6 +11,8 @@
 #include <stdio.h>
 
 #define VGPUBACK_DEFAULT_CONFIG "/etc/vgpu-xen/backend.conf"
+/* The kernel time limit when neither the domain nor the host sets one. */
+#define VGPUBACK_DEFAULT_WATCHDOG_MS 10000u
 
 /*
  * poll-us "auto" (the default): poll while the domain is active, sleep when
@@ -46,7 +48,17 @@ struct vgpuback_config {
 	uint32_t protocol_revision;     /* 2 (default) or 1: serve and
 					 * advertise revision 1 only, as an old
 					 * backend (compatibility tests)      */
+	/*
+	 * dom0's memory: the most host memory this backend's executor holds
+	 * for its guest, and what it leaves available to the rest of dom0;
+	 * VGPUBACK_AUTO = follow dom0's real memory (hostmem.h), a reserve of
+	 * 0 = no check.
+	 */
+	uint64_t host_mem_limit;
+	uint64_t host_mem_reserve;
 };
+
+#define VGPUBACK_AUTO UINT64_MAX
 
 void vgpuback_config_defaults(struct vgpuback_config *cfg);
 
@@ -66,6 +78,18 @@ int vgpuback_config_load(struct vgpuback_config *cfg, const char *path,
 
 /* Strict decimal with optional K/M/G/T suffix (for sizes): 0 or -EINVAL. */
 int vgpuback_config_parse_u64(const char *s, bool size_suffix, uint64_t *out);
+
+/*
+ * The host memory settings as they apply here: auto values from dom0's
+ * real memory (hostmem.h, under root: "" for the system), an explicit limit
+ * above the cgroup's allows lowered to it. note (may be NULL) gets a line
+ * for the log, e.g. what was lowered and why.
+ */
+struct vgpu_hostmem;
+void vgpuback_config_host_mem(const struct vgpuback_config *cfg,
+			      const struct vgpu_hostmem *m,
+			      uint64_t *limit, uint64_t *reserve,
+			      char *note, size_t notelen);
 
 /* One line per setting, as a config file would say it. */
 void vgpuback_config_dump(const struct vgpuback_config *cfg, FILE *out);

@@ -145,21 +145,53 @@ int vgpuback_log_get_level(void)
 	return log_level;
 }
 
+size_t vgpuback_log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	if (!outlen)
+		return 0;
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		char e[4];
+		size_t k = 1;
+
+		if (c < 0x20 || c >= 0x7f) {
+			e[0] = '\\';
+			e[1] = 'x';
+			e[2] = hex[c >> 4];
+			e[3] = hex[c & 15];
+			k = 4;
+		} else if (c == '\\') {
+			e[0] = e[1] = '\\';
+			k = 2;
+		} else {
+			e[0] = (char)c;
+		}
+		if (n + k >= outlen)
+			break;  /* whole escapes only */
+		memcpy(out + n, e, k);
+		n += k;
+	}
+	out[n] = '\0';
+	return n;
+}
+
 static void vlog(int level, const char *fmt, va_list ap)
 {
 	static const int sysprio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char msg[1024];
+	char raw[1024], msg[4 * sizeof(raw)];
 	FILE *out;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	/*
-	 * Messages may quote what a guest wrote (XenStore values): no control
-	 * character reaches the log, so a guest cannot start a line of its
-	 * own or drive a terminal.
+	 * Messages may quote what a guest wrote (XenStore values, names): every
+	 * byte outside printable ASCII is escaped (\xHH, a backslash doubled),
+	 * so a guest can neither start a line of its own, nor drive a terminal,
+	 * nor hand a log reader bytes it may take for UTF-8 or worse.
 	 */
-	for (char *c = msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	vgpuback_log_escape(raw, msg, sizeof(msg));
 	if (log_syslog) {
 		syslog(sysprio[level], "%s: %s", log_prefix, msg);
 		return;

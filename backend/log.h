@@ -9,6 +9,7 @@
 #ifndef VGPUBACK_LOG_H
 #define VGPUBACK_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum vgpuback_log_level {
@@ -55,6 +56,13 @@ struct vgpuback_ratelimit {
 void vgpuback_log_rl(struct vgpuback_ratelimit *rl, int level,
 		     const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Escape a message for the log: printable ASCII stays, a backslash
+ * becomes two, every other byte \xHH. out always ends in NUL, holds whole
+ * escapes only (4 * strlen(in) + 1 is always enough); returns its length.
+ */
+size_t vgpuback_log_escape(const char *in, char *out, size_t outlen);
 
 /* Monotonic clock in ns. */
 uint64_t vgpuback_now_ns(void);

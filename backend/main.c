@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "hostmem.h"
 #include "log.h"
 
 /* While polling, other descriptors (signals, XenStore) are looked at this often. */
@@ -53,7 +54,9 @@ static const char usage_text[] =
 "                       otherwise detach and log to --log-file or syslog\n"
 "  --log-level L        error|warn|info|debug (default info)\n"
 "  --log-file FILE      append log lines to FILE; reopened on SIGHUP\n"
-"  --watchdog-ms MS     kernel time limit, 0 = none (default 0)\n"
+"  --watchdog-ms MS     kernel time limit, 0 = none (default 10000); the\n"
+"                       domain's watchdog-ms key, when the operator set\n"
+"                       one, takes precedence\n"
 "  --mem-quota BYTES    GPU memory quota when XenStore's mem-quota is absent\n"
 "                       (K/M/G/T suffixes; 0 = none)\n"
 "  --max-inflight N     requests executing at once (default: the ring size)\n"
@@ -70,6 +73,14 @@ static const char usage_text[] =
 "                       how long to wait for work already on the GPU\n"
 "                       before stopping it (default 10000)\n"
 "  --cpu-op-delay-us US cpu executor: extra time per op (tests)\n"
+"  --host-mem-limit SIZE  most host memory the executor holds for the guest\n"
+"                       (cpu: its device memory; cuda: pinned staging); auto\n"
+"                       (default): the cgroup's memory.max (the unit's\n"
+"                       MemoryMax) less 64 MiB, else half of dom0's RAM;\n"
+"                       allocations past it answer ENOMEM\n"
+"  --host-mem-reserve SIZE  memory every allocation leaves available to the\n"
+"                       rest of dom0 (MemAvailable); auto (default): 1/16 of\n"
+"                       dom0's RAM, at least 64 MiB; 0 = no check\n"
 "  --poll-us US|auto    how long to keep polling the ring and the GPU's\n"
 "                       completions after the last work before sleeping.\n"
 "                       auto (the default): while the domain has work in\n"
@@ -86,6 +97,12 @@ static const char usage_text[] =
 "                       1: serve ops 0..15 only and write neither key, as a\n"
 "                       revision-1 backend does (compatibility tests)\n"
 "  --print-config       print the effective settings and exit\n"
+"  --mark-closed REASON for a supervisor, after this device's backend died\n"
+"                       without closing (SIGKILL, OOM): write state Closed\n"
+"                       and error = REASON in the backend directory, unless\n"
+"                       it is gone or already Closed, so that the guest's\n"
+"                       calls fail instead of waiting; serves nothing, exits\n"
+"                       0 (1 when XenStore cannot be written)\n"
 "  -h, --help           this text\n"
 "  --version            the version\n"
 "\n"
@@ -94,7 +111,7 @@ static const char usage_text[] =
 "log-file, watchdog-ms, mem-quota, max-inflight, max-contexts,\n"
 "max-handles-per-context, max-indirect-segments, max-ring-page-order,\n"
 "persistent-grants, storm-limit, shutdown-timeout-ms, cpu-op-delay-us,\n"
-"poll-us, protocol-revision).\n"
+"poll-us, protocol-revision, host-mem-limit, host-mem-reserve).\n"
 "A malformed file is an error that names the line.\n"
 "\n"
 "XenStore: reads the frontend's ring-ref / ring-ref%u, ring-page-order,\n"
@@ -118,7 +135,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_DOMID = 256, OPT_DEVID, OPT_CONFIG, OPT_FOREGROUND, OPT_VERSION,
-	OPT_PRINT, OPT_SET
+	OPT_PRINT, OPT_SET, OPT_MARK_CLOSED
 };
 
 static const struct option long_opts[] = {
@@ -129,6 +146,7 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "print-config", no_argument, NULL, OPT_PRINT },
+	{ "mark-closed", required_argument, NULL, OPT_MARK_CLOSED },
 	{ "executor", required_argument, NULL, OPT_SET },
 	{ "gpu", required_argument, NULL, OPT_SET },
 	{ "transport", required_argument, NULL, OPT_SET },
@@ -147,6 +165,8 @@ static const struct option long_opts[] = {
 	{ "shutdown-timeout-ms", required_argument, NULL, OPT_SET },
 	{ "cpu-op-delay-us", required_argument, NULL, OPT_SET },
 	{ "poll-us", required_argument, NULL, OPT_SET },
+	{ "host-mem-limit", required_argument, NULL, OPT_SET },
+	{ "host-mem-reserve", required_argument, NULL, OPT_SET },
 	{ "protocol-revision", required_argument, NULL, OPT_SET },
 	{ NULL, 0, NULL, 0 }
 };
@@ -161,7 +181,7 @@ static int usage_error(const char *fmt, const char *arg)
 
 /* Two passes: find --config first, so that flags override the file. */
 static int parse_args(int argc, char **argv, struct vgpuback_config *cfg,
-		      bool *print_only)
+		      bool *print_only, const char **mark_closed)
 {
 	const char *config = NULL;
 	char errbuf[512];
@@ -226,6 +246,9 @@ static int parse_args(int argc, char **argv, struct vgpuback_config *cfg,
 		case OPT_PRINT:
 			*print_only = true;
 			break;
+		case OPT_MARK_CLOSED:
+			*mark_closed = optarg;
+			break;
 		case OPT_SET:
 			if (vgpuback_config_set(cfg, long_opts[idx].name,
 						optarg, &why)) {
@@ -249,6 +272,9 @@ static void exec_log(void *arg, int level, const char *msg)
 	vgpuback_log(level, "executor: %s", msg);
 }
 
+static int mark_closed_main(const struct vgpuback_config *cfg,
+			    const char *reason);
+
 int main(int argc, char **argv)
 {
 	struct vgpuback_config cfg;
@@ -257,19 +283,22 @@ int main(int argc, char **argv)
 	struct vgpuback_device dev;
 	struct vgpu_exec_config ecfg;
 	bool print_only = false, dev_ready = false, xb_ready = false;
+	const char *mark_closed = NULL;
 	uint64_t deadline = 0, spin_until = 0, last_work = 0;
 	const char *why = NULL;
 	sigset_t sigs;
 	int sfd = -1, rc = 1, err;
 
 	vgpuback_config_defaults(&cfg);
-	err = parse_args(argc, argv, &cfg, &print_only);
+	err = parse_args(argc, argv, &cfg, &print_only, &mark_closed);
 	if (err)
 		return err;
 	if (print_only) {
 		vgpuback_config_dump(&cfg, stdout);
 		return 0;
 	}
+	if (mark_closed)
+		return mark_closed_main(&cfg, mark_closed);
 
 	err = vgpuback_log_init(cfg.domid, cfg.devid, cfg.log_level,
 				cfg.log_file[0] ? cfg.log_file : NULL,
@@ -342,8 +371,28 @@ int main(int argc, char **argv)
 	ecfg.name = cfg.executor;
 	ecfg.device = vgpuback_sched_place(&dev);
 	ecfg.domid = cfg.domid;
-	ecfg.watchdog_ms = cfg.watchdog_ms;
+	ecfg.watchdog_ms = vgpuback_xenbus_watchdog(t, &cfg);
 	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
+	{
+		struct vgpu_hostmem hm;
+		char note[256];
+
+		if (vgpu_hostmem_read(NULL, &hm)) {
+			vb_warn("cannot read /proc/meminfo: no host memory limits beyond the settings");
+			hm.total = hm.available = 0;
+			hm.cgroup_limit = UINT64_MAX;
+		}
+		vgpuback_config_host_mem(&cfg, &hm, &ecfg.host_mem_limit,
+					 &ecfg.host_mem_reserve, note, sizeof(note));
+		if (note[0])
+			vb_warn("%s", note);
+		vb_info("host memory: limit %llu MiB, dom0 reserve %llu MiB (dom0 has %llu MiB, %llu MiB available, cgroup limit %s)",
+			(unsigned long long)(ecfg.host_mem_limit >> 20),
+			(unsigned long long)(ecfg.host_mem_reserve >> 20),
+			(unsigned long long)(hm.total >> 20),
+			(unsigned long long)(hm.available >> 20),
+			hm.cgroup_limit == UINT64_MAX ? "none" : "set");
+	}
 	ecfg.log = exec_log;
 	why = NULL;
 	err = vgpu_exec_open(&exec, &ecfg, &why);
@@ -522,4 +571,34 @@ out:
 		close(sfd);
 	vgpuback_log_uninit();
 	return rc;
+}
+
+/* --mark-closed: the supervisor's job, in the foreground, then exit. */
+static int mark_closed_main(const struct vgpuback_config *cfg,
+			    const char *reason)
+{
+	struct vgpuback_transport *t;
+	const char *why = NULL;
+	int err;
+
+	err = vgpuback_log_init(cfg->domid, cfg->devid, cfg->log_level,
+				cfg->log_file[0] ? cfg->log_file : NULL, 0);
+	if (err) {
+		fprintf(stderr, "vgpu-backend: cannot open log file %s: %s\n",
+			cfg->log_file, strerror(-err));
+		return 2;
+	}
+	t = vgpuback_transport_open(cfg->transport,
+				    cfg->loopback_dir[0] ? cfg->loopback_dir : NULL,
+				    &why);
+	if (!t) {
+		vb_err("--mark-closed: cannot open the %s transport: %s",
+		       cfg->transport, why ? why : strerror(errno));
+		vgpuback_log_uninit();
+		return 1;
+	}
+	err = vgpuback_mark_closed(t, cfg->domid, cfg->devid, reason);
+	t->ops->close(t);
+	vgpuback_log_uninit();
+	return err ? 1 : 0;
 }

@@ -116,6 +116,7 @@ int vgpuback_dev_set_exec(struct vgpuback_device *dev, struct vgpu_exec *exec)
 	dev->dinfo_status = VGPUIF_RSP_EOPNOTSUPP;
 	if (vgpu_exec_device_info(exec, &dev->dinfo) == 0)
 		dev->dinfo_status = 0;
+	vgpuback_sched_exec_info(dev);
 	return 0;
 }
 
@@ -152,7 +153,9 @@ static void respond(struct vgpuback_device *dev, uint64_t id, uint8_t op,
 	dev->ring.br.rsp_prod_pvt++;
 	dev->pending_push = true;
 	dev->stats.responses++;
-	if (status)
+	if (vgpuback_is_refusal(op, status))
+		dev->stats.refused++;
+	else if (status)
 		dev->stats.errors++;
 }
 
@@ -452,6 +455,7 @@ static void do_get_info(struct vgpuback_device *dev, struct vgpuback_req *r)
 	info.priority = dev->priority;
 	info.pool = dev->pool;
 	info.domid = dev->domid;
+	info.ctx_overhead = dev->einfo.ctx_overhead;
 	info.gpu = (uint32_t)dev->gpu;
 	stream_write(r, &info, sizeof(info));
 }
@@ -797,6 +801,8 @@ static void handle_request(struct vgpuback_device *dev,
 			 (unsigned long long)req->id, vgpuif_op_name(req->op),
 			 req->op, vgpuif_status_str(rc));
 		req_answer(dev, r, rc);
+		if (vgpuback_is_refusal(req->op, rc))
+			vgpuback_sched_refused(dev);
 		return;
 	}
 	execute(dev, r, req, &p, dev->seg_buf);
@@ -1186,10 +1192,11 @@ static void log_stats(struct vgpuback_device *dev,
 		      struct vgpuback_ratelimit *rl)
 {
 	const struct vgpuback_gstats *g = &dev->gcache.stats;
-	static const char fmt[] = "stats: requests %llu, errors %llu, responses %llu, notifies %llu, events %llu (%llu idle, %llu throttled), completion wake-ups %llu; grants: map calls %llu, unmap calls %llu, pages %llu, hits %llu, misses %llu, evictions %llu, one-shot %llu, cached %u";
+	static const char fmt[] = "stats: requests %llu, errors %llu, refused %llu, responses %llu, notifies %llu, events %llu (%llu idle, %llu throttled), completion wake-ups %llu; grants: map calls %llu, unmap calls %llu, pages %llu, hits %llu, misses %llu, evictions %llu, one-shot %llu, cached %u";
 #define STATS_ARGS \
 		(unsigned long long)dev->stats.requests, \
 		(unsigned long long)dev->stats.errors, \
+		(unsigned long long)dev->stats.refused, \
 		(unsigned long long)dev->stats.responses, \
 		(unsigned long long)dev->stats.notifies_sent, \
 		(unsigned long long)dev->stats.events, \

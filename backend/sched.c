@@ -60,9 +60,11 @@ struct sched_state {
 	bool refused;               /* pool excludes our GPU: EPERM         */
 	uint32_t priority, pool;    /* as registered                        */
 	uint64_t mem_quota;
+	uint64_t ctx_overhead;      /* as the slot shows it                 */
 	uint32_t gpu_share;         /* percent, 0 = no cap                  */
 	uint64_t mem_synced;        /* bytes the slot holds for us          */
 	uint64_t responses_synced, errors_synced;
+	uint64_t refused_synced;    /* refusals the slot counts for us      */
 	void (*exec_done)(struct vgpu_exec_op *op, int status);
 
 	pthread_mutex_t lock;       /* FIFO, pending, stopping; submits     */
@@ -248,6 +250,7 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 		.pool = dev->pool,
 		.gpu = dev->cfg->gpu >= 0 ? dev->cfg->gpu : -1,
 		.mem_quota = dev->policy.mem_quota,
+		.ctx_overhead = dev->einfo.ctx_overhead,
 	};
 	const char *why = NULL;
 	int rc;
@@ -296,6 +299,7 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 	st->priority = dev->priority;
 	st->pool = dev->pool;
 	st->mem_quota = dev->policy.mem_quota;
+	st->ctx_overhead = d.ctx_overhead;
 	st->gpu_share = dev->gpu_share;
 	vb_info("arbiter %s: priority %s, pool %u, GPU %d, mem-quota %llu, "
 		"gpu-share %u%%%s", vgpu_arb_name(st->arb),
@@ -361,7 +365,12 @@ static void sched_sync_mem(struct sched_state *st, uint64_t target)
 static void sched_sync_counts(struct vgpuback_device *dev, struct sched_state *st)
 {
 	uint64_t rsp = dev->stats.responses, err = dev->stats.errors;
+	uint64_t ref = dev->stats.refused;
 
+	if (ref != st->refused_synced) {
+		vgpu_arb_count_refused(st->slot, ref - st->refused_synced);
+		st->refused_synced = ref;
+	}
 	if (rsp == st->responses_synced && err == st->errors_synced)
 		return;
 	vgpu_arb_count(st->slot, rsp - st->responses_synced,
@@ -396,8 +405,15 @@ int vgpuback_sched_submit(struct vgpuback_device *dev, struct vgpuback_req *req)
 		sched_sync_mem(st, dev->handles.mem_used >= size ?
 				   dev->handles.mem_used - size : 0);
 		rc = vgpu_arb_mem_reserve(st->slot, size);
-		if (rc)
-			return rc;  /* VGPUIF_RSP_EDQUOT: host-wide quota */
+		if (rc) {
+			/*
+			 * VGPUIF_RSP_EDQUOT: the arbiter counted the refusal;
+			 * the answer (next, on this thread) must not again.
+			 */
+			if (rc == VGPUIF_RSP_EDQUOT)
+				st->refused_synced++;
+			return rc;
+		}
 		st->mem_synced += size;
 	}
 
@@ -441,12 +457,18 @@ void vgpuback_sched_complete(struct vgpuback_device *dev,
 	 * domain's figures are complete when it falls idle.
 	 */
 	sched_sync_counts(dev, st);
-	vgpu_arb_count(st->slot, 1, req->status ? 1 : 0);
+	if (vgpuback_is_refusal(req->op, req->status)) {
+		vgpu_arb_count(st->slot, 1, 0);
+		vgpu_arb_count_refused(st->slot, 1);
+		st->refused_synced++;
+	} else {
+		vgpu_arb_count(st->slot, 1, req->status ? 1 : 0);
+		if (req->status)
+			st->errors_synced++;
+	}
 	/* dev->inflight still counts this request (answered next). */
 	vgpu_arb_set_queue(st->slot, dev->inflight ? dev->inflight - 1 : 0);
 	st->responses_synced++;
-	if (req->status)
-		st->errors_synced++;
 	if (req->op == VGPUIF_OP_MEM_ALLOC && req->status) {
 		/* finish() takes a failed allocation out of mem_used next. */
 		uint64_t size = req->eop.u.mem_alloc.size;
@@ -461,4 +483,23 @@ void vgpuback_sched_complete(struct vgpuback_device *dev,
 	} else {
 		sched_sync_mem(st, dev->handles.mem_used);
 	}
+}
+
+void vgpuback_sched_exec_info(struct vgpuback_device *dev)
+{
+	struct sched_state *st = dev->sched;
+
+	if (!st || !st->slot || dev->einfo.ctx_overhead == st->ctx_overhead)
+		return;
+	if (vgpu_arb_set_overhead(st->slot, dev->einfo.ctx_overhead) == 0)
+		st->ctx_overhead = dev->einfo.ctx_overhead;
+}
+
+void vgpuback_sched_refused(struct vgpuback_device *dev)
+{
+	struct sched_state *st = dev->sched;
+
+	if (!st || !dev->exec || sched_update(dev, st) || !st->slot)
+		return;
+	sched_sync_counts(dev, st);
 }

@@ -481,6 +481,25 @@ static void reconcile(struct vgpuback_device *dev)
 	}
 }
 
+/*
+ * Our state key is ours: the one other writer, a supervisor marking a dead
+ * predecessor Closed (supervise.c), can land after we started. Left alone,
+ * the frontend would wait for an InitWait we believe we wrote.
+ */
+static void restore_own_state(struct vgpuback_device *dev)
+{
+	uint64_t v;
+	int want = dev->be_state;
+
+	if (want < 0 || xs_get_u64(dev, dev->be_path, VGPUIF_XS_STATE, 8, &v) ||
+	    (int)v == want)
+		return;
+	vb_warn_rl("backend state was changed to %s behind our back (a supervisor marking a dead backend?); restoring %s",
+		   state_name((int)v), state_name(want));
+	dev->be_state = -1;
+	switch_state(dev, want);
+}
+
 void vgpuback_xenbus_changed(struct vgpuback_device *dev)
 {
 	struct vgpuback_transport *t = dev->t;
@@ -519,7 +538,46 @@ void vgpuback_xenbus_changed(struct vgpuback_device *dev)
 		}
 		read_policy(dev);
 	}
+	if (!dev->leaving)
+		restore_own_state(dev);
 	reconcile(dev);
+}
+
+uint32_t vgpuback_xenbus_watchdog(struct vgpuback_transport *t,
+				  const struct vgpuback_config *cfg)
+{
+	char path[160];
+	unsigned int len = 0;
+	uint64_t v = 0;
+	char *s;
+
+	snprintf(path, sizeof(path), "/local/domain/0/backend/%s/%u/%u/%s",
+		 VGPUIF_XS_DEVICE_TYPE, cfg->domid, cfg->devid,
+		 VGPUIF_XS_WATCHDOG_MS);
+	s = t->ops->xs_read(t, VGPUBACK_XBT_NULL, path, &len);
+	if (s && (len > 16 || strlen(s) != len ||
+		  vgpuback_parse_u64(s, 3600000, &v))) {
+		vb_warn("ignoring a malformed %s value (want 0..3600000 ms); the host-wide %u ms applies",
+			VGPUIF_XS_WATCHDOG_MS, cfg->watchdog_ms);
+		free(s);
+		s = NULL;
+	}
+	if (!s) {
+		if (cfg->watchdog_ms)
+			vb_info("watchdog: a kernel is stopped after %u ms (host-wide setting)",
+				cfg->watchdog_ms);
+		else
+			vb_warn("watchdog: off (host-wide watchdog-ms = 0): a kernel may run forever");
+		return cfg->watchdog_ms;
+	}
+	free(s);
+	if (v)
+		vb_info("watchdog: a kernel is stopped after %u ms (the domain's %s)",
+			(uint32_t)v, VGPUIF_XS_WATCHDOG_MS);
+	else
+		vb_warn("watchdog: off (the domain's %s = 0): a kernel may run forever",
+			VGPUIF_XS_WATCHDOG_MS);
+	return (uint32_t)v;
 }
 
 void vgpuback_xenbus_ring_halted(struct vgpuback_device *dev)
@@ -619,9 +677,13 @@ int vgpuback_xenbus_init(struct vgpuback_device *dev)
 	if (err)
 		return err;
 
-	/* A previous instance that died connected leaves the guest stale. */
+	/*
+	 * A previous instance that died connected leaves the guest stale; so
+	 * does one its supervisor marked Closed (supervise.c) before the
+	 * frontend noticed: its ring keys name a ring nobody serves.
+	 */
 	if (!xs_get_u64(dev, dev->be_path, VGPUIF_XS_STATE, 8, &old) &&
-	    (old == XS_CONNECTED || old == XS_CLOSING)) {
+	    (old == XS_CONNECTED || old == XS_CLOSING || old == XS_CLOSED)) {
 		int fs = read_fe_state(dev);
 
 		if (fs == XS_INITIALISED || fs == XS_CONNECTED) {
@@ -639,6 +701,14 @@ int vgpuback_xenbus_init(struct vgpuback_device *dev)
 		goto out;
 	}
 	read_policy(dev);
+	{
+		uint64_t q;
+
+		if (xs_get_u64(dev, dev->be_path, VGPUIF_XS_MEM_QUOTA, UINT64_MAX, &q) == -ENOENT)
+			vb_info("mem-quota: %" PRIu64 " bytes%s (host-wide default: no mem-quota key)",
+				dev->policy.mem_quota,
+				dev->policy.mem_quota ? "" : ", none: the domain may take all free device memory");
+	}
 	dev->be_state = -1; /* force the first write */
 	err = switch_state(dev, dev->stale_connection ? XS_CLOSING : XS_INITWAIT);
 	if (err)

@@ -66,10 +66,16 @@ module_param(max_request_segments, uint, 0644);
 MODULE_PARM_DESC(max_request_segments,
 		 "Most data segments (pages) per request; larger copies are split (8-8192, default 1024)");
 
-static unsigned int connect_timeout_ms = 30000;
+/*
+ * The bound on a call that finds no backend connected (none started yet, or
+ * it died and its supervisor marked the device closed): long enough for a
+ * supervisor's restart (systemd: about 1 s plus the backend's start), short
+ * enough that a program learns of a lost backend instead of waiting for one.
+ */
+static unsigned int connect_timeout_ms = 10000;
 module_param(connect_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(connect_timeout_ms,
-		 "How long an ioctl waits for the backend to connect before failing with ETIMEDOUT");
+		 "How long an ioctl waits for a backend to connect before failing with ENOTCONN (default 10000)");
 
 /* ----------------------------------------------------------------- state */
 
@@ -636,7 +642,7 @@ static int vgpufront_submit(struct vgpufront_info *info, struct vgpufront_req *r
 		if (left < 0)
 			return -ERESTARTSYS;
 		if (!left)
-			return -ETIMEDOUT;
+			return -ENOTCONN;
 	}
 
 	id = vgpufront_slots_get(&info->slots, &slot);
@@ -1285,7 +1291,7 @@ static int vgpufront_ioc_sync(struct vgpufront_file *f, void __user *uarg)
 	int ret, ret2, aerr;
 
 	ret = vgpufront_run_op(f, &o);
-	if (ret == -EINTR || ret == -ERESTARTSYS || ret == -ENODEV || ret == -ETIMEDOUT)
+	if (ret == -EINTR || ret == -ERESTARTSYS || ret == -ENODEV || ret == -ENOTCONN)
 		return ret;
 	ret2 = vgpufront_file_ctx(f, &ctx);
 	if (ret2)
@@ -1497,17 +1503,19 @@ static int vgpufront_open(struct inode *inode, struct file *filp)
 	}
 	f->info = info;
 	mutex_init(&f->ctx_mutex);
-	ret = vgpufront_ctx_create(info, &f->ctx);
-	if (ret)
-		goto out_free_file;
+	/*
+	 * No context yet: vgpufront_file_ctx() makes it at the first op that
+	 * needs one. misc_open() holds misc_mtx around us, so a wait for the
+	 * backend here would stall every misc-device open of the guest
+	 * (/dev/xen/xenbus, and with it all XenStore tools) behind a dead or
+	 * slow backend.
+	 */
 	filp->private_data = f;
 	return 0;
 
-out_free_file:
-	kfree(f);
 out_put_info:
 	vgpufront_info_put(info);
-	return ret == -ERESTARTSYS ? -EINTR : ret;
+	return ret;
 }
 
 static int vgpufront_release(struct inode *inode, struct file *filp)

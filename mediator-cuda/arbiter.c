@@ -67,6 +67,7 @@ struct arb_shm_slot {
 	uint64_t pid_start;     /* /proc starttime, against pid reuse        */
 	uint32_t domid, devid, priority, pool, gpu, share_pct;
 	uint64_t mem_quota;
+	uint64_t ctx_overhead;  /* atomic: the executor's context's memory   */
 	uint64_t mem_used;      /* atomic                                    */
 	uint64_t mem_peak;      /* atomic                                    */
 	uint64_t requests;      /* atomic                                    */
@@ -966,6 +967,7 @@ int vgpu_arb_register(struct vgpu_arb *arb, const struct vgpu_arb_domain *d,
 	s->gpu = gpu;
 	s->share_pct = d->gpu_share_pct;
 	s->mem_quota = d->mem_quota;
+	s->ctx_overhead = d->ctx_overhead;
 	s->registered_ns = now;
 	s->last_seen_ns = now;
 	s->win_start_ns = now;
@@ -1028,6 +1030,18 @@ int vgpu_arb_set_quota(struct vgpu_arb_slot *slot, uint64_t mem_quota)
 	if (rc)
 		return rc;
 	__atomic_store_n(&s->mem_quota, mem_quota, __ATOMIC_RELAXED);
+	arb_unlock(slot->arb);
+	return 0;
+}
+
+int vgpu_arb_set_overhead(struct vgpu_arb_slot *slot, uint64_t ctx_overhead)
+{
+	struct arb_shm_slot *s;
+	int rc = arb_lock_slot(slot, &s);
+
+	if (rc)
+		return rc;
+	__atomic_store_n(&s->ctx_overhead, ctx_overhead, __ATOMIC_RELAXED);
 	arb_unlock(slot->arb);
 	return 0;
 }
@@ -1434,6 +1448,16 @@ void vgpu_arb_count(struct vgpu_arb_slot *slot, uint64_t requests,
 	__atomic_add_fetch(&s->errors, errors, __ATOMIC_RELAXED);
 }
 
+void vgpu_arb_count_refused(struct vgpu_arb_slot *slot, uint64_t n)
+{
+	struct arb_shm_slot *s = arb_slot_nolock(slot);
+
+	if (!s || !n)
+		return;
+	arb_touch(slot, s);
+	__atomic_add_fetch(&s->quota_refusals, n, __ATOMIC_RELAXED);
+}
+
 /* ------------------------------------------------------------ snapshot */
 
 static int arb_dom_cmp(const void *a, const void *b)
@@ -1495,6 +1519,7 @@ int vgpu_arb_snapshot(struct vgpu_arb *arb, struct vgpu_arb_snapshot *snap)
 		di->mem_used = __atomic_load_n(&s->mem_used, __ATOMIC_RELAXED);
 		di->mem_peak = __atomic_load_n(&s->mem_peak, __ATOMIC_RELAXED);
 		di->mem_quota = __atomic_load_n(&s->mem_quota, __ATOMIC_RELAXED);
+		di->ctx_overhead = __atomic_load_n(&s->ctx_overhead, __ATOMIC_RELAXED);
 		di->requests = __atomic_load_n(&s->requests, __ATOMIC_RELAXED);
 		di->errors = __atomic_load_n(&s->errors, __ATOMIC_RELAXED);
 		di->quota_refusals = __atomic_load_n(&s->quota_refusals,

@@ -3,7 +3,7 @@
  * arbiter.h - who may submit GPU work next: the dom0-wide arbiter.
  *
  * Every vgpu-backend (one per guest domain) on a host opens the same shared
- * memory region (/dev/shm/vgpu-arb.v5 by default: NAME.vVERSION, so that
+ * memory region (/dev/shm/vgpu-arb.v6 by default: NAME.vVERSION, so that
  * backends of different layouts never share one) and asks it for a *turn*
  * before it hands an op to its executor:
  *
@@ -66,8 +66,8 @@
 #include "vgpuif.h"
 
 /* Layout version; also in the file name, so versions never share one. */
-#define VGPU_ARB_VERSION      5
-#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v5     */
+#define VGPU_ARB_VERSION      6
+#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v6     */
 #define VGPU_ARB_ENV_NAME     "VGPU_ARB_NAME" /* overrides the default  */
 
 #define VGPU_ARB_MAX_GPUS     16u
@@ -174,6 +174,7 @@ struct vgpu_arb_domain {
 	int32_t  gpu;            /* -1: least-loaded GPU of the pool         */
 	uint32_t gpu_share_pct;  /* 0 = no cap, else 1..100                  */
 	uint64_t mem_quota;      /* bytes; 0 = no quota                      */
+	uint64_t ctx_overhead;   /* bytes its GPU context takes (executor)   */
 };
 
 /*
@@ -192,6 +193,8 @@ int  vgpu_arb_slot_gpu(const struct vgpu_arb_slot *slot);
 int  vgpu_arb_set_priority(struct vgpu_arb_slot *slot, uint32_t prio);
 int  vgpu_arb_set_quota(struct vgpu_arb_slot *slot, uint64_t mem_quota);
 int  vgpu_arb_set_share(struct vgpu_arb_slot *slot, uint32_t gpu_share_pct);
+/* The executor measured its context again (a new GPU worker). */
+int  vgpu_arb_set_overhead(struct vgpu_arb_slot *slot, uint64_t ctx_overhead);
 
 /*
  * Wait for a turn on the slot's GPU. 0: the caller holds one turn and must
@@ -236,6 +239,13 @@ void vgpu_arb_set_queue(struct vgpu_arb_slot *slot, uint32_t n);
 void vgpu_arb_count(struct vgpu_arb_slot *slot, uint64_t requests,
 		    uint64_t errors);
 
+/*
+ * Allocations the backend refused itself (its own quota check, dom0's host
+ * memory, a module past the quota): counted with the arbiter's own quota
+ * refusals (vgpu-smi's REFUSED), not as errors.
+ */
+void vgpu_arb_count_refused(struct vgpu_arb_slot *slot, uint64_t n);
+
 /* The ops that need a turn: those that put work on the GPU. */
 bool vgpu_arb_op_needs_turn(uint8_t opcode);
 
@@ -261,6 +271,7 @@ struct vgpu_arb_domain_info {
 	uint32_t queue;          /* requests its backend holds (set_queue) */
 	uint32_t _pad;
 	uint64_t mem_used, mem_peak, mem_quota;
+	uint64_t ctx_overhead;   /* its GPU context's own device memory    */
 	uint64_t requests, errors, quota_refusals;
 	uint64_t gpu_ns;         /* GPU time, as told by release()         */
 	uint64_t grants;         /* turns granted                          */

@@ -9,7 +9,14 @@
  * GPU (vgpu_exec_cpu_lose_state).
  *
  * Ops run inline inside submit, or (cfg.cpu_async, or cfg.cpu_op_delay_us
- * not 0) on one worker thread per executor in submission order. With
+ * not 0) on one worker thread per executor in submission order. Even
+ * inline, the caller (the backend's ring thread) never waits seconds inside
+ * submit: a memset or device copy of CPU_LONG_BYTES or more goes to the
+ * worker, and every ordered op after it until the worker is idle again, so
+ * that the one order holds; an allocation that large (a context op, not
+ * ordered against stream work) goes to an allocator thread of its own, and
+ * a SYNC of its context waits for it, so that every other request of the
+ * domain keeps flowing while dom0 populates the memory. With
  * cpu_op_delay_us every op that goes through that order takes at least that
  * long, so schedulers above can be tested deterministically, and work
  * really is pending while a guest queries it.
@@ -35,8 +42,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "exec-private.h"
+#include "hostmem.h"
 #include "ptx-exec.h"
 
 #define CPU_CTX_MAGIC  0x43505543u   /* "CUPC" */
@@ -47,8 +56,18 @@
 /* Fake device addresses: a 47-bit range like CUDA's, never reused. */
 #define CPU_VA_BASE    0x0000700000000000ull
 #define CPU_VA_ALIGN   4096ull
-/* Device memory the cpu executor pretends to have. */
+/*
+ * Device memory the cpu executor pretends to have at most; it is dom0's host
+ * memory, so cfg.host_mem_limit (which follows dom0's real memory) lowers it.
+ */
 #define CPU_TOTAL_MEM  (16ull << 30)
+/*
+ * Allocations from here up are mapped and populated at once (the memory is
+ * really taken when the guest is told it has it, so dom0's MemAvailable
+ * tells every backend the truth), and they, like memsets and device copies
+ * as large, run on the worker, never inside submit.
+ */
+#define CPU_LONG_BYTES (16ull << 20)
 #define CPU_NAME       "cpu reference executor"
 /*
  * What the reference device reports of itself: one multiprocessor (one
@@ -65,6 +84,7 @@ struct vgpu_exec_mem {
 	uint64_t size;
 	uint64_t addr;                  /* fake device address              */
 	unsigned char *data;
+	bool     mapped;                /* data is an mmap'd, populated range */
 	bool     module_var;            /* a module's variable: MEM_FREE refuses */
 	bool     is_const;              /* a .const one: kernels only read it */
 	bool     lost;                  /* device state lost: EREMOTEIO       */
@@ -100,6 +120,7 @@ struct vgpu_exec_ctx {
 	struct vgpu_exec_stream *streams;
 	struct vgpu_exec_event *events;
 	uint64_t last_seq;              /* its latest op's number            */
+	uint32_t allocs_pending;        /* on the allocator thread           */
 	struct vgpu_exec_ctx *prev, *next;
 };
 
@@ -122,7 +143,10 @@ struct cpu_exec {
 	int device;                     /* ordinal among $VGPU_CPU_GPUS       */
 	char name[64];                  /* CPU_NAME, "#N" after it for N > 0  */
 	uint32_t delay_us;
-	bool async;
+	bool async;                     /* every ordered op on the worker     */
+	uint64_t total;                 /* "device" memory: host memory cap   */
+	uint64_t reserve;               /* leave this much available to dom0 */
+	uint64_t refused_log_ns;        /* rate limit of the refusal line     */
 
 	struct vgpuif_device_info dinfo; /* the snapshot, fixed at open      */
 	struct ptx_exec *ptx;           /* modules and kernels (ptx-exec.c)   */
@@ -134,7 +158,18 @@ struct cpu_exec {
 	uint64_t seq_submitted, seq_done; /* ordered ops numbered, completed  */
 	struct cpu_waiter *waiters, *waiters_tail; /* in submission order     */
 
-	/* async mode only */
+	uint32_t queued;                /* jobs on the worker, not yet run    */
+	bool inline_running;            /* an op runs inside submit; the worker
+					 * waits (seq_done moves in order)    */
+
+	/* the allocator: long MEM_ALLOCs, and SYNCs parked behind them */
+	pthread_cond_t alloc_cond;      /* allocs queued, or stopping         */
+	struct cpu_job *alloc_head, *alloc_tail;
+	struct cpu_job *parked;         /* SYNC ops waiting for allocs        */
+	bool alloc_stopping;
+	pthread_t allocator;
+
+	/* the worker (always started: long ops go there even inline) */
 	pthread_cond_t work_cond;       /* jobs queued, or stopping           */
 	pthread_cond_t idle_cond;       /* seq_done or delivering moved       */
 	struct cpu_job *head, *tail;
@@ -163,7 +198,10 @@ static void mem_release(struct cpu_exec *ce, struct vgpu_exec_mem *m)
 		m->next->prev = m->prev;
 	ce->used -= m->size;
 	m->magic = CPU_DEAD_MAGIC;
-	free(m->data);
+	if (m->mapped)
+		munmap(m->data, (size_t)m->size);
+	else
+		free(m->data);
 	free(m);
 }
 
@@ -262,20 +300,87 @@ static bool event_ok(const struct vgpu_exec_ctx *ctx,
 
 /* ----------------------------------------------------------------- ops */
 
+/*
+ * Would size more bytes leave dom0 less than the reserve? Read each time:
+ * other backends take from the same memory.
+ */
+static bool host_short(struct cpu_exec *ce, uint64_t size, uint64_t *avail)
+{
+	if (!ce->reserve)
+		return false;
+	*avail = vgpu_hostmem_available(NULL);
+	return *avail && (*avail < ce->reserve || *avail - ce->reserve < size);
+}
+
+/*
+ * Take the pages now, a chunk at a time: MAP_POPULATE would hold the
+ * process's mmap lock for the whole range (seconds for a GiB), and with it
+ * every other thread's malloc, the ring thread's included.
+ */
+static void populate(unsigned char *p, size_t len)
+{
+	const size_t chunk = 2u << 20;
+	size_t off;
+
+	for (off = 0; off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+#ifdef MADV_POPULATE_WRITE
+		if (!madvise(p + off, n, MADV_POPULATE_WRITE))
+			continue;
+#endif
+		for (size_t i = 0; i < n; i += 4096)
+			((volatile unsigned char *)p)[off + i] = 0;
+	}
+}
+
+static int refuse_alloc(struct cpu_exec *ce, uint64_t size, const char *why,
+			uint64_t have)
+{
+	uint64_t now = vgpu_exec_now_ns();
+
+	/* A guest can ask at will: one line per 10 s at most. */
+	if (now - ce->refused_log_ns >= 10000000000ull || !ce->refused_log_ns) {
+		ce->refused_log_ns = now;
+		vgpu_exec_log(&ce->base.cfg, "cpu", VGPU_EXEC_LOG_WARN,
+			      "refused MEM_ALLOC of %llu bytes (ENOMEM): %s (%llu bytes)",
+			      (unsigned long long)size, why,
+			      (unsigned long long)have);
+	}
+	return VGPUIF_RSP_ENOMEM;
+}
+
 static int op_mem_alloc(struct cpu_exec *ce, struct vgpu_exec_op *op)
 {
-	uint64_t size = op->u.mem_alloc.size;
+	uint64_t size = op->u.mem_alloc.size, avail = 0, used;
 	struct vgpu_exec_mem *m;
 
 	if (size == 0)
 		return VGPUIF_RSP_EINVAL;
-	if (size > CPU_TOTAL_MEM)
-		return VGPUIF_RSP_ENOMEM;
+	pthread_mutex_lock(&ce->lock);
+	used = ce->used;
+	pthread_mutex_unlock(&ce->lock);
+	if (size > ce->total || used + size > ce->total)
+		return refuse_alloc(ce, size, "past this backend's host memory limit",
+				    ce->total - used);
+	if (host_short(ce, size, &avail))
+		return refuse_alloc(ce, size, "dom0 would have less than its reserve available",
+				    avail);
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return VGPUIF_RSP_ENOMEM;
 	/* zeroed: no data of an earlier allocation (or guest) shows through */
-	m->data = calloc(1, (size_t)size);
+	if (size >= CPU_LONG_BYTES && size <= SIZE_MAX) {
+		m->data = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m->data == MAP_FAILED)
+			m->data = NULL;
+		m->mapped = m->data != NULL;
+		if (m->data)
+			populate(m->data, (size_t)size);
+	} else {
+		m->data = calloc(1, (size_t)size);
+	}
 	if (!m->data) {
 		free(m);
 		return VGPUIF_RSP_ENOMEM;
@@ -285,9 +390,12 @@ static int op_mem_alloc(struct cpu_exec *ce, struct vgpu_exec_op *op)
 	m->size = size;
 
 	pthread_mutex_lock(&ce->lock);
-	if (ce->used + size > CPU_TOTAL_MEM) {
+	if (ce->used + size > ce->total) {
 		pthread_mutex_unlock(&ce->lock);
-		free(m->data);
+		if (m->mapped)
+			munmap(m->data, (size_t)size);
+		else
+			free(m->data);
 		free(m);
 		return VGPUIF_RSP_ENOMEM;
 	}
@@ -579,7 +687,8 @@ static void *cpu_worker(void *arg)
 	for (;;) {
 		struct cpu_job *j;
 
-		while (!ce->head && !ce->stopping)
+		/* An inline op runs: the one order has one runner at a time. */
+		while ((!ce->head && !ce->stopping) || ce->inline_running)
 			pthread_cond_wait(&ce->work_cond, &ce->lock);
 		if (!ce->head)
 			break;          /* stopping and drained */
@@ -593,24 +702,160 @@ static void *cpu_worker(void *arg)
 		free(j);
 
 		pthread_mutex_lock(&ce->lock);
+		ce->queued--;
 		pthread_cond_broadcast(&ce->idle_cond);
 	}
 	pthread_mutex_unlock(&ce->lock);
 	return NULL;
 }
 
-/* Wait until every op submitted before now has completed and been answered. */
-static void cpu_drain(struct cpu_exec *ce)
+/* Does a waiter (STREAM_SYNC, EVENT_SYNC, STREAM_DESTROY) of ctx wait? */
+static bool ctx_waits_locked(struct cpu_exec *ce, struct vgpu_exec_ctx *ctx)
 {
-	uint64_t seq;
+	for (struct cpu_waiter *w = ce->waiters; w; w = w->next)
+		if (w->op->ctx == ctx)
+			return true;
+	return false;
+}
 
-	if (!ce->async || pthread_equal(pthread_self(), ce->worker))
+/*
+ * Wait until the ops of ctx have completed and been answered; those of
+ * other contexts (a long allocation) may go on.
+ */
+static void cpu_drain_ctx(struct cpu_exec *ce, struct vgpu_exec_ctx *ctx)
+{
+	if (pthread_equal(pthread_self(), ce->worker))
 		return;
 	pthread_mutex_lock(&ce->lock);
-	seq = ce->seq_submitted;
-	while (ce->seq_done < seq || ce->delivering || ce->waiters)
+	while (ce->seq_done < ctx->last_seq || ce->delivering ||
+	       ctx->allocs_pending || ctx_waits_locked(ce, ctx))
 		pthread_cond_wait(&ce->idle_cond, &ce->lock);
 	pthread_mutex_unlock(&ce->lock);
+}
+
+/* An ordered op that may take long: on the worker, even inline. */
+static bool op_is_long(const struct vgpu_exec_op *op)
+{
+	switch (op->opcode) {
+	case VGPUIF_OP_MEMSET:
+		return op->u.memset.length >= CPU_LONG_BYTES;
+	case VGPUIF_OP_MEMCPY_D2D:
+		return op->u.d2d.length >= CPU_LONG_BYTES;
+	default:
+		return false;
+	}
+}
+
+/* --------------------------------------------------------- allocator */
+
+static int cpu_queue_job(struct cpu_exec *ce, struct vgpu_exec_op *op,
+			 bool on_stream);
+
+/* A SYNC of a context that has allocations pending waits for them. */
+static bool park_sync(struct cpu_exec *ce, struct vgpu_exec_op *op)
+{
+	struct cpu_job *j;
+	bool parked = false;
+
+	pthread_mutex_lock(&ce->lock);
+	if (op->ctx->allocs_pending) {
+		j = malloc(sizeof(*j));
+		if (j) {
+			j->op = op;
+			j->seq = 0;
+			j->next = ce->parked;
+			ce->parked = j;
+			parked = true;
+		}
+	}
+	pthread_mutex_unlock(&ce->lock);
+	/* Out of memory: it goes now, earlier than it should, never lost. */
+	return parked;
+}
+
+static void *cpu_allocator(void *arg)
+{
+	struct cpu_exec *ce = arg;
+
+	pthread_mutex_lock(&ce->lock);
+	for (;;) {
+		struct cpu_job *j, *p, **pp, *ready = NULL;
+		struct vgpu_exec_op *op;
+		uint64_t t0;
+		int status;
+
+		while (!ce->alloc_head && !ce->alloc_stopping)
+			pthread_cond_wait(&ce->alloc_cond, &ce->lock);
+		if (!ce->alloc_head)
+			break;
+		j = ce->alloc_head;
+		ce->alloc_head = j->next;
+		if (!ce->alloc_head)
+			ce->alloc_tail = NULL;
+		pthread_mutex_unlock(&ce->lock);
+
+		op = j->op;
+		free(j);
+		t0 = vgpu_exec_now_ns();
+		status = op_mem_alloc(ce, op);
+		op->exec_ns = vgpu_exec_now_ns() - t0;
+		/* Nothing of op or its context is touched after done(). */
+		pthread_mutex_lock(&ce->lock);
+		if (!--op->ctx->allocs_pending) {
+			for (pp = &ce->parked; (p = *pp);) {
+				if (p->op->ctx == op->ctx) {
+					*pp = p->next;
+					p->next = ready;
+					ready = p;
+				} else {
+					pp = &p->next;
+				}
+			}
+		}
+		pthread_cond_broadcast(&ce->idle_cond);
+		pthread_mutex_unlock(&ce->lock);
+		op->done(op, status);
+		/* The SYNCs that waited go into the one order now. */
+		while (ready) {
+			p = ready;
+			ready = p->next;
+			if (cpu_queue_job(ce, p->op, false)) {
+				p->op->exec_ns = 0;
+				p->op->done(p->op, VGPUIF_RSP_ENOMEM);
+			}
+			free(p);
+		}
+		pthread_mutex_lock(&ce->lock);
+	}
+	pthread_mutex_unlock(&ce->lock);
+	return NULL;
+}
+
+/* A long MEM_ALLOC: to the allocator thread. */
+static int cpu_alloc_long(struct cpu_exec *ce, struct vgpu_exec_op *op)
+{
+	struct cpu_job *j = malloc(sizeof(*j));
+
+	if (!j)
+		return VGPUIF_RSP_ENOMEM;
+	j->op = op;
+	j->seq = 0;
+	j->next = NULL;
+	pthread_mutex_lock(&ce->lock);
+	if (ce->alloc_stopping) {
+		pthread_mutex_unlock(&ce->lock);
+		free(j);
+		return VGPUIF_RSP_ESHUTDOWN;
+	}
+	op->ctx->allocs_pending++;
+	if (ce->alloc_tail)
+		ce->alloc_tail->next = j;
+	else
+		ce->alloc_head = j;
+	ce->alloc_tail = j;
+	pthread_cond_signal(&ce->alloc_cond);
+	pthread_mutex_unlock(&ce->lock);
+	return 0;
 }
 
 /* ------------------------------------------------------ the interface */
@@ -640,17 +885,35 @@ static uint64_t order_locked(struct cpu_exec *ce, struct vgpu_exec_op *op,
 static int cpu_enqueue(struct cpu_exec *ce, struct vgpu_exec_op *op,
 		       bool on_stream)
 {
-	struct cpu_job *j;
 	uint64_t seq;
 
-	if (!ce->async) {
+	if (!ce->async && !op_is_long(op)) {
 		pthread_mutex_lock(&ce->lock);
-		seq = order_locked(ce, op, on_stream);
+		/* Behind a long op on the worker: queue, keep the one order. */
+		if (!ce->queued && !ce->inline_running) {
+			seq = order_locked(ce, op, on_stream);
+			ce->inline_running = true;
+			pthread_mutex_unlock(&ce->lock);
+			cpu_run(ce, op, seq);
+			pthread_mutex_lock(&ce->lock);
+			ce->inline_running = false;
+			/* The allocator may have queued a SYNC meanwhile. */
+			if (ce->head)
+				pthread_cond_signal(&ce->work_cond);
+			pthread_mutex_unlock(&ce->lock);
+			return 0;
+		}
 		pthread_mutex_unlock(&ce->lock);
-		cpu_run(ce, op, seq);
-		return 0;
 	}
-	j = malloc(sizeof(*j));
+	return cpu_queue_job(ce, op, on_stream);
+}
+
+/* Put an op in the one order, on the worker. */
+static int cpu_queue_job(struct cpu_exec *ce, struct vgpu_exec_op *op,
+			 bool on_stream)
+{
+	struct cpu_job *j = malloc(sizeof(*j));
+
 	if (!j)
 		return VGPUIF_RSP_ENOMEM;
 	j->op = op;
@@ -667,6 +930,7 @@ static int cpu_enqueue(struct cpu_exec *ce, struct vgpu_exec_op *op,
 	else
 		ce->head = j;
 	ce->tail = j;
+	ce->queued++;
 	pthread_cond_signal(&ce->work_cond);
 	pthread_mutex_unlock(&ce->lock);
 	return 0;
@@ -821,17 +1085,25 @@ static int cpu_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 	bool ctx_ok = op->ctx && op->ctx->magic == CPU_CTX_MAGIC;
 
 	switch (op->opcode) {
+	case VGPUIF_OP_SYNC:
+		if (ctx_ok && park_sync(ce, op))
+			return 0;
+		return cpu_enqueue(ce, op, false);
 	case VGPUIF_OP_NOP:
 	case VGPUIF_OP_GET_INFO:
 	case VGPUIF_OP_CTX_CREATE:
-	case VGPUIF_OP_SYNC:
 		return cpu_enqueue(ce, op, false);
 	case VGPUIF_OP_VECTOR_ADD:
 		if (op->ctx && !ctx_ok)
 			return VGPUIF_RSP_EBADF;
 		return cpu_enqueue(ce, op, true);
-	case VGPUIF_OP_CTX_DESTROY:
 	case VGPUIF_OP_MEM_ALLOC:
+		if (!ctx_ok)
+			return VGPUIF_RSP_EBADF;
+		if (!ce->async && op->u.mem_alloc.size >= CPU_LONG_BYTES)
+			return cpu_alloc_long(ce, op);
+		return cpu_enqueue(ce, op, false);
+	case VGPUIF_OP_CTX_DESTROY:
 	case VGPUIF_OP_MEM_FREE:
 		if (!ctx_ok)
 			return VGPUIF_RSP_EBADF;
@@ -927,9 +1199,9 @@ static int cpu_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 	memset(info, 0, sizeof(*info));
 	info->kind = VGPUIF_EXECUTOR_CPU;
 	snprintf(info->name, sizeof(info->name), "%s", ce->name);
-	info->total_mem = CPU_TOTAL_MEM;
+	info->total_mem = ce->total;
 	pthread_mutex_lock(&ce->lock);
-	info->free_mem = CPU_TOTAL_MEM - ce->used;
+	info->free_mem = ce->total - ce->used;
 	pthread_mutex_unlock(&ce->lock);
 	info->cc_major = CPU_CC_MAJOR;
 	info->cc_minor = CPU_CC_MINOR;
@@ -1030,7 +1302,8 @@ static void cpu_fill_device_info(struct vgpuif_device_info *d,
 		snprintf(d->name, sizeof(d->name), "%s #%d", CPU_NAME, cfg->device);
 	else
 		snprintf(d->name, sizeof(d->name), "%s", CPU_NAME);
-	d->total_mem = CPU_TOTAL_MEM;
+	d->total_mem = cfg->host_mem_limit && cfg->host_mem_limit < CPU_TOTAL_MEM ?
+		       cfg->host_mem_limit : CPU_TOTAL_MEM;
 	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
 		dinfo_set(d, a[i].attr, a[i].v);
 	dinfo_set(d, CPU_ATTR_KERNEL_EXEC_TIMEOUT, cfg->watchdog_ms ? 1 : 0);
@@ -1056,7 +1329,7 @@ static void cpu_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx)
 
 	if (ctx->magic != CPU_CTX_MAGIC)
 		return;
-	cpu_drain(ce);  /* ops of ctx still queued would touch it */
+	cpu_drain_ctx(ce, ctx);  /* ops of ctx still queued would touch it */
 	ctx_release(ce, ctx);
 }
 
@@ -1075,10 +1348,15 @@ static int cpu_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_
 {
 	struct cpu_exec *ce = to_cpu(ex);
 
+	uint64_t avail = 0;
+
 	pthread_mutex_lock(&ce->lock);
-	*free_b = CPU_TOTAL_MEM - ce->used;
+	*free_b = ce->total - ce->used;
 	pthread_mutex_unlock(&ce->lock);
-	*total_b = CPU_TOTAL_MEM;
+	/* Free for this guest: also what dom0 can still give, less the reserve. */
+	if (host_short(ce, *free_b, &avail))
+		*free_b = avail > ce->reserve ? avail - ce->reserve : 0;
+	*total_b = ce->total;
 	return 0;
 }
 
@@ -1117,6 +1395,9 @@ static int cpu_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 		snprintf(ce->name, sizeof(ce->name), "%s", CPU_NAME);
 	ce->delay_us = cfg->cpu_op_delay_us;
 	ce->async = cfg->cpu_async || cfg->cpu_op_delay_us;
+	ce->total = cfg->host_mem_limit && cfg->host_mem_limit < CPU_TOTAL_MEM ?
+		    cfg->host_mem_limit : CPU_TOTAL_MEM;
+	ce->reserve = cfg->host_mem_reserve;
 	ce->next_addr = CPU_VA_BASE;
 	cpu_fill_device_info(&ce->dinfo, cfg);
 	ce->ptx = ptx_exec_new(&ce->base);
@@ -1128,21 +1409,33 @@ static int cpu_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	pthread_mutex_init(&ce->lock, NULL);
 	pthread_cond_init(&ce->work_cond, NULL);
 	pthread_cond_init(&ce->idle_cond, NULL);
-	if (ce->async) {
-		rc = pthread_create(&ce->worker, NULL, cpu_worker, ce);
-		if (rc) {
-			*why = "cannot start the worker thread";
-			goto out_free;
-		}
+	pthread_cond_init(&ce->alloc_cond, NULL);
+	rc = pthread_create(&ce->worker, NULL, cpu_worker, ce);
+	if (rc) {
+		*why = "cannot start the worker thread";
+		goto out_free;
+	}
+	rc = pthread_create(&ce->allocator, NULL, cpu_allocator, ce);
+	if (rc) {
+		*why = "cannot start the allocator thread";
+		goto out_worker;
 	}
 	vgpu_exec_log(cfg, "cpu", VGPU_EXEC_LOG_INFO,
-		      "open: %s, %s completion, %u us per op",
-		      ce->name, ce->async ? "worker-thread" : "inline",
-		      ce->delay_us);
+		      "open: %s, %s completion, %u us per op, %llu MiB of device memory (host memory), dom0 reserve %llu MiB",
+		      ce->name, ce->async ? "worker-thread" : "inline (long ops on the worker)",
+		      ce->delay_us, (unsigned long long)(ce->total >> 20),
+		      (unsigned long long)(ce->reserve >> 20));
 	*out = &ce->base;
 	return 0;
 
+out_worker:
+	pthread_mutex_lock(&ce->lock);
+	ce->stopping = true;
+	pthread_cond_signal(&ce->work_cond);
+	pthread_mutex_unlock(&ce->lock);
+	pthread_join(ce->worker, NULL);
 out_free:
+	pthread_cond_destroy(&ce->alloc_cond);
 	pthread_cond_destroy(&ce->idle_cond);
 	pthread_cond_destroy(&ce->work_cond);
 	pthread_mutex_destroy(&ce->lock);
@@ -1157,14 +1450,20 @@ static void cpu_close(struct vgpu_exec *ex)
 	struct cpu_waiter *w;
 
 	ptx_exec_cancel(ce->ptx);       /* a kernel running stops (ESHUTDOWN) */
-	if (ce->async) {
-		/* every queued op still runs and gets done() */
-		pthread_mutex_lock(&ce->lock);
-		ce->stopping = true;
-		pthread_cond_signal(&ce->work_cond);
-		pthread_mutex_unlock(&ce->lock);
-		pthread_join(ce->worker, NULL);
-	}
+	/*
+	 * Allocations first (a SYNC parked behind one goes into the order
+	 * when it ends), then every queued op still runs and gets done().
+	 */
+	pthread_mutex_lock(&ce->lock);
+	ce->alloc_stopping = true;
+	pthread_cond_signal(&ce->alloc_cond);
+	pthread_mutex_unlock(&ce->lock);
+	pthread_join(ce->allocator, NULL);
+	pthread_mutex_lock(&ce->lock);
+	ce->stopping = true;
+	pthread_cond_signal(&ce->work_cond);
+	pthread_mutex_unlock(&ce->lock);
+	pthread_join(ce->worker, NULL);
 	/* Every op ran, so every waiter was reached; this is a safety net. */
 	pthread_mutex_lock(&ce->lock);
 	ce->seq_done = ce->seq_submitted;
@@ -1173,6 +1472,7 @@ static void cpu_close(struct vgpu_exec *ex)
 	waiters_answer(ce, w);
 	while (ce->ctxs)
 		ctx_release(ce, ce->ctxs);
+	pthread_cond_destroy(&ce->alloc_cond);
 	ptx_exec_free(ce->ptx);
 	pthread_cond_destroy(&ce->idle_cond);
 	pthread_cond_destroy(&ce->work_cond);

@@ -742,6 +742,7 @@ static void finish_wire_info(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	ei.cc_major = ce->hello.cc_major;
 	ei.cc_minor = ce->hello.cc_minor;
 	ei.sm_count = ce->hello.sm_count;
+	ei.ctx_overhead = ce->hello.ctx_overhead;
 	ei.copy_mode = VGPUIF_COPY_STAGED;
 	op->result[0] = ei.total_mem;
 	op->result[1] = ei.free_mem;
@@ -1747,6 +1748,7 @@ static int cuda_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 	info->cc_major = ce->hello.cc_major;
 	info->cc_minor = ce->hello.cc_minor;
 	info->sm_count = ce->hello.sm_count;
+	info->ctx_overhead = ce->hello.ctx_overhead;
 	pthread_mutex_unlock(&ce->lock);
 	info->copy_mode = VGPUIF_COPY_STAGED;
 	if (!cuda_mem_info(ex, &f, &t))

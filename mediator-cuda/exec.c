@@ -98,6 +98,7 @@ void vgpu_exec_fill_wire_info(const struct vgpu_exec_info *in,
 	out->cc_minor = in->cc_minor;
 	out->sm_count = in->sm_count;
 	out->copy_mode = in->copy_mode;
+	out->ctx_overhead = in->ctx_overhead;
 	out->max_param_bytes = VGPUIF_MAX_PARAM_BYTES;
 	out->max_handles = VGPUIF_MAX_HANDLES_PER_CTX;
 }

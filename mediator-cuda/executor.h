@@ -120,7 +120,18 @@ struct vgpu_exec_config {
 	void       *log_arg;        /* levels: 0 error, 1 warn, 2 info, 3 debug */
 	bool        cpu_async;     /* cpu executor: complete ops from its worker
 				    * thread (always so when cpu_op_delay_us
-				    * is not 0); else inline, inside submit   */
+				    * is not 0); else inline, inside submit
+				    * (but long ones on the worker)          */
+	/*
+	 * dom0's memory (the backend resolves both from hostmem.h and its
+	 * settings): the most host memory the executor may hold for guests
+	 * (cpu: its "device" memory; cuda: its pinned arena and staging),
+	 * 0 = the executor's own default; and what it leaves available to the
+	 * rest of dom0, checked at each allocation, 0 = no check. Past either,
+	 * allocations answer VGPUIF_RSP_ENOMEM.
+	 */
+	uint64_t    host_mem_limit;
+	uint64_t    host_mem_reserve;
 };
 
 /* Filled by vgpu_exec_get_info(). */
@@ -131,6 +142,19 @@ struct vgpu_exec_info {
 	uint64_t free_mem;
 	uint32_t cc_major, cc_minor, sm_count;
 	enum vgpuif_copy_mode copy_mode;
+	/*
+	 * Device memory the executor's own context takes for this domain
+	 * (not the guest's allocations): the CUDA context and what the driver
+	 * reserves with it (heap, stack, printf buffer). Reported per domain
+	 * in GET_INFO and vgpu-smi for capacity planning; 0 = none or not
+	 * measured. cpu: 0. cuda: what the GPU worker measured with NVML
+	 * from before cuCtxCreate to after its first launch (its limits,
+	 * arena and built-in kernel set up, no guest allocation yet), else
+	 * estimated from the limits (cuda-worker.c); a restarted worker
+	 * measures again. The backend reads it with get_info when the
+	 * executor opens and passes it to the arbiter.
+	 */
+	uint64_t ctx_overhead;
 };
 
 /* One operation, prepared by the backend. */

@@ -123,7 +123,12 @@
  *   Written by the operator (vgpu-attach), read-only to the guest:
  *   priority                       string  high|medium|low; default medium
  *   pool                           uint32  GPU pool id; default 0
- *   mem-quota                      uint64  bytes; 0 or absent = no quota
+ *   mem-quota                      uint64  bytes; 0 = no quota; absent =
+ *                                          the backend's host-wide default
+ *   watchdog-ms                    uint32  the longest one kernel may run,
+ *                                          1..3600000 ms; absent = the
+ *                                          backend's host-wide default
+ *                                          (10000)
  *   gpu-share                      uint32  percent of GPU time, 1..100;
  *                                          absent = no cap (arbiter)
  *   state                          XenbusState
@@ -147,6 +152,7 @@
 #define VGPUIF_XS_POOL                   "pool"
 #define VGPUIF_XS_MEM_QUOTA              "mem-quota"
 #define VGPUIF_XS_GPU_SHARE              "gpu-share"
+#define VGPUIF_XS_WATCHDOG_MS            "watchdog-ms"
 #define VGPUIF_XS_DEVICE_TYPE            "vgpu"
 
 /* ------------------------------------------------------------------ limits */
@@ -551,7 +557,13 @@ struct vgpuif_info {
 	uint32_t gpu;              /* dom0's GPU ordinal serving this domain
 				    * (placed by the arbiter within its pool;
 				    * 0 from a backend before this field)    */
-	uint8_t  reserved[60];     /* zero                                     */
+	uint8_t  reserved0[4];     /* zero                                     */
+	uint64_t ctx_overhead;     /* device memory the domain's own GPU
+				    * context takes in dom0 (CUDA context,
+				    * its heap, stack, printf reservations),
+				    * not counted in mem_used; 0 = none or
+				    * not measured (cpu executor)             */
+	uint8_t  reserved[48];     /* zero                                     */
 };
 
 /*
@@ -757,7 +769,9 @@ VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_info) == 208, "info size");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, total_mem) == 72, "info.total");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, cc_major) == 104, "info.cc");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, gpu) == 144, "info.gpu");
-VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, reserved) == 148, "info.reserved");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, reserved0) == 148, "info.reserved0");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, ctx_overhead) == 152, "info.ctx_overhead");
+VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_info, reserved) == 160, "info.reserved");
 VGPUIF_STATIC_ASSERT(VGPUIF_SEGS_PER_INDIRECT_PAGE == 512, "segs per page");
 VGPUIF_STATIC_ASSERT(VGPUIF_MAX_FUNC_NAME <= VGPUIF_MAX_REQUEST_BYTES, "name fits");
 VGPUIF_STATIC_ASSERT(VGPUIF_MAX_MODULE_BYTES + VGPUIF_MAX_MODULE_LOG <=

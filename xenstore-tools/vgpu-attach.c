@@ -30,7 +30,8 @@ static const char usage_text[] =
 "Writes the device's XenStore nodes in one transaction, the way the Xen\n"
 "toolstack writes its own devices:\n"
 "  /local/domain/0/backend/vgpu/DOMID/DEVID   owner dom0, the guest may read:\n"
-"      frontend, frontend-id, online=1, priority, pool, mem-quota, state=1\n"
+"      frontend, frontend-id, online=1, priority, pool, state=1, and\n"
+"      mem-quota, watchdog-ms when given\n"
 "  /local/domain/DOMID/device/vgpu/DEVID      owner the guest, dom0 may read:\n"
 "      backend, backend-id, state=1 (written last)\n"
 "then starts vgpu-backend for the device (vgpu-backend@INSTANCE.service where\n"
@@ -38,7 +39,11 @@ static const char usage_text[] =
 "/run/vgpu-xen/backend-INSTANCE.pid and whose output goes to\n"
 "/var/log/vgpu-xen/backend-INSTANCE.log; INSTANCE is DOMID, or DOMID-DEVID for\n"
 "a device other than 0) and waits for the backend to reach InitWait. If the\n"
-"backend cannot be started, the nodes are removed again.\n"
+"backend cannot be started, the nodes are removed again. Without systemd a\n"
+"small supervisor process waits for the daemon: if it dies without closing\n"
+"(SIGKILL, dom0's OOM killer), the supervisor marks the device Closed in\n"
+"XenStore (vgpu-backend --mark-closed), so the guest's calls fail at once\n"
+"instead of waiting; it does not restart the backend.\n"
 "\n"
 "Options:\n"
 "  --devid N             device id, 0..65535 (default 0)\n"
@@ -46,8 +51,13 @@ static const char usage_text[] =
 "                        (default medium)\n"
 "  --pool P              GPU pool id (default 0)\n"
 "  --mem-quota SIZE      most GPU memory the guest may hold: bytes, or with a\n"
-"                        K, M, G or T suffix (binary); 0 or none: no quota\n"
-"                        (default)\n"
+"                        K, M, G or T suffix (binary); 0 or none: no quota;\n"
+"                        without it the key is not written and the backend\n"
+"                        applies the host-wide default (mem-quota in\n"
+"                        /etc/vgpu-xen/backend.conf; none there: no quota)\n"
+"  --watchdog-ms MS      the longest a guest kernel may run, 1..3600000 ms;\n"
+"                        without it the backend's host-wide watchdog-ms\n"
+"                        (default 10000) applies\n"
 "  --executor E          passed to vgpu-backend: auto, cuda or cpu\n"
 "  --log-level L         passed to vgpu-backend\n"
 "  --backend PATH        the vgpu-backend program (default: $VGPU_BACKEND,\n"
@@ -74,6 +84,8 @@ struct attach_opts {
 	const char *priority;
 	uint32_t pool;
 	uint64_t mem_quota;
+	bool have_quota;               /* else the backend's default        */
+	uint32_t watchdog_ms;          /* 0: the backend's default          */
 	const char *executor;
 	const char *log_level;
 	const char *backend;
@@ -95,12 +107,13 @@ static void usage_error(const char *fmt, const char *arg)
 static void parse_args(int argc, char **argv, struct attach_opts *o)
 {
 	enum { O_DEVID = 256, O_PRIO, O_POOL, O_QUOTA, O_EXEC, O_LOGLEVEL,
-	       O_BACKEND, O_NOSYSTEMD, O_NOSTART, O_WAIT };
+	       O_BACKEND, O_NOSYSTEMD, O_NOSTART, O_WAIT, O_WATCHDOG };
 	static const struct option longopts[] = {
 		{ "devid",      required_argument, NULL, O_DEVID },
 		{ "priority",   required_argument, NULL, O_PRIO },
 		{ "pool",       required_argument, NULL, O_POOL },
 		{ "mem-quota",  required_argument, NULL, O_QUOTA },
+		{ "watchdog-ms", required_argument, NULL, O_WATCHDOG },
 		{ "executor",   required_argument, NULL, O_EXEC },
 		{ "log-level",  required_argument, NULL, O_LOGLEVEL },
 		{ "backend",    required_argument, NULL, O_BACKEND },
@@ -138,6 +151,13 @@ static void parse_args(int argc, char **argv, struct attach_opts *o)
 				usage_error("--mem-quota: '%s' is not a size "
 					    "(e.g. 1073741824, 512M, 8G, none)",
 					    optarg);
+			o->have_quota = true;
+			break;
+		case O_WATCHDOG:
+			if (vgpu_parse_u32(optarg, 3600000, &o->watchdog_ms) ||
+			    o->watchdog_ms == 0)
+				usage_error("--watchdog-ms: '%s' is not a time limit "
+					    "(1..3600000 ms)", optarg);
 			break;
 		case O_EXEC:
 			if (strcmp(optarg, "auto") && strcmp(optarg, "cuda") &&
@@ -286,7 +306,10 @@ static int write_nodes(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	W("online", "1");
 	W(VGPUIF_XS_PRIORITY, "%s", o->priority);
 	W(VGPUIF_XS_POOL, "%u", o->pool);
-	W(VGPUIF_XS_MEM_QUOTA, "%llu", (unsigned long long)o->mem_quota);
+	if (o->have_quota)
+		W(VGPUIF_XS_MEM_QUOTA, "%llu", (unsigned long long)o->mem_quota);
+	if (o->watchdog_ms)
+		W(VGPUIF_XS_WATCHDOG_MS, "%u", o->watchdog_ms);
 	W(VGPUIF_XS_STATE, "%d", VGPU_XB_INITIALISING);
 #undef W
 
@@ -362,8 +385,88 @@ static void backend_argv(const struct attach_opts *o, const char *bin,
 }
 
 /*
- * Daemonize vgpu-backend: fork, setsid, fork again, exec. A close-on-exec
- * pipe carries the grandchild's pid and, if exec fails, its errno.
+ * How the backend ended, for the supervisor's --mark-closed reason; NULL
+ * for a clean exit (it closed the device itself).
+ */
+static const char *death_reason(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return NULL;
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "supervisor: killed by signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "supervisor: exited with status %d",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return buf;
+}
+
+/*
+ * The supervisor, where no systemd runs: it is the daemon's parent, waits
+ * for it and, when it dies without closing (SIGKILL, dom0's OOM killer, a
+ * crash), becomes `vgpu-backend --mark-closed` so that the guest learns of
+ * it at once instead of waiting for a backend that will not answer. It
+ * restarts nothing (systemd's unit does; see docs/operations.md). Writes
+ * the backend's pid to pidfd, then closes it; never returns.
+ */
+static void supervise(const struct attach_opts *o, const char *bin,
+		      char **argv, int pidfd)
+{
+	char domid[16], devid[16], reason[128], *mark[12];
+	const char *why;
+	pid_t pid;
+	int st, err;
+	ssize_t n;
+
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+		/*
+		 * If dom0 runs out of memory, a backend is what should go,
+		 * not xenstored or the toolstack: the guest gets an error and
+		 * the supervisor marks the device closed.
+		 */
+		if (fd >= 0) {
+			n = write(fd, "500", 3);
+			(void)n;
+			close(fd);
+		}
+		execv(bin, argv);
+		err = errno;
+		n = write(pidfd, &err, sizeof(err));
+		(void)n;
+		_exit(127);
+	}
+	if (pid < 0 || write(pidfd, &pid, sizeof(pid)) != sizeof(pid))
+		_exit(1);
+	close(pidfd);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(1);
+	why = death_reason(st, reason, sizeof(reason));
+	if (!why || (WIFEXITED(st) && WEXITSTATUS(st) == 127))
+		_exit(0);       /* closed cleanly, or never ran (exec failed) */
+	snprintf(domid, sizeof(domid), "%u", o->domid);
+	snprintf(devid, sizeof(devid), "%u", o->devid);
+	mark[0] = (char *)bin;
+	mark[1] = "--domid";
+	mark[2] = domid;
+	mark[3] = "--devid";
+	mark[4] = devid;
+	mark[5] = "--transport";
+	mark[6] = "xen";
+	mark[7] = "--mark-closed";
+	mark[8] = (char *)why;
+	mark[9] = NULL;
+	execv(bin, mark);
+	_exit(1);
+}
+
+/*
+ * Daemonize vgpu-backend under a supervisor: fork, setsid, fork again (the
+ * supervisor), which forks and execs the backend. A close-on-exec pipe
+ * carries the backend's pid and, if exec fails, its errno.
  */
 static pid_t start_direct(const struct attach_opts *o, const char *bin,
 			  char *logpath, size_t loglen)
@@ -423,9 +526,6 @@ static pid_t start_direct(const struct attach_opts *o, const char *bin,
 		gc = fork();
 		if (gc != 0)
 			_exit(gc < 0 ? 1 : 0);
-		gc = getpid();
-		if (write(pfd[1], &gc, sizeof(gc)) != sizeof(gc))
-			_exit(1);
 		null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
@@ -441,11 +541,7 @@ static pid_t start_direct(const struct attach_opts *o, const char *bin,
 		umask(022);
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		execv(bin, argv);
-		err = errno;
-		n = write(pfd[1], &err, sizeof(err));
-		(void)n;
-		_exit(127);
+		supervise(o, bin, argv, pfd[1]);
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
@@ -718,12 +814,18 @@ int main(int argc, char **argv)
 	{
 		char safe[64];
 
+		char quota[32];
+
+		if (o.have_quota)
+			snprintf(quota, sizeof(quota), "%llu",
+				 (unsigned long long)o.mem_quota);
+		else
+			snprintf(quota, sizeof(quota), "host default");
 		printf(PROG ": domain %u (%s): vgpu device %u attached, "
-		       "priority %s, pool %u, mem-quota %llu; backend ",
+		       "priority %s, pool %u, mem-quota %s; backend ",
 		       o.domid, vgpu_printable(name ? name : "?", safe,
 					       sizeof(safe)),
-		       o.devid, o.priority, o.pool,
-		       (unsigned long long)o.mem_quota);
+		       o.devid, o.priority, o.pool, quota);
 	}
 	free(name);
 	if (systemd) {

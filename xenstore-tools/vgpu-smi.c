@@ -35,14 +35,16 @@ static const char usage_text[] =
 "least one op running) and turns granted.\n"
 "Per domain (one line per domain and device): DOMID, DEV, PRIORITY (high,\n"
 "medium, low; from XenStore), POOL, GPU, MEMORY used / mem-quota ('none'\n"
-"when 0), REQ/S (requests answered per second), GPU% (GPU time of its ops\n"
+"when 0), CTX-MEM (device memory the domain's own GPU context takes, not in\n"
+"MEMORY: for capacity planning; '-' when the executor does not measure it),\n"
+"REQ/S (requests answered per second), GPU% (GPU time of its ops\n"
 "per wall-clock second; above 100 when several of its ops overlap), QUEUE\n"
 "(requests its backend holds: received, not yet answered; at least the ops\n"
 "waiting for a turn plus those running), ERRORS (requests answered with an\n"
-"error status), REFUSED (allocations the arbiter refused against\n"
-"mem-quota; the backend's own quota check answers EDQUOT before that and\n"
-"counts under ERRORS), and the\n"
-"backend's PID ('dead' when that process is gone: its slot is reclaimed by\n"
+"error status, refusals not included), REFUSED (requests refused at a\n"
+"bound: memory past mem-quota, EDQUOT, or past dom0's host memory, ENOMEM;\n"
+"a context, handle, stream or event past its table's limit, EMFILE), and\n"
+"the backend's PID ('dead' when that process is gone: its slot is reclaimed by\n"
 "the next backend that touches the arbiter).\n"
 "\n"
 "Rates (REQ/S, GPU%, busy %) are measured between two samples: --sample-ms\n"
@@ -289,13 +291,13 @@ static void print_table(const struct opts *o, const char *region,
 		       (unsigned long long)gi->grants);
 	}
 	printf("+-----+---------+---------+---------+--------+--------------+\n\n");
-	printf("%6s %4s %-8s %4s %3s %23s %10s %7s %5s %8s %7s %8s\n",
+	printf("%6s %4s %-8s %4s %3s %23s %8s %10s %7s %5s %8s %7s %8s\n",
 	       "DOMID", "DEV", "PRIORITY", "POOL", "GPU", "MEMORY USED / QUOTA",
-	       "REQ/S", "GPU%", "QUEUE", "ERRORS", "REFUSED", "PID");
+	       "CTX-MEM", "REQ/S", "GPU%", "QUEUE", "ERRORS", "REFUSED", "PID");
 	for (uint32_t i = 0; i < s->ndomains; i++) {
 		const struct vgpu_arb_domain_info *d = &s->dom[i];
 		struct rates r = dom_rates(prev, s, d);
-		char used[16], quota[16], mem[40], rq[16], gp[16], pid[16];
+		char used[16], quota[16], mem[40], rq[16], gp[16], pid[16], ctx[16];
 
 		if (!wanted(o, d))
 			continue;
@@ -305,6 +307,10 @@ static void print_table(const struct opts *o, const char *region,
 		else
 			snprintf(quota, sizeof(quota), "none");
 		snprintf(mem, sizeof(mem), "%s / %s", used, quota);
+		if (d->ctx_overhead)
+			fmt_bytes(ctx, sizeof(ctx), d->ctx_overhead);
+		else
+			snprintf(ctx, sizeof(ctx), "-");
 		if (r.valid) {
 			snprintf(rq, sizeof(rq), "%.1f", r.req_s);
 			snprintf(gp, sizeof(gp), "%.1f", r.gpu_pct);
@@ -316,9 +322,9 @@ static void print_table(const struct opts *o, const char *region,
 			snprintf(pid, sizeof(pid), "%d", (int)d->pid);
 		else
 			snprintf(pid, sizeof(pid), "dead");
-		printf("%6u %4u %-8s %4u %3u %23s %10s %7s %5u %8llu %7llu %8s\n",
+		printf("%6u %4u %-8s %4u %3u %23s %8s %10s %7s %5u %8llu %7llu %8s\n",
 		       d->domid, d->devid, vgpu_arb_priority_name(d->priority),
-		       d->pool, d->gpu, mem, rq, gp, queue_depth(d),
+		       d->pool, d->gpu, mem, ctx, rq, gp, queue_depth(d),
 		       (unsigned long long)d->errors,
 		       (unsigned long long)d->quota_refusals, pid);
 	}
@@ -393,6 +399,7 @@ static void print_json(const struct opts *o, const char *region,
 		fprintf(f, "%s{\"domid\":%u,\"devid\":%u,\"priority\":\"%s\","
 			"\"pool\":%u,\"gpu\":%u,\"pid\":%d,\"alive\":%s,"
 			"\"mem_used\":%llu,\"mem_peak\":%llu,\"mem_quota\":%llu,"
+			"\"ctx_overhead\":%llu,"
 			"\"quota_refusals\":%llu,\"requests\":%llu,\"errors\":%llu,"
 			"\"gpu_time_ns\":%llu,\"grants\":%llu,\"wait_ns\":%llu,"
 			"\"aged_grants\":%llu,\"waiting\":%u,\"inflight\":%u,"
@@ -403,6 +410,7 @@ static void print_json(const struct opts *o, const char *region,
 			(unsigned long long)d->mem_used,
 			(unsigned long long)d->mem_peak,
 			(unsigned long long)d->mem_quota,
+			(unsigned long long)d->ctx_overhead,
 			(unsigned long long)d->quota_refusals,
 			(unsigned long long)d->requests,
 			(unsigned long long)d->errors,
@@ -437,7 +445,7 @@ static const struct metric dom_metrics[] = {
 	{ "vgpu_domain_wait_seconds_total", "counter", "Time the domain's ops waited for a GPU turn." },
 	{ "vgpu_domain_grants_total", "counter", "GPU turns granted to the domain." },
 	{ "vgpu_domain_aged_grants_total", "counter", "Turns the domain won only through aging." },
-	{ "vgpu_domain_quota_refusals_total", "counter", "Allocations refused by mem-quota." },
+	{ "vgpu_domain_quota_refusals_total", "counter", "Allocations refused: past mem-quota (EDQUOT) or dom0's host memory (ENOMEM)." },
 	{ "vgpu_domain_memory_used_bytes", "gauge", "Device memory the domain holds." },
 	{ "vgpu_domain_memory_peak_bytes", "gauge", "Most device memory the domain held." },
 	{ "vgpu_domain_memory_quota_bytes", "gauge", "The domain's mem-quota (0 = none)." },
@@ -445,6 +453,7 @@ static const struct metric dom_metrics[] = {
 	{ "vgpu_domain_up", "gauge", "1 while the domain's backend process exists." },
 	{ "vgpu_domain_requests_per_second", "gauge", "Requests answered per second over the last sample." },
 	{ "vgpu_domain_gpu_time_percent", "gauge", "GPU time per wall-clock time over the last sample, in percent." },
+	{ "vgpu_domain_context_overhead_bytes", "gauge", "Device memory the domain's own GPU context takes (0 = not measured)." },
 };
 
 static double dom_value(unsigned int m, const struct vgpu_arb_domain_info *d,
@@ -465,6 +474,7 @@ static double dom_value(unsigned int m, const struct vgpu_arb_domain_info *d,
 	case 11: return d->alive ? 1.0 : 0.0;
 	case 12: return r->valid ? r->req_s : NAN;
 	case 13: return r->valid ? r->gpu_pct : NAN;
+	case 14: return (double)d->ctx_overhead;
 	}
 	return NAN;
 }

@@ -2,8 +2,9 @@
 /*
  * vgpu_stub.h - the ioctl ABI of /dev/vgpu_stub (vgpu-front.ko).
  *
- * One open file is one guest GPU context: open() creates it in the backend
- * (CTX_CREATE), close() (or the process's death) destroys it with every GPU
+ * One open file is one guest GPU context: the first ioctl that needs one
+ * creates it in the backend (CTX_CREATE; open() itself never waits for the
+ * backend), close() (or the process's death) destroys it with every GPU
  * resource it holds (CTX_DESTROY). Every ioctl maps onto one op of the wire
  * protocol (ring/vgpuif.h); handles (memory, modules, functions) are the
  * backend's opaque 64-bit handles and are valid only in the file that made
@@ -21,7 +22,10 @@
  *   EFAULT     a user pointer is bad
  *   EINVAL     a reserved or padding field is not zero, or a bad argument
  *   E2BIG      the request needs more segments than the backend accepts
- *   ETIMEDOUT  no backend connected within the module's connect_timeout_ms
+ *   ENOTCONN   no backend connected within the module's connect_timeout_ms
+ *              (default 10 s): none was started, or it died (its supervisor
+ *              marks the device closed) and no new one came
+ *   ETIMEDOUT  (from the backend) a kernel ran past the watchdog's limit
  *   ENOTTY     unknown ioctl
  *
  * Completion: QUERY, NOP, VECTOR_ADD, MEM_*, MEMCPY_H2D/D2H, MODULE_*,
@@ -88,7 +92,8 @@ struct vgpu_stub_query {
 	__u32 ring_slots;        /* out: requests the ring holds             */
 	__u32 devid;             /* out: the xenbus device id (vgpu-<devid>) */
 	__u64 generation;        /* out: connections made so far (resets)    */
-	__u64 ctx;               /* out: this file's context handle          */
+	__u64 ctx;               /* out: this file's context handle; 0 until
+				  * the first op that needs a context       */
 	__u32 ops;               /* out: the backend's feature-ops: opcodes
 				  * 0 .. ops-1 are served (16 when absent)  */
 	__u32 inline_bytes;      /* out: inline bytes per request, 0 = the

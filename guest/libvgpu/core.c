@@ -959,13 +959,13 @@ const char *vgpu_strerror(int err)
 	case -EFAULT:
 		return "bad buffer address";
 	case -ETIMEDOUT:
-		return "timed out (no backend connected in time, no answer, or a kernel exceeded the time limit)";
+		return "timed out (a kernel exceeded the watchdog's time limit, or no answer in time)";
 	case -ENOSPC:
 		return "out of grant references in this guest";
 	case -EIO:
 		return "I/O error (the backend went away, restarted or broke the protocol, or the GPU failed)";
 	case -ENOTCONN:
-		return "the backend is not connected";
+		return "the backend is not connected (it died, was detached or never started, and no backend connected in time)";
 	case -ECONNREFUSED:
 		return "the backend refused the connection (see its log)";
 	default:

@@ -48,7 +48,14 @@ static const char usage_text[] =
 "                       T threads (default 2) for S seconds (default 10) mix\n"
 "                       NOP, VECTOR_ADD, alloc/copy/free and MEMSET+SYNC and\n"
 "                       check every result; fails on any error (--shared:\n"
-"                       one handle for all threads)\n"
+"                       one handle for all threads), and stops at once when\n"
+"                       the backend is lost (EIO, ENOTCONN)\n"
+"  mem-fill TOTAL [CHUNK]\n"
+"                       allocates device memory CHUNK bytes at a time\n"
+"                       (default 32M) and writes every byte (MEMSET), until\n"
+"                       TOTAL or a refusal; prints how much it got and why\n"
+"                       it stopped (ENOMEM, EDQUOT: dom0 said no); exit 0\n"
+"                       only when all of TOTAL was granted\n"
 "  hold SECONDS         keeps the device open for SECONDS, a NOP every 0.1 s,\n"
 "                       counting failures (for backend restart tests); then a\n"
 "                       checked VECTOR_ADD decides the exit status\n"
@@ -594,11 +601,38 @@ struct stress_thread {
 	char first_error[160];
 };
 
-static void stress_err(struct stress_thread *t, const char *what, int err)
+/* Set by the first thread that finds the backend gone: all of them stop. */
+static int stress_lost;
+
+/*
+ * Errors that say the device or its backend is gone (it died, restarted,
+ * was detached): going on would only wait connect_timeout_ms per call and
+ * fail again, so stress stops at the first one and says which.
+ */
+static bool backend_lost(int err)
+{
+	return err == -EIO || err == -ENOTCONN || err == -ENODEV ||
+	       err == -ESHUTDOWN || err == -ESTALE;
+}
+
+/* Records an error; true when the thread must stop now (backend lost). */
+static bool stress_err(struct stress_thread *t, const char *what, int err)
 {
 	if (!t->errors++)
 		snprintf(t->first_error, sizeof(t->first_error), "%s: %s", what,
 			 err ? vgpu_strerror(err) : "wrong result");
+	if (!backend_lost(err))
+		return false;
+	if (!__atomic_exchange_n(&stress_lost, 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "%s: stress: %s: %s; stopping\n", prog, what,
+			vgpu_strerror(err));
+	return true;
+}
+
+/* Another thread found the backend gone: no further call (each would wait). */
+static bool stress_stopped(void)
+{
+	return __atomic_load_n(&stress_lost, __ATOMIC_RELAXED);
 }
 
 static void *stress_fn(void *arg)
@@ -647,10 +681,14 @@ static void *stress_fn(void *arg)
 			ret = vgpu_memcpy_h2d(v, mem, seed % 16, buf + (seed % 7), len);
 			if (!ret)
 				ret = vgpu_memcpy_d2h(v, back + 3, mem, seed % 16, len);
-			if (ret)
-				stress_err(t, "memcpy", ret);
-			else if (first_diff(buf + (seed % 7), back + 3, len, &at))
+			if (ret) {
+				if (stress_err(t, "memcpy", ret))
+					goto out;
+			} else if (first_diff(buf + (seed % 7), back + 3, len, &at)) {
 				stress_err(t, "memcpy data", 0);
+			}
+			if (stress_stopped())
+				goto out;
 			ret = vgpu_mem_free(v, mem);
 			if (ret)
 				stress_err(t, "mem-free", ret);
@@ -666,17 +704,21 @@ static void *stress_fn(void *arg)
 				ret = vgpu_sync(v);
 			if (!ret)
 				ret = vgpu_memcpy_d2h(v, back, mem, 0, 4096);
-			if (ret)
-				stress_err(t, "memset+sync", ret);
-			else if (memcmp(back, back + 4092, 4) || memcmp(back, &seed, 4))
+			if (ret) {
+				if (stress_err(t, "memset+sync", ret))
+					goto out;
+			} else if (memcmp(back, back + 4092, 4) || memcmp(back, &seed, 4)) {
 				stress_err(t, "memset data", 0);
+			}
+			if (stress_stopped())
+				goto out;
 			ret = vgpu_mem_free(v, mem);
 			if (ret)
 				stress_err(t, "mem-free", ret);
 			break;
 		}
 		t->ops++;
-		if (t->errors > 100)
+		if (t->errors > 100 || stress_stopped())
 			break;
 	}
 out:
@@ -714,6 +756,43 @@ static int cmd_stress(unsigned int threads, double secs)
 	       started, secs, ops, errors);
 	free(t);
 	return errors || started != threads || ops == 0 ? 1 : 0;
+}
+
+/*
+ * What a guest that hoards memory sees: allocations, each written in full,
+ * until TOTAL or the first refusal. Freed when vgpu exits (the context).
+ */
+static int cmd_mem_fill(vgpu_t *v, uint64_t total, uint64_t chunk)
+{
+	uint64_t got = 0, mem;
+	unsigned int n = 0;
+	int ret = 0;
+
+	while (got < total) {
+		uint64_t len = total - got < chunk ? total - got : chunk;
+
+		ret = vgpu_mem_alloc(v, len, &mem, NULL);
+		if (ret)
+			break;
+		ret = vgpu_memset(v, mem, 0, 0xa5u, 1, len);
+		if (!ret)
+			ret = vgpu_sync(v);
+		if (ret) {
+			fail("mem-fill: memset", ret);
+			break;
+		}
+		got += len;
+		n++;
+	}
+	printf("mem-fill: %" PRIu64 " of %" PRIu64 " bytes in %u allocation(s) of %" PRIu64
+	       ", each written", got, total, n, chunk);
+	if (!ret) {
+		printf("\n");
+		return 0;
+	}
+	printf("; refused: %s (%s)\n", vgpu_strerror(ret),
+	       ret == -ENOMEM ? "ENOMEM" : ret == -EDQUOT ? "EDQUOT" : "other");
+	return 1;
 }
 
 static int cmd_hold(vgpu_t *v, double secs)
@@ -834,13 +913,14 @@ int main(int argc, char **argv)
 	}
 
 	if (strcmp(cmd, "info") && strcmp(cmd, "nop") && strcmp(cmd, "vector-add") &&
-	    strcmp(cmd, "invalid-command") && strcmp(cmd, "copy-check") && strcmp(cmd, "hold"))
+	    strcmp(cmd, "invalid-command") && strcmp(cmd, "copy-check") && strcmp(cmd, "hold") &&
+	    strcmp(cmd, "mem-fill"))
 		return usage_error("unknown command '%s'", cmd);
 
 	/* Arguments first, so that a usage error never needs the device. */
 	{
 		unsigned long count = 1;
-		uint64_t size = 0, hoff = 1, doff = 3, n = 1024;
+		uint64_t size = 0, hoff = 1, doff = 3, n = 1024, chunk = 32ull << 20;
 		double secs = 0;
 		char *end;
 
@@ -872,6 +952,17 @@ int main(int argc, char **argv)
 					return usage_error("copy-check: DEV_OFF must be 0..1M, not '%s'",
 							   argv[i - 1]);
 			}
+		} else if (!strcmp(cmd, "mem-fill")) {
+			if (i >= argc)
+				return usage_error("%s", "mem-fill: TOTAL is needed");
+			size = parse_size(argv[i++], false);
+			if (size == 0)
+				return usage_error("mem-fill: bad TOTAL '%s'", argv[i - 1]);
+			if (i < argc) {
+				chunk = parse_size(argv[i++], false);
+				if (chunk == 0)
+					return usage_error("mem-fill: bad CHUNK '%s'", argv[i - 1]);
+			}
 		} else if (!strcmp(cmd, "hold")) {
 			if (i >= argc)
 				return usage_error("%s", "hold: SECONDS is needed");
@@ -898,6 +989,8 @@ int main(int argc, char **argv)
 			rc = cmd_invalid(v);
 		else if (!strcmp(cmd, "copy-check"))
 			rc = cmd_copy_check(v, size, hoff, doff);
+		else if (!strcmp(cmd, "mem-fill"))
+			rc = cmd_mem_fill(v, size, chunk);
 		else
 			rc = cmd_hold(v, secs);
 	}

@@ -191,7 +191,8 @@ static void setup(void)
 {
 	struct vgpu_arb_config cfg;
 	struct vgpu_arb_domain d3 = { .domid = 3, .priority = VGPUIF_PRIO_HIGH,
-				      .pool = 0, .gpu = -1, .mem_quota = 1ull << 30 };
+				      .pool = 0, .gpu = -1, .mem_quota = 1ull << 30,
+				      .ctx_overhead = 1288490189ull /* 1.2 GiB */ };
 	struct vgpu_arb_domain d7 = { .domid = 7, .devid = 1,
 				      .priority = VGPUIF_PRIO_LOW, .pool = 1,
 				      .gpu = -1, .gpu_share_pct = 25 };
@@ -219,6 +220,9 @@ static void setup(void)
 	ck_assert_int_eq(vgpu_arb_acquire(g_d7, 0), 0);
 	vgpu_arb_count(g_d7, 1, 0);
 	vgpu_arb_set_queue(g_d7, 3);  /* its backend holds 3 requests */
+	/* its executor measured its context: 300 MiB, then none (a new worker) */
+	ck_assert_int_eq(vgpu_arb_set_overhead(g_d7, 300ull << 20), 0);
+	ck_assert_int_eq(vgpu_arb_set_overhead(g_d7, 0), 0);
 }
 
 static void teardown(void)
@@ -247,7 +251,8 @@ START_TEST(test_json_figures)
 	dom_obj(out, 3, obj, sizeof(obj));
 	assert_has(obj, "\"devid\":0,\"priority\":\"high\",\"pool\":0,\"gpu\":0,");
 	assert_has(obj, "\"alive\":true");
-	assert_has(obj, "\"mem_used\":4096,\"mem_peak\":4096,\"mem_quota\":1073741824,");
+	assert_has(obj, "\"mem_used\":4096,\"mem_peak\":4096,\"mem_quota\":1073741824,"
+		   "\"ctx_overhead\":1288490189,");
 	assert_has(obj, "\"quota_refusals\":1,\"requests\":42,\"errors\":5,");
 	assert_has(obj, "\"gpu_time_ns\":1500000000,\"grants\":2,");
 	assert_has(obj, "\"waiting\":0,\"inflight\":0,\"queue_depth\":0,\"gpu_share_pct\":0,");
@@ -260,7 +265,7 @@ START_TEST(test_json_figures)
 
 	dom_obj(out, 7, obj, sizeof(obj));
 	assert_has(obj, "\"devid\":1,\"priority\":\"low\",\"pool\":1,\"gpu\":1,");
-	assert_has(obj, "\"mem_quota\":0,");
+	assert_has(obj, "\"mem_quota\":0,\"ctx_overhead\":0,");
 	assert_has(obj, "\"requests\":1,\"errors\":0,");
 	assert_has(obj, "\"inflight\":1,\"queue_depth\":3,\"gpu_share_pct\":25,");
 
@@ -290,10 +295,10 @@ START_TEST(test_table)
 	assert_has(out, "|   1 |   1/2   |");
 	line = strstr(out, "\n     3    0 high");
 	ck_assert_msg(line != NULL, "no line for domain 3:\n%s", out);
-	assert_has(line, "4.0 KiB / 1.0 GiB");
+	assert_has(line, "4.0 KiB / 1.0 GiB  1.2 GiB");
 	line = strstr(out, "\n     7    1 low");
 	ck_assert_msg(line != NULL, "no line for domain 7:\n%s", out);
-	assert_has(line, "0 B / none");
+	assert_has(line, "0 B / none        -");
 }
 END_TEST
 
@@ -350,6 +355,11 @@ START_TEST(test_prometheus)
 			 "priority=\"high\",pool=\"0\",gpu=\"0\"} 1073741824\n");
 	assert_has(file, "vgpu_domain_queue_depth{domid=\"7\",devid=\"1\","
 			 "priority=\"low\",pool=\"1\",gpu=\"1\"} 3\n");
+	assert_has(file, "# TYPE vgpu_domain_context_overhead_bytes gauge\n");
+	assert_has(file, "vgpu_domain_context_overhead_bytes{domid=\"3\",devid=\"0\","
+			 "priority=\"high\",pool=\"0\",gpu=\"0\"} 1288490189\n");
+	assert_has(file, "vgpu_domain_context_overhead_bytes{domid=\"7\",devid=\"1\","
+			 "priority=\"low\",pool=\"1\",gpu=\"1\"} 0\n");
 	assert_has(file, "# TYPE vgpu_domain_memory_used_bytes gauge\n");
 	assert_has(file, "vgpu_gpu_turns_in_use{gpu=\"1\"} 1\n");
 	assert_has(file, "vgpu_arbiter_repairs_total 0\n");

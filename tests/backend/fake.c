@@ -484,8 +484,10 @@ static bool fx_hold;
 static struct { struct vgpu_exec_op *op; int status; } fx_held[4096];
 static int fx_nheld;
 static bool fx_no_r2;
+static uint64_t fx_ctx_overhead;
 
 void fake_exec_no_r2(bool no) { fx_no_r2 = no; }
+void fake_exec_ctx_overhead(uint64_t bytes) { fx_ctx_overhead = bytes; }
 
 void fake_exec_hold(bool hold) { fx_hold = hold; }
 int fake_exec_held(void) { return fx_nheld; }
@@ -496,6 +498,7 @@ void fake_exec_reset(void)
 	fx_hold = false;
 	fx_nheld = 0;
 	fx_no_r2 = false;
+	fx_ctx_overhead = 0;
 }
 
 int vgpu_exec_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out)
@@ -574,6 +577,7 @@ int vgpu_exec_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 	strcpy(info->name, "fake executor");
 	info->total_mem = info->free_mem = 1ull << 30;
 	info->copy_mode = VGPUIF_COPY_HOST;
+	info->ctx_overhead = fx_ctx_overhead;
 	return 0;
 }
 

@@ -63,6 +63,8 @@ struct fake_exec_stats {
 /* Make the fake executor answer ENOSYS for revision-2 ops (an executor
  * that lacks them). */
 void fake_exec_no_r2(bool no);
+/* What the fake executor reports as its context's own device memory. */
+void fake_exec_ctx_overhead(uint64_t bytes);
 /* Hold back completions until fake_exec_release(). */
 void fake_exec_hold(bool hold);
 /* Complete n held ops (all when n < 0) from a separate thread. */

@@ -853,11 +853,41 @@ START_TEST(test_device_info_dispatch)
 }
 END_TEST
 
+/* GET_INFO carries the executor's own context memory (the capacity
+ * figure) at its offset, and nothing in the bytes around it. */
+START_TEST(test_get_info_ctx_overhead)
+{
+	static const uint64_t overhead = 1288490189ull; /* 1.2 GiB */
+	struct vgpuif_request r = { 0 };
+	struct vgpuif_info info;
+	const uint8_t *b;
+	size_t i;
+
+	fake_exec_ctx_overhead(overhead);
+	start(true);
+	fake_grant(T, 30, false);
+	memset(fake_page(T, 30), 0xee, 4096);
+	one_seg(&r, 30, sizeof(info));
+	r.op = VGPUIF_OP_GET_INFO;
+	ck_assert_int_eq(call(&r, NULL), 0);
+	memcpy(&info, fake_page(T, 30), sizeof(info));
+	ck_assert_uint_eq(info.ctx_overhead, overhead);
+	ck_assert_uint_eq(info.mem_used, 0);  /* not part of the allocations */
+	b = (const uint8_t *)fake_page(T, 30);
+	for (i = offsetof(struct vgpuif_info, reserved0);
+	     i < offsetof(struct vgpuif_info, ctx_overhead); i++)
+		ck_assert_msg(b[i] == 0, "byte %zu is %#x", i, b[i]);
+	for (i = offsetof(struct vgpuif_info, reserved); i < sizeof(info); i++)
+		ck_assert_msg(b[i] == 0, "byte %zu is %#x", i, b[i]);
+	ck_assert_uint_eq(b[sizeof(info)], 0xee);  /* nothing past it */
+}
+END_TEST
+
 START_TEST(test_streams_events_dispatch)
 {
 	struct vgpuif_request r = { 0 };
 	struct vgpuif_response p;
-	uint64_t mem, st, st2, ev, ev2;
+	uint64_t mem, st, st2, ev, ev2, errors;
 	uint32_t ctx;
 	const void *estream;
 
@@ -914,13 +944,26 @@ START_TEST(test_streams_events_dispatch)
 			 VGPUIF_RSP_EBADF);
 	ck_assert_int_eq(fake_exec_stats().events_live, 1);
 
-	/* the stream limit of the context, then destroy frees a place */
+	/* the stream limit of the context (a refusal, not an error), then
+	 * destroy frees a place */
 	DEV.handles.max_streams = 2;
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p), 0);
 	st2 = p.result[0];
+	errors = DEV.stats.errors;
+	ck_assert_uint_eq(DEV.stats.refused, 0);
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_CREATE, ctx, &r, &p),
 			 VGPUIF_RSP_EMFILE);
+	ck_assert_uint_eq(DEV.stats.refused, 1);
+	ck_assert_uint_eq(DEV.stats.errors, errors);
+	/* the event limit alike */
+	DEV.handles.max_events = 1;
+	ck_assert_int_eq(r2_call(VGPUIF_OP_EVENT_CREATE, ctx, &r, &p),
+			 VGPUIF_RSP_EMFILE);
+	ck_assert_uint_eq(DEV.stats.refused, 2);
+	ck_assert_uint_eq(DEV.stats.errors, errors);
+	ck_assert_int_eq(fake_exec_stats().events_live, 1);
+	DEV.handles.max_events = VGPUIF_MAX_EVENTS_PER_CTX;
 	memset(&r, 0, sizeof(r));
 	r.args.stream.stream = st2;
 	ck_assert_int_eq(r2_call(VGPUIF_OP_STREAM_DESTROY, ctx, &r, NULL), 0);
@@ -1208,6 +1251,7 @@ static Suite *suite(void)
 	tc = tcase_create("revision 2");
 	tcase_add_checked_fixture(tc, base_setup, teardown);
 	tcase_add_test(tc, test_device_info_dispatch);
+	tcase_add_test(tc, test_get_info_ctx_overhead);
 	tcase_add_test(tc, test_streams_events_dispatch);
 	tcase_add_test(tc, test_inline_maps_nothing);
 	tcase_add_test(tc, test_module_global);

@@ -227,6 +227,11 @@ START_TEST(test_info)
 	ck_assert_uint_le(info.free_mem, info.total_mem);
 	ck_assert(info.copy_mode >= VGPUIF_COPY_STAGED &&
 		  info.copy_mode <= VGPUIF_COPY_HOST);
+	/* the context's own memory: none on the cpu, some for a CUDA context */
+	if (strcmp(et_name, "cpu"))
+		ck_assert_uint_gt(info.ctx_overhead, 0);
+	else
+		ck_assert_uint_eq(info.ctx_overhead, 0);
 	ck_assert_int_eq(vgpu_exec_mem_info(ex, &f, &t), 0);
 	ck_assert_uint_eq(t, info.total_mem);
 	ck_assert_uint_le(f, t);
@@ -244,6 +249,7 @@ START_TEST(test_info)
 	ck_assert_uint_eq(wi.cc_major, info.cc_major);
 	ck_assert_uint_eq(wi.sm_count, info.sm_count);
 	ck_assert_uint_eq(wi.copy_mode, info.copy_mode);
+	ck_assert_uint_eq(wi.ctx_overhead, info.ctx_overhead);
 	ck_assert_uint_eq(wi.max_param_bytes, VGPUIF_MAX_PARAM_BYTES);
 	ck_assert_uint_eq(wi.mem_quota, 0);
 	for (size_t i = 0; i < sizeof(wi.reserved); i++)

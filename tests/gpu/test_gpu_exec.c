@@ -263,10 +263,14 @@ START_TEST(test_gpu_info)
 	ck_assert_uint_gt(info.sm_count, 0);
 	ck_assert_uint_gt(info.total_mem, 1ull << 30);
 	ck_assert_int_eq(info.copy_mode, VGPUIF_COPY_STAGED);
-	printf("GPU: %s, cc %u.%u, %u SMs, %llu MiB, %llu MiB free, copies staged\n",
+	ck_assert_uint_gt(info.ctx_overhead, 0);
+	ck_assert_uint_lt(info.ctx_overhead, info.total_mem);
+	printf("GPU: %s, cc %u.%u, %u SMs, %llu MiB, %llu MiB free, copies staged, "
+	       "context overhead %llu MiB\n",
 	       info.name, info.cc_major, info.cc_minor, info.sm_count,
 	       (unsigned long long)(info.total_mem >> 20),
-	       (unsigned long long)(info.free_mem >> 20));
+	       (unsigned long long)(info.free_mem >> 20),
+	       (unsigned long long)(info.ctx_overhead >> 20));
 }
 END_TEST
 

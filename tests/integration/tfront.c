@@ -87,7 +87,8 @@ void tf_world_fini(struct tf_world *tw)
 	}
 }
 
-pid_t tf_backend_start(struct tf_dom *d)
+/* fork + exec the backend with the common arguments, then more. */
+static pid_t backend_spawn(struct tf_dom *d, const char *const *more)
 {
 	const char *argv[48];
 	char domid[16], devid[16];
@@ -114,16 +115,36 @@ pid_t tf_backend_start(struct tf_dom *d)
 	argv[n++] = "debug";
 	argv[n++] = "--log-file";
 	argv[n++] = d->log;
-	for (i = 0; d->extra[i] && n < 46; i++)
-		argv[n++] = d->extra[i];
+	for (i = 0; more[i] && n < 46; i++)
+		argv[n++] = more[i];
 	argv[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	d->backend = pid;
 	return pid;
+}
+
+pid_t tf_backend_start(struct tf_dom *d)
+{
+	d->backend = backend_spawn(d, d->extra);
+	return d->backend;
+}
+
+int tf_backend_run(struct tf_dom *d, const char *const *args)
+{
+	pid_t pid = backend_spawn(d, args);
+	int st;
+
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
 }
 
 bool tf_backend_alive(struct tf_dom *d)

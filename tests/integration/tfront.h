@@ -56,6 +56,11 @@ int  tf_dom_create(struct tf_world *tw, struct tf_dom *d, uint32_t domid,
 void tf_dom_destroy(struct tf_dom *d);
 
 pid_t tf_backend_start(struct tf_dom *d);
+/*
+ * Run the backend once with the common arguments plus args (NULL-terminated;
+ * not d->extra), e.g. --mark-closed, and wait: its exit status, 128+sig, -1.
+ */
+int  tf_backend_run(struct tf_dom *d, const char *const *args);
 /* SIGTERM and wait: the exit status (0..255), 128+sig when killed, -1. */
 int  tf_backend_stop(struct tf_dom *d);
 /* Is the backend process still running? */
