@@ -8,15 +8,20 @@
 #                 loopback integration, sanitizers, fuzzing, the module
 #                 build, the real-Xen testbed under QEMU
 #   make module   vgpu-front.ko against Debian's linux-headers-amd64, W=1
-#   make e2e      only the real-Xen scenarios
+#   make e2e      only the real-Xen scenarios (from the packages' contents)
+#   make deb      the Debian packages (debian/) into build/debs, checked with
+#                 lintian, and the guest module built from its DKMS package
 #   make bench    the benchmarks (results go to docs/performance.md by hand)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CTEST_ARGS ?=
+# The packages (make deb). The Xen testbed installs their contents into dom0
+# and the guests when VGPU_DEBS names them (make e2e and make check do).
+DEBS       ?= $(BUILD)/debs
 
-.PHONY: all deps build asan module check check-unit check-asan demo e2e bench clean help
+.PHONY: all deps build asan module deb check check-unit check-asan demo e2e bench clean help
 
 all: build
 
@@ -39,6 +44,9 @@ asan: deps
 module: deps
 	scripts/build-module.sh
 
+deb: deps
+	JOBS=$(JOBS) scripts/build-debs.sh $(DEBS)
+
 check-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE 'xen' $(CTEST_ARGS)
 
@@ -46,14 +54,15 @@ check-asan: asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	    ctest --output-on-failure -j $(JOBS) -L 'unit|loopback|fuzz' $(CTEST_ARGS)
 
-e2e: build module
-	cd $(BUILD) && ctest --output-on-failure -L xen $(CTEST_ARGS)
+e2e: build module deb
+	cd $(BUILD) && VGPU_DEBS=$(abspath $(DEBS)) ctest --output-on-failure -L 'xen|packages' $(CTEST_ARGS)
 
 # Order matters only for readability of the log: sanitizers first, then the
-# whole suite (the Xen testbed included) on the normal build, whose ctest
-# summary is the last line.
-check: module check-asan build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+# packages, then the whole suite (the Xen testbed included, from the
+# packages' contents) on the normal build, whose ctest summary is the last
+# line.
+check: module check-asan build deb
+	cd $(BUILD) && VGPU_DEBS=$(abspath $(DEBS)) ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 demo: build
 	scripts/demo.sh
@@ -62,5 +71,5 @@ bench: build
 	scripts/bench.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEBS)
 	-scripts/build-module.sh clean

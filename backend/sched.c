@@ -59,6 +59,8 @@ struct sched_state {
 	bool disabled;              /* off, or the region is unusable       */
 	bool refused;               /* pool excludes our GPU: EPERM         */
 	uint32_t priority, pool;    /* as registered                        */
+	bool yield;                 /* lock: a higher domain uses the GPU   */
+	uint64_t yield_checked_ns;  /* lock: when that was looked up        */
 	uint64_t mem_quota;
 	uint64_t ctx_overhead;      /* as the slot shows it                 */
 	uint32_t gpu_share;         /* percent, 0 = no cap                  */
@@ -95,6 +97,28 @@ static void sched_done(struct vgpu_exec_op *op, int status)
 	st->exec_done(op, status);
 }
 
+/*
+ * Below high priority: is a higher domain using the GPU (st->lock held)?
+ * The arbiter's hint, looked up at most every SCHED_YIELD_EVERY_NS; the
+ * executor then puts this domain's work on the GPU in small pieces.
+ */
+#define SCHED_YIELD_EVERY_NS  (500ull * 1000)
+#define SCHED_YIELD_WINDOW_NS (2ull * 1000 * 1000)
+
+static bool sched_yield_hint(struct sched_state *st)
+{
+	uint64_t now;
+
+	if (st->priority == VGPUIF_PRIO_HIGH || !st->slot)
+		return false;
+	now = vgpuback_now_ns();
+	if (now - st->yield_checked_ns >= SCHED_YIELD_EVERY_NS) {
+		st->yield = vgpu_arb_higher_active(st->slot, SCHED_YIELD_WINDOW_NS);
+		st->yield_checked_ns = now;
+	}
+	return st->yield;
+}
+
 /* Hand one op to the executor; st->lock held. done() comes either way. */
 static void sched_submit_locked(struct sched_state *st, struct vgpuback_req *r,
 				bool turn)
@@ -112,6 +136,7 @@ static void sched_submit_locked(struct sched_state *st, struct vgpuback_req *r,
 	if (turn) {
 		st->exec_done = e->done;
 		e->done = sched_done;
+		e->yield = sched_yield_hint(st);
 	}
 	rc = vgpu_exec_submit(st->dev->exec, e);
 	if (rc) {

@@ -1428,6 +1428,36 @@ int vgpu_arb_mem_release(struct vgpu_arb_slot *slot, uint64_t bytes)
 	}
 }
 
+bool vgpu_arb_higher_active(struct vgpu_arb_slot *slot, uint64_t window_ns)
+{
+	struct arb_shm_slot *me = arb_slot_nolock(slot), *s;
+	struct arb_shm *shm = slot->arb->shm;
+	uint64_t now = arb_now(slot->arb);
+	uint32_t prio, gpu;
+
+	if (!me)
+		return false;
+	prio = __atomic_load_n(&me->priority, __ATOMIC_RELAXED);
+	gpu = __atomic_load_n(&me->gpu, __ATOMIC_RELAXED);
+	if (prio == VGPUIF_PRIO_HIGH)
+		return false;
+	/* A hint, read without the lock: every field is one aligned word. */
+	for (uint32_t i = 0; i < VGPU_ARB_MAX_SLOTS; i++) {
+		s = &shm->slot[i];
+		if (s == me ||
+		    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SLOT_ACTIVE ||
+		    __atomic_load_n(&s->gpu, __ATOMIC_RELAXED) != gpu ||
+		    __atomic_load_n(&s->priority, __ATOMIC_RELAXED) >= prio)
+			continue;
+		if (__atomic_load_n(&s->held, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&s->queue, __ATOMIC_RELAXED) ||
+		    now - __atomic_load_n(&s->last_seen_ns, __ATOMIC_RELAXED) <
+		    window_ns)
+			return true;
+	}
+	return false;
+}
+
 void vgpu_arb_set_queue(struct vgpu_arb_slot *slot, uint32_t n)
 {
 	struct arb_shm_slot *s = arb_slot_nolock(slot);

@@ -232,6 +232,14 @@ int  vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns);
 int  vgpu_arb_mem_reserve(struct vgpu_arb_slot *slot, uint64_t bytes);
 int  vgpu_arb_mem_release(struct vgpu_arb_slot *slot, uint64_t bytes);
 
+/*
+ * Is a domain of a higher priority than the slot's using its GPU: holding
+ * a turn, holding requests, or seen within window_ns? A hint for the
+ * executor (the slot's own work then goes to the GPU in small pieces), read
+ * without the region's lock; false for a high-priority slot.
+ */
+bool vgpu_arb_higher_active(struct vgpu_arb_slot *slot, uint64_t window_ns);
+
 /* Requests the backend holds for the domain now (received, unanswered). */
 void vgpu_arb_set_queue(struct vgpu_arb_slot *slot, uint32_t n);
 

@@ -46,6 +46,14 @@
 /* Most inline bytes one command or response carries. */
 #define CW_MAX_INLINE 4096u
 
+/*
+ * cw_cmd.flags. CW_F_YIELD: a domain of a higher priority uses the GPU
+ * (executor.h's op->yield): the worker puts a large copy or memset on the
+ * GPU one slice at a time, waiting for each, and its threads sleep rather
+ * than spin while they wait.
+ */
+#define CW_F_YIELD 0x1u
+
 /* Internal commands beside the VGPUIF_OP_* opcodes they share a field with. */
 enum {
 	CW_OP_MEMINFO = 100,    /* result[0] = free, [1] = total            */
@@ -93,6 +101,8 @@ struct cw_cmd {
 	uint32_t op;            /* VGPUIF_OP_* or CW_OP_*                    */
 	uint32_t inline_len;    /* bytes after this header                  */
 	uint32_t dims[8];       /* LAUNCH: grid[3], block[3], shared, plen  */
+	uint32_t flags;         /* CW_F_*                                   */
+	uint32_t _pad0;
 	uint64_t ctx;           /* the executor's context id; 0 = none      */
 	uint64_t stream;        /* worker stream; 0 = the context's default */
 	uint64_t obj[2];        /* worker object ids                        */

@@ -323,6 +323,18 @@ static int prio_least, prio_greatest;
 static bool lost;                       /* atomic: the context is poisoned */
 static uint64_t spin_ns = 30000;        /* idle threads, before sleeping   */
 static uint64_t wait_spin_ns = 200000;  /* on an event, before blocking    */
+/*
+ * Yielding (CW_F_YIELD of the latest command; atomic): a higher-priority
+ * domain uses the GPU. Then no thread of ours spins (the higher domain's
+ * threads get the CPUs) and large copies and memsets go to the GPU in
+ * slices of slice_bytes, each waited for before the next, so that the
+ * higher domain's work waits behind one slice, not the whole op
+ * (VGPU_EXEC_SLICE_KB; 0 = never sliced; VGPU_EXEC_YIELD=0 ignores the
+ * hint altogether, to measure what it brings).
+ */
+static bool yielding;
+static bool yield_ignored;              /* VGPU_EXEC_YIELD=0: for benchmarks */
+static uint64_t slice_bytes = 1u << 20;
 
 /*
  * Waiter threads, made as streams get busy. One per stream that waits at
@@ -505,7 +517,8 @@ static CUresult eg_wait(struct evgroup *eg)
 		if (cr != CUDA_ERROR_NOT_READY)
 			return cr;
 		cpu_relax();
-	} while (now_ns() - t < wait_spin_ns);
+	} while (now_ns() - t < wait_spin_ns &&
+		 !__atomic_load_n(&yielding, __ATOMIC_RELAXED));
 	return cu.EventSynchronize(eg->ev);
 }
 
@@ -734,7 +747,8 @@ static void *waiter_thread(void *arg)
 			continue;
 		}
 		/* one idle thread spins briefly: the next answer is often near */
-		if (!spun && !spinner && spin_ns) {
+		if (!spun && !spinner && spin_ns &&
+		    !__atomic_load_n(&yielding, __ATOMIC_RELAXED)) {
 			unsigned long g = __atomic_load_n(&work_gen, __ATOMIC_ACQUIRE);
 			uint64_t t = now_ns();
 
@@ -1564,12 +1578,77 @@ static int do_launch(const struct cw_cmd *c, const unsigned char *data,
 	return cu_status(cr);
 }
 
+/* Bytes [off, off + n) of a copy or memset, on s. */
+static CUresult data_piece(const struct cw_cmd *c, uint64_t off, uint64_t n,
+			   CUstream s)
+{
+	struct wmem *m = (struct wmem *)(uintptr_t)c->obj[0];
+	struct wmem *m2 = (struct wmem *)(uintptr_t)c->obj[1];
+
+	switch (c->op) {
+	case VGPUIF_OP_MEMCPY_H2D:
+		return cu.MemcpyHtoDAsync(m->p + c->arg[0] + off,
+					  arena + c->stage_off + off, (size_t)n, s);
+	case VGPUIF_OP_MEMCPY_D2H:
+		return cu.MemcpyDtoHAsync(arena + c->stage_off + off,
+					  m->p + c->arg[0] + off, (size_t)n, s);
+	case VGPUIF_OP_MEMCPY_D2D:
+		return cu.MemcpyDtoDAsync(m->p + c->arg[0] + off,
+					  m2->p + c->arg[1] + off, (size_t)n, s);
+	default:        /* MEMSET; the element size checked by the caller */
+		if (c->arg[3] == 1)
+			return cu.MemsetD8Async(m->p + c->arg[0] + off,
+						(unsigned char)c->arg[2], (size_t)n, s);
+		if (c->arg[3] == 2)
+			return cu.MemsetD16Async(m->p + c->arg[0] + off,
+						 (unsigned short)c->arg[2],
+						 (size_t)n / 2, s);
+		return cu.MemsetD32Async(m->p + c->arg[0] + off,
+					 (unsigned int)c->arg[2], (size_t)n / 4, s);
+	}
+}
+
+/*
+ * A copy or memset of len bytes on ws. While yielding, one slice at a time,
+ * each waited for (a blocking-sync event: this thread sleeps) before the
+ * next goes to the GPU; the last is left to the completion path like any
+ * op. Slices are multiples of 4 bytes, so every element size divides them.
+ */
+static CUresult data_op(const struct cw_cmd *c, struct wstream *ws, uint64_t len)
+{
+	uint64_t slice = slice_bytes & ~3ull, off, n;
+	CUevent ev;
+	CUresult cr;
+
+	if (!slice || len <= slice || !__atomic_load_n(&yielding, __ATOMIC_RELAXED))
+		return data_piece(c, 0, len, ws->s);
+	for (off = 0; off < len; off += n) {
+		n = len - off < slice ? len - off : slice;
+		cr = data_piece(c, off, n, ws->s);
+		if (cr || off + n == len)
+			return cr;
+		ev = ev_get(&cr);
+		if (!ev)
+			return cr;
+		cr = cu.EventRecord(ev, ws->s);
+		if (!cr)
+			cr = cu.EventSynchronize(ev);
+		pthread_mutex_lock(&q_lock);
+		if (ev_pool_n < EV_POOL)
+			ev_pool[ev_pool_n++] = ev;
+		else
+			cu.EventDestroy(ev);
+		pthread_mutex_unlock(&q_lock);
+		if (cr)
+			return cr;
+	}
+	return CUDA_SUCCESS;
+}
+
 /* Enqueue a stream op's work on ws; a status. */
 static int enqueue(const struct cw_cmd *c, const unsigned char *data,
 		   struct wctx *x, struct wstream *ws)
 {
-	struct wmem *m = (struct wmem *)(uintptr_t)c->obj[0];
-	struct wmem *m2 = (struct wmem *)(uintptr_t)c->obj[1];
 	struct wevent *e = (struct wevent *)(uintptr_t)c->event[0];
 	CUresult cr;
 
@@ -1578,33 +1657,18 @@ static int enqueue(const struct cw_cmd *c, const unsigned char *data,
 		return cu_status(cr);
 	switch (c->op) {
 	case VGPUIF_OP_MEMCPY_H2D:
-		if (c->arg[1] > c->stage_len)
-			return VGPUIF_RSP_EINVAL;
-		cr = cu.MemcpyHtoDAsync(m->p + c->arg[0], arena + c->stage_off,
-					(size_t)c->arg[1], ws->s);
-		break;
 	case VGPUIF_OP_MEMCPY_D2H:
 		if (c->arg[1] > c->stage_len)
 			return VGPUIF_RSP_EINVAL;
-		cr = cu.MemcpyDtoHAsync(arena + c->stage_off, m->p + c->arg[0],
-					(size_t)c->arg[1], ws->s);
+		cr = data_op(c, ws, c->arg[1]);
 		break;
 	case VGPUIF_OP_MEMCPY_D2D:
-		cr = cu.MemcpyDtoDAsync(m->p + c->arg[0], m2->p + c->arg[1],
-					(size_t)c->arg[2], ws->s);
+		cr = data_op(c, ws, c->arg[2]);
 		break;
 	case VGPUIF_OP_MEMSET:
-		if (c->arg[3] == 1)
-			cr = cu.MemsetD8Async(m->p + c->arg[0], (unsigned char)c->arg[2],
-					      (size_t)c->arg[1], ws->s);
-		else if (c->arg[3] == 2)
-			cr = cu.MemsetD16Async(m->p + c->arg[0], (unsigned short)c->arg[2],
-					       (size_t)c->arg[1] / 2, ws->s);
-		else if (c->arg[3] == 4)
-			cr = cu.MemsetD32Async(m->p + c->arg[0], (unsigned int)c->arg[2],
-					       (size_t)c->arg[1] / 4, ws->s);
-		else
+		if (c->arg[3] != 1 && c->arg[3] != 2 && c->arg[3] != 4)
 			return VGPUIF_RSP_EINVAL;
+		cr = data_op(c, ws, c->arg[1]);
 		break;
 	case VGPUIF_OP_LAUNCH:
 		return do_launch(c, data, ws->s);
@@ -1871,6 +1935,20 @@ static void do_cmd(const struct cw_cmd *c, const unsigned char *data)
 	}
 	if (c->ctx)
 		x = ctx_find(c->ctx);
+	/* the arbiter's hint comes with the ops that take a turn */
+	switch (c->op) {
+	case VGPUIF_OP_MEMCPY_H2D:
+	case VGPUIF_OP_MEMCPY_D2H:
+	case VGPUIF_OP_MEMCPY_D2D:
+	case VGPUIF_OP_MEMSET:
+	case VGPUIF_OP_LAUNCH:
+	case VGPUIF_OP_VECTOR_ADD:
+		__atomic_store_n(&yielding, (c->flags & CW_F_YIELD) && !yield_ignored,
+				 __ATOMIC_RELAXED);
+		break;
+	default:
+		break;
+	}
 
 	switch (c->op) {
 	case VGPUIF_OP_CTX_CREATE:
@@ -2337,14 +2415,19 @@ cuda_fail:
 	       cr == CUDA_ERROR_OUT_OF_MEMORY ? -ENOMEM : -EIO;
 }
 
-static uint64_t env_us(const char *name, uint64_t dflt_ns)
+static uint64_t env_u64(const char *name, uint64_t dflt)
 {
 	const char *s = getenv(name);
-	unsigned long long us;
+	unsigned long long v;
 
-	if (s && sscanf(s, "%llu", &us) == 1)
-		return us * 1000ull;
-	return dflt_ns;
+	if (s && sscanf(s, "%llu", &v) == 1)
+		return v;
+	return dflt;
+}
+
+static uint64_t env_us(const char *name, uint64_t dflt_ns)
+{
+	return env_u64(name, dflt_ns / 1000ull) * 1000ull;
 }
 
 int vgpu_exec_cuda_worker_main(const char *spec)
@@ -2369,6 +2452,8 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 	lim_stack = stack;
 	arena_size = (size_t)size;
 	spin_ns = env_us("VGPU_EXEC_SPIN_US", spin_ns);
+	slice_bytes = env_u64("VGPU_EXEC_SLICE_KB", slice_bytes >> 10) << 10;
+	yield_ignored = env_u64("VGPU_EXEC_YIELD", 1) == 0;
 	wait_spin_ns = env_us("VGPU_EXEC_WAIT_SPIN_US", wait_spin_ns);
 	/*
 	 * No PR_SET_PDEATHSIG (it fires when the forking thread ends, not the
@@ -2390,7 +2475,8 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 
 		do {
 			n = cw_recv(sock, &m, sizeof(m), MSG_DONTWAIT);
-		} while ((n == -EAGAIN || n == -EINTR) && now_ns() - t < spin_ns);
+		} while ((n == -EAGAIN || n == -EINTR) && now_ns() - t < spin_ns &&
+			 !__atomic_load_n(&yielding, __ATOMIC_RELAXED));
 		if (n == -EAGAIN)
 			n = cw_recv(sock, &m, sizeof(m), 0);
 		if (n == -EINTR)

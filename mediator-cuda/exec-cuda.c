@@ -129,6 +129,9 @@ struct cuda_exec {
 	pid_t pid;
 	uint32_t gen;
 	bool dead;                      /* no worker can be started          */
+	bool replacing;                 /* a fault was answered: nothing more
+					 * goes to this worker (the reader
+					 * replaces it next)                 */
 	bool closing;
 	struct cw_hello hello;
 	size_t arena_head;              /* next free byte (ring allocator)   */
@@ -677,7 +680,7 @@ static void stage_in(struct cuda_exec *ce, struct xop *x)
  */
 static void flush_pending(struct cuda_exec *ce)
 {
-	while (ce->pending && ce->sock >= 0) {
+	while (ce->pending && ce->sock >= 0 && !ce->replacing) {
 		struct xop *x = ce->pending;
 		struct vgpu_exec_ctx *ctx = x->op ? x->op->ctx : NULL;
 		uint64_t off = 0;
@@ -998,6 +1001,7 @@ static void worker_restart(struct cuda_exec *ce, int head_status,
 	pid = ce->pid;
 	ce->sock = -1;
 	ce->pid = 0;
+	ce->replacing = false;          /* sock < 0 holds everything now */
 	items = fail_inflight(ce, head_status, &n);
 	ce->gen++;
 	ce->restarts++;
@@ -1177,6 +1181,13 @@ static void *reader_thread(void *arg)
 		} else {
 			st = finish(ce, x, r, in.data);
 		}
+		/*
+		 * A poisoned context: what the guest sends after this answer
+		 * (done() below) waits for the new worker, not the old one,
+		 * which would answer it EREMOTEIO.
+		 */
+		if (r->lost)
+			ce->replacing = true;
 		flush_pending(ce);
 		if (!ce->inflight && !ce->pending)
 			pthread_cond_broadcast(&ce->idle_cond);
@@ -1288,6 +1299,7 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	struct cobj *m, *m2;
 
 	c->op = op->opcode;
+	c->flags = op->yield ? CW_F_YIELD : 0;
 	switch (op->opcode) {
 	case VGPUIF_OP_GET_INFO:
 		c->op = CW_OP_MEMINFO;

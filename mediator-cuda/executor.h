@@ -225,6 +225,15 @@ struct vgpu_exec_op {
 	 */
 	bool     mem_limited;
 	uint64_t mem_limit;
+	/*
+	 * A domain of a higher priority is using this GPU (the arbiter's
+	 * hint): keep little of this op on the device at a time, so that the
+	 * higher domain's work waits behind a small piece of it, not all of
+	 * it (cuda: copies and memsets go in slices, each waited for before
+	 * the next, and the worker sleeps instead of spinning). An executor
+	 * may ignore it; results are the same either way.
+	 */
+	bool     yield;
 
 	/* Filled by the executor before done(). */
 	uint64_t result[2];    /* as the response's result[]                */

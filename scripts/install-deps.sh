@@ -10,6 +10,8 @@ set -euo pipefail
 # Build: userspace (CMake, Check, libxen*), the module (Debian's headers),
 # 32-bit layout checks (multilib), fuzzing and sanitizers (clang + runtime).
 # Test: the real-Xen testbed under QEMU, valgrind.
+# Packages (make deb): debhelper with DKMS support, dkms itself (the module
+# is built once from its package), lintian; man-db to check the man pages.
 PKGS=(
   build-essential cmake pkg-config check
   libxen-dev
@@ -18,6 +20,7 @@ PKGS=(
   clang libclang-rt-14-dev
   valgrind
   qemu-system-x86 busybox-static cpio kmod xz-utils
+  debhelper dh-dkms dkms lintian man-db
 )
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ -f "$here/tests/xen/packages.txt" ]; then

@@ -75,7 +75,8 @@ static const char usage_text[] =
 "Examples:\n"
 "  vgpu-attach 5\n"
 "  vgpu-attach 7 --priority high --mem-quota 8G\n"
-"See also: vgpu-detach(1), vgpu-list(1), vgpu-xl-create(1), docs/operations.md.\n";
+"See also: vgpu-detach(8), vgpu-list(8), vgpu-xl-create(8), vgpu-backend(8),\n"
+"docs/operations.md.\n";
 
 struct attach_opts {
 	uint32_t domid;

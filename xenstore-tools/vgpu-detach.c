@@ -45,7 +45,7 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 detached; 1 failed (not attached, XenStore unreachable,\n"
 "permission denied, frontend did not close without --force); 2 bad usage.\n"
-"See also: vgpu-attach(1), vgpu-list(1), docs/operations.md.\n";
+"See also: vgpu-attach(8), vgpu-list(8), docs/operations.md.\n";
 
 struct detach_opts {
 	uint32_t domid;

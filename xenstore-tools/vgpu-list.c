@@ -37,7 +37,7 @@ static const char usage_text[] =
 "\n"
 "Exit status: 0 listed (possibly nothing); 1 XenStore unreachable or\n"
 "permission denied; 2 bad usage.\n"
-"See also: vgpu-attach(1), vgpu-detach(1), vgpu-smi(1).\n";
+"See also: vgpu-attach(8), vgpu-detach(8), vgpu-smi(1).\n";
 
 struct dev_info {
 	uint32_t domid, devid;

@@ -94,7 +94,7 @@ static const char usage_text[] =
 "  vgpu-smi                      a table, rates over half a second\n"
 "  vgpu-smi -l 2                 refresh every 2 s\n"
 "  vgpu-smi -l 15 --prometheus /var/lib/node_exporter/textfile/vgpu.prom\n"
-"See also: vgpu-list(1), vgpu-attach(1), vgpu-backend(8), nvidia-smi(1).\n";
+"See also: vgpu-list(8), vgpu-attach(8), vgpu-backend(8), nvidia-smi(1).\n";
 
 struct opts {
 	double loop_s;          /* 0 = once */

@@ -711,6 +711,65 @@ START_TEST(test_share)
 }
 END_TEST
 
+/*
+ * The executor's yield hint: a domain below high is told when one of a
+ * higher class uses its GPU (holds a turn, holds requests, or was seen
+ * within the window), and never about lower classes or other GPUs.
+ */
+START_TEST(test_higher_active)
+{
+	struct vgpu_arb_slot *sl[4];
+	static const uint32_t prio[4] = { L, M, H, H };
+	static const int32_t gpu[4] = { 0, 0, 0, 1 };
+	struct vgpu_arb_slot *l, *m, *h, *h1;
+
+	g_cfg.ngpus = 2;
+	g_arb = open_region(&g_cfg);
+	vgpu_arb_debug_set_clock(g_arb, fake_clock, NULL);
+	fake_now = 0;
+	for (int i = 0; i < 4; i++) {
+		struct vgpu_arb_domain d = { .domid = (uint32_t)i + 1,
+					     .priority = prio[i], .gpu = gpu[i] };
+
+		ck_assert_int_eq(vgpu_arb_register(g_arb, &d, &sl[i]), 0);
+	}
+	l = sl[0];
+	m = sl[1];
+	h = sl[2];
+	h1 = sl[3];             /* high, on the other GPU */
+	/* all just registered (seen at 0): within a 2 ms window at 1 ms */
+	__atomic_store_n(&fake_now, 1 * MS, __ATOMIC_SEQ_CST);
+	ck_assert(vgpu_arb_higher_active(l, 2 * MS));
+	ck_assert(vgpu_arb_higher_active(m, 2 * MS));
+	ck_assert(!vgpu_arb_higher_active(h, 2 * MS));  /* nobody is higher */
+	/* all idle for 10 ms: nothing */
+	__atomic_store_n(&fake_now, 10 * MS, __ATOMIC_SEQ_CST);
+	ck_assert(!vgpu_arb_higher_active(l, 2 * MS));
+	ck_assert(!vgpu_arb_higher_active(m, 2 * MS));
+	/* the other GPU's high domain busy: not ours */
+	vgpu_arb_set_queue(h1, 3);
+	ck_assert(!vgpu_arb_higher_active(l, 2 * MS));
+	/* the medium one holds requests: the low one yields, medium not */
+	vgpu_arb_set_queue(m, 1);
+	ck_assert(vgpu_arb_higher_active(l, 2 * MS));
+	ck_assert(!vgpu_arb_higher_active(m, 2 * MS));
+	vgpu_arb_set_queue(m, 0);
+	/* ours holds a turn: both below it yield, also later */
+	ck_assert_int_eq(vgpu_arb_acquire(h, 0), 0);
+	__atomic_store_n(&fake_now, 30 * MS, __ATOMIC_SEQ_CST);
+	ck_assert(vgpu_arb_higher_active(l, 2 * MS));
+	ck_assert(vgpu_arb_higher_active(m, 2 * MS));
+	ck_assert_int_eq(vgpu_arb_release(h, 0), 0);
+	/* released at 30 ms: seen 1 ms ago, then 5 ms ago */
+	__atomic_store_n(&fake_now, 31 * MS, __ATOMIC_SEQ_CST);
+	ck_assert(vgpu_arb_higher_active(l, 2 * MS));
+	__atomic_store_n(&fake_now, 35 * MS, __ATOMIC_SEQ_CST);
+	ck_assert(!vgpu_arb_higher_active(l, 2 * MS));
+	for (int i = 3; i >= 0; i--)
+		vgpu_arb_unregister(sl[i]);
+}
+END_TEST
+
 START_TEST(test_tokens)
 {
 	struct vgpu_arb_slot *a, *b, *c;
@@ -1191,6 +1250,7 @@ static Suite *arbiter_suite(void)
 	tcase_add_test(tc, test_aging);
 	tcase_add_test(tc, test_share);
 	tcase_add_test(tc, test_tokens);
+	tcase_add_test(tc, test_higher_active);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_burst);
 	tcase_add_test(tc, test_high_reserve);

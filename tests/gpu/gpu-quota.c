@@ -5,7 +5,9 @@
  * __constant__ banks, known before it is loaded and refused past the quota
  * (EDQUOT, with a log line that says what and how much); the local memory
  * a launch makes the driver reserve, charged or refused before the launch;
- * the context limits dom0 fixes and the context's own memory.
+ * the context limits dom0 fixes and the context's own memory. Also the
+ * slicing of copies and memsets while a higher-priority domain uses the
+ * GPU (op->yield, #15 item 4): the same bytes, in pieces.
  *
  * The executor does not keep the quota: the backend passes what is left
  * (op->mem_limited, op->mem_limit) and charges what the op reports
@@ -395,6 +397,80 @@ START_TEST(test_limits_fixed)
 }
 END_TEST
 
+/* ------------------------------------------ yielding to a higher domain */
+
+static int yop(int opcode, struct vgpu_exec_mem *m, uint64_t off, void *buf,
+	       uint64_t len)
+{
+	struct vgpu_exec_op op = { .opcode = (uint8_t)opcode, .ctx = ctx,
+				   .yield = true };
+	struct vgpu_exec_iov iov = { buf, (size_t)len };
+
+	op.u.copy.mem = m;
+	op.u.copy.offset = off;
+	op.u.copy.length = len;
+	op.iov = &iov;
+	op.niov = 1;
+	return et_run(ex, &op);
+}
+
+/*
+ * op->yield (a higher-priority domain uses the GPU): copies and memsets
+ * larger than a slice go in slices; every byte lands where it would have.
+ */
+START_TEST(test_yield_sliced)
+{
+	const uint64_t len = 5 * MIB + 12;      /* 5 slices and a tail */
+	unsigned char *a = malloc(len), *b = malloc(len);
+	struct vgpu_exec_mem *m, *m2;
+	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_MEMSET, .ctx = ctx,
+				   .yield = true };
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(et_alloc(ex, ctx, len + 64, &m, NULL), 0);
+	ck_assert_int_eq(et_alloc(ex, ctx, len + 64, &m2, NULL), 0);
+	et_fill(a, len, 7);
+	ck_assert_int_eq(yop(VGPUIF_OP_MEMCPY_H2D, m, 4, a, len), 0);
+	memset(b, 0, len);
+	ck_assert_int_eq(yop(VGPUIF_OP_MEMCPY_D2H, m, 4, b, len), 0);
+	ck_assert(!memcmp(a, b, len));
+	/* D2D: m[4..] to m2[8..] */
+	{
+		struct vgpu_exec_op d = { .opcode = VGPUIF_OP_MEMCPY_D2D,
+					  .ctx = ctx, .yield = true };
+
+		d.u.d2d.dst = m2;
+		d.u.d2d.dst_offset = 8;
+		d.u.d2d.src = m;
+		d.u.d2d.src_offset = 4;
+		d.u.d2d.length = len;
+		ck_assert_int_eq(et_run(ex, &d), 0);
+	}
+	memset(b, 0, len);
+	ck_assert_int_eq(et_d2h(ex, ctx, m2, 8, b, len, 1), 0);
+	ck_assert(!memcmp(a, b, len));
+	/* a 32-bit memset of all of it but the first and last words */
+	op.u.memset.mem = m2;
+	op.u.memset.offset = 12;
+	op.u.memset.length = len - 8;
+	op.u.memset.value = 0xa5c3e1f7u;
+	op.u.memset.elem_size = 4;
+	ck_assert_int_eq(et_run(ex, &op), 0);
+	ck_assert_int_eq(et_d2h(ex, ctx, m2, 8, b, len, 1), 0);
+	ck_assert(!memcmp(b, a, 4));
+	for (uint64_t i = 4; i + 4 <= len - 4; i += 4) {
+		uint32_t w;
+
+		memcpy(&w, b + i, 4);
+		ck_assert_msg(w == 0xa5c3e1f7u, "word at %" PRIu64 ": %08x", i, w);
+	}
+	ck_assert(!memcmp(b + len - 4, a + len - 4, 4));
+	free(a);
+	free(b);
+}
+END_TEST
+
 Suite *gpu_quota_suite(void)
 {
 	Suite *s = suite_create("cuda executor: GPU memory a domain causes");
@@ -413,6 +489,12 @@ Suite *gpu_quota_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_local_quota);
 	tcase_add_test(tc, test_local_kept_across_restart);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("yielding");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_yield_sliced);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("context limits");

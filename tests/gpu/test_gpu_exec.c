@@ -577,6 +577,63 @@ START_TEST(test_fault_isolated)
 }
 END_TEST
 
+/*
+ * What a guest sends the moment its faulting op is answered (from inside
+ * that done(), before the executor has replaced its worker) goes to the
+ * new worker: a SYNC then succeeds. It was sent to the poisoned one and
+ * answered EREMOTEIO.
+ */
+struct after_fault {
+	struct et_wait w;       /* first: et_done's priv */
+	struct vgpu_exec_op sync;
+	struct et_wait sw;
+	int submit;
+};
+
+static void fault_done(struct vgpu_exec_op *op, int status)
+{
+	struct after_fault *a = op->priv;
+
+	a->sync = (struct vgpu_exec_op){ .opcode = VGPUIF_OP_SYNC, .ctx = ctx,
+					 .done = et_done, .priv = &a->sw };
+	a->submit = vgpu_exec_submit(ex, &a->sync);
+	et_done(op, status);
+}
+
+START_TEST(test_op_right_after_fault)
+{
+	struct vgpu_exec_func *f = guest_kernel("vt_fault");
+	struct vgpu_exec_op op = { .opcode = VGPUIF_OP_LAUNCH, .ctx = ctx };
+	uint64_t bogus = 0x10;
+	struct vgpu_exec_iov iov = { &bogus, 8 };
+	struct after_fault a;
+
+	et_wait_init(&a.w);
+	et_wait_init(&a.sw);
+	op.u.launch.func = f;
+	op.u.launch.grid[0] = op.u.launch.grid[1] = op.u.launch.grid[2] = 1;
+	op.u.launch.block[0] = op.u.launch.block[1] = op.u.launch.block[2] = 1;
+	op.u.launch.param_len = 8;
+	op.iov = &iov;
+	op.niov = 1;
+	op.done = fault_done;
+	op.priv = &a;
+	ck_assert_int_eq(vgpu_exec_submit(ex, &op), 0);
+	pthread_mutex_lock(&a.w.lock);
+	while (!a.w.calls)
+		pthread_cond_wait(&a.w.cond, &a.w.lock);
+	pthread_mutex_unlock(&a.w.lock);
+	ck_assert_int_eq(a.w.status, VGPUIF_RSP_EREMOTEIO);
+	ck_assert_int_eq(a.submit, 0);
+	pthread_mutex_lock(&a.sw.lock);
+	while (!a.sw.calls)
+		pthread_cond_wait(&a.sw.cond, &a.sw.lock);
+	pthread_mutex_unlock(&a.sw.lock);
+	ck_assert_msg(a.sw.status == 0, "the SYNC sent right after the fault: %d",
+		      a.sw.status);
+}
+END_TEST
+
 START_TEST(test_watchdog_isolated)
 {
 	struct vgpu_exec_func *f;
@@ -733,6 +790,7 @@ static Suite *gpu_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_fault_isolated);
+	tcase_add_test(tc, test_op_right_after_fault);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("watchdog");

@@ -8,7 +8,7 @@
 # runs a faulting kernel in one guest while another works, and collects the
 # timings (launch latency, copy sweep, matmul) side by side.
 #
-# BUILD: a build folder of this repository (vgpu-backend, vgpu-loopguest,
+# BUILD: a build folder of this repository (vgpu-backend, vgpu-loopback-xl,
 # the guest libcuda.so.1). OUT (default: a temporary folder): where the
 # binaries, logs and summary.txt go. Exit 0 when everything passed, 1 on a
 # failure, 77 (SKIP) without nvcc or a GPU. Mediated runs SKIP, loudly,
@@ -72,7 +72,7 @@ cleanup() {
 	rm -rf "$world"
 }
 trap cleanup EXIT
-g="$bin/vgpu-loopguest"
+g="$bin/vgpu-loopback-xl"
 "$g" -w "$world/w" world-create || exit 1
 for d in 1 2; do
 	"$g" -w "$world/w" domain-create $d && "$g" -w "$world/w" attach $d || exit 1
