@@ -59,7 +59,7 @@ fi
 R=$root$prefix
 
 # Programs: the test helpers of bin/ are the only ones not installed.
-helpers=" vgpu-test-liar vgpu-xen-testfront "
+helpers=" vgpu-test-liar vgpu-xen-testfront gpu-limits-guest "
 sbin_progs=" vgpu-backend vgpu-attach vgpu-detach vgpu-list vgpu-xl-create vgpu-exec-probe "
 for f in "$build"/bin/*; do
 	p=${f##*/}
