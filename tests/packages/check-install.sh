@@ -58,8 +58,9 @@ if ! DESTDIR=$root cmake --install "$build" >"$work/install.log" 2>&1; then
 fi
 R=$root$prefix
 
-# Programs: the test helpers of bin/ are the only ones not installed.
-helpers=" vgpu-test-liar vgpu-xen-testfront gpu-limits-guest "
+# Programs: the test helpers of bin/ (test-helpers.txt, which the Xen testbed
+# also reads) are the only ones not installed.
+helpers=" $(sed -e 's/#.*//' "$src/tests/packages/test-helpers.txt" | tr '\n' ' ') "
 sbin_progs=" vgpu-backend vgpu-attach vgpu-detach vgpu-list vgpu-xl-create vgpu-exec-probe "
 for f in "$build"/bin/*; do
 	p=${f##*/}
