@@ -239,7 +239,7 @@ if [ -d "$REPO/tests/data/cuda-13.0" ]; then
 fi
 if [ -n "$DEBS" ]; then
     KO=$DEBS/dkms/$KVER/vgpu-front.ko
-    KO_FROM="vgpu-front-dkms's DKMS build (${KO#"$DEBS/"})"
+    KO_FROM="the DKMS build of vgpu-front-dkms, ${KO#"$DEBS/"}"
 else
     KO=$REPO/frontend-kmod/vgpu-front.ko
     KO_FROM=frontend-kmod/vgpu-front.ko
