@@ -68,7 +68,7 @@ check "the unit's Documentation= file $doc is in the package" has vgpu-xen-dom0 
 dpkg-deb -e "${deb[vgpu-xen-dom0]}" "$scratch/dom0-ctl"
 # dh_installsystemd skips template units: systemd must still learn of it.
 check "its postinst and postrm run systemctl daemon-reload (a template unit: nothing enabled or started)" \
-	sh -c 'grep -q "systemctl --system daemon-reload" "$1/postinst" && grep -q "systemctl --system daemon-reload" "$1/postrm" && ! grep -q "deb-systemd-invoke start" "$1/postinst"' sh "$scratch/dom0-ctl"
+	sh -c 'grep -qs "systemctl --system daemon-reload" "$1/postinst" && grep -qs "systemctl --system daemon-reload" "$1/postrm" && ! grep -qs "deb-systemd-invoke start" "$1/postinst"' sh "$scratch/dom0-ctl"
 
 # DKMS
 conf=$(grep -x '/usr/src/vgpu-front-[^/]*/dkms.conf' "$scratch/vgpu-front-dkms.list" | head -n 1)
@@ -154,6 +154,13 @@ for p in "${!deb[@]}"; do
 		case $f in /usr/sbin/*) s=8 ;; *) s=1 ;; esac
 		check "$p: $f has its man page man$s/$n.$s.gz in the package" \
 			sh -c 'grep -q "^/usr/share/man/man$2/$3\.$2\.gz" "$1"' sh "$scratch/$p.list" "$s" "$n"
+		# `man NAME` on the unpacked package, as after installing it: found and
+		# rendered (a link to another page must resolve inside the package).
+		if command -v man >/dev/null; then
+			check "$p: man $n finds and renders its page" sh -c \
+				'MANPATH=$1 MANWIDTH=80 man -w "$2" | grep -q "^$1/" && MANPATH=$1 MANWIDTH=80 man "$2" 2>&1 | grep -q "^NAME"' \
+				sh "$scratch/$p/usr/share/man" "$n"
+		fi
 	done
 done
 dups=$(cat "$scratch"/*.list | sed 's/ -> .*//' | grep -v '/$' | sort | uniq -d | tr '\n' ' ')
