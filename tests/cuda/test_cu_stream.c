@@ -171,16 +171,55 @@ static void destroyed_stream_work(void)
 	cuMemFree(a);
 }
 
+/* dom0's range as lcu-devinfo printed it (VGPU_TEST_DEVINFO); 0 without one. */
+static int snapshot_priorities(int *least, int *greatest)
+{
+	const char *path = getenv("VGPU_TEST_DEVINFO");
+	char line[512];
+	int found = 0;
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "r")))
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "priorities %d %d", least, greatest) == 2;
+	fclose(f);
+	return found;
+}
+
 static void priorities(void)
 {
 	CUstream s;
-	int lo, hi, p;
+	int lo, hi, p, want_lo, want_hi;
 
 	CU_OK(cuCtxGetStreamPriorityRange(&lo, &hi));
+	T_CHECK(hi <= lo, "range [%d, %d]", hi, lo);
+	/* The guest library reports dom0's range. */
+	if (snapshot_priorities(&want_lo, &want_hi))
+		T_CHECK(lo == want_lo && hi == want_hi, "range least %d greatest %d, dom0 says "
+			"%d %d", lo, hi, want_lo, want_hi);
 	CU_MUST(cuStreamCreateWithPriority(&s, CU_STREAM_NON_BLOCKING, hi - 100));
 	CU_OK(cuStreamGetPriority(s, &p));
 	T_CHECK(p == hi, "priority %d clamped to %d", p, hi);
 	CU_OK(cuStreamDestroy(s));
+	CU_MUST(cuStreamCreateWithPriority(&s, CU_STREAM_NON_BLOCKING, lo + 100));
+	CU_OK(cuStreamGetPriority(s, &p));
+	T_CHECK(p == lo, "priority %d clamped to %d", p, lo);
+	CU_OK(cuStreamDestroy(s));
+	/* Every priority of the range is kept as given (and works). */
+	for (int q = hi; q <= lo; q++) {
+		CUdeviceptr a;
+
+		CU_MUST(cuStreamCreateWithPriority(&s, 0, q));
+		CU_OK(cuStreamGetPriority(s, &p));
+		T_CHECK(p == q, "priority %d came back as %d", q, p);
+		CU_MUST(cuMemAlloc(&a, 64));
+		CU_OK(cuMemsetD32Async(a, (unsigned int)(q + 1000), 16, s));
+		CU_OK(cuStreamSynchronize(s));
+		T_CHECK(read_word(a) == (uint32_t)(q + 1000), "work on the stream of priority %d", q);
+		cuMemFree(a);
+		CU_OK(cuStreamDestroy(s));
+	}
 }
 
 static int host_fn_ran;

@@ -74,7 +74,7 @@ b cc-drv.log cc -std=gnu11 -O2 -Wall -Wextra -I"$cuda/include" -o "$out/bin/drv_
 cu_tests="test_cu_device test_cu_context test_cu_memory test_cu_stream test_cu_errors test_cu_module"
 for t in $cu_tests; do
 	b "cc-$t.log" cc -std=gnu11 -O2 -Wall -Wno-deprecated-declarations -I"$cuda/include" \
-		-I"$root/tests/cuda" -o "$out/bin/$t" "$root/tests/cuda/$t.c" -L"$stubs" -lcuda \
+		-I"$root/tests/cuda" -I"$root/guest/libcuda" -o "$out/bin/$t" "$root/tests/cuda/$t.c" -L"$stubs" -lcuda \
 		-lpthread -lm
 done
 say "built: dk.fatbin (sm_$cc SASS + compute_$cc PTX), dk.ptx, drv_tests, $cu_tests"
