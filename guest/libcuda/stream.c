@@ -623,8 +623,9 @@ static CUresult elapsed(float *ms, CUevent a, CUevent b)
 		r = event_args(b, &eb, &vb);
 	if (r != CUDA_SUCCESS)
 		return r;
+	/* No place for the answer: what NVIDIA's driver 580 says to that. */
 	if (!ms)
-		return CUDA_ERROR_INVALID_VALUE;
+		return CUDA_ERROR_INVALID_HANDLE;
 	if (!ea->recorded || !eb->recorded || ea->ctx != eb->ctx ||
 	    (ea->flags & CU_EVENT_DISABLE_TIMING) || (eb->flags & CU_EVENT_DISABLE_TIMING))
 		return CUDA_ERROR_INVALID_HANDLE;

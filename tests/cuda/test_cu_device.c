@@ -97,7 +97,8 @@ static void before_init(void)
 	CU_OK(cuGetErrorString(CUDA_ERROR_OUT_OF_MEMORY, &s));
 	T_CHECK(s && *s, "no error string");
 	CU_EXPECT(cuGetErrorName((CUresult)12345, &s), CUDA_ERROR_INVALID_VALUE);
-	CU_EXPECT(cuGetErrorString(CUDA_SUCCESS, NULL), CUDA_ERROR_INVALID_VALUE);
+	/* Not comparable natively: NVIDIA's driver 580 writes through the NULL. */
+	CU_EXPECT_GUEST(cuGetErrorString(CUDA_SUCCESS, NULL), CUDA_ERROR_INVALID_VALUE);
 	/* Flags must be 0. */
 	CU_EXPECT(cuInit(1), CUDA_ERROR_INVALID_VALUE);
 }
