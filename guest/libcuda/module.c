@@ -127,7 +127,7 @@ static CUresult module_load(CUmodule *pmod, const void *image, unsigned int nopt
 			    CUjit_option *opt, void **val)
 {
 	struct lcu_ctx *c;
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 	struct jit_opts j;
 	enum vgpu_module_format fmt;
 	const void *p;
@@ -303,7 +303,7 @@ LCU_API CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *fname)
 static CUresult module_args(CUmodule h, struct lcu_module **out, vgpu_t **v)
 {
 	CUresult r = lcu_init_check();
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 
 	if (r != CUDA_SUCCESS)
 		return r;
@@ -345,7 +345,7 @@ static void module_forget_locked(struct lcu_module *m)
 
 LCU_API CUresult CUDAAPI cuModuleUnload(CUmodule hmod)
 {
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 	vgpu_t *v;
 	CUresult r = module_args(hmod, &m, &v);
 	int rc;
@@ -365,7 +365,7 @@ LCU_API CUresult CUDAAPI cuModuleUnload(CUmodule hmod)
 
 void lcu_modules_drop(struct lcu_ctx *c)
 {
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 
 	pthread_mutex_lock(&c->lock);
 	while ((m = c->modules)) {
@@ -378,7 +378,7 @@ void lcu_modules_drop(struct lcu_ctx *c)
 
 static CUresult module_get_function(CUfunction *hfunc, CUmodule hmod, const char *name)
 {
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 	struct lcu_func *f;
 	vgpu_t *v;
 	CUresult r = module_args(hmod, &m, &v);
@@ -451,7 +451,7 @@ LCU_API CUresult CUDAAPI cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, c
 static CUresult module_get_global(CUdeviceptr *dptr, size_t *bytes, CUmodule hmod,
 				  const char *name)
 {
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 	struct lcu_mem g = { 0 };
 	vgpu_t *v;
 	CUresult r = module_args(hmod, &m, &v);
