@@ -500,7 +500,10 @@ void vgpuback_sched_complete(struct vgpuback_device *dev,
 
 		sched_sync_mem(st, dev->handles.mem_used >= size ?
 				   dev->handles.mem_used - size : 0);
-	} else if (req->op == VGPUIF_OP_MEM_FREE && !req->status && req->freeobj) {
+	} else if ((req->op == VGPUIF_OP_MEM_FREE ||
+		    req->op == VGPUIF_OP_MODULE_UNLOAD) &&
+		   !req->status && req->freeobj) {
+		/* finish() takes the memory (a module's charge) out next */
 		uint64_t size = req->freeobj->size;
 
 		sched_sync_mem(st, dev->handles.mem_used >= size ?

@@ -1290,6 +1290,23 @@ static int local_charge(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	return st;
 }
 
+/* What local_charge would charge for a launch of f now (executor.h). */
+static uint64_t cuda_launch_mem(struct vgpu_exec *ex, struct vgpu_exec_func *func)
+{
+	struct cuda_exec *ce = (struct cuda_exec *)ex;
+	const struct cobj *f = (const struct cobj *)func;
+	uint64_t per, grow = 0;
+
+	if (!f || f->magic != CU_OBJ_MAGIC || f->kind != K_FUNC)
+		return 0;
+	per = ((uint64_t)f->local_bytes + 15u) & ~15ull;
+	pthread_mutex_lock(&ce->lock);
+	if (per > ce->lmem_per_thread)
+		grow = (per - ce->lmem_per_thread) * ce->hello.resident_threads;
+	pthread_mutex_unlock(&ce->lock);
+	return grow;
+}
+
 static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		    struct xop *x)
 {
@@ -1955,6 +1972,7 @@ const struct vgpu_exec_impl vgpu_exec_cuda_impl = {
 	.host_register   = cuda_host_register,
 	.host_unregister = cuda_host_unregister,
 	.mem_info        = cuda_mem_info,
+	.launch_mem      = cuda_launch_mem,
 };
 
 /* Keeps cuda-worker.o (and its constructor) in every linked program. */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cutest.h"
+#include "guest-attrs.h"
 
 #define NATTR 256
 
@@ -17,21 +18,14 @@ static unsigned long long snap_total, snap_quota;
 static unsigned int snap_driver;
 static int have_snap;
 
-/* The attributes the guest library answers itself (what it really does). */
+/*
+ * The attributes the guest library answers itself (what it really does):
+ * the library's own list, guest/libcuda/guest-attrs.h.
+ */
 static const struct { int a; int v; } guest_attrs[] = {
-	{ CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY, 0 },
-	{ CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING, 1 },
-	{ CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS, 0 },
-	{ CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_REGISTER_SUPPORTED, 1 },
-	{ CU_DEVICE_ATTRIBUTE_READ_ONLY_HOST_REGISTER_SUPPORTED, 1 },
-	{ CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CLUSTER_LAUNCH, 0 },
-	{ CU_DEVICE_ATTRIBUTE_IPC_EVENT_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_NUMA_ID, -1 },
+#define LCU_GA(a_, v_) { a_, v_ },
+	LCU_GUEST_ATTRS(LCU_GA)
+#undef LCU_GA
 };
 
 static int guest_attr(int a, int *v)
@@ -103,7 +97,8 @@ static void before_init(void)
 	CU_OK(cuGetErrorString(CUDA_ERROR_OUT_OF_MEMORY, &s));
 	T_CHECK(s && *s, "no error string");
 	CU_EXPECT(cuGetErrorName((CUresult)12345, &s), CUDA_ERROR_INVALID_VALUE);
-	CU_EXPECT(cuGetErrorString(CUDA_SUCCESS, NULL), CUDA_ERROR_INVALID_VALUE);
+	/* Not comparable natively: NVIDIA's driver 580 writes through the NULL. */
+	CU_EXPECT_GUEST(cuGetErrorString(CUDA_SUCCESS, NULL), CUDA_ERROR_INVALID_VALUE);
 	/* Flags must be 0. */
 	CU_EXPECT(cuInit(1), CUDA_ERROR_INVALID_VALUE);
 }
