@@ -17,12 +17,14 @@
  *
  * Natively (VGPU_DEVICE unset: NVIDIA's driver), a call that kills the
  * process is named on stderr ("CRASH file:line [case]: call: signal N")
- * and VGPU_TEST_NATIVE_SKIP="file:line ..." leaves such calls out (counted
- * as failed, not made), so that tests/gpu/cuda/run.sh can run the rest.
+ * and VGPU_TEST_NATIVE_SKIP="file:line ..." leaves such a call, and the
+ * rest of its case, out (a failure, not made), so that
+ * tests/gpu/cuda/run.sh can run the other cases.
  */
 #ifndef CUTEST_H
 #define CUTEST_H
 
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,6 +96,19 @@ static inline void t_crash(int sig)
 	raise(sig);
 }
 
+/* The case running (T_RUN), for leaving it early. */
+static jmp_buf t_case_env;
+static int t_case_active;
+
+static inline void t_leave_case(void) __attribute__((noreturn));
+static inline void t_leave_case(void)
+{
+	if (t_case_active)
+		longjmp(t_case_env, 1);
+	fprintf(stderr, "FAIL [%s]: left out outside a case: the program ends here\n", t_case);
+	exit(1);
+}
+
 /*
  * Before a call: 1 to make it; 0 (a failure reported) when it is in
  * VGPU_TEST_NATIVE_SKIP, natively, as one that crashed an earlier run.
@@ -124,22 +139,24 @@ static inline int t_before(const char *file, int line, const char *call)
 		char end = p[strlen(key)];
 
 		if ((p == skip || p[-1] == ' ') && (end == ' ' || end == '\0')) {
-			t_fail(file, line, "%s: not made (it crashed NVIDIA's driver in an "
-			       "earlier run)", call);
+			t_fail(file, line, "%s: not made, nor the rest of the case (it crashed "
+			       "NVIDIA's driver in an earlier run)", call);
 			return 0;
 		}
 	}
 	return 1;
 }
 
+/* (A call left out leaves its case: no later check sees what it did not set.) */
 #define CU_EXPECT(call, want) do { \
-	if (t_before(__FILE__, __LINE__, #call)) { \
-		CUresult t_r_ = (call); \
-		t_checks++; \
-		if (t_r_ != (want)) \
-			t_fail(__FILE__, __LINE__, "%s = %s, expected %s", #call, \
-			       t_name(t_r_), t_name(want)); \
-	} \
+	CUresult t_r_; \
+	if (!t_before(__FILE__, __LINE__, #call)) \
+		t_leave_case(); \
+	t_r_ = (call); \
+	t_checks++; \
+	if (t_r_ != (want)) \
+		t_fail(__FILE__, __LINE__, "%s = %s, expected %s", #call, t_name(t_r_), \
+		       t_name(want)); \
 } while (0)
 
 /* Not comparable natively: the guest library's clean answer only. */
@@ -155,15 +172,14 @@ static int t_guest_only;
 
 /* A step the rest of a case needs: on failure the case stops. */
 #define CU_MUST(call) do { \
-	CUresult t_r_ = CUDA_ERROR_UNKNOWN; \
-	int t_made_ = t_before(__FILE__, __LINE__, #call); \
-	if (t_made_) \
-		t_r_ = (call); \
+	CUresult t_r_; \
+	if (!t_before(__FILE__, __LINE__, #call)) \
+		t_leave_case(); \
+	t_r_ = (call); \
 	t_checks++; \
 	if (t_r_ != CUDA_SUCCESS) { \
-		if (t_made_) \
-			t_fail(__FILE__, __LINE__, "%s = %s (needed by what follows)", \
-			       #call, t_name(t_r_)); \
+		t_fail(__FILE__, __LINE__, "%s = %s (needed by what follows)", #call, \
+		       t_name(t_r_)); \
 		return; \
 	} \
 } while (0)
@@ -191,6 +207,17 @@ static inline int t_done(const char *prog)
 	return t_failed ? 1 : 0;
 }
 
-#define T_RUN(fn) do { t_case = #fn; fn(); } while (0)
+static inline void t_run(void (*fn)(void), const char *name)
+{
+	void (*volatile f)(void) = fn;
+
+	t_case = name;
+	t_case_active = 1;
+	if (!setjmp(t_case_env))
+		f();
+	t_case_active = 0;
+}
+
+#define T_RUN(fn) t_run(fn, #fn)
 
 #endif /* CUTEST_H */
