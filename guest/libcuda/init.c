@@ -301,16 +301,22 @@ LCU_API CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib
 
 	if (r == CUDA_SUCCESS && (!pi || attrib <= 0 || attrib >= CU_DEVICE_ATTRIBUTE_MAX))
 		r = CUDA_ERROR_INVALID_VALUE;
-	else if (r == CUDA_SUCCESS && lcu_dev_attr(attrib, pi) != 0)
+	else if (r == CUDA_SUCCESS && lcu_dev_attr(attrib, pi) != 0) {
 		/*
-		 * An attribute of the API that dom0's snapshot lacks (the cpu
-		 * executor's reference device, an older dom0 driver): a driver
-		 * answers every attribute of its range, and 0 (no such feature,
-		 * no such limit) is what this device has: the guest library
-		 * has no textures, surfaces or tensor maps either. The runtime's
-		 * cudaGetDeviceProperties asks for all of them.
+		 * An attribute of the API that dom0's snapshot lacks. Where
+		 * dom0 has NVIDIA's driver (the snapshot names its version),
+		 * that driver refused it (a number its enum leaves out, one
+		 * this driver no longer has): its answer, CUDA_ERROR_INVALID_
+		 * VALUE, as a program would get natively. The cpu executor's
+		 * reference device (driver version 0) describes only what it
+		 * has: 0 (no such feature, no such limit) for the rest, since
+		 * the runtime's cudaGetDeviceProperties asks for all of them.
 		 */
-		*pi = 0;
+		if (lcu_dev->info_r2 && lcu_dev->info.driver_version != 0)
+			r = CUDA_ERROR_INVALID_VALUE;
+		else
+			*pi = 0;
+	}
 	return LCU_TRACE("cuDeviceGetAttribute", r, "(%p, %d, %d) -> %d", (void *)pi,
 			 (int)attrib, dev, r ? 0 : *pi);
 }

@@ -167,8 +167,20 @@ static void attributes(void)
 				       t_name(r));
 			continue;
 		}
-		/* Every attribute of the range has an answer (the runtime asks all). */
+		/*
+		 * Every attribute of the range has an answer, but for the
+		 * numbers a real driver refuses (its enum leaves some out):
+		 * natively any refusal is the driver's own answer; in a guest,
+		 * what dom0's driver refused (the snapshot lacks it) is refused
+		 * the same way, unless the library answers it itself, and with
+		 * the cpu executor (driver 0) everything has an answer.
+		 */
 		if (r != CUDA_SUCCESS) {
+			int own = guest_attr(a, &want);
+
+			if (r == CUDA_ERROR_INVALID_VALUE &&
+			    (!have_snap || (snap_driver && !snap_valid[a] && !own)))
+				continue;
 			t_fail(__FILE__, __LINE__, "attribute %d: %s", a, t_name(r));
 			continue;
 		}
@@ -182,9 +194,13 @@ static void attributes(void)
 			if (r != CUDA_SUCCESS || v != snap_attr[a])
 				t_fail(__FILE__, __LINE__, "attribute %d: %s %d, dom0 says %d", a,
 				       t_name(r), v, snap_attr[a]);
+		} else if (snap_driver) {
+			/* Refused by dom0's driver: refused here too (above). */
+			t_fail(__FILE__, __LINE__, "attribute %d, which dom0's driver refused, "
+			       "answered %d", a, v);
 		} else {
-			/* Unknown to dom0: 0, or the library's own (a few beyond the list). */
-			if (a != CU_DEVICE_ATTRIBUTE_TCC_DRIVER && v != 0 && v != -1)
+			/* Unknown to the cpu executor's device: 0. */
+			if (v != 0)
 				t_fail(__FILE__, __LINE__, "attribute %d unknown to dom0 answered %d",
 				       a, v);
 		}
