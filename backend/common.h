@@ -281,5 +281,11 @@ void vgpuback_sched_refused(struct vgpuback_device *dev);
  * what its get_info says the arbiter shows per domain (ctx_overhead).
  */
 void vgpuback_sched_exec_info(struct vgpuback_device *dev);
+/*
+ * A domain of a higher priority uses this domain's GPU (the arbiter's
+ * hint as the last submit saw it; racy, cheap): poll-us auto then does not
+ * poll, so that the higher domain's threads get the CPUs.
+ */
+bool vgpuback_sched_yielding(const struct vgpuback_device *dev);
 
 #endif /* VGPUBACK_COMMON_H */

@@ -1077,6 +1077,9 @@ uint64_t vgpuback_ring_poll_window_ns(const struct vgpuback_device *dev)
 
 	if (us != VGPUBACK_POLL_AUTO)
 		return (uint64_t)us * 1000;
+	/* a higher-priority domain is using the GPU: leave it the CPUs */
+	if (vgpuback_sched_yielding(dev))
+		return 0;
 	return dev->poll_window_ns;
 }
 
