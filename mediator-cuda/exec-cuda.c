@@ -1839,6 +1839,16 @@ static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	env = getenv("VGPU_EXEC_ARENA_MB");
 	if (env && strtoull(env, NULL, 10) >= 40)
 		ce->arena_size = strtoull(env, NULL, 10) << 20;
+	/*
+	 * The pinned staging arena is host memory of dom0's: at most half of
+	 * the backend's host-mem-limit (which follows dom0's memory and the
+	 * unit's cgroup), never less than the 40 MiB the copies need.
+	 */
+	if (cfg->host_mem_limit && ce->arena_size > cfg->host_mem_limit / 2) {
+		ce->arena_size = (cfg->host_mem_limit / 2) & ~((1ull << 20) - 1);
+		if (ce->arena_size < (40ull << 20))
+			ce->arena_size = 40ull << 20;
+	}
 	ce->sock = -1;
 	pthread_mutex_init(&ce->lock, NULL);
 	pthread_cond_init(&ce->idle_cond, NULL);

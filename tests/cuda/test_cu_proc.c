@@ -132,7 +132,8 @@ static void variants(void)
 	p = (void *)1;
 	CU_OK(cuGetProcAddress("cuMemAlloc_v2", &p, 13000, 0, &st));
 	T_CHECK(st == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND && p == NULL, "status %d", (int)st);
-	CU_EXPECT(cuGetProcAddress(NULL, &p, 13000, 0, &st), CUDA_ERROR_INVALID_VALUE);
+	/* Not comparable natively: NVIDIA's driver 580 reads through the NULL name. */
+	CU_EXPECT_GUEST(cuGetProcAddress(NULL, &p, 13000, 0, &st), CUDA_ERROR_INVALID_VALUE);
 	CU_EXPECT(cuGetProcAddress("cuInit", NULL, 13000, 0, &st), CUDA_ERROR_INVALID_VALUE);
 	CU_EXPECT(cuGetProcAddress("cuInit", &p, 13000, 4, &st), CUDA_ERROR_INVALID_VALUE);
 	CU_OK(cuGetProcAddress("cuInit", &p, 13000, 0, NULL));
