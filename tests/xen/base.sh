@@ -145,7 +145,8 @@ _base_common() {
         >"$root/etc/ld.so.conf.d/x86_64-linux-gnu.conf"
 }
 
-# The xen modules of the kernel (drivers/xen and the split drivers), with what they need.
+# The xen modules of the kernel (drivers/xen and the split drivers), with what they need,
+# and brd (a RAM block device: the O_DIRECT target of the gntdev-pin scenario).
 _base_modules() {
     local src=$1 root=$2 kver=$3 m dep
     local md=lib/modules/$kver
@@ -155,7 +156,7 @@ _base_modules() {
         (cd "$src/$md" && find kernel/drivers/xen -name '*.ko')
         for m in drivers/block/xen-blkfront drivers/net/xen-netfront drivers/pci/xen-pcifront \
                  drivers/block/xen-blkback/xen-blkback drivers/net/xen-netback/xen-netback \
-                 drivers/char/tpm/xen-tpmfront; do
+                 drivers/char/tpm/xen-tpmfront drivers/block/brd; do
             [ -f "$src/$md/kernel/$m.ko" ] && echo "kernel/$m.ko"
         done
     } | while read -r m; do
