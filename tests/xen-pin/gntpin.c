@@ -29,6 +29,9 @@
  *     a userspace frontend with persistent grants, for the grant cache's
  *     counts on Xen (see front() below).
  *
+ *   vgpu-xen-gntpin trace FILE            (in dom0)
+ *     PV hypercalls by kind in a xentrace file (see trace() below).
+ *
  * Raw io_uring syscalls: no liburing needed.
  */
 /* First: it sets the Xen interface version the ring macros' barriers need. */
@@ -564,6 +567,66 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------ trace */
+
+/*
+ * trace FILE: count the PV hypercalls in a xentrace file (xentrace -e
+ * 0x0020f000: TRC_PV), by hypercall, for all domains together, and the
+ * records Xen lost. Records: a header word (event in bits 0-27, extra
+ * words in 28-30, a TSC pair when bit 31 is set), then the words.
+ */
+#define TRC_LOST_RECORDS_EV      0x0001f001u
+#define TRC_PV_HYPERCALL_V2_EV   0x0020100du
+#define TRC_PV_HYPERCALL_SUB_EV  0x0020200eu
+
+static const char *const hc_names[43] = {
+	[1] = "mmu_update", [6] = "sched_op_compat", [12] = "memory_op",
+	[13] = "multicall", [14] = "update_va_mapping", [15] = "set_timer_op",
+	[17] = "xen_version", [18] = "console_io", [20] = "grant_table_op",
+	[23] = "iret", [24] = "vcpu_op", [26] = "mmuext_op", [29] = "sched_op",
+	[32] = "event_channel_op", [33] = "physdev_op", [35] = "sysctl",
+	[36] = "domctl",
+};
+
+static int trace(int argc, char **argv)
+{
+	unsigned long long hc[64] = { 0 }, sub[64] = { 0 }, lost = 0, recs = 0;
+	uint32_t h, w[9];
+	FILE *f;
+
+	if (argc != 3)
+		return 2;
+	f = fopen(argv[2], "rb");
+	if (!f) {
+		perror(argv[2]);
+		return 1;
+	}
+	while (fread(&h, 4, 1, f) == 1) {
+		uint32_t ev = h & 0x0fffffffu, n = (h >> 28) & 7u;
+
+		if (h >> 31)
+			n += 2;
+		if (n && fread(w, 4, n, f) != n)
+			break;
+		recs++;
+		if (h >> 31) /* the TSC comes first */
+			memmove(w, w + 2, (n - 2) * 4);
+		if (ev == TRC_LOST_RECORDS_EV)
+			lost++;
+		else if (ev == TRC_PV_HYPERCALL_V2_EV && n)
+			hc[(w[0] & 0xfffffu) < 64 ? w[0] & 0xfffffu : 63]++;
+		else if (ev == TRC_PV_HYPERCALL_SUB_EV && n)
+			sub[(w[0] & 0xfffffu) < 64 ? w[0] & 0xfffffu : 63]++;
+	}
+	fclose(f);
+	printf("TRACE records %llu, lost-records events %llu\n", recs, lost);
+	for (int i = 0; i < 64; i++)
+		if (hc[i] || sub[i])
+			printf("TRACE hypercall %d %s %llu (in multicalls %llu)\n", i,
+			       i < 43 && hc_names[i] ? hc_names[i] : "?", hc[i], sub[i]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 2;
@@ -574,7 +637,9 @@ int main(int argc, char **argv)
 		rc = pin(argc, argv);
 	else if (argc >= 2 && !strcmp(argv[1], "front"))
 		rc = front(argc, argv);
+	else if (argc >= 2 && !strcmp(argv[1], "trace"))
+		rc = trace(argc, argv);
 	if (rc == 2)
-		fprintf(stderr, "usage: " PROG " share N SECONDS | pin DOMID BLOCKDEV REF... | front MIB NBUF REPS\n");
+		fprintf(stderr, "usage: " PROG " share N SECONDS | pin DOMID BLOCKDEV REF... | front MIB NBUF REPS | trace FILE\n");
 	return rc;
 }

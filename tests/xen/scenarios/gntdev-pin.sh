@@ -76,15 +76,41 @@ stats() {
     [ -n "$STATS" ] || { echo "cannot parse: $(grep 'grants: map calls' "$LOGF" | tail -n 1)"; return 1; }
 }
 
-# run OP MIB REPS: the counters' deltas over one vgpu-xen-copies run -> DELTA
+# run OP MIB REPS: the counters' deltas over one vgpu-xen-copies run -> DELTA; with
+# xentrace (Xen's trace buffers, TRC_PV class), the PV hypercalls of all domains during
+# the run by kind -> /tmp/hc.OP.MIB.REPS
 DELTA=
 run() {
-    local a
+    local a tpid=
     stats || return 1
     a=$STATS
+    if command -v xentrace >/dev/null; then
+        rm -f /tmp/tr.bin
+        xentrace -D -S 256 -e 0x0020f000 /tmp/tr.bin >/tmp/xentrace.log 2>&1 &
+        tpid=$!
+        sleep 1
+    fi
     guest_run "$G" "vgpu-xen-copies $1 $2 $3" || { blog; return 1; }
+    if [ -n "$tpid" ]; then
+        kill -INT "$tpid"; wait "$tpid"
+        vgpu-xen-gntpin trace /tmp/tr.bin >"/tmp/hc.$1.$2.$3" 2>&1 ||
+            { echo "xentrace: $(cat /tmp/xentrace.log)"; cat "/tmp/hc.$1.$2.$3"; }
+    fi
     stats || return 1
     DELTA=$(echo "$a $STATS" | awk '{ print $7-$1, $8-$2, $9-$3, $10-$4, $11-$5, $12-$6 }')
+}
+
+# hcalls BASEFILE RUNFILE REPS LABEL: hypercalls per copy (run minus baseline).
+hcalls() {
+    [ -f "$1" ] && [ -f "$2" ] || return 0
+    awk -v n="$3" -v label="$4" '
+        /^TRACE hypercall/ { k = $3 " " $4; v = $5; m = $8; sub(/\)/, "", m)
+                             if (FILENAME == ARGV[1]) { b[k] = v; bm[k] = m } else { r[k] = v; rm[k] = m } }
+        /^TRACE records/ { lost[FILENAME == ARGV[1] ? "base" : "run"] = $6 }
+        END { line = ""
+              for (k in r) { split(k, p, " "); if (p[2] !~ /^(grant_table_op|event_channel_op|mmu_update|mmuext_op|multicall|update_va_mapping|memory_op)$/) continue
+                             line = line sprintf(" %s %.1f (+%.1f in multicalls);", p[2], (r[k] - b[k]) / n, (rm[k] - bm[k]) / n) }
+              printf "HYPERCALLS %s, per copy (all domains, this run minus the baseline run; lost-records events %s/%s):%s\n", label, lost["base"], lost["run"], line }' "$1" "$2"
 }
 
 counts() {
@@ -100,8 +126,10 @@ counts() {
                 m = ($10 - $4) / n; u = ($11 - $5) / n; p = ($12 - $6) / n
                 printf "COUNT %s %d MiB, per copy: requests %.2f, grant map calls %.2f, unmap calls %.2f, pages mapped %.1f, events from the guest %.2f, notifications to the guest %.2f | per MiB: map calls %.3f, pages %.1f, events %.3f, notifications %.3f\n",
                     op, mib, r, m, u, p, ev, no, m / mib, p / mib, ev / mib, no / mib }'
+            hcalls /tmp/hc.h2d.0.0 "/tmp/hc.$op.$mib.$reps" "$reps" "$op $mib MiB"
         done
     done
+    cat /tmp/hc.h2d.0.0 2>/dev/null | sed 's/^/baseline run: /'
     # Xen's own counters, where this Xen has them (perf counters are a debug build option).
     echo "xenperf: $(xenperf 2>&1 | head -n 3 | tr '\n' ' ')"
 }
