@@ -264,6 +264,7 @@ static int get_misses(struct vgpuback_gcache *gc,
 		      struct vgpuback_gent **ents, struct vgpuback_gmap *m,
 		      uint8_t **pages)
 {
+	bool ro_retry = false;
 	uint32_t i, k;
 	int err;
 
@@ -281,14 +282,18 @@ static int get_misses(struct vgpuback_gcache *gc,
 				hold(m, ents[i], pages, idx[i]);
 			return (int)n;
 		}
-		if (err != -EPERM)
-			return err;
 		/*
-		 * Some are read-only grants (as a frontend that grants each
-		 * page in the mode it is used makes them): from now on, what
-		 * is only read is mapped read-only at once.
+		 * Some may be read-only grants (as a frontend that grants each
+		 * page in the mode it is used makes them). The loopback
+		 * transport says so (EPERM); Xen's gntdev reports every failed
+		 * grant map alike (EFAULT from transport-xen.c), so a bad
+		 * grant is told apart only by mapping each page in the mode
+		 * it is used, below. Once that worked, what is only read is
+		 * mapped read-only at once.
 		 */
-		gc->grants_ro = true;
+		if (err != -EPERM && err != -EFAULT)
+			return err;
+		ro_retry = true;
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		bool w = pass == 1;
@@ -312,6 +317,8 @@ static int get_misses(struct vgpuback_gcache *gc,
 		if (err)
 			return err;
 	}
+	if (ro_retry)
+		gc->grants_ro = true;
 	return (int)n;
 }
 

@@ -214,7 +214,7 @@ static void *ft_map(struct vgpuback_transport *t, uint32_t domid,
 			return NULL;
 		}
 		if (writable && f->granted[refs[i]] == 1) {
-			errno = EPERM;
+			errno = f->ro_errno ? f->ro_errno : EPERM;
 			return NULL;
 		}
 	}

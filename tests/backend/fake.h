@@ -28,6 +28,9 @@ struct fake_transport {
 	int watch_fd, ev_fd;
 	bool domain_dead;
 	int eagain_commits;            /* transaction_end fails this often */
+	int ro_errno;                  /* a read-only grant mapped writable:
+					* EPERM (0, as loopback) or EFAULT
+					* (as Xen's gntdev)                */
 	uint64_t notifies;
 	/* Called once after the next map of this gref is copied/unmapped. */
 	uint32_t hook_gref;

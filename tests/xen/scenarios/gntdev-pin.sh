@@ -134,8 +134,18 @@ counts() {
     echo "xenperf: $(xenperf 2>&1 | head -n 3 | tr '\n' ' ')"
 }
 
-# cache SETTING: one frontend run against a backend with persistent-grants SETTING.
+# cache SETTING: one frontend run against a backend with persistent-grants SETTING;
+# the device is detached afterwards whatever happened.
 cache() {
+    local rc=0
+    cache_run "$1" || rc=1
+    rm -f /etc/vgpu-xen/backend.conf
+    guest_run "$G" 'kill $(pidof vgpu-xen-gntpin) 2>/dev/null; true' >/dev/null
+    if xenstore-exists "$BE"; then vgpu-detach "$D" --timeout 60 || { blog; rc=1; }; fi
+    return $rc
+}
+
+cache_run() {
     local a out mib=48 nbuf=2 reps=3
     mkdir -p /etc/vgpu-xen
     echo "persistent-grants = $1" >/etc/vgpu-xen/backend.conf
@@ -160,8 +170,6 @@ cache() {
     echo "$a $STATS" | awk -v pg="$1" -v n=$((nbuf * reps)) -v mib=$mib -v nb=$nbuf '{
         printf "CACHE persistent-grants %s, %d x %d MiB (H2D + D2H), per copy: requests %.2f, grant map calls %.2f, unmap calls %.2f, pages mapped %.1f | per MiB: map calls %.3f, pages %.1f\n",
             pg, nb, mib, ($7-$1)/n, ($10-$4)/n, ($11-$5)/n, ($12-$6)/n, ($10-$4)/n/mib, ($12-$6)/n/mib }'
-    rm -f /etc/vgpu-xen/backend.conf
-    vgpu-detach "$D" --timeout 60 || { blog; return 1; }
     echo "$out" | grep -q "copied after the warm-up"
 }
 
