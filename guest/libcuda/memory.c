@@ -101,6 +101,10 @@ static CUresult mem_free(CUdeviceptr dptr)
 
 	if (r != CUDA_SUCCESS)
 		return r;
+	/* A destroyed current context fails it first, as on NVIDIA's driver 580. */
+	r = lcu_ctx_current_destroyed();
+	if (r != CUDA_SUCCESS)
+		return r;
 	if (!dptr)
 		return CUDA_SUCCESS;
 	/* Only what cuMemAlloc returned, by its base address. */
