@@ -48,6 +48,14 @@ struct vgpuback_req {
 	struct vgpu_exec_iov *iov;
 	uint32_t niov;
 	bool     submitted;             /* the executor owns it until done() */
+	/*
+	 * Quota (ring.c's quota_take): bytes of the domain's quota this
+	 * request holds while in flight (MODULE_LOAD: all the quota left;
+	 * LAUNCH: what its local memory may add), given back at finish
+	 * where the executor's mem_charged is charged instead.
+	 */
+	uint64_t held;
+	bool     held_mod;              /* a MODULE_LOAD's hold (mod_held)   */
 	void    *sched_priv;            /* the arbiter hook's                */
 	struct vgpuback_req *next;      /* free list / completion queue      */
 };
@@ -135,6 +143,19 @@ struct vgpuback_device {
 	bool     spinning;              /* busy-poll window (poll-us) open   */
 	bool     backpressure;          /* stopped at max_inflight           */
 	void    *sched;                 /* the arbiter hook's state          */
+	/*
+	 * Device memory besides MEM_ALLOC (ring.c): while a MODULE_LOAD under
+	 * a quota is in flight it holds what the quota leaves (mod_held, by
+	 * mod_holds requests), and MEM_ALLOCs and MODULE_LOADs wait in qwait
+	 * (ring order) until it is answered, so that none of them can take
+	 * quota the module turns out to need. mem_local: what launches made
+	 * the executor reserve for local memory (part of handles.mem_used for
+	 * the executor's life).
+	 */
+	uint64_t mod_held;
+	uint32_t mod_holds;
+	struct vgpuback_req *qwait_head, *qwait_tail;
+	uint64_t mem_local;
 };
 
 /*
@@ -145,6 +166,7 @@ struct vgpuback_device {
  */
 static inline bool vgpuback_is_refusal(uint8_t op, int status)
 {
+	/* EDQUOT: MEM_ALLOC, MODULE_LOAD, LAUNCH (its local memory) */
 	if (status == VGPUIF_RSP_EDQUOT || status == VGPUIF_RSP_EMFILE)
 		return true;
 	return status == VGPUIF_RSP_ENOMEM &&
@@ -264,5 +286,11 @@ void vgpuback_sched_refused(struct vgpuback_device *dev);
  * what its get_info says the arbiter shows per domain (ctx_overhead).
  */
 void vgpuback_sched_exec_info(struct vgpuback_device *dev);
+/*
+ * A domain of a higher priority uses this domain's GPU (the arbiter's
+ * hint as the last submit saw it; racy, cheap): poll-us auto then does not
+ * poll, so that the higher domain's threads get the CPUs.
+ */
+bool vgpuback_sched_yielding(const struct vgpuback_device *dev);
 
 #endif /* VGPUBACK_COMMON_H */

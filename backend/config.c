@@ -220,6 +220,25 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 	if (!strcmp(key, "host-mem-reserve"))
 		return set_size_auto(&cfg->host_mem_reserve, v, why,
 				     "host-mem-reserve must be auto or bytes (K/M/G/T; 0 = no check)");
+	if (!strcmp(key, "ctx-heap") || !strcmp(key, "ctx-printf") ||
+	    !strcmp(key, "ctx-stack")) {
+		uint64_t n, max = key[4] == 'h' ? 16ull << 30 :
+				  key[4] == 'p' ? 1ull << 30 : 512ull << 10;
+
+		if (vgpuback_config_parse_u64(v, true, &n) || n > max) {
+			*why = key[4] == 'h' ? "ctx-heap must be bytes up to 16G (0 = CUDA's 8 MiB)" :
+			       key[4] == 'p' ? "ctx-printf must be bytes up to 1G (0 = the driver's default)" :
+			       "ctx-stack must be bytes per thread up to 512K (0 = CUDA's 1 KiB)";
+			return -EINVAL;
+		}
+		if (key[4] == 'h')
+			cfg->ctx_heap_bytes = n;
+		else if (key[4] == 'p')
+			cfg->ctx_printf_bytes = n;
+		else
+			cfg->ctx_stack_bytes = (uint32_t)n;
+		return 0;
+	}
 	if (!strcmp(key, "protocol-revision"))
 		return set_u32(&cfg->protocol_revision, v, 1, 3, why,
 			       "protocol-revision must be 1, 2 or 3");
@@ -380,4 +399,7 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		fprintf(out, "auto\n");
 	else
 		fprintf(out, "%u\n", c->poll_us);
+	fprintf(out, "ctx-heap = %llu\nctx-printf = %llu\nctx-stack = %u\n",
+		(unsigned long long)c->ctx_heap_bytes,
+		(unsigned long long)c->ctx_printf_bytes, c->ctx_stack_bytes);
 }

@@ -27,6 +27,13 @@ struct vgpuback_config {
 	char     executor[16];          /* auto|cuda|cpu                      */
 	int      gpu;                   /* CUDA ordinal; -1 = auto (arbiter) */
 	uint32_t watchdog_ms;           /* kernel time limit; 0 = none        */
+	/*
+	 * The guest context's limits dom0 fixes (executor.h; the guest cannot
+	 * change them): device heap for malloc, printf buffer, stack per
+	 * thread, in bytes; 0 = CUDA's defaults.
+	 */
+	uint64_t ctx_heap_bytes, ctx_printf_bytes;
+	uint32_t ctx_stack_bytes;
 	uint32_t cpu_op_delay_us;
 	char     transport[16];         /* xen|loopback                       */
 	char     loopback_dir[256];     /* "" = the transport's default       */

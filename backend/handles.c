@@ -123,8 +123,9 @@ void vgpuback_ctx_free(struct vgpuback_handles *h, struct vgpuback_ctx *ctx)
 		struct vgpuback_obj *o = vgpuback_obj_at(ctx, i);
 
 		if (o->state != VGPUBACK_SLOT_FREE &&
-		    o->type == VGPUBACK_OBJ_MEM &&
-		    !(o->oflags & VGPUBACK_OBJF_MODULE_OWNED))
+		    ((o->type == VGPUBACK_OBJ_MEM &&
+		      !(o->oflags & VGPUBACK_OBJF_MODULE_OWNED)) ||
+		     o->type == VGPUBACK_OBJ_MOD))
 			h->mem_used -= o->size;
 	}
 	free_chunks(ctx);
@@ -208,8 +209,9 @@ void vgpuback_obj_release(struct vgpuback_handles *h, struct vgpuback_ctx *ctx,
 {
 	if (obj->state == VGPUBACK_SLOT_FREE)
 		return;
-	if (obj->type == VGPUBACK_OBJ_MEM &&
-	    !(obj->oflags & VGPUBACK_OBJF_MODULE_OWNED))
+	if ((obj->type == VGPUBACK_OBJ_MEM &&
+	     !(obj->oflags & VGPUBACK_OBJF_MODULE_OWNED)) ||
+	    obj->type == VGPUBACK_OBJ_MOD)
 		h->mem_used -= obj->size;
 	else if (obj->type == VGPUBACK_OBJ_STREAM)
 		ctx->nr_streams--;

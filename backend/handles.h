@@ -135,7 +135,15 @@ struct vgpuback_handles {
 	uint32_t max_events;     /* VGPUIF_MAX_EVENTS_PER_CTX, or lower     */
 	uint32_t nr_ctx;         /* LIVE or DYING                            */
 	uint32_t gen_next;
-	uint64_t mem_used;       /* bytes of MEM objects, PENDING included  */
+	/*
+	 * Device memory charged to the domain: MEM objects (PENDING
+	 * included), modules (a MOD object's size: its code, variables and
+	 * constants as the executor charged them), and the local memory
+	 * launches made the executor reserve (ring.c adds it, nothing here
+	 * takes it out).
+	 */
+	uint64_t mem_used;
+	uint64_t mem_held;       /* in-flight LAUNCHes' holds (ring.c)      */
 	struct vgpuback_ctx *ctxs;
 	/* Registered host regions (revision 3), allocated at the first. */
 	struct vgpuback_hostreg *hregs;  /* VGPUIF_MAX_HOST_REGIONS        */

@@ -105,7 +105,7 @@ int vgpuback_log_init(uint32_t domid, uint32_t devid, int level,
 
 int vgpuback_log_reopen(void)
 {
-	FILE *fp;
+	FILE *fp = NULL;
 	int err;
 
 	if (!log_path)

@@ -92,6 +92,13 @@ static const char usage_text[] =
 "                       than 4 CPUs. US pins the window\n"
 "                       (0 = never poll: every request and completion\n"
 "                       wakes the process)\n"
+"  --ctx-heap SIZE      the guest context's device heap (malloc in kernels),\n"
+"                       fixed by dom0, counted in the context's memory\n"
+"                       (CTX-MEM); 0 (default): CUDA's 8 MiB\n"
+"  --ctx-printf SIZE    its printf buffer; 0 (default): the driver's (8448\n"
+"                       KiB on an H200 with driver 580)\n"
+"  --ctx-stack SIZE     its stack per thread (times every thread the GPU\n"
+"                       holds at once); 0 (default): CUDA's 1 KiB\n"
 "  --protocol-revision R  3 (default): serve ops 0..32, inline data and\n"
 "                       registered host memory, advertised as feature-ops\n"
 "                       33, feature-inline 1 and feature-host-mem 1;\n"
@@ -113,7 +120,8 @@ static const char usage_text[] =
 "log-file, watchdog-ms, mem-quota, max-inflight, max-contexts,\n"
 "max-handles-per-context, max-indirect-segments, max-ring-page-order,\n"
 "persistent-grants, storm-limit, shutdown-timeout-ms, cpu-op-delay-us,\n"
-"poll-us, protocol-revision, host-mem-limit, host-mem-reserve).\n"
+"poll-us, protocol-revision, host-mem-limit, host-mem-reserve, ctx-heap,\n"
+"ctx-printf, ctx-stack).\n"
 "A malformed file is an error that names the line.\n"
 "\n"
 "XenStore: reads the frontend's ring-ref / ring-ref%u, ring-page-order,\n"
@@ -170,6 +178,9 @@ static const struct option long_opts[] = {
 	{ "host-mem-limit", required_argument, NULL, OPT_SET },
 	{ "host-mem-reserve", required_argument, NULL, OPT_SET },
 	{ "protocol-revision", required_argument, NULL, OPT_SET },
+	{ "ctx-heap", required_argument, NULL, OPT_SET },
+	{ "ctx-printf", required_argument, NULL, OPT_SET },
+	{ "ctx-stack", required_argument, NULL, OPT_SET },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -375,6 +386,9 @@ int main(int argc, char **argv)
 	ecfg.domid = cfg.domid;
 	ecfg.watchdog_ms = vgpuback_xenbus_watchdog(t, &cfg);
 	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
+	ecfg.ctx_heap_bytes = cfg.ctx_heap_bytes;
+	ecfg.ctx_printf_bytes = cfg.ctx_printf_bytes;
+	ecfg.ctx_stack_bytes = cfg.ctx_stack_bytes;
 	{
 		struct vgpu_hostmem hm;
 		char note[256];

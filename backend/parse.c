@@ -357,9 +357,10 @@ int vgpuback_parse(struct vgpuback_handles *h,
 			return VGPUIF_RSP_EINVAL;
 		if (a->mem_alloc.size == 0)
 			return VGPUIF_RSP_EINVAL;
+		/* (in-flight launches' holds count; a module's: ring.c) */
 		if (pol->mem_quota &&
-		    (h->mem_used > pol->mem_quota ||
-		     a->mem_alloc.size > pol->mem_quota - h->mem_used))
+		    (h->mem_used + h->mem_held > pol->mem_quota ||
+		     a->mem_alloc.size > pol->mem_quota - h->mem_used - h->mem_held))
 			return VGPUIF_RSP_EDQUOT;
 		break;
 	case VGPUIF_OP_MEM_FREE:

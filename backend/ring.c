@@ -688,13 +688,109 @@ static void hostreg_drop_all(struct vgpuback_device *dev)
 	dev->hostreg_mode = 0;
 }
 
+/* ------------------------------------------------------------- quota */
+
+static bool quota_op(uint8_t op)
+{
+	return op == VGPUIF_OP_MEM_ALLOC || op == VGPUIF_OP_MODULE_LOAD ||
+	       op == VGPUIF_OP_LAUNCH;
+}
+
+/*
+ * Just before a request goes to the executor: what the domain's quota
+ * leaves, for the ops that make its context hold device memory. Every
+ * byte counts against it at once: MEM_ALLOC its size; MODULE_LOAD holds
+ * all that is left until it is answered (the executor knows the module's
+ * size only when it has read or linked it, and refuses it with EDQUOT
+ * past the limit); LAUNCH holds what its local memory may make the
+ * executor reserve (vgpu_exec_launch_mem). finish() gives a hold back
+ * and charges what the executor charged, which is never more. Without
+ * a quota nothing is limited, but the charges are still counted. Returns
+ * 0 or VGPUIF_RSP_EDQUOT (MEM_ALLOC past the quota).
+ */
+static int quota_take(struct vgpuback_device *dev, struct vgpuback_req *r)
+{
+	struct vgpuback_handles *h = &dev->handles;
+	struct vgpu_exec_op *e = &r->eop;
+	uint64_t quota = dev->policy.mem_quota;
+	uint64_t used = h->mem_used + h->mem_held + dev->mod_held;
+	uint64_t left = quota > used ? quota - used : 0;
+
+	e->mem_charged = 0;
+	e->mem_limited = quota != 0;
+	e->mem_limit = left;
+	switch (r->op) {
+	case VGPUIF_OP_MEM_ALLOC:
+		if (quota && e->u.mem_alloc.size > left)
+			return VGPUIF_RSP_EDQUOT;
+		/* counted while in flight; a failure gives it back */
+		r->newobj->size = e->u.mem_alloc.size;
+		h->mem_used += e->u.mem_alloc.size;
+		return 0;
+	case VGPUIF_OP_MODULE_LOAD:
+		if (!quota)
+			return 0;
+		r->held = left;
+		r->held_mod = true;
+		dev->mod_held += left;
+		dev->mod_holds++;
+		return 0;
+	case VGPUIF_OP_LAUNCH: {
+		uint64_t grow;
+
+		if (!quota || !dev->exec)
+			return 0;
+		grow = vgpu_exec_launch_mem(dev->exec, e->u.launch.func);
+		r->held = grow < left ? grow : left;
+		h->mem_held += r->held;
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* finish(): a request's hold back, and what the executor charged. */
+static void quota_settle(struct vgpuback_device *dev, struct vgpuback_req *r,
+			 int status)
+{
+	struct vgpuback_handles *h = &dev->handles;
+	uint64_t charged = r->eop.mem_charged;
+
+	if (r->held_mod) {
+		dev->mod_held -= r->held;
+		dev->mod_holds--;
+	} else {
+		h->mem_held -= r->held;
+	}
+	r->held = 0;
+	r->held_mod = false;
+	if (r->op == VGPUIF_OP_MODULE_LOAD) {
+		/* the module's charge lives in its handle until unloaded */
+		if (!status && r->newobj && charged) {
+			r->newobj->size = charged;
+			h->mem_used += charged;
+		}
+	} else if (r->op == VGPUIF_OP_LAUNCH && r->submitted && charged) {
+		/* kept by the executor for its life, whatever the status */
+		h->mem_used += charged;
+		dev->mem_local += charged;
+	}
+	r->eop.mem_charged = 0;
+}
+
+static void quota_resume(struct vgpuback_device *dev);
+
 /* A request's executor work is over (done() or a failed submit). */
 static void finish(struct vgpuback_device *dev, struct vgpuback_req *r)
 {
 	struct vgpuback_ctx *ctx = r->ctx;
 	struct vgpuback_hostreg *hreg;
 	int status = r->status;
+	bool resume = r->held_mod;
 
+	if (quota_op(r->op))
+		quota_settle(dev, r, status);
 	if (r->submitted)
 		vgpuback_sched_complete(dev, r);
 	/*
@@ -737,6 +833,64 @@ static void finish(struct vgpuback_device *dev, struct vgpuback_req *r)
 		hostreg_put(dev, hreg);
 	if (ctx)
 		ctx_op_finished(dev, ctx);
+	if (resume)
+		quota_resume(dev);
+}
+
+
+/*
+ * To the executor (through the arbiter's hook), in ring order with what
+ * the quota says. A MEM_ALLOC or MODULE_LOAD under a quota waits while a
+ * module load holds the quota (or others wait before it); resumed: taken
+ * off that queue now.
+ */
+static void submit(struct vgpuback_device *dev, struct vgpuback_req *r,
+		   bool resumed)
+{
+	int rc;
+
+	if (dev->policy.mem_quota &&
+	    (r->op == VGPUIF_OP_MEM_ALLOC || r->op == VGPUIF_OP_MODULE_LOAD) &&
+	    (dev->mod_holds || (!resumed && dev->qwait_head))) {
+		r->next = NULL;
+		if (dev->qwait_tail)
+			dev->qwait_tail->next = r;
+		else
+			dev->qwait_head = r;
+		dev->qwait_tail = r;
+		return;
+	}
+	if (quota_op(r->op)) {
+		rc = quota_take(dev, r);
+		if (rc) {
+			r->status = rc;
+			finish(dev, r);
+			return;
+		}
+	}
+	dev->in_submit = true;
+	rc = vgpuback_sched_submit(dev, r);
+	dev->in_submit = false;
+	if (rc) {
+		r->status = rc < 0 ? rc : VGPUIF_RSP_EIO;
+		finish(dev, r);
+		return;
+	}
+	r->submitted = true;
+}
+
+/* A module load was answered: what waited for the quota goes on. */
+static void quota_resume(struct vgpuback_device *dev)
+{
+	while (dev->qwait_head && !dev->mod_holds) {
+		struct vgpuback_req *r = dev->qwait_head;
+
+		dev->qwait_head = r->next;
+		if (!dev->qwait_head)
+			dev->qwait_tail = NULL;
+		r->next = NULL;
+		submit(dev, r, true);
+	}
 }
 
 static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
@@ -825,13 +979,9 @@ static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
 	switch (req->op) {
 	case VGPUIF_OP_MEM_ALLOC:
 		e->u.mem_alloc.size = a->mem_alloc.size;
+		/* counted against the quota by quota_take */
 		rc = vgpuback_obj_reserve(&dev->handles, ctx, VGPUBACK_OBJ_MEM,
 					  &r->newobj, &r->newhandle);
-		if (!rc) {
-			/* Counted against the quota while in flight. */
-			r->newobj->size = a->mem_alloc.size;
-			dev->handles.mem_used += a->mem_alloc.size;
-		}
 		break;
 	case VGPUIF_OP_MEM_FREE:
 		e->u.mem_free.mem = p->obj[0]->eobj;
@@ -958,15 +1108,7 @@ static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
 	if (r->freeobj)
 		r->freeobj->state = VGPUBACK_SLOT_PENDING;
 	ctx->inflight++;
-	dev->in_submit = true;
-	rc = vgpuback_sched_submit(dev, r);
-	dev->in_submit = false;
-	if (rc) {
-		r->status = rc < 0 ? rc : VGPUIF_RSP_EIO;
-		finish(dev, r);
-		return;
-	}
-	r->submitted = true;
+	submit(dev, r, false);
 }
 
 static void handle_request(struct vgpuback_device *dev,
@@ -1125,6 +1267,9 @@ uint64_t vgpuback_ring_poll_window_ns(const struct vgpuback_device *dev)
 
 	if (us != VGPUBACK_POLL_AUTO)
 		return (uint64_t)us * 1000;
+	/* a higher-priority domain is using the GPU: leave it the CPUs */
+	if (vgpuback_sched_yielding(dev))
+		return 0;
 	return dev->poll_window_ns;
 }
 

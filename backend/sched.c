@@ -59,7 +59,10 @@ struct sched_state {
 	bool disabled;              /* off, or the region is unusable       */
 	bool refused;               /* pool excludes our GPU: EPERM         */
 	uint32_t priority, pool;    /* as registered                        */
-	bool yield;                 /* lock: a higher domain uses the GPU   */
+	bool yield;                 /* lock (atomic store): a higher domain
+				     * uses the GPU                         */
+	bool poll_yield;            /* no polling then (VGPU_POLL_YIELD=0:
+				     * poll anyway, to measure it)          */
 	uint64_t yield_checked_ns;  /* lock: when that was looked up        */
 	uint64_t mem_quota;
 	uint64_t ctx_overhead;      /* as the slot shows it                 */
@@ -113,7 +116,8 @@ static bool sched_yield_hint(struct sched_state *st)
 		return false;
 	now = vgpuback_now_ns();
 	if (now - st->yield_checked_ns >= SCHED_YIELD_EVERY_NS) {
-		st->yield = vgpu_arb_higher_active(st->slot, SCHED_YIELD_WINDOW_NS);
+		__atomic_store_n(&st->yield, vgpu_arb_higher_active(st->slot,
+				 SCHED_YIELD_WINDOW_NS), __ATOMIC_RELAXED);
 		st->yield_checked_ns = now;
 	}
 	return st->yield;
@@ -234,6 +238,9 @@ int vgpuback_sched_init(struct vgpuback_device *dev)
 	if (!st)
 		return -ENOMEM;
 	st->dev = dev;
+	v = getenv("VGPU_POLL_YIELD");
+	st->poll_yield = !(v && !strcmp(v, "0"));
+	v = getenv("VGPU_ARB");
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
 	if (v && (!strcmp(v, "off") || !strcmp(v, "0"))) {
@@ -500,7 +507,10 @@ void vgpuback_sched_complete(struct vgpuback_device *dev,
 
 		sched_sync_mem(st, dev->handles.mem_used >= size ?
 				   dev->handles.mem_used - size : 0);
-	} else if (req->op == VGPUIF_OP_MEM_FREE && !req->status && req->freeobj) {
+	} else if ((req->op == VGPUIF_OP_MEM_FREE ||
+		    req->op == VGPUIF_OP_MODULE_UNLOAD) &&
+		   !req->status && req->freeobj) {
+		/* finish() takes the memory (a module's charge) out next */
 		uint64_t size = req->freeobj->size;
 
 		sched_sync_mem(st, dev->handles.mem_used >= size ?
@@ -527,4 +537,11 @@ void vgpuback_sched_refused(struct vgpuback_device *dev)
 	if (!st || !dev->exec || sched_update(dev, st) || !st->slot)
 		return;
 	sched_sync_counts(dev, st);
+}
+
+bool vgpuback_sched_yielding(const struct vgpuback_device *dev)
+{
+	const struct sched_state *st = dev->sched;
+
+	return st && st->poll_yield && __atomic_load_n(&st->yield, __ATOMIC_RELAXED);
 }

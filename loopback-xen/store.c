@@ -188,8 +188,12 @@ static void watch_queue(struct lb_world *w, struct lb_shm_watch *wt,
 		wt->pending = 1;
 		snprintf(wt->pending_path, LB_PATH_MAX, "%s", path);
 	} else if (strcmp(wt->pending_path, path)) {
-		/* Two different nodes changed: say "below here". */
-		snprintf(wt->pending_path, LB_PATH_MAX, "%s", wt->path);
+		/* Two different nodes changed: say "below here". (Not
+		 * snprintf: gcc -O3 cannot tell the two arrays apart.) */
+		size_t n = strnlen(wt->path, LB_PATH_MAX - 1);
+
+		memcpy(wt->pending_path, wt->path, n);
+		wt->pending_path[n] = '\0';
 	}
 	lb_conn_ring_locked(w, wt->conn);
 }

@@ -46,6 +46,8 @@ struct arb_shm_gpu {
 	uint64_t busy_ns;       /* closed busy periods                       */
 	uint64_t busy_since;    /* start of the open one; valid if in_use    */
 	uint64_t grants;
+	uint64_t low_grant_ns;  /* last turn given outside the high class   */
+	uint64_t low_gated;     /* grants a non-high waiter waited a gap for */
 };
 
 struct arb_shm_ticket {
@@ -290,6 +292,10 @@ int vgpu_arb_config_check(const struct vgpu_arb_config *cfg, const char **why)
 		*why = "share window must be 1 ms .. 1 h";
 		return -EINVAL;
 	}
+	if (cfg->low_gap_ns > 1000000000ull) {
+		*why = "low gap must be at most 1 s";
+		return -EINVAL;
+	}
 	if (cfg->aging_ns > 3600ull * 1000000000ull) {
 		*why = "aging threshold must be at most 1 h";
 		return -EINVAL;
@@ -419,6 +425,13 @@ int vgpu_arb_config_from_env(struct vgpu_arb_config *cfg, const char **why)
 			return -EINVAL;
 		}
 		cfg->aging_ns = n * 1000000ull;
+	}
+	if ((v = getenv("VGPU_ARB_LOW_GAP_US"))) {
+		if (arb_parse_u64(v, 1000000, &n)) {
+			*why = "VGPU_ARB_LOW_GAP_US must be 0..1000000";
+			return -EINVAL;
+		}
+		cfg->low_gap_ns = n * 1000ull;
 	}
 	if ((v = getenv("VGPU_ARB_SHARE_WINDOW_MS"))) {
 		if (arb_parse_u64(v, 3600ull * 1000, &n) || !n) {
@@ -1093,8 +1106,10 @@ static bool arb_over_share(const struct arb_shm *shm,
  * The ticket that gets the next free turn on `gpu`: smallest (over share,
  * effective class, seq). UINT32_MAX when none waits. Locked.
  */
+enum { PICK_ALL, PICK_HIGH, PICK_LOW };
+
 static uint32_t arb_pick_f(const struct arb_shm *shm, uint32_t gpu,
-			   uint64_t now, bool high_only)
+			   uint64_t now, int which)
 {
 	uint32_t best = UINT32_MAX, best_cls = 0, i;
 	bool best_over = false;
@@ -1109,7 +1124,8 @@ static uint32_t arb_pick_f(const struct arb_shm *shm, uint32_t gpu,
 		    tk->slot >= VGPU_ARB_MAX_SLOTS)
 			continue;
 		s = &shm->slot[tk->slot];
-		if (high_only && s->priority != VGPUIF_PRIO_HIGH)
+		if ((which == PICK_HIGH && s->priority != VGPUIF_PRIO_HIGH) ||
+		    (which == PICK_LOW && s->priority == VGPUIF_PRIO_HIGH))
 			continue;
 		cls = arb_effective_class(shm, s, tk, now);
 		over = arb_over_share(shm, s, now);
@@ -1156,15 +1172,50 @@ static bool arb_high_only(const struct arb_shm *shm, uint32_t gpu)
 }
 
 /*
+ * The low gap: may the classes below high not take a turn on `gpu` now
+ * (a high domain is active there and the last turn outside the high
+ * class was given less than low_gap_ns ago)? *until: when the gap ends.
+ * Locked.
+ */
+static bool arb_low_gated(const struct arb_shm *shm, uint32_t gpu,
+			  uint64_t now, uint64_t *until)
+{
+	const struct arb_shm_gpu *gp = &shm->gpu[gpu];
+	uint64_t gap = shm->cfg.low_gap_ns;
+	uint32_t i;
+
+	if (!gap || !gp->low_grant_ns || now - gp->low_grant_ns >= gap)
+		return false;
+	for (i = 0; i < VGPU_ARB_MAX_SLOTS; i++) {
+		const struct arb_shm_slot *s = &shm->slot[i];
+
+		if (s->state != SLOT_ACTIVE || s->gpu != gpu ||
+		    s->priority != VGPUIF_PRIO_HIGH)
+			continue;
+		if (s->held || __atomic_load_n(&s->queue, __ATOMIC_RELAXED) ||
+		    now - __atomic_load_n(&s->last_seen_ns, __ATOMIC_RELAXED) <
+		    VGPU_ARB_HIGH_WINDOW_NS) {
+			if (until)
+				*until = gp->low_grant_ns + gap;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * The ticket that gets the next free turn on `gpu` (the best waiter, among
- * the high class only while the others use up their share of the turns),
- * or UINT32_MAX: no free turn, or nobody may take it. Locked.
+ * the high class only while the others use up their share of the turns
+ * or wait out the low gap), or UINT32_MAX: no free turn, or nobody may
+ * take it. Locked.
  */
 static uint32_t arb_pick(const struct arb_shm *shm, uint32_t gpu, uint64_t now)
 {
 	if (shm->gpu[gpu].in_use >= shm->cfg.tokens)
 		return UINT32_MAX;
-	return arb_pick_f(shm, gpu, now, arb_high_only(shm, gpu));
+	return arb_pick_f(shm, gpu, now,
+			  arb_high_only(shm, gpu) ||
+			  arb_low_gated(shm, gpu, now, NULL) ? PICK_HIGH : PICK_ALL);
 }
 
 /* Only this slot's tickets wait on `gpu`? Locked. */
@@ -1192,6 +1243,8 @@ static bool arb_may_grant(const struct arb_shm *shm, const struct arb_shm_slot *
 	const struct arb_shm_gpu *gp = &shm->gpu[gpu];
 	bool only_us = gp->waiting == 1;  /* our ticket is the only one */
 
+	if (s->priority != VGPUIF_PRIO_HIGH && arb_low_gated(shm, gpu, now, NULL))
+		return false;
 	if (gp->in_use < shm->cfg.tokens) {
 		if (only_us ? s->priority == VGPUIF_PRIO_HIGH ||
 			      !arb_high_only(shm, gpu)
@@ -1236,8 +1289,9 @@ int vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
 	struct arb_shm *shm = arb->shm;
 	struct arb_shm_slot *s;
 	struct arb_shm_ticket *tk;
-	uint64_t start = arb_mono_ns(), elapsed, nap;
-	uint32_t t, seen, gpu, next;
+	uint64_t start = arb_mono_ns(), elapsed, nap, until = 0, gap_nap = 0;
+	uint32_t t, seen, gpu, next, next_low;
+	bool gated = false;
 	int rc;
 
 	rc = arb_lock_slot(slot, &s);
@@ -1288,11 +1342,34 @@ int vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
 			s->held++;
 			s->grants++;
 			s->wait_ns += now > tk->enq_ns ? now - tk->enq_ns : 0;
+			next_low = UINT32_MAX;
+			if (s->priority != VGPUIF_PRIO_HIGH) {
+				if (gated)
+					shm->gpu[gpu].low_gated++;
+				shm->gpu[gpu].low_grant_ns = now;
+				/*
+				 * The next low waiter in line times the end of
+				 * the gap this grant opens (one waiter, not all).
+				 */
+				if (shm->cfg.low_gap_ns)
+					next_low = arb_pick_f(shm, gpu, now, PICK_LOW);
+			}
 			/* Another turn may be free for the next in line. */
 			next = arb_pick(shm, gpu, now);
 			arb_unlock(arb);
 			arb_wake_ticket(shm, next);
+			if (next_low != next)
+				arb_wake_ticket(shm, next_low);
 			return 0;
+		}
+		/* Held back by the low gap: the best low waiter naps to its end. */
+		gated = false;
+		gap_nap = 0;
+		if (s->priority != VGPUIF_PRIO_HIGH &&
+		    arb_low_gated(shm, gpu, now, &until)) {
+			gated = true;
+			if (arb_pick_f(shm, gpu, now, PICK_LOW) == t)
+				gap_nap = until > now ? until - now : 1;
 		}
 		elapsed = arb_mono_ns() - start;
 		if (timeout_ns != VGPU_ARB_FOREVER && elapsed >= timeout_ns) {
@@ -1312,6 +1389,8 @@ int vgpu_arb_acquire_until(struct vgpu_arb_slot *slot, uint64_t timeout_ns,
 		 */
 		if (shm->cfg.aging_ns && shm->cfg.aging_ns < nap)
 			nap = shm->cfg.aging_ns;
+		if (gap_nap && gap_nap < nap)
+			nap = gap_nap;
 		seen = __atomic_load_n(&tk->wake, __ATOMIC_ACQUIRE);
 		arb_unlock(arb);
 		if (arb_futex_wait(&tk->wake, seen, nap) < 0 &&
@@ -1366,8 +1445,10 @@ int vgpu_arb_release(struct vgpu_arb_slot *slot, uint64_t gpu_ns)
 	arb_touch(slot, s);
 	/* Hand over: wake only the next in line, not the herd. */
 	next = gp->waiting ? arb_pick(shm, s->gpu, now) : UINT32_MAX;
-	if (next == UINT32_MAX && gp->waiting)
-		next = arb_pick_f(shm, s->gpu, now, false); /* a burst waiter */
+	if (next == UINT32_MAX && gp->waiting)      /* a burst waiter */
+		next = arb_pick_f(shm, s->gpu, now,
+				  arb_low_gated(shm, s->gpu, now, NULL) ?
+				  PICK_HIGH : PICK_ALL);
 	arb_unlock(arb);
 	arb_wake_ticket(shm, next);
 	return 0;
@@ -1526,6 +1607,7 @@ int vgpu_arb_snapshot(struct vgpu_arb *arb, struct vgpu_arb_snapshot *snap)
 		if (gp->in_use && snap->now_ns > gp->busy_since)
 			gi->busy_ns += snap->now_ns - gp->busy_since;
 		gi->grants = gp->grants;
+		gi->low_gated = gp->low_gated;
 	}
 	for (i = 0; i < VGPU_ARB_MAX_SLOTS; i++) {
 		const struct arb_shm_slot *s = &shm->slot[i];

@@ -3,7 +3,7 @@
  * arbiter.h - who may submit GPU work next: the dom0-wide arbiter.
  *
  * Every vgpu-backend (one per guest domain) on a host opens the same shared
- * memory region (/dev/shm/vgpu-arb.v6 by default: NAME.vVERSION, so that
+ * memory region (/dev/shm/vgpu-arb.v7 by default: NAME.vVERSION, so that
  * backends of different layouts never share one) and asks it for a *turn*
  * before it hands an op to its executor:
  *
@@ -28,6 +28,13 @@
  *   - Aging: a waiter is promoted one class for every `aging_ns` it has
  *     waited (so a low waiter becomes high after 2 * aging_ns, and then wins
  *     against every high waiter that came after it). 0 disables aging.
+ *   - Low gap: while a high-priority domain is active on a GPU (it holds
+ *     a turn, holds requests in its backend, or was seen within
+ *     VGPU_ARB_HIGH_WINDOW_NS), the other classes together are given at
+ *     most one turn per `low_gap_ns` there (aged waiters too), so little
+ *     of their work reaches the GPU between the high domain's ops (a
+ *     context switch and a CPU wake-up each); they still make progress,
+ *     one op per gap. 0 = no gap.
  *   - Optional GPU-time share: a domain with gpu_share_pct > 0 that has used
  *     more than that percentage of the current share window (share_window_ns)
  *     yields to every waiter that has not; work-conserving: with nobody else
@@ -66,8 +73,8 @@
 #include "vgpuif.h"
 
 /* Layout version; also in the file name, so versions never share one. */
-#define VGPU_ARB_VERSION      6
-#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v6     */
+#define VGPU_ARB_VERSION      7
+#define VGPU_ARB_DEFAULT_NAME "vgpu-arb"    /* /dev/shm/vgpu-arb.v7     */
 #define VGPU_ARB_ENV_NAME     "VGPU_ARB_NAME" /* overrides the default  */
 
 #define VGPU_ARB_MAX_GPUS     16u
@@ -77,6 +84,9 @@
 #define VGPU_ARB_MAX_TOKENS   64u    /* turns per GPU                    */
 #define VGPU_ARB_MAX_BURST    256u   /* turns of a domain alone on a GPU */
 #define VGPU_ARB_MAX_NAME     128u   /* region name length               */
+
+/* A high domain seen this recently is active (the low gap). */
+#define VGPU_ARB_HIGH_WINDOW_NS (2ull * 1000 * 1000)
 
 /* How often a waiter looks for dead turn holders. */
 #define VGPU_ARB_POLL_NS      (20ull * 1000 * 1000)
@@ -108,6 +118,10 @@ struct vgpu_arb_config {
 	uint64_t aging_ns;         /* promote one class per aging_ns waited;
 				    * 0 = no aging; default 200 ms (a low
 				    * waiter is high after 400 ms)           */
+	uint64_t low_gap_ns;       /* while a high domain is active on the
+				    * GPU: one turn per low_gap_ns for the
+				    * other classes together; 0 = none
+				    * (default); at most 1 s                  */
 	uint64_t share_window_ns;  /* window of gpu_share_pct; default 100 ms,
 				    * at least 1 ms                           */
 	uint32_t pool_mask[VGPU_ARB_MAX_POOLS]; /* bit g: pool may use GPU g.
@@ -119,7 +133,8 @@ struct vgpu_arb_config {
 void vgpu_arb_config_default(struct vgpu_arb_config *cfg);
 /*
  * Apply the environment on top of *cfg: VGPU_ARB_GPUS (count),
- * VGPU_ARB_TOKENS, VGPU_ARB_BURST, VGPU_ARB_HIGH_RESERVE, VGPU_ARB_AGING_MS, VGPU_ARB_SHARE_WINDOW_MS,
+ * VGPU_ARB_TOKENS, VGPU_ARB_BURST, VGPU_ARB_HIGH_RESERVE, VGPU_ARB_AGING_MS,
+ * VGPU_ARB_LOW_GAP_US, VGPU_ARB_SHARE_WINDOW_MS,
  * VGPU_ARB_POOLS (as vgpu_arb_parse_pools). -EINVAL with *why on bad values.
  */
 int  vgpu_arb_config_from_env(struct vgpu_arb_config *cfg, const char **why);
@@ -268,6 +283,8 @@ struct vgpu_arb_gpu_info {
 	uint32_t _pad;
 	uint64_t busy_ns;        /* time with at least one turn held       */
 	uint64_t grants;         /* turns granted                          */
+	uint64_t low_gated;      /* of which to a non-high waiter that the
+				  * low gap held back                      */
 };
 
 struct vgpu_arb_domain_info {

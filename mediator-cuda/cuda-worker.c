@@ -1820,7 +1820,7 @@ static int do_stream_create(const struct cw_cmd *c, struct wctx *x,
 			    struct crec *out)
 {
 	int prio = (int)(int32_t)c->arg[1];
-	struct wstream *ws;
+	struct wstream *ws = NULL;
 	int st;
 
 	if (c->arg[0] & ~(uint64_t)VGPUIF_STREAM_F_ALL)

@@ -1197,10 +1197,17 @@ static int cpu_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 		if (!ctx_ok)
 			return VGPUIF_RSP_EBADF;
 		return cpu_enqueue(ce, op, false);
-	case VGPUIF_OP_LAUNCH:
+	case VGPUIF_OP_LAUNCH: {
+		int status;
+
 		if (!ctx_ok || !stream_ok(op->ctx, op->stream))
 			return VGPUIF_RSP_EBADF;
+		/* the local memory it makes the device reserve: at submit */
+		status = ptx_exec_local_charge(ce->ptx, op);
+		if (status)
+			return status;
 		return cpu_enqueue(ce, op, true);
+	}
 	case VGPUIF_OP_FUNC_INFO:
 	case VGPUIF_OP_FUNC_SET_ATTR: {
 		int status;
@@ -1216,6 +1223,11 @@ static int cpu_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 		/* DEVICE_INFO too: the backend answers it from the snapshot */
 		return VGPUIF_RSP_ENOSYS;
 	}
+}
+
+static uint64_t cpu_launch_mem(struct vgpu_exec *ex, struct vgpu_exec_func *func)
+{
+	return ptx_exec_launch_mem(to_cpu(ex)->ptx, func);
 }
 
 static int cpu_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
@@ -1633,4 +1645,5 @@ const struct vgpu_exec_impl vgpu_exec_cpu_impl = {
 	.host_register   = cpu_host_register,
 	.host_unregister = cpu_host_unregister,
 	.mem_info        = cpu_mem_info,
+	.launch_mem      = cpu_launch_mem,
 };

@@ -1346,6 +1346,23 @@ static int local_charge(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	return st;
 }
 
+/* What local_charge would charge for a launch of f now (executor.h). */
+static uint64_t cuda_launch_mem(struct vgpu_exec *ex, struct vgpu_exec_func *func)
+{
+	struct cuda_exec *ce = (struct cuda_exec *)ex;
+	const struct cobj *f = (const struct cobj *)func;
+	uint64_t per, grow = 0;
+
+	if (!f || f->magic != CU_OBJ_MAGIC || f->kind != K_FUNC)
+		return 0;
+	per = ((uint64_t)f->local_bytes + 15u) & ~15ull;
+	pthread_mutex_lock(&ce->lock);
+	if (per > ce->lmem_per_thread)
+		grow = (per - ce->lmem_per_thread) * ce->hello.resident_threads;
+	pthread_mutex_unlock(&ce->lock);
+	return grow;
+}
+
 static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 		    struct xop *x)
 {
@@ -2024,6 +2041,16 @@ static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	env = getenv("VGPU_EXEC_ARENA_MB");
 	if (env && strtoull(env, NULL, 10) >= 40)
 		ce->arena_size = strtoull(env, NULL, 10) << 20;
+	/*
+	 * The pinned staging arena is host memory of dom0's: at most half of
+	 * the backend's host-mem-limit (which follows dom0's memory and the
+	 * unit's cgroup), never less than the 40 MiB the copies need.
+	 */
+	if (cfg->host_mem_limit && ce->arena_size > cfg->host_mem_limit / 2) {
+		ce->arena_size = (cfg->host_mem_limit / 2) & ~((1ull << 20) - 1);
+		if (ce->arena_size < (40ull << 20))
+			ce->arena_size = 40ull << 20;
+	}
 	ce->sock = -1;
 	pthread_mutex_init(&ce->lock, NULL);
 	pthread_cond_init(&ce->idle_cond, NULL);
@@ -2157,6 +2184,7 @@ const struct vgpu_exec_impl vgpu_exec_cuda_impl = {
 	.host_register   = cuda_host_register,
 	.host_unregister = cuda_host_unregister,
 	.mem_info        = cuda_mem_info,
+	.launch_mem      = cuda_launch_mem,
 };
 
 /* Keeps cuda-worker.o (and its constructor) in every linked program. */

@@ -33,6 +33,8 @@ struct vgpu_exec_impl {
 			      const char **why);
 	void (*host_unregister)(struct vgpu_exec *ex, struct vgpu_exec_hostreg *r);
 	int  (*mem_info)(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_b);
+	/* NULL: launches make the executor reserve nothing (0). */
+	uint64_t (*launch_mem)(struct vgpu_exec *ex, struct vgpu_exec_func *func);
 };
 
 /* The first member of every implementation's executor. */

@@ -297,3 +297,10 @@ int vgpu_exec_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_b
 		*total_b = t;
 	return 0;
 }
+
+uint64_t vgpu_exec_launch_mem(struct vgpu_exec *ex, struct vgpu_exec_func *func)
+{
+	if (!ex || !func || !ex->impl->launch_mem)
+		return 0;
+	return ex->impl->launch_mem(ex, func);
+}

@@ -405,4 +405,15 @@ void vgpu_exec_host_unregister(struct vgpu_exec *ex,
 int  vgpu_exec_mem_info(struct vgpu_exec *ex, uint64_t *free_b,
 			uint64_t *total_b);
 
+/*
+ * For the quota, before a LAUNCH of func is submitted: the device memory
+ * the launch would make the context reserve more if it were submitted
+ * now (its local memory per thread past the most any launch asked before,
+ * times the threads the device holds at once), 0 when none. The
+ * reservation only grows, so the op's mem_charged is never more than this
+ * for a launch submitted after the call. Cheap, never waits (the ring
+ * thread asks it for every LAUNCH under a quota).
+ */
+uint64_t vgpu_exec_launch_mem(struct vgpu_exec *ex, struct vgpu_exec_func *func);
+
 #endif /* VGPU_EXEC_H */

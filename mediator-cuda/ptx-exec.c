@@ -63,11 +63,46 @@ struct ptx_exec {
 	struct vgpu_exec_mod *mods;
 	uint32_t gen;                    /* bumped when state is lost    */
 	uint64_t fault_log_ns;
+	uint64_t refusal_log_ns;         /* rate limit of EDQUOT lines   */
+	uint32_t refusals_quiet;         /* refusals since the last line */
+	uint64_t lmem_per_thread;        /* local bytes reserved per thread,
+					  * the most any launch asked      */
 	volatile int cancel;             /* read by running kernels      */
 };
 
+
 #define PLOG(pe, lvl, ...) \
 	vgpu_exec_log(&(pe)->ex->cfg, "cpu", (lvl), __VA_ARGS__)
+
+/* A refusal line, at most one per FAULT_LOG_NS (the rest are counted). */
+static void refusal_log(struct ptx_exec *pe, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void refusal_log(struct ptx_exec *pe, const char *fmt, ...)
+{
+	uint64_t now = vgpu_exec_now_ns();
+	uint32_t quiet;
+	char msg[400];
+	va_list ap;
+
+	pthread_mutex_lock(&pe->lock);
+	if (pe->refusal_log_ns && now - pe->refusal_log_ns < FAULT_LOG_NS) {
+		pe->refusals_quiet++;
+		pthread_mutex_unlock(&pe->lock);
+		return;
+	}
+	pe->refusal_log_ns = now;
+	quiet = pe->refusals_quiet;
+	pe->refusals_quiet = 0;
+	pthread_mutex_unlock(&pe->lock);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (quiet)
+		PLOG(pe, VGPU_EXEC_LOG_WARN, "%s (and %u refusals since the last "
+		     "line)", msg, quiet);
+	else
+		PLOG(pe, VGPU_EXEC_LOG_WARN, "%s", msg);
+}
 
 struct ptx_exec *ptx_exec_new(struct vgpu_exec *ex)
 {
@@ -267,6 +302,30 @@ static int op_module_load(struct ptx_exec *pe, struct vgpu_exec_op *op)
 		     rc == -ENOMEM ? VGPUIF_RSP_ENOMEM : VGPUIF_RSP_ENOEXEC;
 		goto out;
 	}
+	{
+		struct ptx_module_usage u;
+
+		/* for the quota: what its variables hold of device memory */
+		ptx_module_usage(m->pm, &u);
+		op->result[0] = u.global_bytes + u.const_bytes;
+	}
+	if (op->mem_limited && op->result[0] > op->mem_limit) {
+		refusal_log(pe, "refused MODULE_LOAD (EDQUOT): its __device__ and "
+			    "__constant__ variables would hold %llu bytes of device "
+			    "memory and the domain's quota leaves %llu",
+			    (unsigned long long)op->result[0],
+			    (unsigned long long)op->mem_limit);
+		snprintf(log, cap + 1u, "ptx: error: the module's variables need "
+			 "%llu bytes of device memory; the domain's quota leaves "
+			 "%llu\n", (unsigned long long)op->result[0],
+			 (unsigned long long)op->mem_limit);
+		write_log(op, log);
+		ptx_module_free(m->pm);
+		free(m);
+		m = NULL;
+		rc = VGPUIF_RSP_EDQUOT;
+		goto out;
+	}
 	m->magic = MOD_MAGIC;
 	m->ctx = op->ctx;
 	rc = place_vars(pe, op, m);
@@ -284,13 +343,7 @@ static int op_module_load(struct ptx_exec *pe, struct vgpu_exec_op *op)
 		m->next->prev = m;
 	pe->mods = m;
 	pthread_mutex_unlock(&pe->lock);
-	{
-		struct ptx_module_usage u;
-
-		/* for the quota: what its variables hold of device memory */
-		ptx_module_usage(m->pm, &u);
-		op->result[0] = u.global_bytes + u.const_bytes;
-	}
+	op->mem_charged = op->result[0];
 	op->object = m;
 	m = NULL;
 out:
@@ -533,6 +586,74 @@ out:
 	free(rg);
 	free(l);
 	return rc;
+}
+
+/*
+ * Local memory, as a GPU's driver reserves it: a kernel that needs more
+ * local bytes per thread than any launch before grows the reservation to
+ * that many bytes for every thread the device holds at once
+ * (PTX_EXEC_RESIDENT_THREADS), and keeps it for the executor's life. The
+ * interpreter itself takes local memory per block and frees it after the
+ * launch; the charge is what the quota sees, the same as on a GPU.
+ */
+static uint32_t func_local(const struct vgpu_exec_func *f)
+{
+	struct ptx_kernel_attrs a;
+
+	ptx_kernel_attrs(f->k, &a);
+	return a.local_bytes;
+}
+
+static uint64_t local_grow(const struct ptx_exec *pe, const struct vgpu_exec_func *f)
+{
+	uint64_t per = ((uint64_t)func_local(f) + 15u) & ~15ull;
+
+	return per > pe->lmem_per_thread ?
+	       (per - pe->lmem_per_thread) * PTX_EXEC_RESIDENT_THREADS : 0;
+}
+
+uint64_t ptx_exec_launch_mem(struct ptx_exec *pe, struct vgpu_exec_func *f)
+{
+	uint64_t grow;
+
+	if (!f || f->magic != FUNC_MAGIC)
+		return 0;
+	pthread_mutex_lock(&pe->lock);
+	grow = local_grow(pe, f);
+	pthread_mutex_unlock(&pe->lock);
+	return grow;
+}
+
+int ptx_exec_local_charge(struct ptx_exec *pe, struct vgpu_exec_op *op)
+{
+	struct vgpu_exec_func *f = op->u.launch.func;
+	uint64_t grow, now;
+	uint32_t local;
+
+	op->mem_charged = 0;
+	if (!f || f->magic != FUNC_MAGIC)
+		return 0;   /* the launch itself answers EBADF */
+	pthread_mutex_lock(&pe->lock);
+	grow = local_grow(pe, f);
+	local = func_local(f);
+	now = pe->lmem_per_thread;
+	if (grow && op->mem_limited && grow > op->mem_limit) {
+		pthread_mutex_unlock(&pe->lock);
+		refusal_log(pe, "refused LAUNCH (EDQUOT): the kernel needs %u bytes "
+			    "of local memory per thread, so the device would "
+			    "reserve %llu bytes more (for the %u threads it holds "
+			    "at once, %llu per thread now); the domain's quota "
+			    "leaves %llu", local, (unsigned long long)grow,
+			    PTX_EXEC_RESIDENT_THREADS, (unsigned long long)now,
+			    (unsigned long long)op->mem_limit);
+		return VGPUIF_RSP_EDQUOT;
+	}
+	if (grow) {
+		pe->lmem_per_thread = ((uint64_t)local + 15u) & ~15ull;
+		op->mem_charged = grow;
+	}
+	pthread_mutex_unlock(&pe->lock);
+	return 0;
 }
 
 int ptx_exec_op(struct ptx_exec *pe, struct vgpu_exec_op *op)

@@ -29,6 +29,19 @@ void ptx_exec_cancel(struct ptx_exec *pe);
 int  ptx_exec_op(struct ptx_exec *pe, struct vgpu_exec_op *op);
 /* ctx is being destroyed: its modules go (their memory goes with ctx). */
 void ptx_exec_ctx_gone(struct ptx_exec *pe, struct vgpu_exec_ctx *ctx);
+/*
+ * The threads the stand-in device holds at once (exec-cpu.c's snapshot:
+ * one multiprocessor of VGPUIF_MAX_BLOCK_THREADS), for local memory.
+ */
+#define PTX_EXEC_RESIDENT_THREADS VGPUIF_MAX_BLOCK_THREADS
+/* executor.h's vgpu_exec_launch_mem for the cpu executor. */
+uint64_t ptx_exec_launch_mem(struct ptx_exec *pe, struct vgpu_exec_func *f);
+/*
+ * At LAUNCH's submit: charge the local memory a launch of op's function
+ * makes the device reserve (op->mem_charged), or VGPUIF_RSP_EDQUOT past
+ * op->mem_limit (logged); 0 otherwise.
+ */
+int  ptx_exec_local_charge(struct ptx_exec *pe, struct vgpu_exec_op *op);
 
 /* ---- exec-cpu.c, called by ptx-exec.c ------------------------------ */
 

@@ -465,7 +465,7 @@ static int expect_type(struct parser *pp, bool pred_ok, unsigned int *type)
 
 static int parse_align(struct parser *pp, uint32_t *align)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	ptx_lex_next(&pp->lx);  /* .align */
 	if (expect_uint(pp, 1u << 16, &v))
@@ -1537,7 +1537,7 @@ static int parse_param_list(struct parser *pp)
 static int parse_ntid(struct parser *pp, uint32_t out[3])
 {
 	for (int i = 0; i < 3; i++) {
-		uint64_t v;
+		uint64_t v = 0;
 
 		if (expect_uint(pp, PTX_MAX_THREADS, &v))
 			return -1;
@@ -1626,7 +1626,7 @@ static int parse_func_directives(struct parser *pp, struct ptx_kernel *k)
 		} else if (ptx_tok_is(t, ".minnctapersm") ||
 			   ptx_tok_is(t, ".maxnctapersm") ||
 			   ptx_tok_is(t, ".maxnreg")) {
-			uint64_t v;
+			uint64_t v = 0;
 
 			ptx_lex_next(&pp->lx);
 			if (expect_uint(pp, UINT32_MAX, &v))
@@ -1829,7 +1829,7 @@ static int parse_module(struct parser *pp)
 			continue;
 		}
 		if (ptx_tok_is(&t, ".address_size")) {
-			uint64_t v;
+			uint64_t v = 0;
 
 			if (expect_uint(pp, 64, &v))
 				return -1;

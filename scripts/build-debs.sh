@@ -54,6 +54,14 @@ else
 fi
 
 jobs=${JOBS:-$(nproc)}
+# ccache, where installed, for the package's own cmake build (CMake reads
+# this variable as the default launcher): a second `make deb` of the same
+# tree recompiles nothing that did not change. VGPU_DEB_CCACHE=0: without.
+if [ "${VGPU_DEB_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
+	export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+	# The copy's path is the same for every run into OUTDIR: relative to it.
+	export CCACHE_BASEDIR=$out/src
+fi
 echo "build-debs: dpkg-buildpackage -us -uc -b in $tree (log: $out/build.log)"
 t0=$(date +%s)
 if ! (cd "$tree" && DEB_BUILD_OPTIONS="parallel=$jobs ${DEB_BUILD_OPTIONS:-}" \

@@ -202,8 +202,8 @@ static void fmt_bytes(char *buf, size_t n, uint64_t b)
 		v /= 1024.0;
 		u++;
 	}
-	if (u == 0)
-		snprintf(buf, n, "%llu B", (unsigned long long)b);
+	if (u == 0)     /* b < 1024 here */
+		snprintf(buf, n, "%u B", (unsigned)(b & 1023));
 	else
 		snprintf(buf, n, "%.1f %s", v, unit[u]);
 }

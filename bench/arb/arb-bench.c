@@ -63,6 +63,10 @@ static const char usage_text[] =
 "  --high-reserve N      of which only high-priority domains may take\n"
 "                        (default 1)\n"
 "  --aging-ms MS         arbiter aging period (default 200; 0 = off)\n"
+"  --low-gap-us US       arbiter low gap: while the high domain is active,\n"
+"                        one turn per US for the others (default: the\n"
+"                        arbiter's, VGPU_ARB_LOW_GAP_US)\n"
+"  --poll-us US|auto     every backend's --poll-us (default: its own)\n"
 "  --scenario NAME       priority, fair or all (default all)\n"
 "  -h, --help            this text\n"
 "Output: one block per scenario, then markdown table rows for\n"
@@ -77,6 +81,7 @@ struct opts {
 	int warmup_ms;
 	int depth;
 	const char *tokens, *high_reserve, *aging_ms;
+	const char *low_gap_us, *poll_us;
 	const char *scenario;
 };
 
@@ -113,6 +118,8 @@ struct dom_run {
 	uint64_t *lat;          /* ns, measured ops only */
 	uint32_t nlat;
 	uint64_t gpu_ns0, gpu_ns1;
+	/* the arbiter's figures over the measured time (phase start, end) */
+	uint64_t grants[2], wait_ns[2], exec_ns[2];
 	bool lock_init;
 };
 
@@ -153,6 +160,10 @@ static int dom_up(struct dom_run *r, uint32_t domid, const char *prio, int depth
 	d->extra[n++] = O.executor;
 	d->extra[n++] = "--log-level";
 	d->extra[n++] = "info";
+	if (O.poll_us) {
+		d->extra[n++] = "--poll-us";
+		d->extra[n++] = O.poll_us;
+	}
 	if (!strcmp(O.executor, "cuda")) {
 		d->extra[n++] = "--gpu";
 		d->extra[n++] = O.gpu;
@@ -255,6 +266,29 @@ static uint64_t gpu_ns_of(uint32_t domid)
 	return 0;
 }
 
+/* The arbiter's grants, wait and GPU (executor) time of domid, into k. */
+static void figures_of(struct dom_run *r, int k)
+{
+	static struct vgpu_arb_snapshot s;
+
+	r->grants[k] = r->wait_ns[k] = r->exec_ns[k] = 0;
+	if (vgpu_arb_snapshot(g_arb, &s))
+		return;
+	for (uint32_t i = 0; i < s.ndomains; i++)
+		if (s.dom[i].domid == r->domid) {
+			r->grants[k] = s.dom[i].grants;
+			r->wait_ns[k] = s.dom[i].wait_ns;
+			r->exec_ns[k] = s.dom[i].gpu_ns;
+		}
+}
+
+static uint64_t low_gated_now(void)
+{
+	static struct vgpu_arb_snapshot s;
+
+	return vgpu_arb_snapshot(g_arb, &s) ? 0 : s.gpu[0].low_gated;
+}
+
 /* Run the domains that have a depth for warmup + seconds. */
 static double run_phase(struct dom_run *doms, unsigned int n)
 {
@@ -271,15 +305,19 @@ static double run_phase(struct dom_run *doms, unsigned int n)
 								 &doms[i].slot[k]) == 0;
 	}
 	usleep((useconds_t)O.warmup_ms * 1000);
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
 		doms[i].gpu_ns0 = gpu_ns_of(doms[i].domid);
+		figures_of(&doms[i], 0);
+	}
 	t0 = now_ns();
 	g_measure = 1;
 	usleep((useconds_t)(O.seconds * 1e6));
 	g_measure = 0;
 	t1 = now_ns();
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
 		doms[i].gpu_ns1 = gpu_ns_of(doms[i].domid);
+		figures_of(&doms[i], 1);
+	}
 	g_stop = 1;
 	for (unsigned int i = 0; i < n; i++)
 		for (int k = 0; k < doms[i].depth; k++)
@@ -310,11 +348,33 @@ static double pct(struct dom_run *r, double p)
 	return (double)r->lat[k] / 1000.0;   /* us */
 }
 
+/*
+ * Where a high op's time goes (means over the measured ops): waiting for
+ * a turn (arbiter), from submit to done() in the executor (the GPU and
+ * the worker's completion path), and the rest (guest, rings, backend).
+ */
+static void decompose(struct dom_run *r, const char *phase)
+{
+	uint64_t g = r->grants[1] - r->grants[0], sum = 0;
+	double rt, w, e;
+
+	for (uint32_t i = 0; i < r->nlat; i++)
+		sum += r->lat[i];
+	if (!g || !r->nlat)
+		return;
+	rt = (double)sum / r->nlat / 1000.0;
+	w = (double)(r->wait_ns[1] - r->wait_ns[0]) / (double)g / 1000.0;
+	e = (double)(r->exec_ns[1] - r->exec_ns[0]) / (double)g / 1000.0;
+	printf("priority: %s: high mean round trip %.1f us = arbiter wait %.1f + "
+	       "executor %.1f + the rest %.1f (means over %llu turns)\n", phase,
+	       rt, w, e, rt - w - e, (unsigned long long)g);
+}
+
 static int scenario_priority(void)
 {
 	struct dom_run *d = calloc(NDOM, sizeof(*d));
 	double solo50, solo99, c50, c99, secs, low_ops = 0;
-	uint64_t errs = 0;
+	uint64_t errs = 0, gated0, gated1, low_grants = 0;
 	int rc = 1;
 
 	if (!d)
@@ -326,11 +386,14 @@ static int scenario_priority(void)
 	solo99 = pct(&d[0], 99);
 	printf("priority: high alone: %llu ops in %.1f s, p50 %.1f us, p99 %.1f us\n",
 	       (unsigned long long)d[0].ops, secs, solo50, solo99);
+	decompose(&d[0], "alone");
 	errs += d[0].errors;
 	for (int i = 1; i < NDOM; i++)
 		if (dom_up(&d[i], (uint32_t)(1 + i), "low", O.depth))
 			goto out;
+	gated0 = low_gated_now();
 	secs = run_phase(d, NDOM);
+	gated1 = low_gated_now();
 	c50 = pct(&d[0], 50);
 	c99 = pct(&d[0], 99);
 	for (int i = 0; i < NDOM; i++) {
@@ -350,11 +413,18 @@ static int scenario_priority(void)
 		printf("priority: low ops that won a turn by aging (whole run): %llu\n",
 		       (unsigned long long)aged);
 	}
+	decompose(&d[0], "contended");
+	for (int i = 1; i < NDOM; i++)
+		low_grants += d[i].grants[1] - d[i].grants[0];
+	printf("priority: low turns %.0f/s, of which %.0f/s after waiting out the "
+	       "low gap\n", (double)low_grants / secs,
+	       (double)(gated1 - gated0) / secs);
 	printf("priority: contended p99 / solo p99 = %.2f (target <= 1.5)\n", c99 / solo99);
 	printf("| %s | priority | 1 high + 6 low, depth %d, %s turn(s) (%s high only), "
-	       "aging %s ms, memset %llu B%s%s | high solo p50/p99 %.1f / %.1f us | "
+	       "aging %s ms, low gap %s us, memset %llu B%s%s | high solo p50/p99 %.1f / %.1f us | "
 	       "high contended p50/p99 %.1f / %.1f us | **%.2fx** | low %.0f ops/s |\n",
 	       O.executor, O.depth, O.tokens, O.high_reserve, O.aging_ms,
+	       O.low_gap_us ? O.low_gap_us : "default",
 	       (unsigned long long)O.bytes,
 	       strcmp(O.executor, "cpu") ? "" : ", op delay ",
 	       strcmp(O.executor, "cpu") ? "" : O.delay_us,
@@ -431,6 +501,8 @@ int main(int argc, char **argv)
 		{ "tokens", required_argument, NULL, 't' },
 		{ "high-reserve", required_argument, NULL, 'r' },
 		{ "aging-ms", required_argument, NULL, 'a' },
+		{ "low-gap-us", required_argument, NULL, 'l' },
+		{ "poll-us", required_argument, NULL, 'p' },
 		{ "scenario", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -450,6 +522,8 @@ int main(int argc, char **argv)
 		case 't': O.tokens = optarg; break;
 		case 'r': O.high_reserve = optarg; break;
 		case 'a': O.aging_ms = optarg; break;
+		case 'l': O.low_gap_us = optarg; break;
+		case 'p': O.poll_us = optarg; break;
 		case 'c': O.scenario = optarg; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		default: fputs(usage_text, stderr); return 2;
@@ -477,10 +551,26 @@ int main(int argc, char **argv)
 	setenv("VGPU_ARB_TOKENS", O.tokens, 1);
 	setenv("VGPU_ARB_HIGH_RESERVE", O.high_reserve, 1);
 	setenv("VGPU_ARB_AGING_MS", O.aging_ms, 1);
+	if (O.low_gap_us)
+		setenv("VGPU_ARB_LOW_GAP_US", O.low_gap_us, 1);
 	if (vgpu_arb_open(&g_arb, g_region, NULL, 0, &why)) {
 		fprintf(stderr, "arb-bench: arbiter: %s\n", why ? why : "open failed");
 		rc = 1;
 		goto out;
+	}
+	{
+		struct vgpu_arb_config ac;
+
+		vgpu_arb_get_config(g_arb, &ac);
+		printf("arb-bench: low gap %llu us, backends' poll-us %s, "
+		       "VGPU_EXEC_YIELD %s, VGPU_EXEC_SLICE_KB %s, "
+		       "VGPU_LOOPFRONT_SPIN_US %s\n",
+		       (unsigned long long)(ac.low_gap_ns / 1000),
+		       O.poll_us ? O.poll_us : "default",
+		       getenv("VGPU_EXEC_YIELD") ? getenv("VGPU_EXEC_YIELD") : "default",
+		       getenv("VGPU_EXEC_SLICE_KB") ? getenv("VGPU_EXEC_SLICE_KB") : "default",
+		       getenv("VGPU_LOOPFRONT_SPIN_US") ? getenv("VGPU_LOOPFRONT_SPIN_US") :
+		       "default");
 	}
 	printf("arb-bench: executor %s, %s turn(s) per GPU (%s high only), aging %s ms, "
 	       "memset %llu B, %.1f s per phase\n", O.executor, O.tokens,

@@ -13,8 +13,8 @@
  *    name, &pfn, cudaVersion, flags, &status), with the base name
  *    ("cuMemAlloc"), the version it was built for (12080, 13000, ...) and
  *    CU_GET_PROC_ADDRESS_DEFAULT / _LEGACY_STREAM / _PER_THREAD_DEFAULT_
- *    STREAM. A missing optional function gets CUDA_ERROR_NOT_FOUND with
- *    status CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND, and the runtime goes on.
+ *    STREAM. A missing optional function gets pfn NULL with status
+ *    CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND, and the runtime goes on.
  *    (libcuda's proc table; this file's and library.c's functions are in
  *    it.)
  * 2. Before its first real work it calls cuGetExportTable(&table, &uuid)

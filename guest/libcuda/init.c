@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest-attrs.h"
 #include "internal.h"
 
 struct lcu_device *lcu_dev;
@@ -24,63 +25,11 @@ static CUresult init_result = CUDA_ERROR_NOT_INITIALIZED;
 static _Atomic int init_done;     /* cuInit ran (init_result is final) */
 static struct lcu_device the_dev;
 
-/*
- * Attributes whose dom0 value this library cannot honour, and what the
- * library really does instead: it maps no host memory into the device, has
- * no managed memory, no memory pools, no IPC, no interop and no cluster or
- * cooperative launches; it does give one address space (device addresses
- * are unique in the domain, and cuMemcpy tells host from device).
- */
+/* What the library really does where dom0's device could do more (guest-attrs.h). */
 static const struct { CUdevice_attribute a; int v; } guest_attrs[] = {
-	{ CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY, 0 },
-	{ CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING, 1 },
-	{ CU_DEVICE_ATTRIBUTE_TCC_DRIVER, 0 },
-	{ CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY, 0 },
-	{ CU_DEVICE_ATTRIBUTE_MULTI_GPU_BOARD, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_NATIVE_ATOMIC_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM, 0 },
-	{ CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CAN_FLUSH_REMOTE_WRITES, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_REGISTER_SUPPORTED, 1 },
-	{ CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES, 0 },
-	{ CU_DEVICE_ATTRIBUTE_DIRECT_MANAGED_MEM_ACCESS_FROM_HOST, 0 },
-	{ CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_WIN32_HANDLE_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_WIN32_KMT_HANDLE_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_GENERIC_COMPRESSION_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_WITH_CUDA_VMM_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_SPARSE_CUDA_ARRAY_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_READ_ONLY_HOST_REGISTER_SUPPORTED, 1 },
-	{ CU_DEVICE_ATTRIBUTE_TIMELINE_SEMAPHORE_INTEROP_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_FLUSH_WRITES_OPTIONS, 0 },
-	{ CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_WRITES_ORDERING, 0 },
-	{ CU_DEVICE_ATTRIBUTE_MEMPOOL_SUPPORTED_HANDLE_TYPES, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CLUSTER_LAUNCH, 0 },
-	{ CU_DEVICE_ATTRIBUTE_DEFERRED_MAPPING_CUDA_ARRAY_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CAN_USE_64_BIT_STREAM_MEM_OPS, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CAN_USE_STREAM_WAIT_VALUE_NOR, 0 },
-	{ CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_IPC_EVENT_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_FABRIC_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_NUMA_CONFIG, 0 },
-	{ CU_DEVICE_ATTRIBUTE_NUMA_ID, -1 },
-	{ CU_DEVICE_ATTRIBUTE_MULTICAST_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_MPS_ENABLED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID, -1 },
-	{ CU_DEVICE_ATTRIBUTE_D3D12_CIG_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_VULKAN_CIG_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_MEMORY_POOLS_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_MULTINODE_IPC_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_MEMORY_POOLS_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_ALLOC_DMA_BUF_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_ONLY_PARTIAL_HOST_NATIVE_ATOMIC_SUPPORTED, 0 },
+#define LCU_GA(a_, v_) { a_, v_ },
+	LCU_GUEST_ATTRS(LCU_GA)
+#undef LCU_GA
 };
 
 static void attr_set(struct vgpu_device_info *d, unsigned int a, int v)
@@ -352,16 +301,22 @@ LCU_API CUresult CUDAAPI cuDeviceGetAttribute(int *pi, CUdevice_attribute attrib
 
 	if (r == CUDA_SUCCESS && (!pi || attrib <= 0 || attrib >= CU_DEVICE_ATTRIBUTE_MAX))
 		r = CUDA_ERROR_INVALID_VALUE;
-	else if (r == CUDA_SUCCESS && lcu_dev_attr(attrib, pi) != 0)
+	else if (r == CUDA_SUCCESS && lcu_dev_attr(attrib, pi) != 0) {
 		/*
-		 * An attribute of the API that dom0's snapshot lacks (the cpu
-		 * executor's reference device, an older dom0 driver): a driver
-		 * answers every attribute of its range, and 0 (no such feature,
-		 * no such limit) is what this device has: the guest library
-		 * has no textures, surfaces or tensor maps either. The runtime's
-		 * cudaGetDeviceProperties asks for all of them.
+		 * An attribute of the API that dom0's snapshot lacks. Where
+		 * dom0 has NVIDIA's driver (the snapshot names its version),
+		 * that driver refused it (a number its enum leaves out, one
+		 * this driver no longer has): its answer, CUDA_ERROR_INVALID_
+		 * VALUE, as a program would get natively. The cpu executor's
+		 * reference device (driver version 0) describes only what it
+		 * has: 0 (no such feature, no such limit) for the rest, since
+		 * the runtime's cudaGetDeviceProperties asks for all of them.
 		 */
-		*pi = 0;
+		if (lcu_dev->info_r2 && lcu_dev->info.driver_version != 0)
+			r = CUDA_ERROR_INVALID_VALUE;
+		else
+			*pi = 0;
+	}
 	return LCU_TRACE("cuDeviceGetAttribute", r, "(%p, %d, %d) -> %d", (void *)pi,
 			 (int)attrib, dev, r ? 0 : *pi);
 }
@@ -476,9 +431,20 @@ CUresult lcu_mem_info(size_t *free_b, size_t *total_b)
 void lcu_dev_stream_priorities(int *least, int *greatest)
 {
 	/*
-	 * The snapshot of vgpu.h carries no priority range yet (the wire's
-	 * vgpuif_device_info does): no priorities, as a device without them.
+	 * dom0's range from the snapshot (the worker's own
+	 * cuCtxGetStreamPriorityRange; STREAM_CREATE clamps to it there too).
+	 * A range that is not one (greatest above least, or absurd values), or
+	 * a backend that leaves the fields zero, is a device without
+	 * priorities: 0 and 0.
 	 */
 	*least = 0;
 	*greatest = 0;
+	if (!lcu_dev)
+		return;
+	if (lcu_dev->info.stream_priority_greatest <= lcu_dev->info.stream_priority_least &&
+	    lcu_dev->info.stream_priority_greatest >= -1024 &&
+	    lcu_dev->info.stream_priority_least <= 1024) {
+		*least = lcu_dev->info.stream_priority_least;
+		*greatest = lcu_dev->info.stream_priority_greatest;
+	}
 }

@@ -73,7 +73,7 @@ static CUresult pack_params(struct lcu_func *f, void **kp, void **extra, uint8_t
 		return CUDA_ERROR_INVALID_VALUE;
 	if (extra) {
 		void *p = NULL;
-		size_t *sz = NULL;
+		size_t *sz = NULL, want;
 
 		for (i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
 			if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
@@ -85,15 +85,25 @@ static CUresult pack_params(struct lcu_func *f, void **kp, void **extra, uint8_t
 		}
 		if (!sz || (!p && *sz))
 			return CUDA_ERROR_INVALID_VALUE;
-		/* The buffer must be the kernel's (when dom0 said how big). */
-		if ((f->info_ok && *sz != f->info->param_bytes) ||
-		    (!f->info_ok && f->param_bytes && *sz != f->param_bytes))
+		/*
+		 * The kernel's size (when dom0 said it): a longer buffer is
+		 * refused; a shorter one is taken, as NVIDIA's driver 580 takes
+		 * it (CUDA_SUCCESS), the parameters past its end zero here
+		 * (there: whatever its parameter memory held).
+		 */
+		want = f->info_ok ? f->info->param_bytes : f->param_bytes;
+		if (*sz > VGPU_MAX_PARAM_BYTES || (want && *sz > want))
 			return CUDA_ERROR_INVALID_VALUE;
-		if (*sz > VGPU_MAX_PARAM_BYTES)
+		if (want > VGPU_MAX_PARAM_BYTES)
 			return CUDA_ERROR_INVALID_VALUE;
 		if (*sz)
 			memcpy(buf, p, *sz);
-		*len = *sz;
+		if (want > *sz) {
+			memset(buf + *sz, 0, want - *sz);
+			*len = want;
+		} else {
+			*len = *sz;
+		}
 		return CUDA_SUCCESS;
 	}
 	if (!f->info_ok) {

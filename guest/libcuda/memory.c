@@ -125,12 +125,11 @@ LCU_API CUresult CUDAAPI cuMemGetInfo(size_t *free_b, size_t *total_b)
 	struct lcu_ctx *c;
 	CUresult r = lcu_ctx_current(&c);
 
-	if (r == CUDA_SUCCESS && (!free_b || !total_b))
-		r = CUDA_ERROR_INVALID_VALUE;
+	/* Either pointer may be NULL (that answer is not wanted), as on NVIDIA's. */
 	if (r == CUDA_SUCCESS)
 		r = lcu_mem_info(free_b, total_b);
 	return LCU_TRACE("cuMemGetInfo_v2", r, "(%p, %p) -> %zu free of %zu", (void *)free_b,
-			 (void *)total_b, r ? 0 : *free_b, r ? 0 : *total_b);
+			 (void *)total_b, r || !free_b ? 0 : *free_b, r || !total_b ? 0 : *total_b);
 }
 
 LCU_API CUresult CUDAAPI cuMemGetAddressRange(CUdeviceptr *pbase, size_t *psize, CUdeviceptr dptr)
@@ -167,8 +166,14 @@ static CUresult host_alloc(void **pp, size_t bytesize, unsigned int flags)
 
 	if (r != CUDA_SUCCESS)
 		return r;
-	if (!pp || !bytesize || (flags & ~HOSTALLOC_FLAGS))
+	if (!pp || (flags & ~HOSTALLOC_FLAGS))
 		return CUDA_ERROR_INVALID_VALUE;
+	/*
+	 * 0 bytes is a success on NVIDIA's driver 580 too: here a pointer of
+	 * its own (one byte behind it) that cuMemFreeHost takes back.
+	 */
+	if (!bytesize)
+		bytesize = 1;
 	rc = vgpu_host_alloc(lcu_dev->v, bytesize, &h.p);
 	if (rc == 0) {
 		h.vgpu = true;

@@ -87,23 +87,27 @@ static double now_ms(void)
 }
 
 /*
- * The image's start (a registration wrapper unwrapped), length and format,
- * or CUDA_ERROR_INVALID_IMAGE for bytes that are no module image.
+ * The image's start, length and format, or CUDA_ERROR_INVALID_IMAGE for
+ * bytes that are no module image. As on NVIDIA's driver 580: nvcc's
+ * registration wrapper is no image here (the runtime's paths, dark.c's
+ * module loads and cuLibraryLoadData, unwrap it themselves), and text
+ * without a PTX .version directive is no image either (CUDA_ERROR_
+ * INVALID_IMAGE; PTX with errors in it is dom0's CUDA_ERROR_INVALID_PTX).
  */
 static CUresult image_of(const void *image, const void **start, size_t *len,
 			 enum vgpu_module_format *fmt)
 {
 	enum vgpu_image_kind kind;
-	const void *p = vgpu_fatbin_unwrap(image);
+	const void *p = image;
 	int rc;
 
-	if (!p)
-		p = image;
 	rc = vgpu_image_length(p, SIZE_MAX, &kind, len);
 	if (rc)
 		return rc == -EOPNOTSUPP ? CUDA_ERROR_NOT_SUPPORTED : CUDA_ERROR_INVALID_IMAGE;
 	switch (kind) {
 	case VGPU_IMAGE_PTX:
+		if (!strstr(p, ".version"))
+			return CUDA_ERROR_INVALID_IMAGE;
 		*fmt = VGPU_MODULE_PTX;
 		break;
 	case VGPU_IMAGE_CUBIN:
@@ -123,7 +127,7 @@ static CUresult module_load(CUmodule *pmod, const void *image, unsigned int nopt
 			    CUjit_option *opt, void **val)
 {
 	struct lcu_ctx *c;
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 	struct jit_opts j;
 	enum vgpu_module_format fmt;
 	const void *p;
@@ -299,7 +303,7 @@ LCU_API CUresult CUDAAPI cuModuleLoad(CUmodule *module, const char *fname)
 static CUresult module_args(CUmodule h, struct lcu_module **out, vgpu_t **v)
 {
 	CUresult r = lcu_init_check();
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 
 	if (r != CUDA_SUCCESS)
 		return r;
@@ -341,7 +345,7 @@ static void module_forget_locked(struct lcu_module *m)
 
 LCU_API CUresult CUDAAPI cuModuleUnload(CUmodule hmod)
 {
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 	vgpu_t *v;
 	CUresult r = module_args(hmod, &m, &v);
 	int rc;
@@ -361,7 +365,7 @@ LCU_API CUresult CUDAAPI cuModuleUnload(CUmodule hmod)
 
 void lcu_modules_drop(struct lcu_ctx *c)
 {
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 
 	pthread_mutex_lock(&c->lock);
 	while ((m = c->modules)) {
@@ -374,7 +378,7 @@ void lcu_modules_drop(struct lcu_ctx *c)
 
 static CUresult module_get_function(CUfunction *hfunc, CUmodule hmod, const char *name)
 {
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 	struct lcu_func *f;
 	vgpu_t *v;
 	CUresult r = module_args(hmod, &m, &v);
@@ -447,7 +451,7 @@ LCU_API CUresult CUDAAPI cuModuleGetFunction(CUfunction *hfunc, CUmodule hmod, c
 static CUresult module_get_global(CUdeviceptr *dptr, size_t *bytes, CUmodule hmod,
 				  const char *name)
 {
-	struct lcu_module *m;
+	struct lcu_module *m = NULL;
 	struct lcu_mem g = { 0 };
 	vgpu_t *v;
 	CUresult r = module_args(hmod, &m, &v);
@@ -455,7 +459,8 @@ static CUresult module_get_global(CUdeviceptr *dptr, size_t *bytes, CUmodule hmo
 
 	if (r != CUDA_SUCCESS)
 		return r;
-	if (!name)
+	/* One of the two answers must be wanted (NVIDIA's driver 580 agrees). */
+	if (!name || (!dptr && !bytes))
 		return CUDA_ERROR_INVALID_VALUE;
 	rc = vgpu_module_global(v, m->h, name, &g.h, &g.base, &g.size);
 	if (rc)
@@ -538,8 +543,16 @@ static CUresult func_get_attr(int *pi, CUfunction_attribute a, CUfunction h)
 {
 	struct lcu_func *f;
 	vgpu_t *v;
-	CUresult r = func_args(h, &f, &v);
+	CUresult r;
 	unsigned int i = (unsigned int)a;
+
+	/*
+	 * A CUkernel is no function here, as on NVIDIA's driver 580
+	 * (CUDA_ERROR_INVALID_HANDLE): cuKernelGetAttribute is its call.
+	 */
+	if (h && vgpu_rt_is_kernel(h))
+		return lcu_init_check() ?: CUDA_ERROR_INVALID_HANDLE;
+	r = func_args(h, &f, &v);
 
 	if (r != CUDA_SUCCESS)
 		return r;

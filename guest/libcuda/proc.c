@@ -9,10 +9,12 @@
  * newer than cudaVersion; with CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM
  * the per-thread-default-stream variant where the name has one, else (and
  * with _DEFAULT or _LEGACY_STREAM) the legacy one. A name not in the table
- * is CUDA_ERROR_NOT_FOUND with CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND; a
- * name whose oldest variant is newer than cudaVersion is CUDA_ERROR_NOT_FOUND
- * with CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT. It works before cuInit
- * (the CUDA runtime finds cuInit this way).
+ * gets CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND, a name whose oldest variant is
+ * newer than cudaVersion CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT, and
+ * *pfn NULL; the result is then CUDA_SUCCESS from cuGetProcAddress_v2 (as
+ * NVIDIA documents it and its driver 580 answers) and CUDA_ERROR_NOT_FOUND
+ * from the CUDA 11 cuGetProcAddress, which has no status to say it. It
+ * works before cuInit (the CUDA runtime finds cuInit this way).
  */
 #include <string.h>
 
@@ -88,15 +90,24 @@ static CUresult get_proc(const char *symbol, void **pfn, int version, cuuint64_t
 	return lcu_proc_lookup(symbol, version, flags, pfn, status);
 }
 
+/* cuGetProcAddress_v2: a symbol not found is a success with the status set. */
+static CUresult get_proc_v2(const char *symbol, void **pfn, int version, cuuint64_t flags,
+			    CUdriverProcAddressQueryResult *status, bool ptsz)
+{
+	CUresult r = get_proc(symbol, pfn, version, flags, status, ptsz);
+
+	return r == CUDA_ERROR_NOT_FOUND ? CUDA_SUCCESS : r;
+}
+
 LCU_API CUresult CUDAAPI cuGetProcAddress(const char *symbol, void **pfn, int cudaVersion,
 					  cuuint64_t flags,
 					  CUdriverProcAddressQueryResult *symbolStatus)
 {
-	CUresult r = get_proc(symbol, pfn, cudaVersion, flags, symbolStatus, false);
+	CUresult r = get_proc_v2(symbol, pfn, cudaVersion, flags, symbolStatus, false);
 
 	return LCU_TRACE("cuGetProcAddress_v2", r, "(\"%s\", %p, %d, %#llx, %p) -> %p",
 			 symbol ? symbol : "(null)", (void *)pfn, cudaVersion,
-			 (unsigned long long)flags, (void *)symbolStatus, r ? NULL : *pfn);
+			 (unsigned long long)flags, (void *)symbolStatus, r || !pfn ? NULL : *pfn);
 }
 
 CUresult CUDAAPI lcu_cuGetProcAddress_v2_ptsz(const char *symbol, void **pfn, int cudaVersion,
@@ -107,11 +118,11 @@ CUresult CUDAAPI lcu_cuGetProcAddress_v2_ptsz(const char *symbol, void **pfn, in
 					      cuuint64_t flags,
 					      CUdriverProcAddressQueryResult *symbolStatus)
 {
-	CUresult r = get_proc(symbol, pfn, cudaVersion, flags, symbolStatus, true);
+	CUresult r = get_proc_v2(symbol, pfn, cudaVersion, flags, symbolStatus, true);
 
 	return LCU_TRACE("cuGetProcAddress_v2_ptsz", r, "(\"%s\", %p, %d, %#llx, %p) -> %p",
 			 symbol ? symbol : "(null)", (void *)pfn, cudaVersion,
-			 (unsigned long long)flags, (void *)symbolStatus, r ? NULL : *pfn);
+			 (unsigned long long)flags, (void *)symbolStatus, r || !pfn ? NULL : *pfn);
 }
 
 /* CUDA 11.3 - 11.8: no status argument. */

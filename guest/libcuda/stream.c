@@ -300,7 +300,7 @@ LCU_API CUresult CUDAAPI cuStreamQuery(CUstream hStream)
 static CUresult stream_wait_event(CUstream s, CUevent e, unsigned int flags, bool ptds)
 {
 	struct lcu_ctx *c;
-	struct lcu_event *ev;
+	struct lcu_event *ev = NULL;
 	vgpu_t *v, *ve;
 	uint64_t h;
 	CUresult r = stream_args(s, ptds, &c, &v, &h);
@@ -506,7 +506,7 @@ LCU_API CUresult CUDAAPI cuEventCreate(CUevent *phEvent, unsigned int Flags)
 static CUresult event_args(CUevent e, struct lcu_event **out, vgpu_t **v)
 {
 	CUresult r = lcu_init_check();
-	struct lcu_event *ev;
+	struct lcu_event *ev = NULL;
 
 	if (r != CUDA_SUCCESS)
 		return r;
@@ -522,7 +522,7 @@ static CUresult event_args(CUevent e, struct lcu_event **out, vgpu_t **v)
 
 static CUresult event_record(CUevent e, CUstream s, unsigned int flags, bool ptds)
 {
-	struct lcu_event *ev;
+	struct lcu_event *ev = NULL;
 	vgpu_t *v;
 	uint64_t h;
 	CUresult r = event_args(e, &ev, &v);
@@ -557,7 +557,7 @@ LCU_API CUresult CUDAAPI cuEventRecordWithFlags(CUevent hEvent, CUstream hStream
 
 LCU_API CUresult CUDAAPI cuEventQuery(CUevent hEvent)
 {
-	struct lcu_event *ev;
+	struct lcu_event *ev = NULL;
 	vgpu_t *v;
 	CUresult r = event_args(hEvent, &ev, &v);
 
@@ -568,7 +568,7 @@ LCU_API CUresult CUDAAPI cuEventQuery(CUevent hEvent)
 
 LCU_API CUresult CUDAAPI cuEventSynchronize(CUevent hEvent)
 {
-	struct lcu_event *ev;
+	struct lcu_event *ev = NULL;
 	vgpu_t *v;
 	CUresult r = event_args(hEvent, &ev, &v);
 
@@ -579,7 +579,7 @@ LCU_API CUresult CUDAAPI cuEventSynchronize(CUevent hEvent)
 
 static CUresult event_destroy(CUevent e)
 {
-	struct lcu_event *ev, **pp;
+	struct lcu_event *ev = NULL, **pp;
 	vgpu_t *v;
 	CUresult r = event_args(e, &ev, &v);
 	struct lcu_ctx *c;
@@ -614,7 +614,7 @@ CUresult CUDAAPI lcu_cuEventDestroy_v1(CUevent hEvent)
 
 static CUresult elapsed(float *ms, CUevent a, CUevent b)
 {
-	struct lcu_event *ea, *eb;
+	struct lcu_event *ea = NULL, *eb = NULL;
 	vgpu_t *v, *vb;
 	CUresult r;
 
@@ -623,8 +623,9 @@ static CUresult elapsed(float *ms, CUevent a, CUevent b)
 		r = event_args(b, &eb, &vb);
 	if (r != CUDA_SUCCESS)
 		return r;
+	/* No place for the answer: what NVIDIA's driver 580 says to that. */
 	if (!ms)
-		return CUDA_ERROR_INVALID_VALUE;
+		return CUDA_ERROR_INVALID_HANDLE;
 	if (!ea->recorded || !eb->recorded || ea->ctx != eb->ctx ||
 	    (ea->flags & CU_EVENT_DISABLE_TIMING) || (eb->flags & CU_EVENT_DISABLE_TIMING))
 		return CUDA_ERROR_INVALID_HANDLE;

@@ -32,6 +32,10 @@ _Static_assert(sizeof(struct vgpu_device_info) == sizeof(struct vgpuif_device_in
 	       offsetof(struct vgpuif_device_info, total_mem) &&
 	       offsetof(struct vgpu_device_info, attr) ==
 	       offsetof(struct vgpuif_device_info, attr) &&
+	       offsetof(struct vgpu_device_info, stream_priority_least) ==
+	       offsetof(struct vgpuif_device_info, stream_priority_least) &&
+	       offsetof(struct vgpu_device_info, stream_priority_greatest) ==
+	       offsetof(struct vgpuif_device_info, stream_priority_greatest) &&
 	       VGPU_MAX_DEVICE_ATTRS == VGPUIF_MAX_DEVICE_ATTRS, "device info layout");
 _Static_assert(sizeof(struct vgpu_func_info) == sizeof(struct vgpuif_func_info) &&
 	       offsetof(struct vgpu_func_info, param) ==

@@ -180,7 +180,11 @@ struct vgpu_device_info {
 	uint64_t total_mem;
 	uint32_t attr_valid[VGPU_MAX_DEVICE_ATTRS / 32];
 	int32_t  attr[VGPU_MAX_DEVICE_ATTRS]; /* by CUdevice_attribute   */
-	uint8_t  reserved[32];
+	/* cuCtxGetStreamPriorityRange of dom0's device (greatest <= least);
+	 * 0 and 0 from a backend that does not fill them (reserved then). */
+	int32_t  stream_priority_least;
+	int32_t  stream_priority_greatest;
+	uint8_t  reserved[24];
 };
 int vgpu_device_info(vgpu_t *v, struct vgpu_device_info *info);
 

@@ -226,6 +226,11 @@ START_TEST(test_env)
 		{ "VGPU_ARB_HIGH_RESERVE", "0", 0 },
 		{ "VGPU_ARB_HIGH_RESERVE", "65", -EINVAL },
 		{ "VGPU_ARB_HIGH_RESERVE", "x", -EINVAL },
+		{ "VGPU_ARB_LOW_GAP_US", "0", 0 },
+		{ "VGPU_ARB_LOW_GAP_US", "5000", 0 },
+		{ "VGPU_ARB_LOW_GAP_US", "1000000", 0 },
+		{ "VGPU_ARB_LOW_GAP_US", "1000001", -EINVAL },
+		{ "VGPU_ARB_LOW_GAP_US", "5ms", -EINVAL },
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct vgpu_arb_config c;
@@ -770,6 +775,103 @@ START_TEST(test_higher_active)
 }
 END_TEST
 
+
+/*
+ * The low gap (tokens 2, one reserved for high, gap 5 ms): while the high
+ * domain is active (holds a turn, holds requests, or was seen within 2 ms)
+ * the low domains together get one turn per gap; otherwise the gap does
+ * not apply. One row per step on the fake clock: who, what, the answer.
+ */
+enum { G_ACQ, G_REL, G_QUEUE };
+
+START_TEST(test_low_gap)
+{
+	static const struct {
+		uint64_t at;         /* fake clock, ms */
+		int who;             /* 0, 1: low domains; 2: the high one */
+		int what;
+		int arg;             /* G_QUEUE: requests held */
+		int rc;              /* G_ACQ: acquire(0)'s answer */
+	} steps[] = {
+		/* high idle (seen at 0 ms, the window passed): no gap */
+		{ 100, 0, G_ACQ, 0, 0 },
+		{ 100, 0, G_REL, 0, 0 },
+		{ 100, 1, G_ACQ, 0, 0 },
+		{ 100, 1, G_REL, 0, 0 },
+		/* high holds a turn: the last low turn was at 100 ms */
+		{ 101, 2, G_ACQ, 0, 0 },
+		{ 101, 0, G_ACQ, 0, -ETIMEDOUT },
+		{ 104, 1, G_ACQ, 0, -ETIMEDOUT },
+		{ 105, 1, G_ACQ, 0, 0 },          /* the gap is over   */
+		{ 105, 1, G_REL, 0, 0 },
+		{ 106, 0, G_ACQ, 0, -ETIMEDOUT }, /* the next gap     */
+		/* high lets go at 107: still active (seen) until 109 */
+		{ 107, 2, G_REL, 0, 0 },
+		{ 108, 0, G_ACQ, 0, -ETIMEDOUT },
+		{ 109, 0, G_ACQ, 0, 0 },          /* high idle: no gap */
+		{ 109, 0, G_REL, 0, 0 },
+		/* high holds requests in its backend: active */
+		{ 120, 2, G_QUEUE, 3, 0 },
+		{ 120, 1, G_ACQ, 0, 0 },          /* 11 ms since the last */
+		{ 120, 1, G_REL, 0, 0 },
+		{ 121, 0, G_ACQ, 0, -ETIMEDOUT },
+		{ 124, 2, G_QUEUE, 0, 0 },        /* last seen at 107   */
+		{ 124, 0, G_ACQ, 0, 0 },          /* idle: no gap       */
+		{ 124, 0, G_REL, 0, 0 },
+		/* the high domain itself is never gated */
+		{ 126, 2, G_ACQ, 0, 0 },
+		{ 126, 0, G_ACQ, 0, -ETIMEDOUT }, /* 2 ms since 124    */
+		{ 126, 2, G_REL, 0, 0 },
+		{ 126, 2, G_ACQ, 0, 0 },
+		{ 126, 2, G_REL, 0, 0 },
+	};
+	struct vgpu_arb_slot *sl[3];
+	struct waiter w;
+
+	g_cfg.tokens = 2;
+	g_cfg.high_reserve = 1;
+	g_cfg.low_gap_ns = 5 * MS;
+	g_arb = open_region(&g_cfg);
+	vgpu_arb_debug_set_clock(g_arb, fake_clock, NULL);
+	__atomic_store_n(&fake_now, 0, __ATOMIC_SEQ_CST);
+	sl[0] = reg(1, L);
+	sl[1] = reg(2, M);
+	sl[2] = reg(3, H);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		int rc = 0;
+
+		__atomic_store_n(&fake_now, steps[i].at * MS, __ATOMIC_SEQ_CST);
+		if (steps[i].what == G_ACQ)
+			rc = vgpu_arb_acquire(sl[steps[i].who], 0);
+		else if (steps[i].what == G_REL)
+			rc = vgpu_arb_release(sl[steps[i].who], 0);
+		else
+			vgpu_arb_set_queue(sl[steps[i].who], (uint32_t)steps[i].arg);
+		ck_assert_msg(rc == steps[i].rc, "step %zu (at %llu ms, domain %d): "
+			      "%d, want %d", i, (unsigned long long)steps[i].at,
+			      steps[i].who, rc, steps[i].rc);
+	}
+	/*
+	 * A waiter held back by the gap gets its turn when the gap ends
+	 * (it naps until then), with nobody releasing anything.
+	 */
+	__atomic_store_n(&fake_now, 200 * MS, __ATOMIC_SEQ_CST);
+	ck_assert_int_eq(vgpu_arb_acquire(sl[1], 0), 0);       /* low, at 200 */
+	ck_assert_int_eq(vgpu_arb_release(sl[1], 0), 0);
+	ck_assert_int_eq(vgpu_arb_acquire(sl[2], 0), 0);       /* high holds  */
+	w = (struct waiter){ .slot = sl[0], .id = 1, .rc = 1 };
+	ck_assert_int_eq(pthread_create(&w.thr, NULL, waiter_main, &w), 0);
+	wait_queued(1, 1);
+	__atomic_store_n(&fake_now, 206 * MS, __ATOMIC_SEQ_CST);
+	pthread_join(w.thr, NULL);
+	ck_assert_int_eq(w.rc, 0);
+	ck_assert_uint_ge(snap()->gpu[0].low_gated, 1);
+	ck_assert_int_eq(vgpu_arb_release(sl[2], 0), 0);
+	for (int i = 2; i >= 0; i--)
+		vgpu_arb_unregister(sl[i]);
+}
+END_TEST
+
 START_TEST(test_tokens)
 {
 	struct vgpu_arb_slot *a, *b, *c;
@@ -1251,6 +1353,7 @@ static Suite *arbiter_suite(void)
 	tcase_add_test(tc, test_share);
 	tcase_add_test(tc, test_tokens);
 	tcase_add_test(tc, test_higher_active);
+	tcase_add_test(tc, test_low_gap);
 	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_burst);
 	tcase_add_test(tc, test_high_reserve);

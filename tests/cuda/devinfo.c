@@ -3,7 +3,8 @@
  * devinfo.c - prints the device snapshot dom0 gives (DEVICE_INFO, through
  * libvgpu, not the guest libcuda), one fact a line, so that the driver-API
  * tests can compare what libcuda answers with what dom0 said:
- *   name <text> | total_mem <n> | driver <n> | quota <n> | attr <i> <v>
+ *   name <text> | total_mem <n> | driver <n> | quota <n> | attr <i> <v> |
+ *   priorities <least> <greatest>
  * usage: lcu-devinfo [DEVICE]  ($VGPU_DEVICE by default)
  */
 #include <stdio.h>
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
 	printf("name %s\ntotal_mem %llu\ndriver %u\nquota %llu\n", d.name,
 	       (unsigned long long)d.total_mem, d.driver_version,
 	       (unsigned long long)vi.mem_quota);
+	printf("priorities %d %d\n", d.stream_priority_least, d.stream_priority_greatest);
 	for (i = 1; i < VGPU_MAX_DEVICE_ATTRS; i++)
 		if (d.attr_valid[i / 32] & (1u << (i % 32)))
 			printf("attr %u %d\n", i, d.attr[i]);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cutest.h"
+#include "guest-attrs.h"
 
 #define NATTR 256
 
@@ -17,21 +18,14 @@ static unsigned long long snap_total, snap_quota;
 static unsigned int snap_driver;
 static int have_snap;
 
-/* The attributes the guest library answers itself (what it really does). */
+/*
+ * The attributes the guest library answers itself (what it really does):
+ * the library's own list, guest/libcuda/guest-attrs.h.
+ */
 static const struct { int a; int v; } guest_attrs[] = {
-	{ CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY, 0 },
-	{ CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING, 1 },
-	{ CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS, 0 },
-	{ CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS, 0 },
-	{ CU_DEVICE_ATTRIBUTE_HOST_REGISTER_SUPPORTED, 1 },
-	{ CU_DEVICE_ATTRIBUTE_READ_ONLY_HOST_REGISTER_SUPPORTED, 1 },
-	{ CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_COOPERATIVE_LAUNCH, 0 },
-	{ CU_DEVICE_ATTRIBUTE_CLUSTER_LAUNCH, 0 },
-	{ CU_DEVICE_ATTRIBUTE_IPC_EVENT_SUPPORTED, 0 },
-	{ CU_DEVICE_ATTRIBUTE_NUMA_ID, -1 },
+#define LCU_GA(a_, v_) { a_, v_ },
+	LCU_GUEST_ATTRS(LCU_GA)
+#undef LCU_GA
 };
 
 static int guest_attr(int a, int *v)
@@ -103,7 +97,8 @@ static void before_init(void)
 	CU_OK(cuGetErrorString(CUDA_ERROR_OUT_OF_MEMORY, &s));
 	T_CHECK(s && *s, "no error string");
 	CU_EXPECT(cuGetErrorName((CUresult)12345, &s), CUDA_ERROR_INVALID_VALUE);
-	CU_EXPECT(cuGetErrorString(CUDA_SUCCESS, NULL), CUDA_ERROR_INVALID_VALUE);
+	/* Not comparable natively: NVIDIA's driver 580 writes through the NULL. */
+	CU_EXPECT_GUEST(cuGetErrorString(CUDA_SUCCESS, NULL), CUDA_ERROR_INVALID_VALUE);
 	/* Flags must be 0. */
 	CU_EXPECT(cuInit(1), CUDA_ERROR_INVALID_VALUE);
 }
@@ -172,8 +167,20 @@ static void attributes(void)
 				       t_name(r));
 			continue;
 		}
-		/* Every attribute of the range has an answer (the runtime asks all). */
+		/*
+		 * Every attribute of the range has an answer, but for the
+		 * numbers a real driver refuses (its enum leaves some out):
+		 * natively any refusal is the driver's own answer; in a guest,
+		 * what dom0's driver refused (the snapshot lacks it) is refused
+		 * the same way, unless the library answers it itself, and with
+		 * the cpu executor (driver 0) everything has an answer.
+		 */
 		if (r != CUDA_SUCCESS) {
+			int own = guest_attr(a, &want);
+
+			if (r == CUDA_ERROR_INVALID_VALUE &&
+			    (!have_snap || (snap_driver && !snap_valid[a] && !own)))
+				continue;
 			t_fail(__FILE__, __LINE__, "attribute %d: %s", a, t_name(r));
 			continue;
 		}
@@ -187,9 +194,13 @@ static void attributes(void)
 			if (r != CUDA_SUCCESS || v != snap_attr[a])
 				t_fail(__FILE__, __LINE__, "attribute %d: %s %d, dom0 says %d", a,
 				       t_name(r), v, snap_attr[a]);
+		} else if (snap_driver) {
+			/* Refused by dom0's driver: refused here too (above). */
+			t_fail(__FILE__, __LINE__, "attribute %d, which dom0's driver refused, "
+			       "answered %d", a, v);
 		} else {
-			/* Unknown to dom0: 0, or the library's own (a few beyond the list). */
-			if (a != CU_DEVICE_ATTRIBUTE_TCC_DRIVER && v != 0 && v != -1)
+			/* Unknown to the cpu executor's device: 0. */
+			if (v != 0)
 				t_fail(__FILE__, __LINE__, "attribute %d unknown to dom0 answered %d",
 				       a, v);
 		}

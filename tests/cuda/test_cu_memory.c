@@ -61,7 +61,13 @@ static void alloc_free(void)
 	CU_OK(cuMemFree(b));
 	CU_EXPECT(cuMemAlloc(&a, 0), CUDA_ERROR_INVALID_VALUE);
 	CU_EXPECT(cuMemAlloc(NULL, 16), CUDA_ERROR_INVALID_VALUE);
-	CU_EXPECT(cuMemGetInfo(NULL, &total_b), CUDA_ERROR_INVALID_VALUE);
+	/* Either answer may be left out (NVIDIA's driver 580 agrees). */
+	total_b = 0;
+	CU_OK(cuMemGetInfo(NULL, &total_b));
+	T_CHECK(total_b > 0, "total %zu without free", total_b);
+	free_b = 0;
+	CU_OK(cuMemGetInfo(&free_b, NULL));
+	T_CHECK(free_b > 0, "free %zu without total", free_b);
 }
 
 /* cuMemGetInfo and cuMemAlloc are honest about the domain's quota. */
@@ -87,7 +93,12 @@ static void quota(void)
 	CU_OK(cuMemFree(small));
 }
 
-/* Host -> device -> device -> host at a size and offsets, in each form. */
+/*
+ * Host -> device -> device -> host at a size and offsets, in each form.
+ * Form 2's stream must be a blocking one: cuMemcpy from pageable memory
+ * may return before its DMA is done (CUDA's rule, and NVIDIA's driver does
+ * so past 1 MiB), and only a blocking stream waits for the legacy stream.
+ */
 static void one_copy(size_t n, size_t hoff, size_t doff, int form, unsigned char *h1,
 		     unsigned char *h2, CUstream s)
 {
@@ -138,7 +149,7 @@ static void copies(void)
 	static const size_t offs[][2] = { { 0, 0 }, { 1, 3 }, { 4095, 17 }, { 13, 4096 } };
 	size_t max = (17 << 20) + 8192 + 64;
 	unsigned char *h1 = malloc(max), *h2 = malloc(max), *p1, *p2;
-	CUstream s;
+	CUstream s, sb;
 	size_t i, j;
 	int form;
 
@@ -147,21 +158,23 @@ static void copies(void)
 		return;
 	}
 	CU_MUST(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+	CU_MUST(cuStreamCreate(&sb, CU_STREAM_DEFAULT));
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		for (j = 0; j < sizeof(offs) / sizeof(offs[0]); j++)
 			for (form = 0; form < 3; form++)
 				one_copy(sizes[i], offs[j][0], offs[j][1], form, h1, h2,
-					 form == 1 && j == 1 ? NULL : s);
+					 form == 2 ? sb : form == 1 && j == 1 ? NULL : s);
 	/* From and to pinned host memory (the transport's: truly async). */
 	CU_MUST(cuMemAllocHost((void **)&p1, 1 << 21));
 	CU_MUST(cuMemHostAlloc((void **)&p2, 1 << 21, CU_MEMHOSTALLOC_PORTABLE));
 	for (form = 0; form < 3; form++) {
-		one_copy(1 << 20, 0, 0, form, p1, p2, s);
-		one_copy(100003, 5, 9, form, p1, p2, s);
+		one_copy(1 << 20, 0, 0, form, p1, p2, form == 2 ? sb : s);
+		one_copy(100003, 5, 9, form, p1, p2, form == 2 ? sb : s);
 	}
 	CU_OK(cuMemFreeHost(p1));
 	CU_OK(cuMemFreeHost(p2));
 	CU_OK(cuStreamDestroy(s));
+	CU_OK(cuStreamDestroy(sb));
 	free(h1);
 	free(h2);
 }
@@ -313,15 +326,30 @@ static void host_memory(void)
 	T_CHECK(((uintptr_t)h & 4095) == 0, "host memory %p not page-aligned", h);
 	memset(h, 1, 5000);
 	CU_OK(cuMemHostGetFlags(&flags, (char *)h + 10));
-	T_CHECK(flags == (CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_WRITECOMBINED),
-		"flags %#x", flags);
-	/* Never mapped into a guest's device (CAN_MAP_HOST_MEMORY is 0). */
-	CU_EXPECT(cuMemHostGetDevicePointer(&dp, h, 0), CUDA_ERROR_NOT_SUPPORTED);
+	/*
+	 * The intended difference of a guest (docs/guest-programming.md):
+	 * its host memory is never mapped into the device (CAN_MAP_HOST_MEMORY
+	 * 0), so no DEVICEMAP in the flags and no device pointer; NVIDIA's
+	 * driver maps every allocation on a unified-addressing system.
+	 */
+	if (t_native()) {
+		T_CHECK((flags & ~(unsigned int)CU_MEMHOSTALLOC_DEVICEMAP) ==
+			(CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_WRITECOMBINED), "flags %#x", flags);
+		CU_OK(cuMemHostGetDevicePointer(&dp, h, 0));
+	} else {
+		T_CHECK(flags == (CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_WRITECOMBINED),
+			"flags %#x", flags);
+		CU_EXPECT(cuMemHostGetDevicePointer(&dp, h, 0), CUDA_ERROR_NOT_SUPPORTED);
+	}
 	CU_EXPECT(cuMemHostGetDevicePointer(&dp, h, 1), CUDA_ERROR_INVALID_VALUE);
 	CU_OK(cuMemFreeHost(h));
 	CU_EXPECT(cuMemFreeHost(h), CUDA_ERROR_INVALID_VALUE);
 	CU_EXPECT(cuMemHostAlloc(&h, 16, 0x100), CUDA_ERROR_INVALID_VALUE);
-	CU_EXPECT(cuMemAllocHost(&h, 0), CUDA_ERROR_INVALID_VALUE);
+	/* 0 bytes: a success (NVIDIA's driver 580 too); freed like any other. */
+	h = NULL;
+	CU_OK(cuMemAllocHost(&h, 0));
+	if (h)
+		CU_OK(cuMemFreeHost(h));
 	CU_EXPECT(cuMemAllocHost(NULL, 16), CUDA_ERROR_INVALID_VALUE);
 
 	CU_OK(cuMemHostRegister(reg, 1 << 16, 0));

@@ -108,14 +108,17 @@ static void images(void)
 		CU_OK(cuModuleUnload(m));
 		CU_OK(cuModuleLoadFatBinary(&m, img));
 		CU_OK(cuModuleUnload(m));
-		/* What nvcc-generated code passes: its registration wrapper. */
+		/*
+		 * nvcc's registration wrapper is what the runtime hands its
+		 * own paths (cuLibraryLoadData, the export tables), not an
+		 * image for cuModuleLoadData: NVIDIA's driver 580 says
+		 * CUDA_ERROR_INVALID_IMAGE, and so does the guest library.
+		 */
 		wrap.magic = 0x466243b1u;
 		wrap.version = 1;
 		wrap.data = img;
 		wrap.unused = NULL;
-		CU_OK(cuModuleLoadData(&m, &wrap));
-		CU_OK(cuModuleGetFunction(&f, m, "matmul_tiled"));
-		CU_OK(cuModuleUnload(m));
+		CU_EXPECT(cuModuleLoadData(&m, &wrap), CUDA_ERROR_INVALID_IMAGE);
 		free(img);
 	}
 	t_case = "images";
@@ -135,12 +138,16 @@ static void images(void)
 	CU_OK(cuModuleLoad(&m, path));
 	CU_OK(cuModuleGetFunction(&f, m, "reduce_sum"));
 	CU_OK(cuModuleUnload(m));
-	/* Not images: an ELF header over garbage, text that is no PTX. */
+	/*
+	 * Not images: an ELF header over garbage, text that is no PTX (no
+	 * .version directive: CUDA_ERROR_INVALID_IMAGE, as NVIDIA's driver 580
+	 * says; PTX with errors is CUDA_ERROR_INVALID_PTX, above).
+	 */
 	len = 4096;
 	img = calloc(1, len);
 	if (img) {
 		memset(img, 0x5a, len - 1);
-		CU_EXPECT(cuModuleLoadData(&m, img), CUDA_ERROR_INVALID_PTX);
+		CU_EXPECT(cuModuleLoadData(&m, img), CUDA_ERROR_INVALID_IMAGE);
 		memcpy(img, "\x7f" "ELF\x02\x01\x01", 7);
 		CU_EXPECT(cuModuleLoadData(&m, img), CUDA_ERROR_INVALID_IMAGE);
 		free(img);
@@ -162,6 +169,7 @@ static void functions(void)
 	static const size_t mix_size[] = { 1, 2, 4, 8, 4, 8, 32, 8 };
 	CUfunction f, f2, g;
 	CUmodule m2;
+	CUdeviceptr dv;
 	size_t off, size, i;
 	const char *name;
 	int v;
@@ -207,7 +215,9 @@ static void functions(void)
 	CU_EXPECT(cuModuleGetFunction(&g, mod, "no_such_kernel"), CUDA_ERROR_NOT_FOUND);
 	CU_EXPECT(cuModuleGetFunction(&g, mod, NULL), CUDA_ERROR_INVALID_VALUE);
 	CU_EXPECT(cuModuleGetFunction(NULL, mod, "vadd"), CUDA_ERROR_INVALID_VALUE);
-	CU_EXPECT(cuModuleGetGlobal(NULL, NULL, mod, "no_such_variable"), CUDA_ERROR_NOT_FOUND);
+	CU_EXPECT(cuModuleGetGlobal(&dv, NULL, mod, "no_such_variable"), CUDA_ERROR_NOT_FOUND);
+	/* Neither answer wanted: CUDA_ERROR_INVALID_VALUE (NVIDIA's driver 580 too). */
+	CU_EXPECT(cuModuleGetGlobal(NULL, NULL, mod, "no_such_variable"), CUDA_ERROR_INVALID_VALUE);
 }
 
 /* ------------------------------------------------------------ launches */
@@ -494,7 +504,11 @@ static void kernels_as_functions(void)
 	for (i = 0; i < N; i++)
 		bad += (unsigned int)v[i] != val;
 	T_CHECK(!bad, "fill_u32 as a CUkernel: %u wrong", bad);
-	CU_OK(cuFuncGetAttribute(&attr, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, (CUfunction)k));
+	/* Not where a function's attributes are asked (NVIDIA's driver 580 agrees)... */
+	CU_EXPECT(cuFuncGetAttribute(&attr, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, (CUfunction)k),
+		  CUDA_ERROR_INVALID_HANDLE);
+	/* ...but as a kernel's, for the device. */
+	CU_OK(cuKernelGetAttribute(&attr, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, k, 0));
 	T_CHECK(attr > 0, "a kernel's max threads %d", attr);
 	CU_OK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&nb, (CUfunction)k, 64, 0));
 	T_CHECK(nb >= 1, "a kernel's occupancy %d", nb);
@@ -558,9 +572,15 @@ static void launch_misuse(void)
 	CU_MUST(cuMemAlloc(&d, 64));
 	CU_MUST(cuModuleGetFunction(&f, mod, "vadd"));
 	CU_MUST(cuModuleGetFunction(&red, mod, "reduce_sum"));
-	/* The wrong parameter count: a buffer of another size, or none. */
-	CU_EXPECT(cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, NULL, NULL, extra_small),
-		  CUDA_ERROR_INVALID_VALUE);
+	/*
+	 * The wrong parameter count. A buffer shorter than the kernel's is
+	 * taken (NVIDIA's driver 580 takes it too, test_cu_errors compares
+	 * that): here the rest is zero, so vadd sees n = 0; natively it sees
+	 * garbage and faults, which would end this test's context, so natively
+	 * it is not made here.
+	 */
+	CU_EXPECT_GUEST(cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, NULL, NULL, extra_small),
+			CUDA_SUCCESS);
 	CU_EXPECT(cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, NULL, NULL, NULL),
 		  CUDA_ERROR_INVALID_VALUE);
 	CU_EXPECT(cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, NULL, kp, extra_ok),

@@ -118,14 +118,22 @@ static void variants(void)
 	CU_OK(cuGetProcAddress("cuLaunchKernel", &p, 13000, CU_GET_PROC_ADDRESS_LEGACY_STREAM,
 			       &st));
 	T_CHECK(p == dlsym(lib, "cuLaunchKernel"), "legacy cuLaunchKernel");
-	/* Older than the name: not sufficient; unknown: not found. */
+	/*
+	 * Older than the name: not sufficient; unknown: not found. The call
+	 * itself succeeds with pfn NULL (NVIDIA's documentation, and what its
+	 * driver 580 answers); the status says why.
+	 */
 	p = (void *)1;
-	CU_EXPECT(cuGetProcAddress("cuCtxCreate", &p, 1000, 0, &st), CUDA_ERROR_NOT_FOUND);
+	CU_OK(cuGetProcAddress("cuCtxCreate", &p, 1000, 0, &st));
 	T_CHECK(st == CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT && p == NULL, "status %d", (int)st);
-	CU_EXPECT(cuGetProcAddress("cuNoSuchThing", &p, 13000, 0, &st), CUDA_ERROR_NOT_FOUND);
+	p = (void *)1;
+	CU_OK(cuGetProcAddress("cuNoSuchThing", &p, 13000, 0, &st));
 	T_CHECK(st == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND && p == NULL, "status %d", (int)st);
-	CU_EXPECT(cuGetProcAddress("cuMemAlloc_v2", &p, 13000, 0, &st), CUDA_ERROR_NOT_FOUND);
-	CU_EXPECT(cuGetProcAddress(NULL, &p, 13000, 0, &st), CUDA_ERROR_INVALID_VALUE);
+	p = (void *)1;
+	CU_OK(cuGetProcAddress("cuMemAlloc_v2", &p, 13000, 0, &st));
+	T_CHECK(st == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND && p == NULL, "status %d", (int)st);
+	/* Not comparable natively: NVIDIA's driver 580 reads through the NULL name. */
+	CU_EXPECT_GUEST(cuGetProcAddress(NULL, &p, 13000, 0, &st), CUDA_ERROR_INVALID_VALUE);
 	CU_EXPECT(cuGetProcAddress("cuInit", NULL, 13000, 0, &st), CUDA_ERROR_INVALID_VALUE);
 	CU_EXPECT(cuGetProcAddress("cuInit", &p, 13000, 4, &st), CUDA_ERROR_INVALID_VALUE);
 	CU_OK(cuGetProcAddress("cuInit", &p, 13000, 0, NULL));

@@ -809,6 +809,303 @@ START_TEST(test_long_alloc_does_not_hold_the_ring)
 }
 END_TEST
 
+
+/* ------------------------------------------------- device memory (#15) */
+
+/*
+ * Every byte of device memory a domain causes counts against its quota:
+ * allocations, modules (their __device__ and __constant__ variables, as
+ * the cpu executor knows them exactly) and the local memory a launch makes
+ * the device reserve (the cpu executor models a GPU's: the most local
+ * bytes per thread asked so far, rounded to 16, times the 1024 threads its
+ * device holds at once, kept for the executor's life). One row per
+ * situation: steps in turn, each with the status it must get and the
+ * usage GET_INFO must show after it (NOCHECK: not checked).
+ */
+enum dm_kind { DM_END = 0, DM_LOAD, DM_UNLOAD, DM_LAUNCH, DM_ALLOC, DM_FREE,
+	       DM_QUOTA };
+#define NOCHECK UINT64_MAX
+#define DM_MAX 12
+
+static const struct {
+	const char *what;
+	uint64_t quota;
+	struct {
+		enum dm_kind kind;
+		uint64_t arg;      /* LOAD/ALLOC: bytes; UNLOAD/FREE: the
+				    * step whose object goes; LAUNCH: local
+				    * bytes per thread; QUOTA: new quota */
+		int status;        /* -errno, 0 */
+		uint64_t used;     /* GET_INFO's mem_used after, or NOCHECK */
+	} step[DM_MAX];
+	unsigned int refused;  /* REFUSED in vgpu-smi at the end */
+} dm_rows[] = {
+	{ "a module whose variables exceed the quota, then one that fits", 16 * MIB,
+	  { { DM_LOAD, 32 * MIB, -EDQUOT, 0 },
+	    { DM_LOAD, 8 * MIB, 0, 8 * MIB },
+	    { DM_LOAD, 9 * MIB, -EDQUOT, 8 * MIB } }, 2 },
+	{ "unloading a module gives its charge back", 16 * MIB,
+	  { { DM_LOAD, 12 * MIB, 0, 12 * MIB },
+	    { DM_LOAD, 12 * MIB, -EDQUOT, 12 * MIB },
+	    { DM_UNLOAD, 0, 0, 0 },
+	    { DM_LOAD, 12 * MIB, 0, 12 * MIB } }, 1 },
+	{ "many small modules that together exceed it", 16 * MIB,
+	  { { DM_LOAD, 4 * MIB, 0, 4 * MIB },
+	    { DM_LOAD, 4 * MIB, 0, 8 * MIB },
+	    { DM_LOAD, 4 * MIB, 0, 12 * MIB },
+	    { DM_LOAD, 4 * MIB, 0, 16 * MIB },
+	    { DM_LOAD, 1 * MIB, -EDQUOT, 16 * MIB },
+	    { DM_ALLOC, 4096, -EDQUOT, 16 * MIB },
+	    { DM_UNLOAD, 1, 0, 12 * MIB },
+	    { DM_LOAD, 1 * MIB, 0, 13 * MIB } }, 2 },
+	{ "modules and allocations share one quota", 16 * MIB,
+	  { { DM_ALLOC, 10 * MIB, 0, 10 * MIB },
+	    { DM_LOAD, 8 * MIB, -EDQUOT, 10 * MIB },
+	    { DM_LOAD, 6 * MIB, 0, 16 * MIB },
+	    { DM_ALLOC, 4096, -EDQUOT, 16 * MIB },
+	    { DM_FREE, 0, 0, 6 * MIB },
+	    { DM_ALLOC, 10 * MIB, 0, 16 * MIB } }, 2 },
+	{ "a kernel whose local memory exceeds it, then launches after the refusal",
+	  16 * MIB,
+	  { { DM_LAUNCH, 32768, -EDQUOT, 0 },          /* 32 MiB reserved */
+	    { DM_LAUNCH, 8192, 0, 8 * MIB },
+	    { DM_LAUNCH, 8192, 0, 8 * MIB },           /* kept, not again  */
+	    { DM_LAUNCH, 100, 0, 8 * MIB },            /* less: nothing     */
+	    { DM_LAUNCH, 12288, 0, 12 * MIB },         /* the growth only  */
+	    { DM_ALLOC, 5 * MIB, -EDQUOT, 12 * MIB },
+	    { DM_LAUNCH, 20480, -EDQUOT, 12 * MIB },
+	    { DM_ALLOC, 4 * MIB, 0, 16 * MIB } }, 3 },
+	{ "a quota lowered by the operator while in use", 64 * MIB,
+	  { { DM_ALLOC, 16 * MIB, 0, 16 * MIB },
+	    { DM_LOAD, 16 * MIB, 0, 32 * MIB },
+	    { DM_QUOTA, 24 * MIB, 0, 32 * MIB },       /* what it holds stays */
+	    { DM_ALLOC, 4096, -EDQUOT, 32 * MIB },
+	    { DM_LOAD, 4096, -EDQUOT, 32 * MIB },
+	    { DM_LAUNCH, 16, -EDQUOT, 32 * MIB },
+	    { DM_FREE, 0, 0, 16 * MIB },
+	    { DM_ALLOC, 8 * MIB, 0, 24 * MIB },
+	    { DM_QUOTA, 0, 0, 24 * MIB },              /* none now */
+	    { DM_LOAD, 40 * MIB, 0, 64 * MIB },
+	    { DM_LAUNCH, 16, 0, 64 * MIB + 16 * 1024 } }, 3 },
+	{ "no quota: nothing refused, every byte still counted", 0,
+	  { { DM_LOAD, 24 * MIB, 0, 24 * MIB },
+	    { DM_LAUNCH, 1024, 0, 25 * MIB },
+	    { DM_ALLOC, 1 * MIB, 0, 26 * MIB },
+	    { DM_UNLOAD, 0, 0, 2 * MIB } }, 0 },
+};
+
+/* PTX of a module with one __device__ array of bytes bytes. */
+static char *array_ptx(uint64_t bytes, char *buf, size_t cap)
+{
+	snprintf(buf, cap,
+		 ".version 7.0\n.target sm_75\n.address_size 64\n\n"
+		 ".global .align 4 .b8 g_var[%llu];\n\n"
+		 ".visible .entry g_touch()\n{\n\t.reg .b32 %%r<2>;\n"
+		 "\tld.global.u32 %%r1, [g_var];\n\tret;\n}\n",
+		 (unsigned long long)bytes);
+	return buf;
+}
+
+/* PTX of a kernel with local bytes of local memory per thread. */
+static char *local_ptx(uint64_t bytes, char *buf, size_t cap)
+{
+	snprintf(buf, cap,
+		 ".version 7.0\n.target sm_75\n.address_size 64\n\n"
+		 ".visible .entry g_local()\n{\n"
+		 "\t.local .align 4 .b8 __local_depot0[%llu];\n"
+		 "\t.reg .b64 %%SPL;\n\t.reg .b32 %%r<2>;\n"
+		 "\tmov.u64 %%SPL, __local_depot0;\n\tmov.u32 %%r1, 7;\n"
+		 "\tst.local.u32 [%%SPL], %%r1;\n\tret;\n}\n",
+		 (unsigned long long)bytes);
+	return buf;
+}
+
+static uint64_t lv_used(vgpu_t *v, uint64_t *quota)
+{
+	struct vgpu_info info;
+
+	ck_assert_int_eq(vgpu_query(v, &info), 0);
+	if (quota)
+		*quota = info.mem_quota;
+	return info.mem_used;
+}
+
+START_TEST(test_device_memory_rows)
+{
+	const struct vgpu_arb_domain_info *di;
+	uint64_t obj[DM_MAX] = { 0 }, q;
+	struct vgpu_arb *arb = NULL;
+	const uint32_t one[3] = { 1, 1, 1 };
+	uint32_t domid = 100 + (uint32_t)_i;
+	char region[64], ptx[1024], log[512];
+	const char *why = NULL;
+	vgpu_t *v = NULL;
+	int i, st;
+
+	snprintf(region, sizeof(region), "vgpu-iso-test-%d", (int)getpid());
+	vgpu_arb_unlink(region);
+	setenv("VGPU_ARB_NAME", region, 1);
+	ck_assert_int_eq(tf_dom_create(&W, &D, domid, dm_rows[_i].quota), 0);
+	ck_assert_int_eq(lv_open(domid, 60000, &v), 0);
+	ck_assert_int_eq(vgpu_nop(v, NULL), 0);
+	ck_assert_int_eq(vgpu_arb_open(&arb, region, NULL, 0, &why), 0);
+	for (i = 0; i < DM_MAX && dm_rows[_i].step[i].kind; i++) {
+		uint64_t arg = dm_rows[_i].step[i].arg, mod, func, mem;
+
+		switch (dm_rows[_i].step[i].kind) {
+		case DM_LOAD:
+			array_ptx(arg, ptx, sizeof(ptx));
+			log[0] = '\0';
+			st = vgpu_module_load(v, ptx, strlen(ptx) + 1, VGPU_MODULE_PTX,
+					      log, sizeof(log), &mod, NULL);
+			if (!st)
+				obj[i] = mod;
+			if (st == -EDQUOT)
+				ck_assert_msg(strstr(log, "quota"), "%s: step %d: "
+					      "the refusal's log says '%s'",
+					      dm_rows[_i].what, i, log);
+			break;
+		case DM_UNLOAD:
+			st = vgpu_module_unload(v, obj[arg]);
+			break;
+		case DM_LAUNCH:
+			local_ptx(arg, ptx, sizeof(ptx));
+			ck_assert_int_eq(vgpu_module_load(v, ptx, strlen(ptx) + 1,
+							  VGPU_MODULE_PTX, log,
+							  sizeof(log), &mod, NULL), 0);
+			ck_assert_int_eq(vgpu_func_get(v, mod, "g_local", &func, NULL), 0);
+			st = vgpu_launch(v, func, one, one, 0, NULL, 0);
+			if (!st)
+				st = vgpu_sync(v);
+			/* the module (no variables) costs nothing; it goes */
+			ck_assert_int_eq(vgpu_module_unload(v, mod), 0);
+			break;
+		case DM_ALLOC:
+			st = vgpu_mem_alloc(v, arg, &mem, NULL);
+			if (!st)
+				obj[i] = mem;
+			break;
+		case DM_FREE:
+			st = vgpu_mem_free(v, obj[arg]);
+			break;
+		case DM_QUOTA: {
+			char val[32];
+			int k;
+
+			snprintf(val, sizeof(val), "%llu", (unsigned long long)arg);
+			dom0_write(&D, "mem-quota", val);
+			for (k = 0; k < 250; k++) {   /* until the backend read it */
+				lv_used(v, &q);
+				if (q == arg)
+					break;
+				tf_msleep(20);
+			}
+			ck_assert_uint_eq(q, arg);
+			st = 0;
+			break;
+		}
+		default:
+			st = -1;
+		}
+		ck_assert_msg(st == dm_rows[_i].step[i].status,
+			      "%s: step %d: %d (%s), want %d", dm_rows[_i].what, i,
+			      st, vgpu_strerror(st), dm_rows[_i].step[i].status);
+		if (dm_rows[_i].step[i].used != NOCHECK)
+			ck_assert_msg(lv_used(v, NULL) == dm_rows[_i].step[i].used,
+				      "%s: step %d: mem_used %llu, want %llu",
+				      dm_rows[_i].what, i,
+				      (unsigned long long)lv_used(v, NULL),
+				      (unsigned long long)dm_rows[_i].step[i].used);
+	}
+	/* vgpu-smi's figures: the same usage, the refusals in REFUSED only */
+	ck_assert_int_eq(vgpu_nop(v, NULL), 0);
+	di = arb_dom(arb, domid);
+	ck_assert_ptr_nonnull(di);
+	ck_assert_uint_eq(di->mem_used, lv_used(v, NULL));
+	ck_assert_uint_eq(di->quota_refusals, dm_rows[_i].refused);
+	ck_assert_uint_eq(di->errors, 0);
+	if (dm_rows[_i].refused)
+		ck_assert_int_ge(tf_log_count(&D, "(EDQUOT)"), 1);
+	vgpu_close(v);
+	vgpu_arb_close(arb);
+	vgpu_arb_unlink(region);
+	unsetenv("VGPU_ARB_NAME");
+	down_clean(&D);
+}
+END_TEST
+
+
+/* A MODULE_LOAD sent without waiting for its answer (PTX in one page). */
+static uint64_t submit_load(struct tf_dom *d, uint32_t ctx, const char *ptx)
+{
+	struct vgpuif_request r;
+	int64_t f = tf_frames(d, 1);
+	uint32_t len = (uint32_t)strlen(ptx) + 1;
+
+	ck_assert_int_le(len, LB_PAGE_SIZE);
+	memcpy(tf_page(d, f), ptx, len);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MODULE_LOAD;
+	r.ctx = ctx;
+	r.args.module_load.image_len = len;
+	r.args.module_load.format = VGPUIF_MODULE_PTX;
+	r.nr_segments = 1;
+	r.u.seg[0].gref = (uint32_t)tf_grant(d, f, true);
+	r.u.seg[0].length = (uint16_t)len;
+	return tf_submit(d, &r);
+}
+
+/*
+ * A hostile guest does not wait for answers: it sends a module load and,
+ * before it is answered, allocations and more loads that would each fit
+ * in the quota alone. The load holds what the quota leaves until it is
+ * answered; what came after it waits, then sees the module's charge.
+ * Slow ops (--cpu-op-delay-us) keep the load in flight meanwhile.
+ */
+START_TEST(test_loads_in_flight_hold_the_quota)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	char ptx1[1024], ptx2[1024];
+	uint64_t id[4];
+	int st[4] = { 1, 1, 1, 1 }, order[4], n = 0, k;
+	uint32_t ctx;
+
+	D.extra[0] = "--cpu-op-delay-us";
+	D.extra[1] = "200000";
+	up(&D, 92, 16 * MIB);
+	ck_assert_int_eq(tf_ctx_create(&D, &ctx), 0);
+	id[0] = submit_load(&D, ctx, array_ptx(12 * MIB, ptx1, sizeof(ptx1)));
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_MEM_ALLOC;
+	r.ctx = ctx;
+	r.args.mem_alloc.size = 8 * MIB;
+	id[1] = tf_submit(&D, &r);
+	id[2] = submit_load(&D, ctx, array_ptx(8 * MIB, ptx2, sizeof(ptx2)));
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_NOP;
+	id[3] = tf_submit(&D, &r);
+	while (n < 4) {
+		ck_assert_int_eq(tf_wait_rsp(&D, &p), 0);
+		for (k = 0; k < 4; k++)
+			if (p.id == id[k])
+				break;
+		ck_assert_int_lt(k, 4);
+		st[k] = p.status;
+		order[n++] = k;
+	}
+	(void)order;   /* (the NOP usually first: not timed, not asserted) */
+	ck_assert_int_eq(st[0], 0);                 /* 12 MiB of 16 */
+	ck_assert_int_eq(st[1], VGPUIF_RSP_EDQUOT); /* 8 more: no */
+	ck_assert_int_eq(st[2], VGPUIF_RSP_EDQUOT);
+	ck_assert_int_eq(st[3], 0);
+	ck_assert_uint_eq(info_u64(&D, offsetof(struct vgpuif_info, mem_used)),
+			  12 * MIB);
+	ck_assert_int_eq(tf_mem_alloc(&D, ctx, 4 * MIB, &id[1]), 0);
+	down_clean(&D);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("backend-isolation");
@@ -847,6 +1144,13 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_host_memory_rows, 0,
 			    sizeof(mem_rows) / sizeof(mem_rows[0]));
 	tcase_add_test(tc, test_allocate_until_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("device-memory");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_device_memory_rows, 0,
+			    sizeof(dm_rows) / sizeof(dm_rows[0]));
+	tcase_add_test(tc, test_loads_in_flight_hold_the_quota);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("long-ops");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The Debian packages (issue 16, item 2), checked from what dpkg sees in the
 # .deb files of DEBDIR (scripts/build-debs.sh's output):
-#   vgpu-xen-dom0    the backend, the tools, vgpu-smi, the unit template,
-#                    docs and the example config; depends on the Xen
-#                    libraries it links
+#   vgpu-xen-dom0    the backend, the tools, vgpu-smi, the unit template
+#                    (systemd reloaded on install and removal), docs and the
+#                    example config; depends on the Xen libraries it links
 #   vgpu-front-dkms  the module's DKMS tree (dkms.conf of this version, every
 #                    source and header the module includes), the udev rule,
 #                    DKMS's maintainer scripts, the group
 #   vgpu-xen-guest   vgpu, gpu_test
-#   libvgpu0         libvgpu.so.0 (SONAME, soname link)
+#   libvgpu0         libvgpu.so.0 (SONAME, soname link, vgpu_* exports only)
 #   libvgpu-dev      vgpu.h, libvgpu.so, libvgpu.pc: a program builds and
 #                    runs against the two packages unpacked; vgpu-xen/cuda.h
 #   vgpu-xen-libcuda libcuda.so.1 in /usr/lib/<triplet>/vgpu-xen (not where
@@ -65,6 +65,10 @@ exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit" 2>/dev/null)
 check "the unit starts $exe, which the package holds" has vgpu-xen-dom0 "$exe"
 doc=$(sed -n 's|^Documentation=.*file://\([^ ]*\).*|\1|p' "$unit" 2>/dev/null)
 check "the unit's Documentation= file $doc is in the package" has vgpu-xen-dom0 "$doc"
+dpkg-deb -e "${deb[vgpu-xen-dom0]}" "$scratch/dom0-ctl"
+# dh_installsystemd skips template units: systemd must still learn of it.
+check "its postinst and postrm run systemctl daemon-reload (a template unit: nothing enabled or started)" \
+	sh -c 'grep -qs "systemctl --system daemon-reload" "$1/postinst" && grep -qs "systemctl --system daemon-reload" "$1/postrm" && ! grep -qs "deb-systemd-invoke start" "$1/postinst"' sh "$scratch/dom0-ctl"
 
 # DKMS
 conf=$(grep -x '/usr/src/vgpu-front-[^/]*/dkms.conf' "$scratch/vgpu-front-dkms.list" | head -n 1)
@@ -99,6 +103,8 @@ check "libvgpu0 has the soname link libvgpu.so.0 ($lib)" test -n "$lib"
 so=$(ls "$scratch"/libvgpu0/usr/lib/*/libvgpu.so.0 2>/dev/null | head -n 1)
 soname=$(LC_ALL=C readelf -d "$so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check "libvgpu.so.0's SONAME is libvgpu.so.0 ($soname)" test "$soname" = libvgpu.so.0
+other=$(nm -D --defined-only "$so" 2>/dev/null | awk '$3 !~ /^vgpu_/ { print $3 }' | tr '\n' ' ')
+check "libvgpu.so.0 exports vgpu_* functions only${other:+ (also: $other)}" test -z "$other"
 check "libvgpu-dev has /usr/include/vgpu.h" has libvgpu-dev /usr/include/vgpu.h
 check "libvgpu-dev has libvgpu.so -> libvgpu.so.0" sh -c 'grep -qx "/usr/lib/[^/]*/libvgpu\.so -> libvgpu\.so\.0" "$1"' sh "$scratch/libvgpu-dev.list"
 pcf=$(grep -x '/usr/lib/[^/]*/pkgconfig/libvgpu\.pc' "$scratch/libvgpu-dev.list")
@@ -148,6 +154,13 @@ for p in "${!deb[@]}"; do
 		case $f in /usr/sbin/*) s=8 ;; *) s=1 ;; esac
 		check "$p: $f has its man page man$s/$n.$s.gz in the package" \
 			sh -c 'grep -q "^/usr/share/man/man$2/$3\.$2\.gz" "$1"' sh "$scratch/$p.list" "$s" "$n"
+		# `man NAME` on the unpacked package, as after installing it: found and
+		# rendered (a link to another page must resolve inside the package).
+		if command -v man >/dev/null; then
+			check "$p: man $n finds and renders its page" sh -c \
+				'MANPATH=$1 MANWIDTH=80 man -w "$2" | grep -q "^$1/" && MANPATH=$1 MANWIDTH=80 man "$2" 2>&1 | grep -q "^NAME"' \
+				sh "$scratch/$p/usr/share/man" "$n"
+		fi
 	done
 done
 dups=$(cat "$scratch"/*.list | sed 's/ -> .*//' | grep -v '/$' | sort | uniq -d | tr '\n' ' ')

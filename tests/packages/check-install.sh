@@ -58,8 +58,9 @@ if ! DESTDIR=$root cmake --install "$build" >"$work/install.log" 2>&1; then
 fi
 R=$root$prefix
 
-# Programs: the test helpers of bin/ are the only ones not installed.
-helpers=" vgpu-test-liar vgpu-xen-testfront gpu-limits-guest "
+# Programs: the test helpers of bin/ (test-helpers.txt, which the Xen testbed
+# also reads) are the only ones not installed.
+helpers=" $(sed -e 's/#.*//' "$src/tests/packages/test-helpers.txt" | tr '\n' ' ') "
 sbin_progs=" vgpu-backend vgpu-attach vgpu-detach vgpu-list vgpu-xl-create vgpu-exec-probe "
 for f in "$build"/bin/*; do
 	p=${f##*/}
@@ -86,6 +87,15 @@ check "libvgpu.so.0 -> a libvgpu.so.0.* file ($real)" sh -c 'case $1 in libvgpu.
 soname=$(LC_ALL=C readelf -d "$L/libvgpu.so.0" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 check "libvgpu's SONAME is libvgpu.so.0 ($soname)" test "$soname" = libvgpu.so.0
 check "vgpu.h is installed in $incdir" test -f "$R/$incdir/vgpu.h"
+# The ABI is vgpu.h: every function it declares is exported, nothing else is
+# (not the transports' internals, the loopback world, the userspace frontend).
+decl=$(cc -E -P "$R/$incdir/vgpu.h" 2>/dev/null | grep -oE '\bvgpu_[a-z0-9_]+ *\(' | tr -d ' (' | LC_ALL=C sort -u)
+expo=$(nm -D --defined-only "$L/libvgpu.so.0" 2>/dev/null | awk '{ print $3 }' | sed 's/@.*//' | LC_ALL=C sort -u)
+extra=$(LC_ALL=C comm -13 <(echo "$decl") <(echo "$expo") | tr '\n' ' ')
+lack=$(LC_ALL=C comm -23 <(echo "$decl") <(echo "$expo") | tr '\n' ' ')
+check "libvgpu.so.0 exports the $(echo "$decl" | wc -l) functions vgpu.h declares${lack:+; not: $lack}" \
+	test -n "$decl" -a -z "$lack"
+check "and nothing else${extra:+ (also: $extra)}" test -z "$extra"
 pc=$L/pkgconfig/libvgpu.pc
 check "libvgpu.pc is installed in $libdir/pkgconfig" test -f "$pc"
 cat >"$work/prog.c" <<'EOF'

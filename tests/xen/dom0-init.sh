@@ -20,7 +20,7 @@ dmesg -c >/dev/null   # boot messages were on the console already
 dmesg -n 5            # from now on only warnings and worse on the console
 
 # shellcheck source=/dev/null
-. /vgpu/config   # GUESTS SCENARIOS INTERACTIVE GUEST_MEM STEP_TIMEOUT KVER KO_NOTE HOST_BINS
+. /vgpu/config   # GUESTS SCENARIOS INTERACTIVE GUEST_MEM STEP_TIMEOUT KVER KO_NOTE HOST_BINS PKG_NOTE
 : "${GUESTS:=2}" "${SCENARIOS:=}" "${INTERACTIVE:=0}" "${KO_NOTE:=}" "${HOST_BINS:=}"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . /vgpu/lib.sh
@@ -41,6 +41,7 @@ finish() {
 echo "=== dom0: up, kernel $(uname -r), $(nproc) vcpus, $GUESTS guest(s), scenarios: $SCENARIOS"
 echo "=== dom0: module: $KO_NOTE"
 echo "=== dom0: project binaries: ${HOST_BINS:-none}"
+[ -z "${PKG_NOTE:-}" ] || echo "=== dom0: installed from the packages: $PKG_NOTE"
 
 toolstack() {
     local m

@@ -31,6 +31,10 @@
 #
 # The project's executables ($VGPU_BUILD_DIR/bin on the host) are on PATH in dom0 and
 # in the guests, in /opt/vgpu/bin; the module is /lib/vgpu/vgpu-front.ko in the guests.
+# With VGPU_DEBS (make check, make e2e) the programs are the packages' instead, where the
+# packages install them (/usr/sbin, /usr/bin; libraries in /usr/lib/x86_64-linux-gnu),
+# /opt/vgpu/bin holds only the test helpers, and the module is DKMS's build of
+# vgpu-front-dkms (/lib/vgpu/vgpu-front.ko links to it).
 # Guests are named g1..gN; `xl console gN` from the interactive shell (Ctrl-] leaves).
 # Their console logs are /var/log/xen/console/guest-gN.log in dom0, guest-N.log on the host.
 

@@ -17,6 +17,11 @@
 # Environment: VGPU_BUILD_DIR (default build, relative to the repo root), holding bin/
 # (the project's executables, copied into dom0 and the guests) and, for this testbed,
 # xen-cache/ (downloaded .debs, base images) and xen-logs/.
+# VGPU_DEBS          a folder of the project's packages (make deb: build/debs): dom0 and
+#                    the guests then get the packages' contents (dpkg-deb -x) and the
+#                    module DKMS built from vgpu-front-dkms, and from bin/ only the test
+#                    helpers (tests/packages/test-helpers.txt); make check and make e2e
+#                    set it
 # VGPU_XEN_TIMEOUT   hard limit on the whole boot in seconds (default 300 + 30 per guest;
 #                    dom0 has its own shorter limits per step, so a failure ends sooner)
 # VGPU_XEN_GUEST_MEM guest memory in MiB (default 192)
@@ -32,7 +37,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=base.sh
 . "$HERE/base.sh"
 
-usage() { sed -n '5,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '5,33s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 
 GUESTS=2 INTERACTIVE=0 KEEP=0 LOG_DIR='' SCENARIOS=()
 while [ $# -gt 0 ]; do
@@ -115,10 +120,17 @@ trap 'exit 130' INT TERM
 
 P0=$WORK/dom0-payload PG=$WORK/guest-payload
 mkdir -p "$P0/vgpu/scenarios" "$P0/opt/vgpu/bin" "$PG/vgpu" "$PG/opt/vgpu/bin"
-BINS=()
+DEBS=${VGPU_DEBS:-}
+BINS=() PROGS=()
+# The test helpers of bin/ (the only programs no package ships).
+HELPERS=" $(sed -e 's/#.*//' "$REPO/tests/packages/test-helpers.txt" | tr '\n' ' ') "
 if [ -d "$BUILD/bin" ]; then
     for f in "$BUILD/bin"/*; do
-        [ -f "$f" ] && [ -x "$f" ] && BINS+=("$f")
+        if [ ! -f "$f" ] || [ ! -x "$f" ]; then continue; fi
+        # From the packages, bin/ gives the test helpers only: a program missing
+        # from its package is then missing in dom0 or the guest too.
+        if [ -n "$DEBS" ]; then case $HELPERS in *" ${f##*/} "*) ;; *) continue ;; esac; fi
+        BINS+=("$f")
     done
 fi
 for f in ${BINS[@]+"${BINS[@]}"}; do
@@ -126,29 +138,127 @@ for f in ${BINS[@]+"${BINS[@]}"}; do
         cp -L "$f" "$r/opt/vgpu/bin/"
         copy_libs "$r" "$f" || die "cannot collect the libraries of $f"
     done
+    PROGS+=("opt/vgpu/bin/${f##*/}")
 done
+
+# copy_libs_outside ROOT DIR FILE...: copy_libs, but a library the host finds
+# below DIR (the build tree, the unpacked package) is not copied: in the guest
+# the loader finds the packaged one instead (RUNPATH into the build tree names
+# a folder the guest lacks, so ld.so.cache decides).
+copy_libs_outside() {
+    local root=$1 dir=$2 f out lib missing
+    shift 2
+    for f in "$@"; do
+        out=$(LC_ALL=C ldd "$f" 2>/dev/null) || continue   # not dynamic
+        missing=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*\([^ ]*\) => not found.*/\1/p')
+        if [ -n "$missing" ]; then
+            echo "xen-testbed: $f needs libraries this host lacks: $missing" >&2
+            return 1
+        fi
+        for lib in $(printf '%s\n' "$out" | sed -n -e 's/.*=> \(\/[^ ]*\) (0x.*/\1/p' \
+                                                   -e 's/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p'); do
+            case $lib in "$dir"/*) continue ;; esac
+            [ -e "$root$lib" ] && continue
+            mkdir -p "$root$(dirname "$lib")"
+            cp -L "$lib" "$root$lib"
+        done
+    done
+}
+
+# --- the packages (VGPU_DEBS: make deb's output): installed into dom0 and the guests --
+# Unpacked as dpkg would (dpkg-deb -x); what their maintainer scripts do that
+# matters here is done too: vgpu-xen-libcuda's ld.so.conf.d link (taken from
+# its postinst) and DKMS's build of vgpu-front-dkms, which scripts/dkms-check.sh
+# made from the package for this kernel and which goes where DKMS puts it.
+PKG_NOTE=
+if [ -n "$DEBS" ]; then
+    case $DEBS in /*) ;; *) DEBS=$PWD/$DEBS ;; esac
+    [ -d "$DEBS" ] || die "VGPU_DEBS=$DEBS is not a folder (make deb makes build/debs)"
+    deb_install() {   # deb_install ROOT PACKAGE...
+        local root=$1 p deb f lp
+        shift
+        for p in "$@"; do
+            deb=$(find "$DEBS" -maxdepth 1 -name "${p}_*.deb" | sort -V | tail -n 1)
+            [ -n "$deb" ] || die "no ${p}_*.deb in $DEBS (make deb)"
+            dpkg-deb -x "$deb" "$root" || die "dpkg-deb -x $deb failed"
+            PKG_NOTE="$PKG_NOTE ${deb##*/}"
+        done
+        # The system libraries the packaged programs and libraries need (their
+        # own come with the packages: the loader looks in the tree's folders).
+        lp=
+        if [ -d "$root/usr/lib" ]; then
+            lp=$(find "$root/usr/lib" -name '*.so*' -printf '%h\n' | sort -u | tr '\n' ':')
+        fi
+        while IFS= read -r f; do
+            head -c 4 "$f" | grep -q ELF || continue
+            LD_LIBRARY_PATH=$lp copy_libs_outside "$root" "$root" "$f" \
+                || die "cannot collect the libraries of ${f#"$root"}"
+        done < <(find "$root/usr" \( -type f -o -type l \) \( -perm -u+x -o -name '*.so*' \) ! -path '*/debug/*')
+    }
+    deb_install "$P0" vgpu-xen-dom0
+    deb_install "$PG" vgpu-xen-guest libvgpu0 vgpu-xen-libcuda
+    for r in "$P0" "$PG"; do
+        for f in "$r"/usr/bin/* "$r"/usr/sbin/*; do
+            [ -f "$f" ] && PROGS+=("${f#"$r/"}")
+        done
+    done
+    # vgpu-xen-libcuda's postinst: update-alternatives --install LINK NAME PATH PRIO.
+    ctl=$WORK/libcuda-ctl
+    dpkg-deb -e "$(find "$DEBS" -maxdepth 1 -name 'vgpu-xen-libcuda_*.deb' | sort -V | tail -n 1)" "$ctl"
+    read -r link target < <(sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$ctl/postinst" |
+        sed -n 's/.*update-alternatives --quiet --install[[:space:]]\+\([^[:space:]]\+\)[[:space:]]\+[^[:space:]]\+[[:space:]]\+\([^[:space:]]\+\)[[:space:]].*/\1 \2/p' |
+        sed 's/#DEB_HOST_MULTIARCH#/x86_64-linux-gnu/g' | head -n 1) || true
+    if [ -z "${link:-}" ] || [ ! -e "$PG${target:-/nonexistent}" ]; then
+        die "vgpu-xen-libcuda's postinst links no ld.so.conf.d snippet to a file it holds" \
+            "(${link:-?} -> ${target:-?})"
+    fi
+    mkdir -p "$PG$(dirname "$link")"
+    ln -sfn "$target" "$PG$link"
+    PKG_NOTE="$PKG_NOTE; $link -> $target"
+fi
+
 # Test suites that also run inside the guests (one source for every transport):
 # the libvgpu suite's device tier on /dev/vgpu_stub; the guest libcuda.so.1's
-# driver-API programs (the library comes with them: copy_libs follows their
-# RUNPATH) and nvcc's module images they load.
+# driver-API programs and nvcc's module images they load. Their libraries come
+# with them (copy_libs follows their RUNPATH into the build), except, from the
+# packages, the project's own: then the guest's loader finds the packaged
+# libvgpu.so.0 and libcuda.so.1.
 for f in "$BUILD/tests/test_libvgpu" "$BUILD/tests/test_cu_module" "$BUILD/tests/test_cu_errors"; do
     [ -x "$f" ] || continue
     cp -L "$f" "$PG/opt/vgpu/bin/"
-    copy_libs "$PG" "$f" || die "cannot collect the libraries of $f"
+    if [ -n "$DEBS" ]; then
+        copy_libs_outside "$PG" "$BUILD" "$f" || die "cannot collect the libraries of $f"
+    else
+        copy_libs "$PG" "$f" || die "cannot collect the libraries of $f"
+    fi
 done
 if [ -d "$REPO/tests/data/cuda-13.0" ]; then
     mkdir -p "$PG/vgpu/cuda-data"
     cp "$REPO"/tests/data/cuda-13.0/*.fatbin "$REPO"/tests/data/cuda-13.0/*.ptx \
        "$REPO"/tests/data/cuda-13.0/*.cubin "$PG/vgpu/cuda-data/"
 fi
-KO=$REPO/frontend-kmod/vgpu-front.ko
-KO_NOTE="absent: frontend-kmod/vgpu-front.ko was not built"
+if [ -n "$DEBS" ]; then
+    KO=$DEBS/dkms/$KVER/vgpu-front.ko
+    KO_FROM="the DKMS build of vgpu-front-dkms, ${KO#"$DEBS/"}"
+else
+    KO=$REPO/frontend-kmod/vgpu-front.ko
+    KO_FROM=frontend-kmod/vgpu-front.ko
+fi
+KO_NOTE="absent: $KO_FROM was not built"
 if [ -f "$KO" ]; then
     mkdir -p "$PG/lib/vgpu" "$P0/lib/vgpu"
-    cp "$KO" "$PG/lib/vgpu/vgpu-front.ko"
+    if [ -n "$DEBS" ]; then
+        # Where DKMS installs it (dkms.conf's DEST_MODULE_LOCATION); the
+        # scenarios load /lib/vgpu/vgpu-front.ko.
+        mkdir -p "$PG/lib/modules/$KVER/updates/dkms"
+        cp "$KO" "$PG/lib/modules/$KVER/updates/dkms/vgpu-front.ko"
+        ln -s "/lib/modules/$KVER/updates/dkms/vgpu-front.ko" "$PG/lib/vgpu/vgpu-front.ko"
+    else
+        cp "$KO" "$PG/lib/vgpu/vgpu-front.ko"
+    fi
     cp "$KO" "$P0/lib/vgpu/vgpu-front.ko"
     vm=$(modinfo -F vermagic "$KO" 2>/dev/null | cut -d' ' -f1 || true)
-    KO_NOTE="frontend-kmod/vgpu-front.ko, vermagic $vm"
+    KO_NOTE="$KO_FROM, vermagic $vm"
     [ "$vm" = "$KVER" ] || KO_NOTE="$KO_NOTE (the guests run $KVER: it will not load)"
 fi
 cp "$HERE/dom0-init.sh" "$P0/init"
@@ -166,7 +276,8 @@ chmod 755 "$P0/init" "$PG/init" "$PG/vgpu/agent.sh"
     printf 'STEP_TIMEOUT=%s\n' "$STEP_TIMEOUT"
     printf 'KVER=%s\n' "$KVER"
     printf 'KO_NOTE="%s"\n' "$KO_NOTE"
-    printf 'HOST_BINS="%s"\n' "$(for f in ${BINS[@]+"${BINS[@]}"}; do printf '%s ' "${f##*/}"; done)"
+    printf 'PKG_NOTE="%s"\n' "${PKG_NOTE# }"
+    printf 'HOST_BINS="%s"\n' "$(for f in ${PROGS[@]+"${PROGS[@]}"}; do printf '%s ' "$f"; done)"
 } >"$P0/vgpu/config"
 _cpio "$PG" "$P0/vgpu/guest-payload.cpio"
 _cpio "$P0" "$WORK/dom0-payload.cpio"
@@ -217,6 +328,10 @@ fi
 echo "xen-testbed: Xen $XEN_VER, kernel $KVER, $GUESTS guest(s), scenarios: ${SCENARIOS[*]}"
 echo "xen-testbed: QEMU -accel $ACCEL (host load ${load1:-?} on $(nproc) cores)"
 echo "xen-testbed: module: $KO_NOTE"
+if [ -n "$DEBS" ]; then
+    echo "xen-testbed: installed from the packages:$PKG_NOTE"
+fi
+echo "xen-testbed: programs: ${PROGS[*]:-none}"
 echo "xen-testbed: logs in $LOG_DIR (limit ${TIMEOUT}s)"
 
 PASSED=0 FAILED=0 DONE=0
