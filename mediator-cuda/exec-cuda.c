@@ -2083,7 +2083,7 @@ static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	}
 	CLOG(ce, VGPU_EXEC_LOG_INFO,
 	     "open: %s (cc %u.%u, %u SMs, %llu MiB), driver %u.%u, GPU worker "
-	     "pid %d, copies staged through a %zu MiB pinned arena, watchdog %u ms",
+	     "pid %d, copies staged through a %zu MiB pinned arena (registered guest memory: zero copy where the worker can map it), watchdog %u ms",
 	     ce->hello.name, ce->hello.cc_major, ce->hello.cc_minor,
 	     ce->hello.sm_count, (unsigned long long)(ce->hello.total_mem >> 20),
 	     ce->hello.driver_version / 1000, ce->hello.driver_version % 1000 / 10,
