@@ -86,6 +86,8 @@ struct vgpuback_stats {
 struct vgpuback_device {
 	uint32_t domid, devid;
 	const struct vgpuback_config *cfg;
+	uint64_t guest_mem_kib;         /* XenStore memory/static-max; 0 = not
+					 * known (sizes the grant cache)     */
 	struct vgpuback_transport *t;
 	struct vgpu_exec *exec;
 	struct vgpu_exec_info einfo;

@@ -190,9 +190,14 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return set_u32(&cfg->max_ring_page_order, v, 0,
 			       VGPUIF_MAX_RING_PAGE_ORDER, why,
 			       "max-ring-page-order must be 0..4");
-	if (!strcmp(key, "persistent-grants"))
+	if (!strcmp(key, "persistent-grants")) {
+		if (!strcmp(v, "auto")) {
+			cfg->persistent_grants = VGPUBACK_PERSISTENT_GRANTS_AUTO;
+			return 0;
+		}
 		return set_u32(&cfg->persistent_grants, v, 0, 1u << 20, why,
-			       "persistent-grants must be a count (0 = off)");
+			       "persistent-grants must be auto or a count of pages (0 = off)");
+	}
 	if (!strcmp(key, "storm-limit"))
 		return set_u32(&cfg->storm_limit, v, 0, 100000000, why,
 			       "storm-limit must be events per second (0 = off)");
@@ -370,8 +375,9 @@ static const char *size_or_auto(uint64_t v, char *buf)
 
 void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 {
-	char gpu[16], lim[24], res[24];
+	char gpu[16], lim[24], res[24], pg[16];
 
+	snprintf(pg, sizeof(pg), "%u", c->persistent_grants);
 	if (c->gpu < 0)
 		snprintf(gpu, sizeof(gpu), "auto");
 	else
@@ -380,7 +386,7 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		"transport = %s\nloopback-dir = %s\nlog-level = %s\n"
 		"log-file = %s\nmax-inflight = %u\nmax-contexts = %u\n"
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
-		"max-ring-page-order = %u\npersistent-grants = %u\n"
+		"max-ring-page-order = %u\npersistent-grants = %s\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
 		"cpu-op-delay-us = %u\nprotocol-revision = %u\n"
 		"host-mem-limit = %s\nhost-mem-reserve = %s\npoll-us = ",
@@ -390,7 +396,8 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		c->log_file[0] ? c->log_file : "(stderr)",
 		c->max_inflight, c->max_contexts, c->max_handles_per_ctx,
 		c->max_indirect_segments, c->max_ring_page_order,
-		c->persistent_grants, (unsigned long long)c->mem_quota,
+		c->persistent_grants == VGPUBACK_PERSISTENT_GRANTS_AUTO ? "auto" :
+		pg, (unsigned long long)c->mem_quota,
 		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us,
 		c->protocol_revision,
 		size_or_auto(c->host_mem_limit, lim),

@@ -1436,7 +1436,7 @@ int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
 			  bool persistent, const char **why)
 {
 	struct vgpuback_transport *t = dev->t;
-	uint32_t i;
+	uint32_t i, bound;
 	int err;
 
 	if (dev->conn != VGPUBACK_DISCONNECTED) {
@@ -1468,13 +1468,14 @@ int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
 	dev->max_inflight = dev->ring.size;
 	if (dev->cfg->max_inflight && dev->cfg->max_inflight < dev->ring.size)
 		dev->max_inflight = dev->cfg->max_inflight;
-	err = vgpuback_gcache_init(&dev->gcache, t, dev->domid,
-				   persistent ? dev->cfg->persistent_grants : 0);
+	bound = persistent ? vgpuback_grants_bound(dev->cfg->persistent_grants,
+						   dev->guest_mem_kib) : 0;
+	err = vgpuback_gcache_init(&dev->gcache, t, dev->domid, bound);
 	if (err) {
 		*why = "out of memory for the grant cache";
 		goto out_reqs;
 	}
-	dev->ring.persistent = persistent && dev->cfg->persistent_grants;
+	dev->ring.persistent = bound != 0;
 	/*
 	 * No page_added hook: cached grants come and go with the LRU; what
 	 * the executor registers for zero copy is what the guest registered
@@ -1490,9 +1491,11 @@ int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
 	dev->backpressure = false;
 	dev->unmask_at_ns = 0;
 	memset(&dev->stats, 0, sizeof(dev->stats));
-	vb_info_rl("connected: ring of %u page(s), %u entries, event channel %u (local %d), persistent grants %s",
+	vb_info_rl("connected: ring of %u page(s), %u entries, event channel %u (local %d), persistent grants %s (cache of %u pages%s)",
 		nr_pages, dev->ring.size, remote_port, dev->ring.port,
-		dev->ring.persistent ? "on" : "off");
+		dev->ring.persistent ? "on" : "off", bound,
+		dev->cfg->persistent_grants == VGPUBACK_PERSISTENT_GRANTS_AUTO ?
+		", auto" : "");
 	/* The frontend may have queued requests before we came. */
 	consume(dev);
 	return 0;

@@ -361,6 +361,15 @@ static void connect_ring(struct vgpuback_device *dev)
 		return;
 	}
 	read_policy(dev);
+	{
+		/* The guest's memory bounds its working set (grants.h). */
+		char mdir[48];
+
+		snprintf(mdir, sizeof(mdir), "/local/domain/%u/memory", dev->domid);
+		if (xs_get_u64(dev, mdir, "static-max", UINT64_MAX >> 12, &v))
+			v = 0;
+		dev->guest_mem_kib = v;
+	}
 	err = vgpuback_ring_connect(dev, refs, n, (uint32_t)port,
 				    persistent, &why);
 	if (err) {

@@ -1003,7 +1003,14 @@ static struct done_item *fail_inflight(struct cuda_exec *ce, int head_status,
 	items = calloc(cnt ? cnt : 1, sizeof(*items));
 	for (x = ce->inflight; x; x = next) {
 		struct cw_rsp r = { .tag = x->cmd.tag };
-		int st = x == ce->inflight ? head_status : VGPUIF_RSP_EREMOTEIO;
+		/*
+		 * The head's status; with it, a watchdog expiry is every
+		 * in-flight op's cause (a SYNC that waited for the stopped
+		 * kernel says ETIMEDOUT, as CUDA's sticky LAUNCH_TIMEOUT
+		 * does); after a fault the others only lost their state.
+		 */
+		int st = x == ce->inflight || head_status == VGPUIF_RSP_ETIMEDOUT ?
+			 head_status : VGPUIF_RSP_EREMOTEIO;
 
 		next = x->next;
 		r.status = st;

@@ -321,7 +321,9 @@ void vgpu_exec_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx);
  *                local bytes per thread, past the most any launch asked
  *                before, times the threads the device holds at once);
  *                VGPUIF_RSP_EREMOTEIO on a GPU fault, VGPUIF_RSP_ETIMEDOUT
- *                past watchdog_ms: the executor's CUDA context was replaced,
+ *                past watchdog_ms (cuda: so does every op in flight with
+ *                it, a SYNC waiting for it included; after a fault those
+ *                get EREMOTEIO): the executor's CUDA context was replaced,
  *                every object of every guest context is gone (later ops on
  *                them get VGPUIF_RSP_EREMOTEIO until the guest context is
  *                destroyed)

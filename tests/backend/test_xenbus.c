@@ -381,6 +381,9 @@ static const struct { const char *text; int rc; const char *msg; } confs[] = {
 	{ "domid = 4\n", -EINVAL, ":1: 'domid' is per process" },
 	{ "mem-quota = 12X\n", -EINVAL, ":1: mem-quota must be" },
 	{ "persistent-grants = -1\n", -EINVAL, ":1: persistent-grants" },
+	{ "persistent-grants = auto\n", 0, NULL },
+	{ "persistent-grants = 1056\n", 0, NULL },
+	{ "persistent-grants = automatic\n", -EINVAL, ":1: persistent-grants must be auto or" },
 };
 
 START_TEST(test_config_table)
@@ -403,6 +406,37 @@ START_TEST(test_config_table)
 		ck_assert_str_eq(c.executor, "cpu");
 		ck_assert_uint_eq(c.mem_quota, 2ull << 30);
 	}
+}
+END_TEST
+
+/*
+ * The grant cache's bound at connect: persistent-grants auto follows the
+ * guest's memory (XenStore memory/static-max, KiB) up to a default grant
+ * table's worth; a count is used as it is; garbage there is ignored.
+ */
+static const struct { uint32_t setting; const char *static_max; uint32_t max; } bounds[] = {
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, NULL, 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "65536", 16384 + 512 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "1048576", 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "99999999999999999999", 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "-1", 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "0", 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "8", 2 + 512 },
+	{ 1056, "65536", 1056 },
+	{ 0, NULL, 0 },
+};
+
+START_TEST(test_grant_cache_bound)
+{
+	CFG.persistent_grants = bounds[_i].setting;
+	if (bounds[_i].static_max)
+		fake_set(T, "/local/domain/3/memory/static-max", bounds[_i].static_max);
+	ck_assert_int_eq(vgpuback_xenbus_init(&DEV), 0);
+	fe_publish(8);
+	fe_state("3");
+	ck_assert_str_eq(be_state(), "4");
+	ck_assert_uint_eq(DEV.gcache.max, bounds[_i].max);
+	ck_assert(DEV.ring.persistent == (bounds[_i].max != 0));
 }
 END_TEST
 
@@ -437,6 +471,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_restart_finds_stale_connection);
 	tcase_add_test(tc, test_policy_and_quota);
 	tcase_add_test(tc, test_garbage_fe_state_ignored);
+	tcase_add_loop_test(tc, test_grant_cache_bound, 0,
+			    (int)(sizeof(bounds) / sizeof(bounds[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("parsers");
 	tcase_add_loop_test(tc, test_parse_u64_table, 0, sizeof(nums) / sizeof(nums[0]));

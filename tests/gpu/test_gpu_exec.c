@@ -655,7 +655,42 @@ START_TEST(test_watchdog_isolated)
 
 		ck_assert_int_eq(launch(ctx, f, 1, 1, &short_cycles, 8), 0);
 	}
-	ck_assert_int_eq(launch(ctx, f, 132, 128, &cycles, 8), VGPUIF_RSP_ETIMEDOUT);
+	/*
+	 * The spinning launch and a SYNC that waits for it: both get
+	 * ETIMEDOUT (the SYNC's wait ended because of the watchdog, as
+	 * CUDA's sticky LAUNCH_TIMEOUT says), not EREMOTEIO.
+	 */
+	{
+		struct vgpu_exec_op op = { .opcode = VGPUIF_OP_LAUNCH, .ctx = ctx };
+		struct vgpu_exec_op sy = { .opcode = VGPUIF_OP_SYNC, .ctx = ctx };
+		struct vgpu_exec_iov iov = { &cycles, 8 };
+		struct et_wait wl, ws;
+
+		et_wait_init(&wl);
+		et_wait_init(&ws);
+		op.u.launch.func = f;
+		op.u.launch.grid[0] = 132;
+		op.u.launch.grid[1] = op.u.launch.grid[2] = 1;
+		op.u.launch.block[0] = 128;
+		op.u.launch.block[1] = op.u.launch.block[2] = 1;
+		op.u.launch.param_len = 8;
+		op.iov = &iov;
+		op.niov = 1;
+		op.done = et_done;
+		op.priv = &wl;
+		sy.done = et_done;
+		sy.priv = &ws;
+		ck_assert_int_eq(vgpu_exec_submit(ex, &op), 0);
+		ck_assert_int_eq(vgpu_exec_submit(ex, &sy), 0);
+		for (struct et_wait *w = &wl; w; w = w == &wl ? &ws : NULL) {
+			pthread_mutex_lock(&w->lock);
+			while (!w->calls)
+				pthread_cond_wait(&w->cond, &w->lock);
+			pthread_mutex_unlock(&w->lock);
+		}
+		ck_assert_int_eq(wl.status, VGPUIF_RSP_ETIMEDOUT);
+		ck_assert_int_eq(ws.status, VGPUIF_RSP_ETIMEDOUT);
+	}
 	check_recovered(m);
 	stop_bystander(other, stop_fd);
 }
