@@ -110,6 +110,14 @@ struct lb_xfer {
 	struct lb_handle *h;            /* async only: a held reference */
 	struct loopfront_buf *bounce;
 	size_t bounce_size;
+	/*
+	 * The bounce buffer registered with dom0 (HOST_REGISTER, revision 3)
+	 * so that a pageable copy bounced through it goes as F_HOST_MEM: one
+	 * copy in the guest, none in dom0 where its executor maps the pages
+	 * (zero copy). 0: not registered; breg_failed: do not try again.
+	 */
+	uint64_t breg, breg_gen;
+	bool breg_failed;
 	struct loopfront_req q;
 	struct loopfront_region lr[VGPU_REQ_MAX_REGIONS];
 	uint8_t inline_buf[VGPUIF_MAX_INLINE_BYTES];
@@ -252,6 +260,52 @@ static int dev_reconnect(struct lb_dev *d, uint64_t gen)
 
 /* ---------------------------------------------------------- transfers */
 
+/* Bounce buffers of pageable copies this big or more are registered. */
+#define LB_BOUNCE_REG_MIN (64u << 10)
+
+/* Unregister x's bounce buffer before its grants go (not in a callback). */
+static void bounce_unreg(struct lb_dev *d, struct lb_xfer *x)
+{
+	struct vgpuif_response rsp;
+	union vgpuif_args a;
+
+	if (x->breg && x->breg_gen == loopfront_generation(d->lf)) {
+		memset(&a, 0, sizeof(a));
+		a.host_unregister.region = x->breg;
+		loopfront_call(d->lf, VGPUIF_OP_HOST_UNREGISTER, 0, &a, NULL, 0, &rsp);
+	}
+	x->breg = 0;
+	x->breg_failed = false;
+}
+
+/* Register x's bounce buffer once (not in a callback); true when it is. */
+static bool bounce_reg(struct lb_dev *d, struct lb_xfer *x)
+{
+	uint64_t gen = loopfront_generation(d->lf);
+	struct loopfront_region g = { x->bounce, 0, x->bounce_size, true };
+	struct vgpuif_response rsp;
+	struct loopfront_req q;
+
+	if (x->breg && x->breg_gen == gen)
+		return true;
+	x->breg = 0;
+	if (x->breg_failed || !loopfront_host_mem(d->lf) || !loopfront_persistent(d->lf) ||
+	    x->bounce_size > (size_t)loopfront_max_indirect(d->lf) * VGPUIF_PAGE_SIZE)
+		return false;
+	memset(&q, 0, sizeof(q));
+	q.op = VGPUIF_OP_HOST_REGISTER;
+	q.args.host_register.length = x->bounce_size;
+	q.regs = &g;
+	q.nregs = 1;
+	if (loopfront_call_req(d->lf, &q, &rsp) || rsp.status) {
+		x->breg_failed = true;  /* copies bounce as before */
+		return false;
+	}
+	x->breg = rsp.result[0];
+	x->breg_gen = gen;
+	return true;
+}
+
 /* Frees the transfers the pool had no room for (not in a callback). */
 static void dev_empty_trash(struct lb_dev *d)
 {
@@ -265,6 +319,7 @@ static void dev_empty_trash(struct lb_dev *d)
 		struct lb_xfer *x = t;
 
 		t = x->next;
+		bounce_unreg(d, x);
 		if (x->bounce)
 			loopfront_buf_free(d->lf, x->bounce);
 		free(x);
@@ -296,6 +351,7 @@ static struct lb_xfer *xfer_get(struct lb_dev *d, size_t need)
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (x && x->bounce_size < need) {
+		bounce_unreg(d, x);
 		old = x->bounce;
 		x->bounce = NULL;
 		x->bounce_size = 0;
@@ -525,6 +581,19 @@ static int xfer_build(struct lb_handle *h, const struct vgpu_req *r,
 	}
 	x->q.regs = x->lr;
 	x->q.nregs = r->nr_regions;
+	/*
+	 * A pageable copy, bounced: name the registered bounce buffer instead
+	 * of granting its pages, so that dom0 need not stage it again.
+	 */
+	if ((r->op == VGPUIF_OP_MEMCPY_H2D || r->op == VGPUIF_OP_MEMCPY_D2H) &&
+	    r->nr_regions == 1 && x->nbb == 1 && x->bb[0].off == 0 &&
+	    x->bb[0].len >= LB_BOUNCE_REG_MIN && bounce_reg(d, x)) {
+		x->q.regs = NULL;
+		x->q.nregs = 0;
+		x->q.host_mem = true;
+		x->q.args.memcpy.host_region = x->breg;
+		x->q.args.memcpy.host_offset = 0;
+	}
 	*out = x;
 	return 0;
 }
