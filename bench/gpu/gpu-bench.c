@@ -1143,6 +1143,22 @@ bandwidth:
 			printf("registered copies: copy mode %s (GET_INFO)\n",
 			       lf_reg_mode == 2 ? "zero-copy" : lf_reg_mode == 1 ? "staged" :
 			       lf_reg_mode == 3 ? "host memcpy" : "unknown");
+			{
+				/* what domain 1's backend logged of it (why, if staged) */
+				char path[400], line[512];
+				FILE *f;
+				int shown = 0;
+
+				snprintf(path, sizeof(path), "%s/backend-1.log", world_dir);
+				f = fopen(path, "r");
+				while (f && fgets(line, sizeof(line), f) && shown < 2)
+					if (strstr(line, "host region")) {
+						printf("  backend: %s", strstr(line, "host region"));
+						shown++;
+					}
+				if (f)
+					fclose(f);
+			}
 		}
 		lf_idle_cpu(7);
 		for (int d = 1; d <= 7; d++)
