@@ -201,9 +201,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(req.args.raw, (ctl & 0x04) ? &MOD : &FUNC, sizeof(FUNC));
 	if (ctl & 0x80)
 		place_r2_handles(&req);
-	/* a copy naming the registered region */
+	/* a copy naming the registered region; or unregistering it */
 	if ((req.flags & VGPUIF_F_HOST_MEM) && (ctl & 0x04))
 		memcpy(req.args.raw + 32, &HREG, sizeof(HREG));
+	if (req.op == VGPUIF_OP_HOST_UNREGISTER && (ctl & 0x04))
+		memcpy(req.args.raw, &HREG, sizeof(HREG));
 	DEV.ring.persistent = (ctl & 0x08) != 0;
 	if (ctl & 0x10)
 		check_u64((const uint8_t *)&req, sizeof(req));
