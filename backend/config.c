@@ -41,7 +41,7 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->host_mem_reserve = VGPUBACK_AUTO;
 	cfg->poll_us = VGPUBACK_POLL_AUTO;
 	cfg->gpu = -1;  /* auto: the GPU the arbiter places the domain on */
-	cfg->protocol_revision = 2;
+	cfg->protocol_revision = 3;
 }
 
 /* A size, or "auto". */
@@ -190,9 +190,14 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return set_u32(&cfg->max_ring_page_order, v, 0,
 			       VGPUIF_MAX_RING_PAGE_ORDER, why,
 			       "max-ring-page-order must be 0..4");
-	if (!strcmp(key, "persistent-grants"))
+	if (!strcmp(key, "persistent-grants")) {
+		if (!strcmp(v, "auto")) {
+			cfg->persistent_grants = VGPUBACK_PERSISTENT_GRANTS_AUTO;
+			return 0;
+		}
 		return set_u32(&cfg->persistent_grants, v, 0, 1u << 20, why,
-			       "persistent-grants must be a count (0 = off)");
+			       "persistent-grants must be auto or a count of pages (0 = off)");
+	}
 	if (!strcmp(key, "storm-limit"))
 		return set_u32(&cfg->storm_limit, v, 0, 100000000, why,
 			       "storm-limit must be events per second (0 = off)");
@@ -220,9 +225,28 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 	if (!strcmp(key, "host-mem-reserve"))
 		return set_size_auto(&cfg->host_mem_reserve, v, why,
 				     "host-mem-reserve must be auto or bytes (K/M/G/T; 0 = no check)");
+	if (!strcmp(key, "ctx-heap") || !strcmp(key, "ctx-printf") ||
+	    !strcmp(key, "ctx-stack")) {
+		uint64_t n, max = key[4] == 'h' ? 16ull << 30 :
+				  key[4] == 'p' ? 1ull << 30 : 512ull << 10;
+
+		if (vgpuback_config_parse_u64(v, true, &n) || n > max) {
+			*why = key[4] == 'h' ? "ctx-heap must be bytes up to 16G (0 = CUDA's 8 MiB)" :
+			       key[4] == 'p' ? "ctx-printf must be bytes up to 1G (0 = the driver's default)" :
+			       "ctx-stack must be bytes per thread up to 512K (0 = CUDA's 1 KiB)";
+			return -EINVAL;
+		}
+		if (key[4] == 'h')
+			cfg->ctx_heap_bytes = n;
+		else if (key[4] == 'p')
+			cfg->ctx_printf_bytes = n;
+		else
+			cfg->ctx_stack_bytes = (uint32_t)n;
+		return 0;
+	}
 	if (!strcmp(key, "protocol-revision"))
-		return set_u32(&cfg->protocol_revision, v, 1, 2, why,
-			       "protocol-revision must be 1 or 2");
+		return set_u32(&cfg->protocol_revision, v, 1, 3, why,
+			       "protocol-revision must be 1, 2 or 3");
 	if (!strcmp(key, "mem-quota")) {
 		if (vgpuback_config_parse_u64(v, true, &cfg->mem_quota)) {
 			*why = "mem-quota must be bytes, optionally with K/M/G/T";
@@ -351,8 +375,9 @@ static const char *size_or_auto(uint64_t v, char *buf)
 
 void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 {
-	char gpu[16], lim[24], res[24];
+	char gpu[16], lim[24], res[24], pg[16];
 
+	snprintf(pg, sizeof(pg), "%u", c->persistent_grants);
 	if (c->gpu < 0)
 		snprintf(gpu, sizeof(gpu), "auto");
 	else
@@ -361,7 +386,7 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		"transport = %s\nloopback-dir = %s\nlog-level = %s\n"
 		"log-file = %s\nmax-inflight = %u\nmax-contexts = %u\n"
 		"max-handles-per-context = %u\nmax-indirect-segments = %u\n"
-		"max-ring-page-order = %u\npersistent-grants = %u\n"
+		"max-ring-page-order = %u\npersistent-grants = %s\n"
 		"mem-quota = %llu\nstorm-limit = %u\nshutdown-timeout-ms = %u\n"
 		"cpu-op-delay-us = %u\nprotocol-revision = %u\n"
 		"host-mem-limit = %s\nhost-mem-reserve = %s\npoll-us = ",
@@ -371,7 +396,8 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		c->log_file[0] ? c->log_file : "(stderr)",
 		c->max_inflight, c->max_contexts, c->max_handles_per_ctx,
 		c->max_indirect_segments, c->max_ring_page_order,
-		c->persistent_grants, (unsigned long long)c->mem_quota,
+		c->persistent_grants == VGPUBACK_PERSISTENT_GRANTS_AUTO ? "auto" :
+		pg, (unsigned long long)c->mem_quota,
 		c->storm_limit, c->shutdown_timeout_ms, c->cpu_op_delay_us,
 		c->protocol_revision,
 		size_or_auto(c->host_mem_limit, lim),
@@ -380,4 +406,7 @@ void vgpuback_config_dump(const struct vgpuback_config *c, FILE *out)
 		fprintf(out, "auto\n");
 	else
 		fprintf(out, "%u\n", c->poll_us);
+	fprintf(out, "ctx-heap = %llu\nctx-printf = %llu\nctx-stack = %u\n",
+		(unsigned long long)c->ctx_heap_bytes,
+		(unsigned long long)c->ctx_printf_bytes, c->ctx_stack_bytes);
 }

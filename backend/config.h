@@ -27,6 +27,13 @@ struct vgpuback_config {
 	char     executor[16];          /* auto|cuda|cpu                      */
 	int      gpu;                   /* CUDA ordinal; -1 = auto (arbiter) */
 	uint32_t watchdog_ms;           /* kernel time limit; 0 = none        */
+	/*
+	 * The guest context's limits dom0 fixes (executor.h; the guest cannot
+	 * change them): device heap for malloc, printf buffer, stack per
+	 * thread, in bytes; 0 = CUDA's defaults.
+	 */
+	uint64_t ctx_heap_bytes, ctx_printf_bytes;
+	uint32_t ctx_stack_bytes;
 	uint32_t cpu_op_delay_us;
 	char     transport[16];         /* xen|loopback                       */
 	char     loopback_dir[256];     /* "" = the transport's default       */
@@ -45,9 +52,10 @@ struct vgpuback_config {
 	uint32_t poll_us;               /* busy-poll the ring this long after
 					 * the last work before sleeping; 0 off;
 					 * VGPUBACK_POLL_AUTO: adaptive       */
-	uint32_t protocol_revision;     /* 2 (default) or 1: serve and
-					 * advertise revision 1 only, as an old
-					 * backend (compatibility tests)      */
+	uint32_t protocol_revision;     /* 3 (default), or 2 or 1: serve
+					 * and advertise that revision only,
+					 * as an old backend (compatibility
+					 * tests)                             */
 	/*
 	 * dom0's memory: the most host memory this backend's executor holds
 	 * for its guest, and what it leaves available to the rest of dom0;

@@ -29,6 +29,18 @@ static void lru_append(struct vgpuback_gcache *gc, struct vgpuback_gent *e)
 	gc->lru.lru_prev = e;
 }
 
+uint32_t vgpuback_grants_bound(uint32_t setting, uint64_t guest_mem_kib)
+{
+	uint64_t pages;
+
+	if (setting != VGPUBACK_PERSISTENT_GRANTS_AUTO)
+		return setting;
+	pages = VGPUBACK_AUTO_GRANT_DATA_PAGES;
+	if (guest_mem_kib && guest_mem_kib / (VGPUIF_PAGE_SIZE / 1024) < pages)
+		pages = guest_mem_kib / (VGPUIF_PAGE_SIZE / 1024);
+	return (uint32_t)pages + VGPUBACK_AUTO_GRANT_INDIRECT;
+}
+
 int vgpuback_gcache_init(struct vgpuback_gcache *gc,
 			 struct vgpuback_transport *t, uint32_t domid,
 			 uint32_t max)

@@ -26,13 +26,34 @@
 struct vgpuback_transport;
 
 /*
- * 64 MiB of guest data pages and their indirect descriptor pages: a GPU
- * program's buffers of 16-64 MiB (copied again and again) stay mapped.
- * blkback's 1056 (4 MiB) made such copies map 33-173 times each
- * (docs/performance.md). On Xen each cached grant holds one of dom0's
- * maptrack entries (262144 by default, host-wide).
+ * persistent-grants = auto (the default): the cache's bound in pages, per
+ * device. Measured (vgpu-bench-loopback and tests/integration's
+ * test_grant_cache): a working set beyond the bound costs one batched
+ * one-shot map per request for what does not fit, so the bound must cover
+ * what a guest copies again and again. A guest cannot have more of its
+ * pages granted at once than its own grant table holds: Xen's default
+ * (max_grant_frames 64, 512 v1 entries a frame) is 32768 pages, 128 MiB;
+ * auto covers that plus indirect descriptor pages (2 x 64 MiB buffers, an
+ * H2D source and a D2H destination, cached 32800 pages). A smaller guest
+ * gets its memory's worth (memory/static-max in XenStore) plus the
+ * indirect allowance. Each cached grant holds one of dom0's maptrack
+ * entries (262144 by default, for all of dom0's mappings of all guests):
+ * with many guests that copy this much, an operator sets a number instead.
+ * blkback's 1056 (4 MiB) made 16 and 64 MiB copies map 33 and 173 times
+ * each; 16640 (64 MiB) still 10-16 map calls per copy with two or three
+ * 64 MiB buffers (docs/performance.md).
  */
-#define VGPUBACK_DEFAULT_PERSISTENT_GRANTS 16640u
+#define VGPUBACK_PERSISTENT_GRANTS_AUTO   UINT32_MAX
+#define VGPUBACK_AUTO_GRANT_DATA_PAGES    32768u
+#define VGPUBACK_AUTO_GRANT_INDIRECT      512u
+#define VGPUBACK_DEFAULT_PERSISTENT_GRANTS VGPUBACK_PERSISTENT_GRANTS_AUTO
+
+/*
+ * The bound a device's cache gets: setting (a count, 0 = off, or
+ * VGPUBACK_PERSISTENT_GRANTS_AUTO) and the guest's memory in KiB (0 when
+ * unknown). Only ever lowered by what the guest says about its memory.
+ */
+uint32_t vgpuback_grants_bound(uint32_t setting, uint64_t guest_mem_kib);
 
 struct vgpuback_grange;
 

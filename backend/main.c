@@ -64,9 +64,11 @@ static const char usage_text[] =
 "  --max-handles-per-context N   handles per context (default 4096)\n"
 "  --max-indirect-segments N     advertised limit (default 8192, 0 = none)\n"
 "  --max-ring-page-order N       advertised limit (default 4)\n"
-"  --persistent-grants N         guest pages the persistent grant cache\n"
-"                       keeps mapped (default 16640: 64 MiB of data and\n"
-"                       its indirect pages; 0 turns feature-persistent off)\n"
+"  --persistent-grants auto|N    guest pages the persistent grant cache\n"
+"                       keeps mapped (default auto: 33280, 128 MiB of data,\n"
+"                       a default guest grant table's worth, and indirect\n"
+"                       pages; less for a guest with less memory; 0 turns\n"
+"                       feature-persistent off)\n"
 "  --storm-limit N      idle notifications per second before the event\n"
 "                       channel is throttled (default 20000; 0 = never)\n"
 "  --shutdown-timeout-ms MS      on SIGTERM, detach or the domain's death,\n"
@@ -92,10 +94,19 @@ static const char usage_text[] =
 "                       than 4 CPUs. US pins the window\n"
 "                       (0 = never poll: every request and completion\n"
 "                       wakes the process)\n"
-"  --protocol-revision R  2 (default): serve ops 0..30 and inline data,\n"
-"                       advertised as feature-ops 31 and feature-inline 1;\n"
-"                       1: serve ops 0..15 only and write neither key, as a\n"
-"                       revision-1 backend does (compatibility tests)\n"
+"  --ctx-heap SIZE      the guest context's device heap (malloc in kernels),\n"
+"                       fixed by dom0, counted in the context's memory\n"
+"                       (CTX-MEM); 0 (default): CUDA's 8 MiB\n"
+"  --ctx-printf SIZE    its printf buffer; 0 (default): the driver's (8448\n"
+"                       KiB on an H200 with driver 580)\n"
+"  --ctx-stack SIZE     its stack per thread (times every thread the GPU\n"
+"                       holds at once); 0 (default): CUDA's 1 KiB\n"
+"  --protocol-revision R  3 (default): serve ops 0..32, inline data and\n"
+"                       registered host memory, advertised as feature-ops\n"
+"                       33, feature-inline 1 and feature-host-mem 1;\n"
+"                       2: ops 0..30 and inline data (feature-ops 31, no\n"
+"                       feature-host-mem); 1: ops 0..15 only and none of\n"
+"                       the keys, as older backends (compatibility tests)\n"
 "  --print-config       print the effective settings and exit\n"
 "  --mark-closed REASON for a supervisor, after this device's backend died\n"
 "                       without closing (SIGKILL, OOM): write state Closed\n"
@@ -111,7 +122,8 @@ static const char usage_text[] =
 "log-file, watchdog-ms, mem-quota, max-inflight, max-contexts,\n"
 "max-handles-per-context, max-indirect-segments, max-ring-page-order,\n"
 "persistent-grants, storm-limit, shutdown-timeout-ms, cpu-op-delay-us,\n"
-"poll-us, protocol-revision, host-mem-limit, host-mem-reserve).\n"
+"poll-us, protocol-revision, host-mem-limit, host-mem-reserve, ctx-heap,\n"
+"ctx-printf, ctx-stack).\n"
 "A malformed file is an error that names the line.\n"
 "\n"
 "XenStore: reads the frontend's ring-ref / ring-ref%u, ring-page-order,\n"
@@ -168,6 +180,9 @@ static const struct option long_opts[] = {
 	{ "host-mem-limit", required_argument, NULL, OPT_SET },
 	{ "host-mem-reserve", required_argument, NULL, OPT_SET },
 	{ "protocol-revision", required_argument, NULL, OPT_SET },
+	{ "ctx-heap", required_argument, NULL, OPT_SET },
+	{ "ctx-printf", required_argument, NULL, OPT_SET },
+	{ "ctx-stack", required_argument, NULL, OPT_SET },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -373,6 +388,9 @@ int main(int argc, char **argv)
 	ecfg.domid = cfg.domid;
 	ecfg.watchdog_ms = vgpuback_xenbus_watchdog(t, &cfg);
 	ecfg.cpu_op_delay_us = cfg.cpu_op_delay_us;
+	ecfg.ctx_heap_bytes = cfg.ctx_heap_bytes;
+	ecfg.ctx_printf_bytes = cfg.ctx_printf_bytes;
+	ecfg.ctx_stack_bytes = cfg.ctx_stack_bytes;
 	{
 		struct vgpu_hostmem hm;
 		char note[256];

@@ -59,6 +59,9 @@ jobs=${JOBS:-$(nproc)}
 # tree recompiles nothing that did not change. VGPU_DEB_CCACHE=0: without.
 if [ "${VGPU_DEB_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
 	export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+	# debhelper (compat 13) gives the build a HOME of its own: name the cache.
+	CCACHE_DIR=$(ccache --get-config cache_dir 2>/dev/null || true)
+	export CCACHE_DIR
 	# The copy's path is the same for every run into OUTDIR: relative to it.
 	export CCACHE_BASEDIR=$out/src
 fi

@@ -94,9 +94,29 @@ START_TEST(test_features_and_initwait)
 	ck_assert_str_eq(fake_get(T, BE "/gpu-memory"), "1073741824");
 	ck_assert_str_eq(fake_get(T, BE "/executor"), "cpu");
 	ck_assert_ptr_nonnull(fake_get(T, BE "/gpu-compute-capability"));
-	/* revision 2: ops 0..30 and inline data */
+	/* revision 3: ops 0..32, inline data, registered host memory */
+	ck_assert_str_eq(fake_get(T, BE "/feature-ops"), "33");
+	ck_assert_str_eq(fake_get(T, BE "/feature-inline"), "1");
+	ck_assert_str_eq(fake_get(T, BE "/feature-host-mem"), "1");
+}
+END_TEST
+
+/*
+ * protocol-revision = 2: ops 0..30 and inline data, no feature-host-mem
+ * (removed when a revision-3 instance before it wrote it).
+ */
+START_TEST(test_revision2_features)
+{
+	fake_set(T, BE "/feature-host-mem", "1");
+	vgpuback_dev_uninit(&DEV);
+	CFG.protocol_revision = 2;
+	ck_assert_int_eq(vgpuback_dev_init(&DEV, &CFG, &T->t, EX), 0);
+	ck_assert(DEV.policy.no_host_mem);
+	ck_assert(!DEV.policy.revision1);
+	ck_assert_int_eq(vgpuback_xenbus_init(&DEV), 0);
 	ck_assert_str_eq(fake_get(T, BE "/feature-ops"), "31");
 	ck_assert_str_eq(fake_get(T, BE "/feature-inline"), "1");
+	ck_assert_ptr_null(fake_get(T, BE "/feature-host-mem"));
 }
 END_TEST
 
@@ -109,6 +129,7 @@ START_TEST(test_revision1_features)
 {
 	fake_set(T, BE "/feature-ops", "31");
 	fake_set(T, BE "/feature-inline", "1");
+	fake_set(T, BE "/feature-host-mem", "1");
 	vgpuback_dev_uninit(&DEV);
 	CFG.protocol_revision = 1;
 	ck_assert_int_eq(vgpuback_dev_init(&DEV, &CFG, &T->t, EX), 0);
@@ -117,6 +138,7 @@ START_TEST(test_revision1_features)
 	ck_assert_str_eq(be_state(), "2");
 	ck_assert_ptr_null(fake_get(T, BE "/feature-ops"));
 	ck_assert_ptr_null(fake_get(T, BE "/feature-inline"));
+	ck_assert_ptr_null(fake_get(T, BE "/feature-host-mem"));
 	ck_assert_str_eq(fake_get(T, BE "/feature-max-indirect-segments"), "8192");
 	/* and it still connects a frontend as before */
 	fe_publish(8);
@@ -349,8 +371,9 @@ static const struct { const char *text; int rc; const char *msg; } confs[] = {
 	{ "executor=cuda\nlog-level=debug # trailing\n", 0, NULL },
 	{ "executor = gpu\n", -EINVAL, ":1: executor must be" },
 	{ "protocol-revision = 1\n", 0, NULL },
-	{ "protocol-revision = 3\n", -EINVAL, ":1: protocol-revision must be 1 or 2" },
-	{ "protocol-revision = 0\n", -EINVAL, ":1: protocol-revision must be 1 or 2" },
+	{ "protocol-revision = 3\n", 0, NULL },
+	{ "protocol-revision = 4\n", -EINVAL, ":1: protocol-revision must be 1, 2 or 3" },
+	{ "protocol-revision = 0\n", -EINVAL, ":1: protocol-revision must be 1, 2 or 3" },
 	{ "\n\nbogus = 1\n", -EINVAL, ":3: unknown key" },
 	{ "max-contexts = 300\n", -EINVAL, ":1: max-contexts must be" },
 	{ "watchdog-ms\n", -EINVAL, ":1: expected 'key = value'" },
@@ -358,6 +381,9 @@ static const struct { const char *text; int rc; const char *msg; } confs[] = {
 	{ "domid = 4\n", -EINVAL, ":1: 'domid' is per process" },
 	{ "mem-quota = 12X\n", -EINVAL, ":1: mem-quota must be" },
 	{ "persistent-grants = -1\n", -EINVAL, ":1: persistent-grants" },
+	{ "persistent-grants = auto\n", 0, NULL },
+	{ "persistent-grants = 1056\n", 0, NULL },
+	{ "persistent-grants = automatic\n", -EINVAL, ":1: persistent-grants must be auto or" },
 };
 
 START_TEST(test_config_table)
@@ -383,6 +409,37 @@ START_TEST(test_config_table)
 }
 END_TEST
 
+/*
+ * The grant cache's bound at connect: persistent-grants auto follows the
+ * guest's memory (XenStore memory/static-max, KiB) up to a default grant
+ * table's worth; a count is used as it is; garbage there is ignored.
+ */
+static const struct { uint32_t setting; const char *static_max; uint32_t max; } bounds[] = {
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, NULL, 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "65536", 16384 + 512 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "1048576", 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "99999999999999999999", 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "-1", 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "0", 33280 },
+	{ VGPUBACK_PERSISTENT_GRANTS_AUTO, "8", 2 + 512 },
+	{ 1056, "65536", 1056 },
+	{ 0, NULL, 0 },
+};
+
+START_TEST(test_grant_cache_bound)
+{
+	CFG.persistent_grants = bounds[_i].setting;
+	if (bounds[_i].static_max)
+		fake_set(T, "/local/domain/3/memory/static-max", bounds[_i].static_max);
+	ck_assert_int_eq(vgpuback_xenbus_init(&DEV), 0);
+	fe_publish(8);
+	fe_state("3");
+	ck_assert_str_eq(be_state(), "4");
+	ck_assert_uint_eq(DEV.gcache.max, bounds[_i].max);
+	ck_assert(DEV.ring.persistent == (bounds[_i].max != 0));
+}
+END_TEST
+
 START_TEST(test_config_missing_file)
 {
 	struct vgpuback_config c;
@@ -403,6 +460,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_features_and_initwait);
 	tcase_add_test(tc, test_features_retry_eagain);
 	tcase_add_test(tc, test_revision1_features);
+	tcase_add_test(tc, test_revision2_features);
 	tcase_add_test(tc, test_wrong_frontend_path_refused);
 	tcase_add_test(tc, test_connect_idempotent_close_reconnect);
 	tcase_add_test(tc, test_reconnect_storm_log_bounded);
@@ -413,6 +471,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_restart_finds_stale_connection);
 	tcase_add_test(tc, test_policy_and_quota);
 	tcase_add_test(tc, test_garbage_fe_state_ignored);
+	tcase_add_loop_test(tc, test_grant_cache_bound, 0,
+			    (int)(sizeof(bounds) / sizeof(bounds[0])));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("parsers");
 	tcase_add_loop_test(tc, test_parse_u64_table, 0, sizeof(nums) / sizeof(nums[0]));

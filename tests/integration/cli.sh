@@ -38,6 +38,12 @@ check "malformed config"  2 "bad.conf:3:"        "$B" --domid 1 --config "$T/bad
 printf 'executor = cpu\nlog-level = warn\nmem-quota = 1G\n' > "$T/good.conf"
 check "config applies"    0 "mem-quota = 1073741824" "$B" --config "$T/good.conf" --print-config
 check "flag overrides"    0 "log-level = debug"  "$B" --config "$T/good.conf" --log-level debug --print-config
+check "context limits"    0 "ctx-heap = 67108864" "$B" --config "$T/good.conf" --ctx-heap 64M --ctx-stack 4K --print-config
+check "context stack"     0 "ctx-stack = 4096"   "$B" --config "$T/good.conf" --ctx-stack 4K --print-config
+check "ctx-stack too big" 2 "ctx-stack must be"  "$B" --domid 1 --ctx-stack 1M --config "$T/empty.conf"
+check "ctx-heap malformed" 2 "ctx-heap must be"  "$B" --domid 1 --ctx-heap lots --config "$T/empty.conf"
+printf 'ctx-printf = 2G\n' > "$T/ctx.conf"
+check "ctx-printf in file" 2 "ctx.conf:1:"       "$B" --domid 1 --config "$T/ctx.conf"
 check "no loopback world" 1 "cannot open the loopback transport" \
 	"$B" --domid 1 --transport loopback --loopback-dir "$T/none" --config "$T/empty.conf" --foreground
 exit $fail
