@@ -41,6 +41,7 @@ struct vgpuback_req {
 	uint32_t globmod_gen;           /* its generation when asked        */
 	uint32_t glob_name_len;
 	struct vgpuback_gmap gmap;
+	struct vgpuback_hostreg *hreg;  /* F_HOST_MEM copy: counted in users */
 	struct vgpu_exec_iov iov_inline[VGPUIF_MAX_DIRECT_SEGMENTS];
 	/* F_INLINE: the request's bytes, ours until the response. */
 	uint8_t  inline_buf[VGPUIF_MAX_INLINE_BYTES];
@@ -138,6 +139,8 @@ struct vgpuback_device {
 					 * not write done_fd (atomic)          */
 
 	struct vgpuif_segment *seg_buf; /* indirect descriptors, copied once */
+	uint32_t hostreg_mode;          /* copy mode the latest HOST_REGISTER
+					 * got (GET_INFO); 0 = none yet       */
 	bool     kick_pending;          /* ring budget used up: run again    */
 	bool     spinning;              /* busy-poll window (poll-us) open   */
 	bool     backpressure;          /* stopped at max_inflight           */
@@ -203,6 +206,8 @@ int  vgpuback_mark_closed(struct vgpuback_transport *t, uint32_t domid,
 			  uint32_t devid, const char *reason);
 
 /* ---- ring.c ---- */
+/* GET_INFO's copy mode: what registered host memory gets (or would). */
+uint32_t vgpuback_copy_mode(const struct vgpuback_device *dev);
 int  vgpuback_dev_init(struct vgpuback_device *dev,
 		       const struct vgpuback_config *cfg,
 		       struct vgpuback_transport *t, struct vgpu_exec *exec);

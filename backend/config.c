@@ -41,7 +41,7 @@ void vgpuback_config_defaults(struct vgpuback_config *cfg)
 	cfg->host_mem_reserve = VGPUBACK_AUTO;
 	cfg->poll_us = VGPUBACK_POLL_AUTO;
 	cfg->gpu = -1;  /* auto: the GPU the arbiter places the domain on */
-	cfg->protocol_revision = 2;
+	cfg->protocol_revision = 3;
 }
 
 /* A size, or "auto". */
@@ -245,8 +245,8 @@ int vgpuback_config_set(struct vgpuback_config *cfg, const char *key,
 		return 0;
 	}
 	if (!strcmp(key, "protocol-revision"))
-		return set_u32(&cfg->protocol_revision, v, 1, 2, why,
-			       "protocol-revision must be 1 or 2");
+		return set_u32(&cfg->protocol_revision, v, 1, 3, why,
+			       "protocol-revision must be 1, 2 or 3");
 	if (!strcmp(key, "mem-quota")) {
 		if (vgpuback_config_parse_u64(v, true, &cfg->mem_quota)) {
 			*why = "mem-quota must be bytes, optionally with K/M/G/T";

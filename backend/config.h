@@ -52,9 +52,10 @@ struct vgpuback_config {
 	uint32_t poll_us;               /* busy-poll the ring this long after
 					 * the last work before sleeping; 0 off;
 					 * VGPUBACK_POLL_AUTO: adaptive       */
-	uint32_t protocol_revision;     /* 2 (default) or 1: serve and
-					 * advertise revision 1 only, as an old
-					 * backend (compatibility tests)      */
+	uint32_t protocol_revision;     /* 3 (default), or 2 or 1: serve
+					 * and advertise that revision only,
+					 * as an old backend (compatibility
+					 * tests)                             */
 	/*
 	 * dom0's memory: the most host memory this backend's executor holds
 	 * for its guest, and what it leaves available to the rest of dom0;

@@ -69,6 +69,12 @@ void vgpuback_handles_uninit(struct vgpuback_handles *h)
 		free_chunks(&h->ctxs[i]);
 	free(h->ctxs);
 	h->ctxs = NULL;
+	if (h->hregs)
+		for (i = 0; i < VGPUIF_MAX_HOST_REGIONS; i++)
+			free(h->hregs[i].grefs);
+	free(h->hregs);
+	h->hregs = NULL;
+	h->nr_hregs = h->hreg_pages = 0;
 }
 
 int vgpuback_ctx_alloc(struct vgpuback_handles *h, struct vgpuback_ctx **out)
@@ -308,4 +314,164 @@ struct vgpuback_obj *vgpuback_obj_find_global(struct vgpuback_ctx *ctx,
 			return o;
 	}
 	return NULL;
+}
+
+/* ---------------------------------------------------- host regions */
+
+#define HREG_SLOT_BITS 8u
+#define HREG_DOM_SHIFT 8u
+#define HREG_GEN_SHIFT 24u
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool hreg_has(const struct vgpuback_hostreg *r, uint32_t gref)
+{
+	uint32_t lo = 0, hi = r->npages;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (r->grefs[mid] == gref)
+			return true;
+		if (r->grefs[mid] < gref)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* The sorted refs of segs (malloc'd) or NULL with *status set. */
+static uint32_t *hreg_sorted(struct vgpuback_handles *h,
+			     const struct vgpuif_segment *segs, uint32_t nr,
+			     int *status)
+{
+	uint32_t *g, i, k;
+
+	*status = 0;
+	if (h->nr_hregs >= VGPUIF_MAX_HOST_REGIONS) {
+		*status = VGPUIF_RSP_EMFILE;
+		return NULL;
+	}
+	if (nr == 0 || nr > VGPUIF_MAX_HOST_PAGES ||
+	    h->hreg_pages > VGPUIF_MAX_HOST_PAGES - nr) {
+		*status = nr ? VGPUIF_RSP_ENOMEM : VGPUIF_RSP_EINVAL;
+		return NULL;
+	}
+	g = malloc((size_t)nr * sizeof(*g));
+	if (!g) {
+		*status = VGPUIF_RSP_ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < nr; i++)
+		g[i] = segs[i].gref;
+	qsort(g, nr, sizeof(*g), cmp_u32);
+	for (i = 1; i < nr; i++)
+		if (g[i] == g[i - 1])
+			goto overlap;   /* one page twice */
+	if (h->hregs)
+		for (k = 0; k < VGPUIF_MAX_HOST_REGIONS; k++) {
+			const struct vgpuback_hostreg *r = &h->hregs[k];
+
+			if (!r->gen || !r->grefs)
+				continue;
+			for (i = 0; i < nr; i++)
+				if (hreg_has(r, g[i]))
+					goto overlap;
+		}
+	return g;
+overlap:
+	free(g);
+	*status = VGPUIF_RSP_EINVAL;
+	return NULL;
+}
+
+int vgpuback_hostreg_check(struct vgpuback_handles *h,
+			   const struct vgpuif_segment *segs, uint32_t nr)
+{
+	int status;
+	uint32_t *g = hreg_sorted(h, segs, nr, &status);
+
+	free(g);
+	return status;
+}
+
+int vgpuback_hostreg_reserve(struct vgpuback_handles *h,
+			     const struct vgpuif_segment *segs, uint32_t nr,
+			     struct vgpuback_hostreg **out, uint64_t *handle)
+{
+	struct vgpuback_hostreg *r = NULL;
+	uint32_t *g, k;
+	int status;
+
+	g = hreg_sorted(h, segs, nr, &status);
+	if (!g)
+		return status;
+	if (!h->hregs) {
+		h->hregs = calloc(VGPUIF_MAX_HOST_REGIONS, sizeof(*h->hregs));
+		if (!h->hregs) {
+			free(g);
+			return VGPUIF_RSP_ENOMEM;
+		}
+	}
+	for (k = 0; k < VGPUIF_MAX_HOST_REGIONS && !r; k++)
+		if (!h->hregs[k].gen)
+			r = &h->hregs[k];
+	if (!r) {       /* cannot happen: nr_hregs said there is room */
+		free(g);
+		return VGPUIF_RSP_EMFILE;
+	}
+	memset(r, 0, sizeof(*r));
+	h->hreg_gen++;
+	if (h->hreg_gen == 0)
+		h->hreg_gen = 1;
+	r->gen = h->hreg_gen;
+	r->npages = nr;
+	r->grefs = g;
+	h->nr_hregs++;
+	h->hreg_pages += nr;
+	*out = r;
+	*handle = vgpuback_hostreg_handle(h, r);
+	return 0;
+}
+
+uint64_t vgpuback_hostreg_handle(const struct vgpuback_handles *h,
+				 const struct vgpuback_hostreg *r)
+{
+	uint64_t slot = (uint64_t)(r - h->hregs);
+
+	return slot | (uint64_t)(h->domid & 0xffffu) << HREG_DOM_SHIFT |
+	       (uint64_t)r->gen << HREG_GEN_SHIFT;
+}
+
+struct vgpuback_hostreg *vgpuback_hostreg_lookup(struct vgpuback_handles *h,
+						 uint64_t handle)
+{
+	uint64_t slot = handle & ((1u << HREG_SLOT_BITS) - 1);
+	struct vgpuback_hostreg *r;
+
+	if (!h->hregs || !handle || handle >> 56 ||
+	    ((handle >> HREG_DOM_SHIFT) & 0xffffu) != (h->domid & 0xffffu))
+		return NULL;
+	r = &h->hregs[slot];
+	if (!r->gen || !r->live || r->dying ||
+	    (uint32_t)(handle >> HREG_GEN_SHIFT) != r->gen)
+		return NULL;
+	return r;
+}
+
+void vgpuback_hostreg_release(struct vgpuback_handles *h,
+			      struct vgpuback_hostreg *r)
+{
+	if (!r->gen)
+		return;
+	free(r->grefs);
+	h->nr_hregs--;
+	h->hreg_pages -= r->npages;
+	memset(r, 0, sizeof(*r));
 }

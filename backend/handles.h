@@ -104,6 +104,29 @@ struct vgpuback_ctx {
 	void    *destroy_req;    /* the CTX_DESTROY waiting for inflight==0 */
 };
 
+/*
+ * A registered host region (revision 3, HOST_REGISTER): guest pages granted
+ * once and kept mapped until HOST_UNREGISTER or the disconnect. Per device,
+ * not per context: any context's copies may name it. Handles:
+ *   bits 0..7   slot (VGPUIF_MAX_HOST_REGIONS = 256)
+ *   bits 8..23  domain id
+ *   bits 24..55 generation (never 0)
+ */
+struct vgpuback_hostreg {
+	uint32_t gen;            /* 0: free slot                            */
+	bool     live;           /* mapped; copies may name it              */
+	bool     dying;          /* HOST_UNREGISTER taken: invalid handle   */
+	bool     read_only;      /* VGPUIF_HOST_READ_ONLY                   */
+	uint32_t npages;
+	uint32_t users;          /* copies in flight naming it              */
+	uint32_t *grefs;         /* sorted: the overlap check               */
+	void    *addr;           /* the backend's mapping (ring.c)          */
+	void    *ereg;           /* the executor's registration; NULL =
+				  * copies staged                          */
+	uint32_t copy_mode;      /* enum vgpuif_copy_mode it got            */
+	void    *unreg_req;      /* HOST_UNREGISTER waiting for users == 0  */
+};
+
 struct vgpuback_handles {
 	uint32_t domid;
 	uint32_t max_ctx;        /* <= VGPUIF_MAX_CTX_PER_DEVICE            */
@@ -122,6 +145,11 @@ struct vgpuback_handles {
 	uint64_t mem_used;
 	uint64_t mem_held;       /* in-flight LAUNCHes' holds (ring.c)      */
 	struct vgpuback_ctx *ctxs;
+	/* Registered host regions (revision 3), allocated at the first. */
+	struct vgpuback_hostreg *hregs;  /* VGPUIF_MAX_HOST_REGIONS        */
+	uint32_t nr_hregs;       /* slots not free (dying included)         */
+	uint32_t hreg_pages;     /* their pages                              */
+	uint32_t hreg_gen;
 };
 
 int  vgpuback_handles_init(struct vgpuback_handles *h, uint32_t domid,
@@ -176,6 +204,27 @@ struct vgpuback_obj *vgpuback_obj_lookup(struct vgpuback_handles *h,
 uint64_t vgpuback_obj_handle(const struct vgpuback_handles *h,
 			     const struct vgpuback_ctx *ctx,
 			     const struct vgpuback_obj *obj);
+
+/*
+ * Host regions. check: may a new region of these nr page-sized segments
+ * be registered? 0, VGPUIF_RSP_EINVAL (a grant twice, or one already in a
+ * live or dying region), VGPUIF_RSP_EMFILE (VGPUIF_MAX_HOST_REGIONS
+ * already), VGPUIF_RSP_ENOMEM (past VGPUIF_MAX_HOST_PAGES, or no memory).
+ * reserve: the same checks, then a slot (not live yet) with its handle.
+ * lookup: the live, not dying region of a handle, or NULL. release: free
+ * the slot (the caller unmapped it). Only the table: ring.c maps.
+ */
+int  vgpuback_hostreg_check(struct vgpuback_handles *h,
+			    const struct vgpuif_segment *segs, uint32_t nr);
+int  vgpuback_hostreg_reserve(struct vgpuback_handles *h,
+			      const struct vgpuif_segment *segs, uint32_t nr,
+			      struct vgpuback_hostreg **out, uint64_t *handle);
+struct vgpuback_hostreg *vgpuback_hostreg_lookup(struct vgpuback_handles *h,
+						 uint64_t handle);
+void vgpuback_hostreg_release(struct vgpuback_handles *h,
+			      struct vgpuback_hostreg *r);
+uint64_t vgpuback_hostreg_handle(const struct vgpuback_handles *h,
+				 const struct vgpuback_hostreg *r);
 
 /* Slot i of ctx (i < ctx->high). */
 static inline struct vgpuback_obj *vgpuback_obj_at(struct vgpuback_ctx *ctx,

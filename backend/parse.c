@@ -12,10 +12,15 @@
 int vgpuback_parse_header(const struct vgpuif_request *req,
 			  const struct vgpuback_policy *pol)
 {
-	if (req->op >= (pol->revision1 ? VGPUIF_OP_COUNT_V1 : VGPUIF_OP_COUNT))
+	if (req->op >= (pol->revision1 ? VGPUIF_OP_COUNT_V1 :
+			pol->no_host_mem ? VGPUIF_OP_COUNT_V2 : VGPUIF_OP_COUNT))
 		return VGPUIF_RSP_ENOSYS;
 	/* Revision 1 knows no F_INLINE: an unknown flag, as it says. */
 	if (pol->revision1 && (req->flags & VGPUIF_F_INLINE))
+		return VGPUIF_RSP_EINVAL;
+	/* Revision 2 knows no F_HOST_MEM, likewise. */
+	if ((pol->revision1 || pol->no_host_mem) &&
+	    (req->flags & VGPUIF_F_HOST_MEM))
 		return VGPUIF_RSP_EINVAL;
 	return vgpuif_check_nr_segments(req->flags, req->nr_segments,
 					pol->max_indirect_segments);
@@ -212,6 +217,46 @@ static int parse_r2(struct vgpuback_handles *h,
 	}
 }
 
+/*
+ * The revision-3 ops. HOST_REGISTER: whole pages, each once, in no other
+ * region; its segments are mapped by ring.c (not as a data stream).
+ */
+static int parse_r3(struct vgpuback_handles *h,
+		    const struct vgpuif_request *req,
+		    const struct vgpuif_segment *segs, uint32_t nr_segs,
+		    struct vgpuback_parsed *out)
+{
+	const union vgpuif_args *a = &req->args;
+	uint32_t i;
+
+	switch (req->op) {
+	case VGPUIF_OP_HOST_REGISTER:
+		if (!tail_zero(a, sizeof(a->host_register)) ||
+		    a->host_register._pad0 ||
+		    (a->host_register.flags & ~VGPUIF_HOST_F_ALL))
+			return VGPUIF_RSP_EINVAL;
+		if (out->inline_data || nr_segs == 0)
+			return VGPUIF_RSP_EINVAL;
+		if (a->host_register.length !=
+		    (uint64_t)nr_segs * VGPUIF_PAGE_SIZE)
+			return VGPUIF_RSP_EINVAL;
+		for (i = 0; i < nr_segs; i++)
+			if (segs[i].offset || segs[i].length != VGPUIF_PAGE_SIZE)
+				return VGPUIF_RSP_EINVAL;  /* not whole pages */
+		out->stream_len = a->host_register.length;
+		if (!(a->host_register.flags & VGPUIF_HOST_READ_ONLY))
+			out->write_len = a->host_register.length;
+		return vgpuback_hostreg_check(h, segs, nr_segs);
+	case VGPUIF_OP_HOST_UNREGISTER:
+		if (!tail_zero(a, sizeof(a->host_unregister)))
+			return VGPUIF_RSP_EINVAL;
+		out->hreg = vgpuback_hostreg_lookup(h, a->host_unregister.region);
+		return out->hreg ? 0 : VGPUIF_RSP_EBADF;
+	default:
+		return VGPUIF_RSP_ENOSYS;
+	}
+}
+
 int vgpuback_parse(struct vgpuback_handles *h,
 		   const struct vgpuback_policy *pol,
 		   const struct vgpuif_request *req,
@@ -229,8 +274,18 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		return rc;
 	out->op = req->op;
 	out->inline_data = req->flags & VGPUIF_F_INLINE;
+	out->host_mem = req->flags & VGPUIF_F_HOST_MEM;
 
-	if (out->inline_data) {
+	if (out->host_mem) {
+		/* A registered region instead of segments: u is all zero. */
+		static const uint8_t zero[sizeof(req->u)];
+
+		if (req->op != VGPUIF_OP_MEMCPY_H2D &&
+		    req->op != VGPUIF_OP_MEMCPY_D2H)
+			return VGPUIF_RSP_EINVAL;
+		if (nr_segs != 0 || memcmp(&req->u, zero, sizeof(zero)))
+			return VGPUIF_RSP_EINVAL;
+	} else if (out->inline_data) {
 		/* The stream is u.inline_data[0, nr); the rest of u is zero. */
 		if (nr_segs != 0)
 			return VGPUIF_RSP_EINVAL;
@@ -249,7 +304,7 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		stream += segs[i].length;
 	}
 	/* Unused direct segment slots must be zero, as unused args. */
-	if (out->inline_data) {
+	if (out->inline_data || out->host_mem) {
 		/* checked above */
 	} else if (!(req->flags & VGPUIF_F_INDIRECT)) {
 		static const struct vgpuif_segment zero;
@@ -271,6 +326,8 @@ int vgpuback_parse(struct vgpuback_handles *h,
 	case VGPUIF_OP_GET_INFO:
 	case VGPUIF_OP_CTX_CREATE:
 	case VGPUIF_OP_DEVICE_INFO:
+	case VGPUIF_OP_HOST_REGISTER:
+	case VGPUIF_OP_HOST_UNREGISTER:
 		if (req->ctx != 0)
 			return VGPUIF_RSP_EINVAL;
 		break;
@@ -321,6 +378,10 @@ int vgpuback_parse(struct vgpuback_handles *h,
 	case VGPUIF_OP_MEMCPY_D2H:
 		if (!tail_zero(a, sizeof(a->memcpy)))
 			return VGPUIF_RSP_EINVAL;
+		/* the region fields: only with F_HOST_MEM (else padding) */
+		if (!out->host_mem &&
+		    (a->memcpy.host_region || a->memcpy.host_offset))
+			return VGPUIF_RSP_EINVAL;
 		if (a->memcpy.length == 0)
 			return VGPUIF_RSP_EINVAL;
 		if (a->memcpy.length > VGPUIF_MAX_REQUEST_BYTES)
@@ -338,6 +399,20 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		out->stream_len = a->memcpy.length;
 		if (req->op == VGPUIF_OP_MEMCPY_D2H)
 			out->write_len = a->memcpy.length;
+		if (out->host_mem) {
+			out->hreg = vgpuback_hostreg_lookup(h, a->memcpy.host_region);
+			if (!out->hreg)
+				return VGPUIF_RSP_EBADF;
+			if (!vgpuif_range_ok(a->memcpy.host_offset, a->memcpy.length,
+					     (uint64_t)out->hreg->npages *
+					     VGPUIF_PAGE_SIZE))
+				return VGPUIF_RSP_ERANGE;
+			/* a read-only registration is never written */
+			if (out->write_len && out->hreg->read_only)
+				return VGPUIF_RSP_EPERM;
+			out->host_offset = a->memcpy.host_offset;
+			stream = out->stream_len;      /* the region covers it */
+		}
 		break;
 	case VGPUIF_OP_MEMCPY_D2D:
 		if (!tail_zero(a, sizeof(a->memcpy_d2d)))
@@ -458,6 +533,12 @@ int vgpuback_parse(struct vgpuback_handles *h,
 		out->stream_len = 12ull * a->vector_add.n;
 		out->write_off = 8ull * a->vector_add.n;
 		out->write_len = 4ull * a->vector_add.n;
+		break;
+	case VGPUIF_OP_HOST_REGISTER:
+	case VGPUIF_OP_HOST_UNREGISTER:
+		rc = parse_r3(h, req, segs, nr_segs, out);
+		if (rc)
+			return rc;
 		break;
 	default:
 		rc = parse_r2(h, pol, req, out);

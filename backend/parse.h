@@ -29,6 +29,13 @@ struct vgpuback_policy {
 	 * false (zero) = revision 2.
 	 */
 	bool     revision1;
+	/*
+	 * Serve revision 2 at most (protocol-revision=2 or 1): HOST_REGISTER
+	 * and HOST_UNREGISTER answer ENOSYS, VGPUIF_F_HOST_MEM and the
+	 * memcpy host fields are refused as a revision-2 backend refuses
+	 * unknown flags and nonzero padding.
+	 */
+	bool     no_host_mem;
 };
 
 struct vgpuback_parsed {
@@ -41,6 +48,10 @@ struct vgpuback_parsed {
 					 * names; NULL = the default stream   */
 	bool     inline_data;           /* VGPUIF_F_INLINE: the stream is
 					 * req.u.inline_data[0, stream_len)   */
+	bool     host_mem;              /* VGPUIF_F_HOST_MEM: the host side
+					 * is hreg at host_offset            */
+	struct vgpuback_hostreg *hreg;  /* F_HOST_MEM copies, HOST_UNREGISTER */
+	uint64_t host_offset;
 	uint64_t stream_len;            /* bytes the segments must cover     */
 	uint64_t write_off, write_len;  /* stream range the backend writes   */
 };

@@ -62,6 +62,7 @@ int vgpuback_dev_init(struct vgpuback_device *dev,
 	dev->policy.max_indirect_segments = cfg->max_indirect_segments;
 	dev->policy.mem_quota = cfg->mem_quota;
 	dev->policy.revision1 = cfg->protocol_revision == 1;
+	dev->policy.no_host_mem = cfg->protocol_revision < 3;
 	dev->ring_thread = pthread_self();
 	dev->ring_awake = true;
 	dev->poll_window_ns = POLL_AUTO_STEP_NS;
@@ -425,6 +426,15 @@ static int map_stream(struct vgpuback_device *dev, struct vgpuback_req *r,
 		r->niov = 1;
 		return 0;
 	}
+	if (p->host_mem) {
+		/* a registered region: mapped already, held while in flight */
+		r->hreg = p->hreg;
+		r->hreg->users++;
+		r->iov[0].base = (uint8_t *)p->hreg->addr + p->host_offset;
+		r->iov[0].len = (size_t)p->stream_len;
+		r->niov = 1;
+		return 0;
+	}
 	return map_segments(dev, r, p, segs, req->nr_segments);
 }
 
@@ -448,7 +458,7 @@ static void do_get_info(struct vgpuback_device *dev, struct vgpuback_req *r)
 	info.cc_major = dev->einfo.cc_major;
 	info.cc_minor = dev->einfo.cc_minor;
 	info.sm_count = dev->einfo.sm_count;
-	info.copy_mode = dev->einfo.copy_mode;
+	info.copy_mode = vgpuback_copy_mode(dev);
 	info.max_segments = dev->policy.max_indirect_segments;
 	info.max_param_bytes = VGPUIF_MAX_PARAM_BYTES;
 	info.max_handles = dev->handles.max_per_ctx;
@@ -512,6 +522,170 @@ static int global_done(struct vgpuback_device *dev, struct vgpuback_req *r)
 	r->result[0] = handle;
 	r->result[1] = ans[1];
 	return 0;
+}
+
+/* ---------------------------------------- registered host memory (rev 3) */
+
+uint32_t vgpuback_copy_mode(const struct vgpuback_device *dev)
+{
+	uint32_t m = dev->einfo.copy_mode;
+
+	if (dev->hostreg_mode)
+		return dev->hostreg_mode;       /* what the latest one got */
+	/* zero copy needs a transport that can show the worker the pages */
+	if (m == VGPUIF_COPY_ZERO_COPY && !dev->t->ops->grant_pages_file)
+		m = VGPUIF_COPY_STAGED;
+	return m;
+}
+
+static const char *copy_mode_name(uint32_t m)
+{
+	switch (m) {
+	case VGPUIF_COPY_ZERO_COPY: return "zero-copy";
+	case VGPUIF_COPY_HOST:      return "host memcpy";
+	default:                    return "staged";
+	}
+}
+
+/* Unregister from the executor, unmap, free the slot. */
+static void hostreg_drop(struct vgpuback_device *dev, struct vgpuback_hostreg *hr)
+{
+	if (hr->ereg && dev->exec)
+		vgpu_exec_host_unregister(dev->exec, hr->ereg);
+	hr->ereg = NULL;
+	if (hr->addr)
+		dev->t->ops->unmap_grants(dev->t, hr->addr, hr->npages);
+	hr->addr = NULL;
+	vgpuback_hostreg_release(&dev->handles, hr);
+}
+
+/* A copy naming hr is answered: a waiting HOST_UNREGISTER may go now. */
+static void hostreg_put(struct vgpuback_device *dev, struct vgpuback_hostreg *hr)
+{
+	struct vgpuback_req *u;
+
+	hr->users--;
+	if (!hr->dying || hr->users || !hr->unreg_req)
+		return;
+	u = hr->unreg_req;
+	hr->unreg_req = NULL;
+	hostreg_drop(dev, hr);
+	req_answer(dev, u, VGPUIF_RSP_OK);
+}
+
+/*
+ * HOST_REGISTER: map the pages once, for the region's life, and let the
+ * executor register them with the device (zero copy) where it can; else
+ * its copies are staged as any other. Answered at once.
+ */
+static void host_register(struct vgpuback_device *dev, struct vgpuback_req *r,
+			  const struct vgpuif_request *req,
+			  const struct vgpuif_segment *segs)
+{
+	struct vgpuback_transport *t = dev->t;
+	uint32_t nr = req->nr_segments, i, mode = VGPUIF_COPY_STAGED;
+	bool ro = req->args.host_register.flags & VGPUIF_HOST_READ_ONLY;
+	struct vgpuback_hostreg *hr;
+	uint64_t handle, *off = NULL;
+	uint32_t *refs;
+	const char *why = "no executor";
+	int rc, e;
+
+	rc = vgpuback_hostreg_reserve(&dev->handles, segs, nr, &hr, &handle);
+	if (rc) {
+		req_answer(dev, r, rc);
+		return;
+	}
+	hr->read_only = ro;
+	refs = malloc((size_t)nr * sizeof(*refs));
+	if (!refs) {
+		vgpuback_hostreg_release(&dev->handles, hr);
+		req_answer(dev, r, VGPUIF_RSP_ENOMEM);
+		return;
+	}
+	for (i = 0; i < nr; i++)
+		refs[i] = segs[i].gref;
+	errno = 0;
+	hr->addr = t->ops->map_grants(t, dev->domid, nr, refs, !ro);
+	e = errno;
+	free(refs);
+	if (!hr->addr) {
+		vb_warn_rl("HOST_REGISTER of %u page(s): the grants could not be "
+			   "mapped (%s)", nr, strerror(e ? e : EFAULT));
+		vgpuback_hostreg_release(&dev->handles, hr);
+		req_answer(dev, r, e == ENOMEM ? VGPUIF_RSP_ENOMEM : VGPUIF_RSP_EFAULT);
+		return;
+	}
+	hr->live = true;
+	rc = -EIO;
+	if (dev->exec) {
+		struct vgpu_exec_hostmem hm = {
+			.addr = hr->addr, .len = (size_t)nr * VGPUIF_PAGE_SIZE,
+			.writable = !ro, .fd = -1,
+		};
+		struct vgpu_exec_hostreg *ereg = NULL;
+
+		if (t->ops->grant_pages_file &&
+		    (off = malloc((size_t)nr * sizeof(*off)))) {
+			int fd = t->ops->grant_pages_file(t, hr->addr, nr, off);
+
+			if (fd >= 0) {
+				hm.fd = fd;
+				hm.file_off = off;
+			}
+		}
+		rc = vgpu_exec_host_register(dev->exec, &hm, &ereg, &mode, &why);
+		hr->ereg = rc ? NULL : ereg;
+		free(off);
+	}
+	if (rc) {
+		hr->ereg = NULL;
+		mode = VGPUIF_COPY_STAGED;
+	}
+	hr->copy_mode = mode;
+	dev->hostreg_mode = mode;
+	if (rc)
+		vb_info_rl("host region %#llx: %u KiB registered, copies staged (%s)",
+			   (unsigned long long)handle, nr * 4u, why);
+	else
+		vb_info_rl("host region %#llx: %u KiB registered, copies %s",
+			   (unsigned long long)handle, nr * 4u, copy_mode_name(mode));
+	r->result[0] = handle;
+	r->result[1] = mode;
+	req_answer(dev, r, VGPUIF_RSP_OK);
+}
+
+/* HOST_UNREGISTER: invalid at once; gone when its copies are answered. */
+static void host_unregister(struct vgpuback_device *dev, struct vgpuback_req *r,
+			    struct vgpuback_hostreg *hr)
+{
+	hr->dying = true;
+	if (hr->users) {
+		hr->unreg_req = r;      /* answered by hostreg_put */
+		return;
+	}
+	hostreg_drop(dev, hr);
+	req_answer(dev, r, VGPUIF_RSP_OK);
+}
+
+/* The disconnect: every region goes, waiting unregisters are answered. */
+static void hostreg_drop_all(struct vgpuback_device *dev)
+{
+	struct vgpuback_handles *h = &dev->handles;
+
+	if (!h->hregs)
+		return;
+	for (uint32_t i = 0; i < VGPUIF_MAX_HOST_REGIONS; i++) {
+		struct vgpuback_hostreg *hr = &h->hregs[i];
+
+		if (!hr->gen)
+			continue;
+		if (hr->unreg_req)
+			req_answer(dev, hr->unreg_req, VGPUIF_RSP_OK);
+		hr->unreg_req = NULL;
+		hostreg_drop(dev, hr);
+	}
+	dev->hostreg_mode = 0;
 }
 
 /* ------------------------------------------------------------- quota */
@@ -611,6 +785,7 @@ static void quota_resume(struct vgpuback_device *dev);
 static void finish(struct vgpuback_device *dev, struct vgpuback_req *r)
 {
 	struct vgpuback_ctx *ctx = r->ctx;
+	struct vgpuback_hostreg *hreg;
 	int status = r->status;
 	bool resume = r->held_mod;
 
@@ -651,7 +826,11 @@ static void finish(struct vgpuback_device *dev, struct vgpuback_req *r)
 						      r->freeobj);
 		vgpuback_obj_release(&dev->handles, ctx, r->freeobj);
 	}
+	hreg = r->hreg;
+	r->hreg = NULL;
 	req_answer(dev, r, status);
+	if (hreg)
+		hostreg_put(dev, hreg);
 	if (ctx)
 		ctx_op_finished(dev, ctx);
 	if (resume)
@@ -749,6 +928,12 @@ static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
 		req_answer(dev, r, VGPUIF_RSP_OK);
 		return;
 	}
+	case VGPUIF_OP_HOST_REGISTER:
+		host_register(dev, r, req, segs);
+		return;
+	case VGPUIF_OP_HOST_UNREGISTER:
+		host_unregister(dev, r, p->hreg);
+		return;
 	case VGPUIF_OP_CTX_DESTROY:
 		ctx->state = VGPUBACK_CTX_DYING;
 		if (ctx->inflight) {
@@ -807,6 +992,11 @@ static void execute(struct vgpuback_device *dev, struct vgpuback_req *r,
 		e->u.copy.mem = p->obj[0]->eobj;
 		e->u.copy.offset = a->memcpy.offset;
 		e->u.copy.length = a->memcpy.length;
+		/* zero copy where the executor registered the region */
+		if (p->host_mem && p->hreg->ereg) {
+			e->u.copy.host = p->hreg->ereg;
+			e->u.copy.host_offset = p->host_offset;
+		}
 		break;
 	case VGPUIF_OP_MEMCPY_D2D:
 		e->u.d2d.dst = p->obj[0]->eobj;
@@ -1240,22 +1430,6 @@ void vgpuback_ring_timer(struct vgpuback_device *dev)
 		consume(dev);
 }
 
-/* Persistently mapped pages may be registered for zero-copy DMA. */
-static void gpage_added(void *arg, void *addr, size_t len)
-{
-	struct vgpuback_device *dev = arg;
-
-	if (dev->exec)
-		vgpu_exec_host_register(dev->exec, addr, len);
-}
-
-static void gpage_removed(void *arg, void *addr)
-{
-	struct vgpuback_device *dev = arg;
-
-	if (dev->exec)
-		vgpu_exec_host_unregister(dev->exec, addr);
-}
 
 int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
 			  uint32_t nr_pages, uint32_t remote_port,
@@ -1302,9 +1476,11 @@ int vgpuback_ring_connect(struct vgpuback_device *dev, const uint32_t *refs,
 		goto out_reqs;
 	}
 	dev->ring.persistent = bound != 0;
-	dev->gcache.page_added = gpage_added;
-	dev->gcache.page_removed = gpage_removed;
-	dev->gcache.page_arg = dev;
+	/*
+	 * No page_added hook: cached grants come and go with the LRU; what
+	 * the executor registers for zero copy is what the guest registered
+	 * (HOST_REGISTER), for as long as it says.
+	 */
 	err = t->ops->evtchn_bind(t, dev->domid, remote_port);
 	if (err < 0) {
 		*why = "cannot bind the event channel";
@@ -1387,6 +1563,7 @@ static void finish_disconnect(struct vgpuback_device *dev)
 		ctx_destroy_now(dev, c);
 		released++;
 	}
+	hostreg_drop_all(dev);
 	push_responses(dev);
 	{
 		static struct vgpuback_ratelimit rl = VGPUBACK_RATELIMIT_INIT(10, 20);

@@ -134,6 +134,18 @@ static int lbt_unmap_grants(struct vgpuback_transport *t, void *addr,
 	return lb_unmap_grants(lbt(t)->w, addr, count);
 }
 
+static int lbt_grant_pages_file(struct vgpuback_transport *t, void *addr,
+				uint32_t count, uint64_t *file_off)
+{
+	int fd = lb_mapping_frames(lbt(t)->w, addr, count, file_off);
+
+	if (fd < 0)
+		return fd;
+	for (uint32_t i = 0; i < count; i++)
+		file_off[i] *= LB_PAGE_SIZE;
+	return fd;
+}
+
 static int lbt_evtchn_bind(struct vgpuback_transport *t, uint32_t domid,
 			   uint32_t remote_port)
 {
@@ -189,6 +201,7 @@ static const struct vgpuback_transport_ops lbt_ops = {
 	.domain_alive = lbt_domain_alive,
 	.map_grants = lbt_map_grants,
 	.unmap_grants = lbt_unmap_grants,
+	.grant_pages_file = lbt_grant_pages_file,
 	.evtchn_bind = lbt_evtchn_bind,
 	.evtchn_unbind = lbt_evtchn_unbind,
 	.evtchn_notify = lbt_evtchn_notify,

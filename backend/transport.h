@@ -102,6 +102,18 @@ struct vgpuback_transport_ops {
 	/* Unmap a range returned by map_grants. Thread-safe. */
 	int (*unmap_grants)(struct vgpuback_transport *t, void *addr,
 			    uint32_t count);
+	/*
+	 * Optional (NULL: not available). Where the pages of a range
+	 * map_grants returned live, so that another process (the cuda
+	 * executor's GPU worker) can map the very same guest pages: a
+	 * descriptor of a file holding them (the transport's, valid while
+	 * the range is mapped; the caller dups it to keep it) and each
+	 * page's byte offset in that file. Returns the descriptor or -errno.
+	 * loopback: the guest memory file. xen: none (a worker would map the
+	 * grants itself through gntdev; not done).
+	 */
+	int (*grant_pages_file)(struct vgpuback_transport *t, void *addr,
+				uint32_t count, uint64_t *file_off);
 
 	/* ---- event channels ---- */
 	/* Bind to the remote port of domid; returns the local port (>= 0). */

@@ -180,7 +180,8 @@ static int write_features(struct vgpuback_device *dev)
 	char order[16], indirect[16], mem[32], cc[32], ops[16];
 	int err, tries;
 
-	snprintf(ops, sizeof(ops), "%u", (unsigned int)VGPUIF_OP_COUNT);
+	snprintf(ops, sizeof(ops), "%u", dev->policy.no_host_mem ?
+		 VGPUIF_OP_COUNT_V2 : (unsigned int)VGPUIF_OP_COUNT);
 
 	snprintf(order, sizeof(order), "%u", cfg->max_ring_page_order);
 	snprintf(indirect, sizeof(indirect), "%u", cfg->max_indirect_segments);
@@ -224,6 +225,11 @@ static int write_features(struct vgpuback_device *dev)
 			err = dev->policy.revision1 ?
 			      xs_del(dev, xbt, VGPUIF_XS_FEATURE_INLINE) :
 			      xs_put(dev, xbt, VGPUIF_XS_FEATURE_INLINE, "1");
+		/* Revision 3: registered host memory (likewise removed). */
+		if (!err)
+			err = dev->policy.no_host_mem ?
+			      xs_del(dev, xbt, VGPUIF_XS_FEATURE_HOST_MEM) :
+			      xs_put(dev, xbt, VGPUIF_XS_FEATURE_HOST_MEM, "1");
 		if (err) {
 			t->ops->xs_transaction_end(t, xbt, true);
 			return err;

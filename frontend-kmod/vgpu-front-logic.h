@@ -189,6 +189,14 @@ static inline int vgpufront_op_ctx(uint32_t op, uint32_t caller_ctx,
 		return VGPUIF_RSP_EINVAL;
 	if (op == VGPUIF_OP_CTX_CREATE || op == VGPUIF_OP_CTX_DESTROY)
 		return VGPUIF_RSP_EPERM;
+	/*
+	 * Registered host memory (revision 3) keeps its grants past the call:
+	 * the transport's own business (libvgpu's loopback transport), never a
+	 * CALL's, whose grants end with its answer. The module has no ioctl
+	 * for it (not done): vgpu_host_register() answers EOPNOTSUPP there.
+	 */
+	if (op == VGPUIF_OP_HOST_REGISTER || op == VGPUIF_OP_HOST_UNREGISTER)
+		return VGPUIF_RSP_EPERM;
 	*ctx = op == VGPUIF_OP_NOP || op == VGPUIF_OP_GET_INFO ||
 	       op == VGPUIF_OP_DEVICE_INFO ? 0 : caller_ctx;
 	return 0;

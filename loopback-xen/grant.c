@@ -362,11 +362,11 @@ void *lb_map_grants(struct lb_world *w, uint32_t mapper, uint32_t domid,
 		}
 	}
 	m->addr = base;
+	m->frames = frames;
 	pthread_mutex_lock(&w->cache_lock);
 	m->next = w->mappings;
 	w->mappings = m;
 	pthread_mutex_unlock(&w->cache_lock);
-	free(frames);
 	return base;
 
 out_put:
@@ -397,6 +397,28 @@ int lb_unmap_grants(struct lb_world *w, void *addr, uint32_t count)
 	pthread_mutex_unlock(&w->cache_lock);
 	munmap(m->addr, (size_t)m->count * LB_PAGE_SIZE);
 	grants_put(w, m->domid, m->count, m->refs);
+	free(m->frames);
 	free(m);
 	return 0;
+}
+
+int lb_mapping_frames(struct lb_world *w, void *addr, uint32_t count,
+		      uint64_t *frames)
+{
+	struct lb_mapping *m;
+	uint32_t domid = 0;
+	int found = 0;
+
+	pthread_mutex_lock(&w->cache_lock);
+	for (m = w->mappings; m; m = m->next)
+		if (m->addr == addr && m->count == count) {
+			memcpy(frames, m->frames, count * sizeof(*frames));
+			domid = m->domid;
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&w->cache_lock);
+	if (!found)
+		return -EINVAL;
+	return lb_mem_fd(w, domid);
 }

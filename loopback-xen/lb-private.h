@@ -126,6 +126,7 @@ struct lb_mapping {
 	void *addr;
 	uint32_t domid;
 	uint32_t count;
+	uint64_t *frames;       /* each page's frame (lb_mapping_frames)  */
 	uint32_t refs[];
 };
 

@@ -177,6 +177,15 @@ void *lb_map_grants(struct lb_world *w, uint32_t mapper, uint32_t domid,
 		    uint32_t count, const uint32_t *refs, bool writable);
 /* Unmap a range returned by lb_map_grants (count must match). EINVAL. */
 int lb_unmap_grants(struct lb_world *w, void *addr, uint32_t count);
+/*
+ * Where the pages of a range lb_map_grants returned live, so that another
+ * process (the cuda executor's GPU worker) can map the same guest pages:
+ * returns the guest memory file's descriptor (the world's: valid until
+ * lb_world_close; dup it to keep it) and fills frames[i] with page i's
+ * frame (its offset in the file / 4096). -EINVAL for no such range.
+ */
+int lb_mapping_frames(struct lb_world *w, void *addr, uint32_t count,
+		      uint64_t *frames);
 
 /* --------------------------------------------------- event channels */
 

@@ -33,6 +33,7 @@
 #define VGPU_CUDA_IPC_H
 
 #include <errno.h>
+#include <string.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -53,10 +54,25 @@
  * than spin while they wait.
  */
 #define CW_F_YIELD 0x1u
+/*
+ * CW_F_HOST (MEMCPY_H2D/D2H): the host side is registered guest memory,
+ * obj[1] (a CW_OP_HOST_REGISTER answer's obj) at offset arg[2], not the
+ * arena: the copy DMAs straight from (to) the guest's pages.
+ */
+#define CW_F_HOST  0x2u
 
 /* Internal commands beside the VGPUIF_OP_* opcodes they share a field with. */
 enum {
 	CW_OP_MEMINFO = 100,    /* result[0] = free, [1] = total            */
+	/*
+	 * Guest memory, mapped by the worker itself and registered with the
+	 * driver (zero copy): the message carries a file descriptor
+	 * (SCM_RIGHTS) and inline {file offset, bytes} runs (16 bytes each,
+	 * page-aligned, in order); arg[0] total bytes, arg[1] 1 = writable.
+	 * -> obj; on failure result[0] the CUresult (0: not the driver's).
+	 */
+	CW_OP_HOST_REGISTER = 101,
+	CW_OP_HOST_UNREGISTER = 102, /* obj[0]; after the copies naming it */
 };
 
 /*
@@ -66,7 +82,8 @@ enum {
  *   MEM_ALLOC           arg[0] size -> obj, result[1] device address
  *   MEM_FREE            obj[0]
  *   MEMCPY_H2D/D2H      stream, obj[0], arg[0] offset, arg[1] length,
- *                       arena [stage_off, +length)
+ *                       arena [stage_off, +length); with CW_F_HOST
+ *                       obj[1] registered memory at arg[2] instead
  *   MEMCPY_D2D          stream, obj[0] dst, obj[1] src, arg[0] dst offset,
  *                       arg[1] src offset, arg[2] length
  *   MEMSET              stream, obj[0], arg[0] offset, arg[1] length,
@@ -179,6 +196,68 @@ static inline int cw_send(int fd, const void *hdr, size_t hlen,
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)(hlen + dlen) ? 0 : -EIO;
+}
+
+/* cw_send with a file descriptor attached (SCM_RIGHTS). */
+static inline int cw_send_fd(int fd, const void *hdr, size_t hlen,
+			     const void *data, size_t dlen, int pass_fd)
+{
+	struct iovec iov[2] = {
+		{ (void *)hdr, hlen },
+		{ (void *)data, dlen },
+	};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = dlen ? 2 : 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t n;
+
+	memset(&ctl, 0, sizeof(ctl));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)(hlen + dlen) ? 0 : -EIO;
+}
+
+/*
+ * cw_recv that also takes a file descriptor sent with the message
+ * (*rfd, -1 when none; the caller closes it).
+ */
+static inline ssize_t cw_recv_fd(int fd, void *buf, size_t len, int flags,
+				 int *rfd)
+{
+	struct iovec iov = { buf, len };
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	*rfd = -1;
+	n = recvmsg(fd, &mh, flags | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(rfd, CMSG_DATA(cm), sizeof(int));
+	if (mh.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	return n;
 }
 
 /*

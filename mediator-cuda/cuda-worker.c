@@ -92,6 +92,7 @@ static struct {
 	CUresult (*MemAlloc)(CUdeviceptr *, size_t);
 	CUresult (*MemFree)(CUdeviceptr);
 	CUresult (*MemHostRegister)(void *, size_t, unsigned int);
+	CUresult (*MemHostUnregister)(void *);
 	CUresult (*MemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
 	CUresult (*MemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
 	CUresult (*MemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
@@ -156,6 +157,7 @@ static const struct cu_sym cu_syms[] = {
 	CU_REQ(MemAlloc, "cuMemAlloc_v2"),
 	CU_REQ(MemFree, "cuMemFree_v2"),
 	CU_REQ(MemHostRegister, "cuMemHostRegister_v2"),
+	CU_OPT(MemHostUnregister, "cuMemHostUnregister"),
 	CU_REQ(MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"),
 	CU_REQ(MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"),
 	CU_REQ(MemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2"),
@@ -240,6 +242,13 @@ struct wstream {
 	struct wstream *rnext;
 };
 
+/* Guest memory this worker mapped and registered (CW_OP_HOST_REGISTER). */
+struct whost {
+	unsigned char *p;
+	size_t len;
+	bool registered;
+};
+
 struct wmem {
 	CUdeviceptr p;
 	uint64_t size;
@@ -311,6 +320,7 @@ struct cnode {
 };
 
 static int sock = -1;
+static int rx_fd = -1;                  /* the fd the latest command came with */
 static unsigned char *arena;
 static size_t arena_size;
 static CUcontext cuctx;
@@ -1585,13 +1595,17 @@ static CUresult data_piece(const struct cw_cmd *c, uint64_t off, uint64_t n,
 	struct wmem *m = (struct wmem *)(uintptr_t)c->obj[0];
 	struct wmem *m2 = (struct wmem *)(uintptr_t)c->obj[1];
 
+	unsigned char *host = arena + c->stage_off;
+
+	if (c->flags & CW_F_HOST)       /* checked by enqueue() */
+		host = ((struct whost *)(uintptr_t)c->obj[1])->p + c->arg[2];
 	switch (c->op) {
 	case VGPUIF_OP_MEMCPY_H2D:
-		return cu.MemcpyHtoDAsync(m->p + c->arg[0] + off,
-					  arena + c->stage_off + off, (size_t)n, s);
+		return cu.MemcpyHtoDAsync(m->p + c->arg[0] + off, host + off,
+					  (size_t)n, s);
 	case VGPUIF_OP_MEMCPY_D2H:
-		return cu.MemcpyDtoHAsync(arena + c->stage_off + off,
-					  m->p + c->arg[0] + off, (size_t)n, s);
+		return cu.MemcpyDtoHAsync(host + off, m->p + c->arg[0] + off,
+					  (size_t)n, s);
 	case VGPUIF_OP_MEMCPY_D2D:
 		return cu.MemcpyDtoDAsync(m->p + c->arg[0] + off,
 					  m2->p + c->arg[1] + off, (size_t)n, s);
@@ -1658,8 +1672,14 @@ static int enqueue(const struct cw_cmd *c, const unsigned char *data,
 	switch (c->op) {
 	case VGPUIF_OP_MEMCPY_H2D:
 	case VGPUIF_OP_MEMCPY_D2H:
-		if (c->arg[1] > c->stage_len)
+		if (c->flags & CW_F_HOST) {
+			const struct whost *h = (const struct whost *)(uintptr_t)c->obj[1];
+
+			if (!h || !vgpuif_range_ok(c->arg[2], c->arg[1], h->len))
+				return VGPUIF_RSP_EINVAL;
+		} else if (c->arg[1] > c->stage_len) {
 			return VGPUIF_RSP_EINVAL;
+		}
 		cr = data_op(c, ws, c->arg[1]);
 		break;
 	case VGPUIF_OP_MEMCPY_D2D:
@@ -1916,6 +1936,86 @@ static void do_vector_add(const struct cw_cmd *c, struct wctx *x, uint64_t t0)
 		home->last_work = ++x->seq;
 }
 
+/*
+ * Guest memory for zero copy: map the runs of rx_fd into one range of our
+ * own and register it with the driver, so that copies DMA straight from
+ * (to) the guest's pages. The answer's obj is the struct whost.
+ */
+static void do_host_register(const struct cw_cmd *c, const unsigned char *data,
+			     uint64_t t0)
+{
+	struct crec *r = rec_new(c, t0);
+	size_t len = (size_t)c->arg[0], pos = 0;
+	uint32_t nruns = c->inline_len / 16, i;
+	int prot = PROT_READ | (c->arg[1] ? PROT_WRITE : 0), st = 0;
+	struct whost *h = NULL;
+	unsigned char *p;
+	CUresult cr;
+
+	if (rx_fd < 0 || !len || len % 4096 || c->inline_len % 16 || !nruns) {
+		stage_now(r, VGPUIF_RSP_EINVAL);
+		return;
+	}
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		stage_now(r, VGPUIF_RSP_ENOMEM);
+		return;
+	}
+	for (i = 0; i < nruns; i++) {
+		uint64_t run[2];
+
+		memcpy(run, data + 16 * i, sizeof(run));
+		if (!run[1] || run[1] % 4096 || run[0] % 4096 || run[1] > len - pos ||
+		    mmap(p + pos, (size_t)run[1], prot,
+			 MAP_SHARED | MAP_FIXED | MAP_POPULATE, rx_fd,
+			 (off_t)run[0]) == MAP_FAILED) {
+			st = VGPUIF_RSP_EFAULT;
+			goto fail;
+		}
+		pos += (size_t)run[1];
+	}
+	if (pos != len) {
+		st = VGPUIF_RSP_EINVAL;
+		goto fail;
+	}
+	cr = cu.MemHostRegister(p, len, CU_MEMHOSTREGISTER_PORTABLE |
+				(c->arg[1] ? 0 : CU_MEMHOSTREGISTER_READ_ONLY));
+	if (cr) {
+		r->rsp.result[0] = cr;
+		st = cu_status(cr);
+		if (!st)
+			st = VGPUIF_RSP_EIO;
+		goto fail;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->p = p;
+	h->len = len;
+	h->registered = true;
+	r->rsp.obj = (uint64_t)(uintptr_t)h;
+	r->rsp.result[1] = len;
+	stage_now(r, 0);
+	return;
+fail:
+	munmap(p, len);
+	stage_now(r, st);
+}
+
+static void do_host_unregister(const struct cw_cmd *c, uint64_t t0)
+{
+	struct whost *h = (struct whost *)(uintptr_t)c->obj[0];
+
+	if (!h) {
+		answer_now(c, VGPUIF_RSP_EINVAL, t0);
+		return;
+	}
+	if (h->registered && cu.MemHostUnregister)
+		cu.MemHostUnregister(h->p);
+	munmap(h->p, h->len);
+	free(h);
+	answer_now(c, 0, t0);
+}
+
 static bool stage_ok(const struct cw_cmd *c)
 {
 	return c->stage_off <= arena_size && c->stage_len <= arena_size - c->stage_off;
@@ -1969,6 +2069,12 @@ static void do_cmd(const struct cw_cmd *c, const unsigned char *data)
 	}
 	case VGPUIF_OP_NOP:
 		answer_now(c, (int32_t)c->arg[0], t0);
+		return;
+	case CW_OP_HOST_REGISTER:
+		do_host_register(c, data, t0);
+		return;
+	case CW_OP_HOST_UNREGISTER:
+		do_host_unregister(c, t0);
 		return;
 	case VGPUIF_OP_VECTOR_ADD:
 		do_vector_add(c, x, t0);
@@ -2430,6 +2536,14 @@ static uint64_t env_us(const char *name, uint64_t dflt_ns)
 	return env_u64(name, dflt_ns / 1000ull) * 1000ull;
 }
 
+/* A descriptor that came with a command is the command's only. */
+static void rx_close(void)
+{
+	if (rx_fd >= 0)
+		close(rx_fd);
+	rx_fd = -1;
+}
+
 int vgpu_exec_cuda_worker_main(const char *spec)
 {
 	static struct {
@@ -2474,11 +2588,11 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 		uint64_t t = now_ns();
 
 		do {
-			n = cw_recv(sock, &m, sizeof(m), MSG_DONTWAIT);
+			n = cw_recv_fd(sock, &m, sizeof(m), MSG_DONTWAIT, &rx_fd);
 		} while ((n == -EAGAIN || n == -EINTR) && now_ns() - t < spin_ns &&
 			 !__atomic_load_n(&yielding, __ATOMIC_RELAXED));
 		if (n == -EAGAIN)
-			n = cw_recv(sock, &m, sizeof(m), 0);
+			n = cw_recv_fd(sock, &m, sizeof(m), 0, &rx_fd);
 		if (n == -EINTR)
 			continue;
 		if (n <= 0)
@@ -2486,14 +2600,16 @@ int vgpu_exec_cuda_worker_main(const char *spec)
 		if ((size_t)n != sizeof(m.c) + m.c.inline_len)
 			return 2;
 		do_cmd(&m.c, m.data);
+		rx_close();
 		/* the rest of the burst, without waiting; then queue it */
 		for (int k = 1; k < 64; k++) {
-			n = cw_recv(sock, &m, sizeof(m), MSG_DONTWAIT);
+			n = cw_recv_fd(sock, &m, sizeof(m), MSG_DONTWAIT, &rx_fd);
 			if (n <= 0)
 				break;
 			if ((size_t)n != sizeof(m.c) + m.c.inline_len)
 				return 2;
 			do_cmd(&m.c, m.data);
+			rx_close();
 		}
 		if (n == 0)
 			return 0;

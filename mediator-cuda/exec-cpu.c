@@ -427,6 +427,14 @@ static int op_mem_free(struct cpu_exec *ce, struct vgpu_exec_op *op)
 	return 0;
 }
 
+#define CPU_HOSTREG_MAGIC 0x68726567u   /* "hreg" */
+struct vgpu_exec_hostreg {
+	uint32_t magic;
+	bool     writable;
+	uint8_t *addr;
+	size_t   len;
+};
+
 static int op_copy(struct vgpu_exec_op *op, bool h2d)
 {
 	struct vgpu_exec_mem *m = op->u.copy.mem;
@@ -440,6 +448,24 @@ static int op_copy(struct vgpu_exec_op *op, bool h2d)
 		return VGPUIF_RSP_EINVAL;
 	if (!vgpuif_range_ok(off, len, m->size) || len > SIZE_MAX)
 		return VGPUIF_RSP_ERANGE;
+	if (op->u.copy.host) {
+		/* registered guest memory: straight from (to) its mapping */
+		const struct vgpu_exec_hostreg *hr = op->u.copy.host;
+
+		if (hr->magic != CPU_HOSTREG_MAGIC)
+			return VGPUIF_RSP_EBADF;
+		if (!vgpuif_range_ok(op->u.copy.host_offset, len, hr->len))
+			return VGPUIF_RSP_ERANGE;
+		if (!h2d && !hr->writable)
+			return VGPUIF_RSP_EPERM;
+		if (h2d)
+			memcpy(m->data + off, hr->addr + op->u.copy.host_offset,
+			       (size_t)len);
+		else
+			memcpy(hr->addr + op->u.copy.host_offset, m->data + off,
+			       (size_t)len);
+		return 0;
+	}
 	if (h2d)
 		return vgpu_exec_stream_read(op->iov, op->niov, 0, m->data + off,
 					     (size_t)len);
@@ -1345,15 +1371,39 @@ static void cpu_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx)
 	ctx_release(ce, ctx);
 }
 
-static int cpu_host_register(struct vgpu_exec *ex, void *addr, size_t len)
+/*
+ * Registered guest memory: the cpu executor's "device" is host memory, so
+ * copies naming it are one memcpy between the backend's mapping of the
+ * guest's pages and the allocation (copy mode host), no iov walk.
+ */
+static int cpu_host_register(struct vgpu_exec *ex,
+			     const struct vgpu_exec_hostmem *hm,
+			     struct vgpu_exec_hostreg **out, uint32_t *mode,
+			     const char **why)
 {
-	(void)ex; (void)addr; (void)len;
+	struct vgpu_exec_hostreg *r = calloc(1, sizeof(*r));
+
+	(void)ex;
+	if (!r) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	r->magic = CPU_HOSTREG_MAGIC;
+	r->addr = hm->addr;
+	r->len = hm->len;
+	r->writable = hm->writable;
+	*out = r;
+	*mode = VGPUIF_COPY_HOST;
 	return 0;
 }
 
-static void cpu_host_unregister(struct vgpu_exec *ex, void *addr)
+static void cpu_host_unregister(struct vgpu_exec *ex, struct vgpu_exec_hostreg *r)
 {
-	(void)ex; (void)addr;
+	(void)ex;
+	if (r->magic == CPU_HOSTREG_MAGIC) {
+		r->magic = 0;
+		free(r);
+	}
 }
 
 static int cpu_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_b)

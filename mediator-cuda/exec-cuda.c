@@ -112,6 +112,28 @@ struct xop {
 	struct vgpu_exec_ctx *freectx;  /* CTX_DESTROY op                    */
 	struct xop *prev, *next;        /* pending FIFO, or in flight        */
 	struct xop *hnext;              /* in-flight bucket                  */
+	/* internal commands: inline bytes of their own, a descriptor */
+	const void *idata;
+	uint32_t idata_len;
+	bool has_fd;
+	int sendfd;
+	struct vgpu_exec_hostreg *hreg; /* HOST_REGISTER: told the worker
+					 * generation it was sent to        */
+};
+
+/*
+ * Registered guest memory (vgpu_exec_host_register): mapped and registered
+ * by the worker of generation gen as its object wid. A copy naming it goes
+ * zero-copy while that worker lives; after a restart it is staged.
+ */
+#define CU_HOSTREG_MAGIC 0x43485247u
+struct vgpu_exec_hostreg {
+	uint32_t magic;
+	uint32_t gen;
+	uint64_t wid;
+	size_t   len;
+	bool     writable;
+	bool     warned;                /* logged the fallback after a restart */
 };
 
 struct cuda_exec {
@@ -154,6 +176,13 @@ struct cuda_exec {
 	uint32_t refusals_quiet;        /* refusals not logged since        */
 	pthread_t reader;
 };
+
+static bool zero_copy_off(void)
+{
+	const char *e = getenv("VGPU_EXEC_ZERO_COPY");
+
+	return e && !strcmp(e, "0");
+}
 
 static struct cuda_exec *to_ce(struct vgpu_exec *ex)
 {
@@ -488,13 +517,21 @@ static struct xop *inflight_take(struct cuda_exec *ce, uint64_t tag)
 static int send_cmd(struct cuda_exec *ce, struct xop *x)
 {
 	unsigned char data[CW_MAX_INLINE];
+	const void *p = data;
 	uint32_t n = x->inl;
 
-	if (n && (n > sizeof(data) || !x->op ||
-		  vgpu_exec_stream_read(x->op->iov, x->op->niov, 0, data, n)))
+	if (!x->op && x->idata) {
+		p = x->idata;
+		n = x->idata_len;
+	} else if (n && (n > sizeof(data) || !x->op ||
+			 vgpu_exec_stream_read(x->op->iov, x->op->niov, 0, data, n))) {
 		return -EIO;    /* checked in submit: cannot happen */
+	}
 	x->cmd.inline_len = n;
-	return cw_send(ce->sock, &x->cmd, sizeof(x->cmd), data, n, 0) ? -EIO : 0;
+	if (x->has_fd)
+		return cw_send_fd(ce->sock, &x->cmd, sizeof(x->cmd), p, n,
+				  x->sendfd) ? -EIO : 0;
+	return cw_send(ce->sock, &x->cmd, sizeof(x->cmd), p, n, 0) ? -EIO : 0;
 }
 
 /* Queue an internal command (no op) right away; caller holds the lock. */
@@ -707,7 +744,23 @@ static void flush_pending(struct cuda_exec *ce)
 			x->cmd.op = VGPUIF_OP_NOP;
 			x->cmd.arg[0] = (uint64_t)(int64_t)VGPUIF_RSP_EREMOTEIO;
 			x->cmd.stage_len = 0;
+			x->cmd.flags &= ~CW_F_HOST;
 			x->inl = 0;
+		} else if ((x->cmd.flags & CW_F_HOST) && x->op &&
+			   x->op->u.copy.host->gen != ce->gen) {
+			/* registered with a worker that is gone: staged */
+			struct vgpu_exec_hostreg *h = x->op->u.copy.host;
+
+			if (!h->warned)
+				CLOG(ce, VGPU_EXEC_LOG_WARN,
+				     "registered guest memory (%zu KiB) belongs to "
+				     "an earlier GPU worker: its copies are staged "
+				     "from now on", h->len >> 10);
+			h->warned = true;
+			x->cmd.flags &= ~CW_F_HOST;
+			x->cmd.obj[1] = 0;
+			x->cmd.arg[2] = 0;
+			x->cmd.stage_len = x->op->u.copy.length;
 		}
 		if (x->cmd.stage_len) {
 			if (!arena_alloc(ce, x->cmd.stage_len, &off))
@@ -720,6 +773,8 @@ static void flush_pending(struct cuda_exec *ce)
 		x->cmd.tag = ce->next_tag++;
 		if (send_cmd(ce, x))
 			return;
+		if (x->hreg)
+			x->hreg->gen = ce->gen;
 		ce->pending = x->next;
 		if (ce->pending)
 			ce->pending->prev = NULL;
@@ -746,7 +801,7 @@ static void finish_wire_info(struct cuda_exec *ce, struct vgpu_exec_op *op,
 	ei.cc_minor = ce->hello.cc_minor;
 	ei.sm_count = ce->hello.sm_count;
 	ei.ctx_overhead = ce->hello.ctx_overhead;
-	ei.copy_mode = VGPUIF_COPY_STAGED;
+	ei.copy_mode = zero_copy_off() ? VGPUIF_COPY_STAGED : VGPUIF_COPY_ZERO_COPY;
 	op->result[0] = ei.total_mem;
 	op->result[1] = ei.free_mem;
 	ce->hello.free_mem = ei.free_mem;       /* lock held: the cached figure */
@@ -808,7 +863,8 @@ static int finish(struct cuda_exec *ce, struct xop *x, const struct cw_rsp *r,
 			finish_wire_info(ce, op, r);
 		break;
 	case VGPUIF_OP_MEMCPY_D2H:
-		if (!st)
+		/* zero copy: the GPU wrote the guest's pages itself */
+		if (!st && !(x->cmd.flags & CW_F_HOST))
 			pc_copy(op->iov, op->niov, (unsigned char *)stage,
 				op->u.copy.length, true);
 		break;
@@ -947,7 +1003,14 @@ static struct done_item *fail_inflight(struct cuda_exec *ce, int head_status,
 	items = calloc(cnt ? cnt : 1, sizeof(*items));
 	for (x = ce->inflight; x; x = next) {
 		struct cw_rsp r = { .tag = x->cmd.tag };
-		int st = x == ce->inflight ? head_status : VGPUIF_RSP_EREMOTEIO;
+		/*
+		 * The head's status; with it, a watchdog expiry is every
+		 * in-flight op's cause (a SYNC that waited for the stopped
+		 * kernel says ETIMEDOUT, as CUDA's sticky LAUNCH_TIMEOUT
+		 * does); after a fault the others only lost their state.
+		 */
+		int st = x == ce->inflight || head_status == VGPUIF_RSP_ETIMEDOUT ?
+			 head_status : VGPUIF_RSP_EREMOTEIO;
 
 		next = x->next;
 		r.status = st;
@@ -1406,6 +1469,22 @@ static int check_op(struct cuda_exec *ce, struct vgpu_exec_op *op,
 			return VGPUIF_RSP_E2BIG;
 		c->arg[0] = op->u.copy.offset;
 		c->arg[1] = op->u.copy.length;
+		if (op->u.copy.host) {
+			struct vgpu_exec_hostreg *h = op->u.copy.host;
+
+			if (h->magic != CU_HOSTREG_MAGIC)
+				return VGPUIF_RSP_EBADF;
+			if (!vgpuif_range_ok(op->u.copy.host_offset,
+					     op->u.copy.length, h->len))
+				return VGPUIF_RSP_ERANGE;
+			if (op->opcode == VGPUIF_OP_MEMCPY_D2H && !h->writable)
+				return VGPUIF_RSP_EPERM;
+			/* zero copy (flush_pending stages it after a restart) */
+			c->flags |= CW_F_HOST;
+			c->obj[1] = h->wid;
+			c->arg[2] = op->u.copy.host_offset;
+			return 0;
+		}
 		c->stage_len = op->u.copy.length;
 		return 0;
 	case VGPUIF_OP_MEMCPY_D2D:
@@ -1779,7 +1858,11 @@ static int cuda_get_info(struct vgpu_exec *ex, struct vgpu_exec_info *info)
 	info->sm_count = ce->hello.sm_count;
 	info->ctx_overhead = ce->hello.ctx_overhead;
 	pthread_mutex_unlock(&ce->lock);
-	info->copy_mode = VGPUIF_COPY_STAGED;
+	/*
+	 * What registered guest memory gets where the transport lets the
+	 * worker map it (the backend says staged where it does not).
+	 */
+	info->copy_mode = zero_copy_off() ? VGPUIF_COPY_STAGED : VGPUIF_COPY_ZERO_COPY;
 	if (!cuda_mem_info(ex, &f, &t))
 		info->free_mem = f;
 	return 0;
@@ -1793,20 +1876,146 @@ static int cuda_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out
 	return 0;
 }
 
-/*
- * Guest pages live in this process; the GPU work in the worker, which
- * cannot see them. Registration would need the worker to map the grants
- * itself: not done, so copies are staged through the pinned arena.
- */
-static int cuda_host_register(struct vgpu_exec *ex, void *addr, size_t len)
+/* Send an internal command built by the caller and wait for its answer. */
+static int internal_call(struct cuda_exec *ce, struct xop *x, struct xwait *w,
+			 struct cw_rsp *rsp)
 {
-	(void)ex; (void)addr; (void)len;
-	return -EOPNOTSUPP;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	x->w = w;
+	rc = queue_xop(ce, x);
+	if (rc) {
+		free(x);
+	} else {
+		pthread_mutex_lock(&w->lock);
+		while (!w->done)
+			pthread_cond_wait(&w->cond, &w->lock);
+		pthread_mutex_unlock(&w->lock);
+		*rsp = w->rsp;
+	}
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	return rc ? -EIO : 0;
 }
 
-static void cuda_host_unregister(struct vgpu_exec *ex, void *addr)
+/*
+ * Guest pages live in the backend process, the GPU context in the worker:
+ * the worker maps the same pages itself (from the file the transport says
+ * holds them: the loopback world's guest memory) and registers them with
+ * the driver once, so copies naming them DMA straight from the guest's
+ * pages. Without such a file (Xen: the worker would have to map the grants
+ * through gntdev, not done) or when the driver refuses, copies are staged.
+ */
+static int cuda_host_register(struct vgpu_exec *ex,
+			      const struct vgpu_exec_hostmem *hm,
+			      struct vgpu_exec_hostreg **out, uint32_t *mode,
+			      const char **why)
 {
-	(void)ex; (void)addr;
+	static __thread char whybuf[160];
+	struct cuda_exec *ce = to_ce(ex);
+	uint32_t npages = (uint32_t)(hm->len / VGPUIF_PAGE_SIZE), nruns = 0;
+	uint64_t runs[2 * (CW_MAX_INLINE / 16)];
+	struct vgpu_exec_hostreg *h;
+	struct xwait w;
+	struct cw_rsp r;
+	struct xop *x;
+
+	if (zero_copy_off()) {
+		*why = "zero copy turned off (VGPU_EXEC_ZERO_COPY=0)";
+		return -EOPNOTSUPP;
+	}
+	if (hm->fd < 0 || !hm->file_off) {
+		*why = "the transport cannot show the GPU worker the guest's pages "
+		       "(on Xen the worker would map the grants itself through "
+		       "gntdev: not done)";
+		return -EOPNOTSUPP;
+	}
+	if (pthread_equal(pthread_self(), ce->reader)) {
+		*why = "called from a completion";
+		return -EDEADLK;
+	}
+	/* runs of consecutive file pages: usually one */
+	for (uint32_t i = 0; i < npages; i++) {
+		if (nruns && runs[2 * (nruns - 1)] + runs[2 * (nruns - 1) + 1] ==
+			     hm->file_off[i]) {
+			runs[2 * (nruns - 1) + 1] += VGPUIF_PAGE_SIZE;
+			continue;
+		}
+		if (nruns == CW_MAX_INLINE / 16) {
+			*why = "the guest's pages are too scattered (more than 256 runs)";
+			return -E2BIG;
+		}
+		runs[2 * nruns] = hm->file_off[i];
+		runs[2 * nruns + 1] = VGPUIF_PAGE_SIZE;
+		nruns++;
+	}
+	h = calloc(1, sizeof(*h));
+	x = internal_new(CW_OP_HOST_REGISTER, 0, NULL);
+	if (!h || !x) {
+		free(h);
+		free(x);
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	h->magic = CU_HOSTREG_MAGIC;
+	h->len = hm->len;
+	h->writable = hm->writable;
+	x->cmd.arg[0] = hm->len;
+	x->cmd.arg[1] = hm->writable;
+	x->idata = runs;
+	x->idata_len = nruns * 16;
+	x->has_fd = true;
+	x->sendfd = hm->fd;
+	x->hreg = h;
+	if (internal_call(ce, x, &w, &r)) {
+		free(h);
+		*why = "the GPU worker is gone";
+		return -EIO;
+	}
+	if (r.status || !r.obj) {
+		if (r.result[0])
+			snprintf(whybuf, sizeof(whybuf), "the GPU worker could not "
+				 "register them: cuMemHostRegister: CUresult %llu",
+				 (unsigned long long)r.result[0]);
+		else
+			snprintf(whybuf, sizeof(whybuf), "the GPU worker could not "
+				 "map them: %s", vgpuif_status_str(r.status));
+		*why = whybuf;
+		free(h);
+		return -EIO;
+	}
+	h->wid = r.obj;
+	*out = h;
+	*mode = VGPUIF_COPY_ZERO_COPY;
+	return 0;
+}
+
+static void cuda_host_unregister(struct vgpu_exec *ex, struct vgpu_exec_hostreg *h)
+{
+	struct cuda_exec *ce = to_ce(ex);
+	struct xwait w;
+	struct cw_rsp r;
+	struct xop *x;
+	bool mine;
+
+	if (h->magic != CU_HOSTREG_MAGIC)
+		return;
+	pthread_mutex_lock(&ce->lock);
+	mine = h->gen == ce->gen && !ce->dead;
+	pthread_mutex_unlock(&ce->lock);
+	/* a restarted worker never had it (its process took it along) */
+	if (mine && !pthread_equal(pthread_self(), ce->reader)) {
+		x = internal_new(CW_OP_HOST_UNREGISTER, 0, NULL);
+		if (x) {
+			x->cmd.obj[0] = h->wid;
+			internal_call(ce, x, &w, &r);
+		}
+	}
+	h->magic = 0;
+	free(h);
 }
 
 static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
@@ -1881,7 +2090,7 @@ static int cuda_open(struct vgpu_exec **out, const struct vgpu_exec_config *cfg,
 	}
 	CLOG(ce, VGPU_EXEC_LOG_INFO,
 	     "open: %s (cc %u.%u, %u SMs, %llu MiB), driver %u.%u, GPU worker "
-	     "pid %d, copies staged through a %zu MiB pinned arena, watchdog %u ms",
+	     "pid %d, copies staged through a %zu MiB pinned arena (registered guest memory: zero copy where the worker can map it), watchdog %u ms",
 	     ce->hello.name, ce->hello.cc_major, ce->hello.cc_minor,
 	     ce->hello.sm_count, (unsigned long long)(ce->hello.total_mem >> 20),
 	     ce->hello.driver_version / 1000, ce->hello.driver_version % 1000 / 10,

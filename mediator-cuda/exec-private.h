@@ -27,8 +27,11 @@ struct vgpu_exec_impl {
 	int  (*ctx_create)(struct vgpu_exec *ex, struct vgpu_exec_ctx **out);
 	void (*ctx_destroy)(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx);
 	int  (*submit)(struct vgpu_exec *ex, struct vgpu_exec_op *op);
-	int  (*host_register)(struct vgpu_exec *ex, void *addr, size_t len);
-	void (*host_unregister)(struct vgpu_exec *ex, void *addr);
+	int  (*host_register)(struct vgpu_exec *ex,
+			      const struct vgpu_exec_hostmem *hm,
+			      struct vgpu_exec_hostreg **out, uint32_t *mode,
+			      const char **why);
+	void (*host_unregister)(struct vgpu_exec *ex, struct vgpu_exec_hostreg *r);
 	int  (*mem_info)(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_b);
 	/* NULL: launches make the executor reserve nothing (0). */
 	uint64_t (*launch_mem)(struct vgpu_exec *ex, struct vgpu_exec_func *func);

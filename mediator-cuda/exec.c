@@ -256,17 +256,29 @@ int vgpu_exec_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 	return ex->impl->submit(ex, op);
 }
 
-int vgpu_exec_host_register(struct vgpu_exec *ex, void *addr, size_t len)
+int vgpu_exec_host_register(struct vgpu_exec *ex,
+			    const struct vgpu_exec_hostmem *hm,
+			    struct vgpu_exec_hostreg **out, uint32_t *mode,
+			    const char **why)
 {
-	if (!ex || !addr || !len)
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	*why = "invalid arguments";
+	if (!ex || !hm || !hm->addr || !hm->len || hm->len % VGPUIF_PAGE_SIZE ||
+	    !out || !mode)
 		return -EINVAL;
-	return ex->impl->host_register(ex, addr, len);
+	*out = NULL;
+	*mode = VGPUIF_COPY_STAGED;
+	*why = "";
+	return ex->impl->host_register(ex, hm, out, mode, why);
 }
 
-void vgpu_exec_host_unregister(struct vgpu_exec *ex, void *addr)
+void vgpu_exec_host_unregister(struct vgpu_exec *ex, struct vgpu_exec_hostreg *r)
 {
-	if (ex && addr)
-		ex->impl->host_unregister(ex, addr);
+	if (ex && r)
+		ex->impl->host_unregister(ex, r);
 }
 
 int vgpu_exec_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_b)

@@ -91,6 +91,7 @@ struct vgpu_exec_mod;   /* a loaded module                              */
 struct vgpu_exec_func;  /* a kernel of a module                         */
 struct vgpu_exec_stream; /* a stream of a guest context (revision 2)     */
 struct vgpu_exec_event; /* an event of a guest context (revision 2)     */
+struct vgpu_exec_hostreg; /* registered guest memory (revision 3)       */
 
 /* A mapped piece of the request's data stream, in stream order. */
 struct vgpu_exec_iov {
@@ -170,8 +171,17 @@ struct vgpu_exec_op {
 	union {
 		struct { uint64_t size; } mem_alloc;
 		struct { struct vgpu_exec_mem *mem; } mem_free;
-		/* H2D: stream -> mem+offset; D2H: mem+offset -> stream */
-		struct { struct vgpu_exec_mem *mem; uint64_t offset, length; } copy;
+		/*
+		 * H2D: stream -> mem+offset; D2H: mem+offset -> stream.
+		 * host (revision 3; else NULL): the stream is bytes
+		 * [host_offset, +length) of this registration, which the
+		 * executor may use instead of the iov (zero copy); the iov
+		 * names the same bytes, so an executor may also ignore it.
+		 */
+		struct {
+			struct vgpu_exec_mem *mem; uint64_t offset, length;
+			struct vgpu_exec_hostreg *host; uint64_t host_offset;
+		} copy;
 		struct {
 			struct vgpu_exec_mem *dst; uint64_t dst_offset;
 			struct vgpu_exec_mem *src; uint64_t src_offset;
@@ -311,7 +321,9 @@ void vgpu_exec_ctx_destroy(struct vgpu_exec *ex, struct vgpu_exec_ctx *ctx);
  *                local bytes per thread, past the most any launch asked
  *                before, times the threads the device holds at once);
  *                VGPUIF_RSP_EREMOTEIO on a GPU fault, VGPUIF_RSP_ETIMEDOUT
- *                past watchdog_ms: the executor's CUDA context was replaced,
+ *                past watchdog_ms (cuda: so does every op in flight with
+ *                it, a SYNC waiting for it included; after a fault those
+ *                get EREMOTEIO): the executor's CUDA context was replaced,
  *                every object of every guest context is gone (later ops on
  *                them get VGPUIF_RSP_EREMOTEIO until the guest context is
  *                destroyed)
@@ -350,14 +362,41 @@ int  vgpu_exec_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op);
 /* Objects die with their context, or explicitly through MEM_FREE etc. */
 
 /*
- * Host memory that stays mapped (persistent grants) may be registered with
- * the device for zero-copy DMA. Returns 0 or -errno (then copies are staged);
- * the cpu executor accepts and ignores; the cuda executor answers
- * -EOPNOTSUPP (its CUDA context lives in the worker process, which cannot
- * see this process's mappings).
+ * Guest memory a program pinned, registered once (HOST_REGISTER, protocol
+ * revision 3), as the backend holds it mapped.
  */
-int  vgpu_exec_host_register(struct vgpu_exec *ex, void *addr, size_t len);
-void vgpu_exec_host_unregister(struct vgpu_exec *ex, void *addr);
+struct vgpu_exec_hostmem {
+	void     *addr;        /* the backend's mapping of the pages        */
+	size_t    len;         /* bytes, a multiple of 4096                 */
+	bool      writable;    /* D2H copies may write it                   */
+	/*
+	 * Where the pages live, for an executor whose GPU context is in
+	 * another process: a descriptor of a file holding them (-1: none;
+	 * valid during the call only) and each page's byte offset in it
+	 * (len / 4096 entries).
+	 */
+	int       fd;
+	const uint64_t *file_off;
+};
+
+/*
+ * Register hm with the device for zero-copy DMA: 0 and *out (copies whose
+ * op->u.copy.host is *out may go straight between the guest's pages and
+ * the GPU; *mode VGPUIF_COPY_ZERO_COPY, or VGPUIF_COPY_HOST for the cpu
+ * executor, which copies from the mapping itself), or -errno with *why a
+ * reason for the log (the backend then stages those copies).
+ * cuda: the GPU worker maps the pages itself from hm->fd and registers
+ * them with the driver (cuMemHostRegister); without a file, or when the
+ * driver refuses (or VGPU_EXEC_ZERO_COPY=0), -EOPNOTSUPP/-errno. After a
+ * worker restart its copies are staged again (logged). Not from done().
+ */
+int  vgpu_exec_host_register(struct vgpu_exec *ex,
+			     const struct vgpu_exec_hostmem *hm,
+			     struct vgpu_exec_hostreg **out, uint32_t *mode,
+			     const char **why);
+/* After every op naming it has had its done(). */
+void vgpu_exec_host_unregister(struct vgpu_exec *ex,
+			       struct vgpu_exec_hostreg *r);
 
 /*
  * Device memory free now (cuMemGetInfo), for leak checks and vgpu-smi.

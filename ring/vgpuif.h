@@ -120,6 +120,10 @@
  *                                          + 1) when absent: a frontend
  *                                          sends op k only if k < N
  *   feature-inline                 0|1     VGPUIF_F_INLINE is accepted
+ *   feature-host-mem               0|1     revision 3: HOST_REGISTER,
+ *                                          HOST_UNREGISTER and
+ *                                          VGPUIF_F_HOST_MEM copies are
+ *                                          served (feature-ops >= 33)
  *   Written by the operator (vgpu-attach), read-only to the guest:
  *   priority                       string  high|medium|low; default medium
  *   pool                           uint32  GPU pool id; default 0
@@ -148,6 +152,7 @@
 #define VGPUIF_XS_EXECUTOR               "executor"
 #define VGPUIF_XS_FEATURE_OPS            "feature-ops"
 #define VGPUIF_XS_FEATURE_INLINE         "feature-inline"
+#define VGPUIF_XS_FEATURE_HOST_MEM       "feature-host-mem"
 #define VGPUIF_XS_PRIORITY               "priority"
 #define VGPUIF_XS_POOL                   "pool"
 #define VGPUIF_XS_MEM_QUOTA              "mem-quota"
@@ -191,6 +196,14 @@
 #define VGPUIF_MAX_EVENTS_PER_CTX      1024u
 /* MODULE_GLOBAL variable name, without the terminating NUL. */
 #define VGPUIF_MAX_GLOBAL_NAME         1024u
+/*
+ * Registered host regions (revision 3, HOST_REGISTER): per device, at most
+ * this many at once, each at most one request's pages (the advertised
+ * feature-max-indirect-segments, 32 MiB at most), all of them together at
+ * most VGPUIF_MAX_HOST_PAGES pages (1 GiB: dom0 keeps them mapped).
+ */
+#define VGPUIF_MAX_HOST_REGIONS        256u
+#define VGPUIF_MAX_HOST_PAGES          (1u << 18)
 /* Entries of vgpuif_device_info.attr[] (indexed by CUdevice_attribute). */
 #define VGPUIF_MAX_DEVICE_ATTRS        256u
 /* Entries of vgpuif_func_info.attr[] (indexed by CUfunction_attribute). */
@@ -242,9 +255,19 @@ enum vgpuif_op {
 	VGPUIF_OP_FUNC_INFO     = 28, /* writes struct vgpuif_func_info          */
 	VGPUIF_OP_FUNC_SET_ATTR = 29,
 	VGPUIF_OP_MODULE_GLOBAL = 30, /* result[0] = memory handle of a global   */
-	VGPUIF_OP_COUNT         = 31
-	/* 31, 32 reserved for HOST_REGISTER / HOST_UNREGISTER (zero copy). */
+	/*
+	 * Revision 3 (feature-ops >= 33, feature-host-mem = 1): guest memory
+	 * a program pins is granted and registered once; copies then name
+	 * the region (VGPUIF_F_HOST_MEM) instead of carrying segments.
+	 */
+	VGPUIF_OP_HOST_REGISTER = 31, /* ctx 0; result[0] = region handle,
+				       * [1] = its enum vgpuif_copy_mode      */
+	VGPUIF_OP_HOST_UNREGISTER = 32, /* ctx 0; after its copies completed  */
+	VGPUIF_OP_COUNT         = 33
 };
+
+/* The ops a revision-2 backend serves (feature-ops 31). */
+#define VGPUIF_OP_COUNT_V2 31u
 
 /* The ops an old (revision 1) backend serves, when feature-ops is absent. */
 #define VGPUIF_OP_COUNT_V1 16u
@@ -259,8 +282,17 @@ enum vgpuif_op {
  * backend advertised feature-inline. Not together with VGPUIF_F_INDIRECT.
  */
 #define VGPUIF_F_INLINE    0x02u
-#define VGPUIF_F_ALL       (VGPUIF_F_INDIRECT | VGPUIF_F_INLINE)
-/* (0x04 reserved for HOST_MEM: copies from a registered host buffer.) */
+/*
+ * Revision 3 (feature-host-mem): a MEMCPY_H2D/D2H whose host side is a
+ * registered region, memcpy.host_region at memcpy.host_offset; no
+ * segments (nr_segments 0, u all zero).
+ */
+#define VGPUIF_F_HOST_MEM  0x04u
+#define VGPUIF_F_ALL       (VGPUIF_F_INDIRECT | VGPUIF_F_INLINE | VGPUIF_F_HOST_MEM)
+
+/* HOST_REGISTER flags */
+#define VGPUIF_HOST_READ_ONLY 0x1u /* the backend only reads it (H2D only) */
+#define VGPUIF_HOST_F_ALL     (VGPUIF_HOST_READ_ONLY)
 
 /* STREAM_CREATE flags (as CUDA's CU_STREAM_*) */
 #define VGPUIF_STREAM_NON_BLOCKING 0x1u /* no implicit sync with stream 0 */
@@ -361,12 +393,17 @@ union vgpuif_args {
 	 * stream (revision 2; 0 before): the stream handle it is ordered on,
 	 * 0 = the context's default stream. Likewise in memcpy_d2d, memset
 	 * and launch.
+	 * host_region, host_offset (revision 3): with VGPUIF_F_HOST_MEM the
+	 * host side is [host_offset, host_offset + length) of a registered
+	 * region instead of segments; else both 0.
 	 */
 	struct {
 		uint64_t mem;         /* device memory handle                 */
 		uint64_t offset;      /* byte offset in the allocation        */
 		uint64_t length;      /* bytes, 1 .. VGPUIF_MAX_REQUEST_BYTES */
 		uint64_t stream;      /* stream handle, 0 = default stream    */
+		uint64_t host_region; /* F_HOST_MEM: region handle            */
+		uint64_t host_offset; /* F_HOST_MEM: byte offset in it        */
 	} memcpy;
 	/* MEMCPY_D2D: no segments. */
 	struct {
@@ -497,6 +534,28 @@ union vgpuif_args {
 		uint32_t name_len;    /* 1 .. VGPUIF_MAX_GLOBAL_NAME          */
 		uint32_t _pad0;
 	} module_global;
+	/*
+	 * HOST_REGISTER (revision 3, ctx 0): the segments are whole pages
+	 * (offset 0, length 4096 each, no grant twice, none already in a
+	 * live region), length = 4096 * nr_segments; writable unless
+	 * VGPUIF_HOST_READ_ONLY. dom0 maps them until HOST_UNREGISTER (or
+	 * the disconnect), and where it can registers them with the GPU
+	 * (zero copy). result[0] = region handle, result[1] = the copy mode
+	 * the region got (VGPUIF_COPY_*).
+	 */
+	struct {
+		uint64_t length;      /* bytes, a multiple of 4096            */
+		uint32_t flags;       /* VGPUIF_HOST_*                        */
+		uint32_t _pad0;
+	} host_register;
+	/*
+	 * HOST_UNREGISTER (ctx 0): the handle is invalid for later requests
+	 * at once; the answer comes after the copies naming it completed,
+	 * and then dom0 holds no mapping of its pages.
+	 */
+	struct {
+		uint64_t region;
+	} host_unregister;
 	uint8_t raw[48];
 };
 
@@ -641,13 +700,16 @@ static inline uint32_t vgpuif_indirect_pages(uint32_t nr_segments)
  * May a request carry nr segments (F_INLINE: nr inline bytes) with these
  * flags, given the backend's advertised maximum of indirect segments?
  * Returns 0 or VGPUIF_RSP_E2BIG / VGPUIF_RSP_EINVAL. (Whether the backend
- * accepts F_INLINE at all is the caller's check: feature-inline.)
+ * accepts F_INLINE or F_HOST_MEM at all is the caller's check:
+ * feature-inline, feature-host-mem.) F_HOST_MEM: alone, 0 segments.
  */
 static inline int vgpuif_check_nr_segments(uint8_t flags, uint32_t nr,
 					   uint32_t max_indirect)
 {
 	if (flags & ~VGPUIF_F_ALL)
 		return VGPUIF_RSP_EINVAL;
+	if (flags & VGPUIF_F_HOST_MEM)   /* a registered region: no segments */
+		return flags == VGPUIF_F_HOST_MEM && nr == 0 ? 0 : VGPUIF_RSP_EINVAL;
 	if (flags & VGPUIF_F_INLINE) {
 		if (flags & VGPUIF_F_INDIRECT || nr == 0)
 			return VGPUIF_RSP_EINVAL;
@@ -688,7 +750,7 @@ static inline const char *vgpuif_op_name(unsigned int op)
 		"STREAM_SYNC", "STREAM_QUERY", "STREAM_WAIT_EVENT",
 		"EVENT_CREATE", "EVENT_DESTROY", "EVENT_RECORD", "EVENT_SYNC",
 		"EVENT_QUERY", "EVENT_ELAPSED", "FUNC_INFO", "FUNC_SET_ATTR",
-		"MODULE_GLOBAL",
+		"MODULE_GLOBAL", "HOST_REGISTER", "HOST_UNREGISTER",
 	};
 	return op < VGPUIF_OP_COUNT ? names[op] : "?";
 }
@@ -759,7 +821,10 @@ VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_device_info, stream_priority_least) 
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_device_info) <= VGPUIF_PAGE_SIZE, "devinfo page");
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_func_info) == 16 + 4 * 32 + 8 * 480, "func info size");
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_func_info) <= VGPUIF_PAGE_SIZE, "func info page");
-VGPUIF_STATIC_ASSERT(VGPUIF_OP_COUNT == 31, "op count");
+VGPUIF_STATIC_ASSERT(VGPUIF_OP_COUNT == 33, "op count");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, memcpy.host_region) == 32, "memcpy.host_region");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, memcpy.host_offset) == 40, "memcpy.host_offset");
+VGPUIF_STATIC_ASSERT(offsetof(union vgpuif_args, host_register.flags) == 8, "hr.flags");
 VGPUIF_STATIC_ASSERT(sizeof(struct vgpuif_response) == 40, "response size");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_response, status) == 8, "rsp.status");
 VGPUIF_STATIC_ASSERT(offsetof(struct vgpuif_response, op) == 12, "rsp.op");

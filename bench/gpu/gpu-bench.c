@@ -854,19 +854,50 @@ static double lf_async(vgpu_t *v, uint64_t func)
 
 /*
  * Copies from host memory (pinned: vgpu_host_alloc, guest pages, no bounce
- * copy in the guest) or from ordinary (pageable) memory of the program,
- * which libvgpu bounces through guest buffers.
+ * copy in the guest), from such memory registered with dom0 once
+ * (vgpu_host_register: copies name the registration; zero copy where the
+ * backend's executor maps it, GET_INFO's copy mode says), or from
+ * ordinary (pageable) memory of the program, which libvgpu bounces
+ * through guest buffers. Registered copies are checked once per size.
  */
-static double lf_bw(vgpu_t *v, size_t size, bool h2d, bool pinned)
+enum lf_mem { LF_PAGEABLE, LF_PINNED, LF_REGISTERED };
+static uint32_t lf_reg_mode;            /* copy mode registered memory got */
+
+static double lf_bw(vgpu_t *v, size_t size, bool h2d, enum lf_mem kind)
 {
 	uint64_t mem, addr, t0 = 0;
 	int reps = (int)((1ull << 30) / size);
+	bool pinned = kind != LF_PAGEABLE;
 	void *b = NULL;
 
 	if ((pinned ? vgpu_host_alloc(v, size, &b) : !(b = malloc(size))) ||
 	    vgpu_mem_alloc(v, size, &mem, &addr)) {
 		fprintf(stderr, "loopback bandwidth %zu: %s\n", size, vgpu_error(v));
 		return 0;
+	}
+	if (kind == LF_REGISTERED) {
+		struct vgpu_info info;
+		uint8_t *chk = malloc(size);
+		int rc = vgpu_host_register(v, b, size, 0);
+
+		if (rc) {
+			fprintf(stderr, "loopback bandwidth %zu: vgpu_host_register: %s\n",
+				size, vgpu_strerror(rc));
+			vgpu_mem_free(v, mem);
+			vgpu_host_free(v, b);
+			free(chk);
+			return 0;
+		}
+		if (!vgpu_query(v, &info))
+			lf_reg_mode = info.copy_mode;
+		for (size_t i = 0; i < size; i++)
+			((uint8_t *)b)[i] = (uint8_t)(i * 13 + (i >> 12));
+		if (!chk || vgpu_memcpy_h2d(v, mem, 0, b, size) ||
+		    vgpu_memcpy_d2h(v, chk, mem, 0, size) || memcmp(chk, b, size) ||
+		    (memset(b, 0, size), vgpu_memcpy_d2h(v, b, mem, 0, size)) ||
+		    memcmp(chk, b, size))
+			bad("loopback registered copy", -EIO);
+		free(chk);
 	}
 	if (reps < 4)
 		reps = 4;
@@ -1089,21 +1120,44 @@ bandwidth:
 			er = lf_async(lf[1], lfunc);
 			printf("async empty launches, K/s         loopback %.0f (%.0f%% of native)\n",
 			       er / 1000, 100 * er / nr);
-			printf("bandwidth, GB/s        size   loopback pinned H2D D2H (%% of native pinned) | "
+			printf("bandwidth, GB/s        size   loopback registered H2D D2H (%% of native pinned) | "
+			       "loopback pinned, not registered H2D D2H (%% of native pinned) | "
 			       "loopback pageable H2D D2H (%% of native pageable)\n");
 			for (size_t sz = 4096; sz <= (size_t)max_mib << 20; sz *= 16) {
-				double h = lf_bw(lf[1], sz, true, true);
-				double d = lf_bw(lf[1], sz, false, true);
-				double uh = lf_bw(lf[1], sz, true, false);
-				double ud = lf_bw(lf[1], sz, false, false);
+				double rh = lf_bw(lf[1], sz, true, LF_REGISTERED);
+				double rd = lf_bw(lf[1], sz, false, LF_REGISTERED);
+				double h = lf_bw(lf[1], sz, true, LF_PINNED);
+				double d = lf_bw(lf[1], sz, false, LF_PINNED);
+				double uh = lf_bw(lf[1], sz, true, LF_PAGEABLE);
+				double ud = lf_bw(lf[1], sz, false, LF_PAGEABLE);
+				double nh = native_bw(sz, true, true), nd = native_bw(sz, false, true);
 
-				printf("  %12zu   %6.2f %6.2f (%3.0f%% %3.0f%%) | %6.2f %6.2f (%3.0f%% %3.0f%%)\n",
-				       sz, h, d,
-				       100 * h / native_bw(sz, true, true),
-				       100 * d / native_bw(sz, false, true),
+				printf("  %12zu   %6.2f %6.2f (%3.0f%% %3.0f%%) | %6.2f %6.2f (%3.0f%% %3.0f%%) | "
+				       "%6.2f %6.2f (%3.0f%% %3.0f%%)\n",
+				       sz, rh, rd, 100 * rh / nh, 100 * rd / nd,
+				       h, d, 100 * h / nh, 100 * d / nd,
 				       uh, ud,
 				       100 * uh / native_bw(sz, true, false),
 				       100 * ud / native_bw(sz, false, false));
+			}
+			printf("registered copies: copy mode %s (GET_INFO)\n",
+			       lf_reg_mode == 2 ? "zero-copy" : lf_reg_mode == 1 ? "staged" :
+			       lf_reg_mode == 3 ? "host memcpy" : "unknown");
+			{
+				/* what domain 1's backend logged of it (why, if staged) */
+				char path[400], line[512];
+				FILE *f;
+				int shown = 0;
+
+				snprintf(path, sizeof(path), "%s/backend-1.log", world_dir);
+				f = fopen(path, "r");
+				while (f && fgets(line, sizeof(line), f) && shown < 2)
+					if (strstr(line, "host region")) {
+						printf("  backend: %s", strstr(line, "host region"));
+						shown++;
+					}
+				if (f)
+					fclose(f);
 			}
 		}
 		lf_idle_cpu(7);

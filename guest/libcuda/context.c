@@ -193,6 +193,20 @@ CUresult lcu_ctx_current(struct lcu_ctx **out)
 	return r;
 }
 
+CUresult lcu_ctx_current_destroyed(void)
+{
+	struct lcu_ctx *c = stack_top();
+	CUresult r = CUDA_SUCCESS;
+
+	if (!c)
+		return r;
+	pthread_mutex_lock(&c->lock);
+	if (!c->v)
+		r = CUDA_ERROR_CONTEXT_IS_DESTROYED;
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 CUresult lcu_ctx_use(CUcontext h, struct lcu_ctx **out)
 {
 	CUresult r;
@@ -485,9 +499,10 @@ static CUresult ctx_destroy(CUcontext ctx)
 	c = (struct lcu_ctx *)lcu_obj_get(ctx, LCU_CTX);
 	if (!c || c->primary)
 		return CUDA_ERROR_INVALID_CONTEXT;
+	/* Destroyed already: what NVIDIA's driver 580 says to that. */
 	pthread_mutex_lock(&c->lock);
 	if (!c->v)
-		r = CUDA_ERROR_INVALID_CONTEXT;
+		r = CUDA_ERROR_CONTEXT_IS_DESTROYED;
 	pthread_mutex_unlock(&c->lock);
 	if (r != CUDA_SUCCESS)
 		return r;
@@ -618,9 +633,17 @@ LCU_API CUresult CUDAAPI cuCtxGetCurrent(CUcontext *pctx)
 
 LCU_API CUresult CUDAAPI cuCtxGetDevice(CUdevice *device)
 {
-	struct lcu_ctx *c;
+	struct lcu_ctx *c = NULL;
 	CUresult r = lcu_ctx_current(&c);
 
+	/*
+	 * A destroyed context still current (deeper in the stack when it was
+	 * destroyed) keeps its device, as on NVIDIA's driver 580.
+	 */
+	if (r == CUDA_ERROR_CONTEXT_IS_DESTROYED) {
+		c = stack_top();
+		r = c ? CUDA_SUCCESS : r;
+	}
 	if (r == CUDA_SUCCESS && !device)
 		r = CUDA_ERROR_INVALID_VALUE;
 	else if (r == CUDA_SUCCESS)
@@ -686,7 +709,7 @@ LCU_API CUresult CUDAAPI cuCtxGetLimit(size_t *pvalue, CUlimit limit)
 	if (r == CUDA_SUCCESS && !pvalue)
 		r = CUDA_ERROR_INVALID_VALUE;
 	else if (r == CUDA_SUCCESS && ((unsigned int)limit > CU_LIMIT_PERSISTING_L2_CACHE_SIZE))
-		r = CUDA_ERROR_UNSUPPORTED_LIMIT;
+		r = CUDA_ERROR_INVALID_VALUE;   /* no such limit (NVIDIA's driver 580 agrees) */
 	else if (r == CUDA_SUCCESS)
 		*pvalue = c->limits[limit];
 	return LCU_TRACE("cuCtxGetLimit", r, "(%p, %d) -> %zu", (void *)pvalue, (int)limit,
@@ -700,7 +723,7 @@ LCU_API CUresult CUDAAPI cuCtxSetLimit(CUlimit limit, size_t value)
 	CUresult r = lcu_ctx_current(&c);
 
 	if (r == CUDA_SUCCESS && (unsigned int)limit > CU_LIMIT_PERSISTING_L2_CACHE_SIZE) {
-		r = CUDA_ERROR_UNSUPPORTED_LIMIT;
+		r = CUDA_ERROR_INVALID_VALUE;   /* no such limit, as cuCtxGetLimit */
 	} else if (r == CUDA_SUCCESS) {
 		/*
 		 * dom0's context keeps CUDA's defaults (the protocol carries no

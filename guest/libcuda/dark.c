@@ -130,6 +130,7 @@
 #include <unistd.h>
 
 #include "fatbin.h"
+#include "internal.h"
 
 typedef void (*dark_fn)(void);
 
@@ -558,7 +559,7 @@ static int unknown_seen(const uint8_t *u)
 	return found;
 }
 
-CUresult CUDAAPI cuGetExportTable(const void **ppExportTable, const CUuuid *pExportTableId)
+static CUresult cuGetExportTable_untraced(const void **ppExportTable, const CUuuid *pExportTableId)
 {
 	const uint8_t *u;
 	char name[40];
@@ -587,6 +588,22 @@ CUresult CUDAAPI cuGetExportTable(const void **ppExportTable, const CUuuid *pExp
 		dark_log("cuGetExportTable: no table %s here (CUDA_ERROR_INVALID_VALUE)", name);
 	}
 	return CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult CUDAAPI cuGetExportTable(const void **ppExportTable, const CUuuid *pExportTableId)
+{
+	CUresult r = cuGetExportTable_untraced(ppExportTable, pExportTableId);
+	char name[40] = "(null)";
+	const char *tab = NULL;
+
+	if (__builtin_expect(lcu_trace_on, 0)) {
+		if (pExportTableId)
+			uuid_str((const uint8_t *)pExportTableId->bytes, name);
+		if (r == CUDA_SUCCESS)
+			tab = vgpu_dark_table_name(*ppExportTable);
+	}
+	return LCU_TRACE("cuGetExportTable", r, "(%p, %s) -> %s", (void *)ppExportTable, name,
+			 tab ? tab : "-");
 }
 
 /* For the tests and the trace: the name of the table at p, or NULL. */

@@ -352,7 +352,8 @@ LCU_API CUresult CUDAAPI cuDeviceGetPCIBusId(char *pciBusId, int len, CUdevice d
 		r = CUDA_ERROR_INVALID_VALUE;
 	if (r == CUDA_SUCCESS) {
 		pci_ids(&d, &b, &s);
-		snprintf(pciBusId, (size_t)len, "%08X:%02X:%02X.0", (unsigned int)d,
+		/* As NVIDIA's driver 580 writes it: "0000:00:06.0". */
+		snprintf(pciBusId, (size_t)len, "%04x:%02x:%02x.0", (unsigned int)d,
 			 (unsigned int)b, (unsigned int)s);
 	}
 	return LCU_TRACE("cuDeviceGetPCIBusId", r, "(%p, %d, %d) -> %s", (void *)pciBusId, len,
@@ -395,9 +396,9 @@ LCU_API CUresult CUDAAPI cuDeviceCanAccessPeer(int *canAccessPeer, CUdevice dev,
 		r = lcu_dev_check(peerDev);
 	if (r == CUDA_SUCCESS && !canAccessPeer)
 		r = CUDA_ERROR_INVALID_VALUE;
-	/* One device: no peer of itself. */
-	if (r == CUDA_SUCCESS && dev == peerDev)
-		r = CUDA_ERROR_INVALID_DEVICE;
+	/* One device: no peer of itself (0, CUDA_SUCCESS, as NVIDIA's driver 580 says). */
+	if (r == CUDA_SUCCESS)
+		*canAccessPeer = 0;
 	return LCU_TRACE("cuDeviceCanAccessPeer", r, "(%p, %d, %d)", (void *)canAccessPeer,
 			 dev, peerDev);
 }

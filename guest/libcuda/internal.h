@@ -128,6 +128,13 @@ struct lcu_ctx {
  * error of a context that lost its GPU state. Runs lcu_init_check first.
  */
 CUresult lcu_ctx_current(struct lcu_ctx **out);
+/*
+ * CUDA_ERROR_CONTEXT_IS_DESTROYED when this thread's current context is a
+ * destroyed one (a call then fails so on NVIDIA's driver even where it
+ * needs no context of its own, as cuMemFree); else CUDA_SUCCESS, with or
+ * without a current context.
+ */
+CUresult lcu_ctx_current_destroyed(void);
 /* The same for a context named by a handle (NULL: the current one). */
 CUresult lcu_ctx_use(CUcontext h, struct lcu_ctx **out);
 /* The context's vgpu_t, or NULL with *err set (destroyed, lost). */

@@ -31,6 +31,7 @@
 
 #include "dark.h"
 #include "fatbin.h"
+#include "internal.h"
 #include "runtime.h"
 
 #define LIB_MAGIC    0x4c494252u /* "LIBR" */
@@ -414,7 +415,7 @@ out_free:
 	return r;
 }
 
-CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code,
+static CUresult cuLibraryLoadData_untraced(CUlibrary *library, const void *code,
 				   CUjit_option *jitOptions, void **jitOptionsValues,
 				   unsigned int numJitOptions, CUlibraryOption *libraryOptions,
 				   void **libraryOptionValues, unsigned int numLibraryOptions)
@@ -443,6 +444,20 @@ CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code,
 		image = copy;
 	}
 	return lib_create(library, image, len, copy, jitOptions, jitOptionsValues, numJitOptions);
+}
+
+CUresult CUDAAPI cuLibraryLoadData(CUlibrary *library, const void *code,
+				   CUjit_option *jitOptions, void **jitOptionsValues,
+				   unsigned int numJitOptions, CUlibraryOption *libraryOptions,
+				   void **libraryOptionValues, unsigned int numLibraryOptions)
+{
+	CUresult r = cuLibraryLoadData_untraced(library, code, jitOptions, jitOptionsValues,
+						numJitOptions, libraryOptions,
+						libraryOptionValues, numLibraryOptions);
+
+	return LCU_TRACE("cuLibraryLoadData", r, "(%p, %p, %u jit, %u lib) -> %p",
+			 (void *)library, code, numJitOptions, numLibraryOptions,
+			 r || !library ? NULL : (void *)*library);
 }
 
 CUresult CUDAAPI cuLibraryLoadFromFile(CUlibrary *library, const char *fileName,
@@ -506,7 +521,7 @@ static void kernel_free(struct rt_kernel *k)
 	free(k);
 }
 
-CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
+static CUresult cuLibraryUnload_untraced(CUlibrary library)
 {
 	struct rt_lib *lib, **pp;
 	struct rt_kernel *k;
@@ -547,9 +562,15 @@ CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
 	return CUDA_SUCCESS;
 }
 
+CUresult CUDAAPI cuLibraryUnload(CUlibrary library)
+{
+	return LCU_TRACE("cuLibraryUnload", cuLibraryUnload_untraced(library), "(%p)",
+			 (void *)library);
+}
+
 /* -------------------------------------------------------- lookups */
 
-CUresult CUDAAPI cuLibraryGetKernel(CUkernel *pKernel, CUlibrary library, const char *name)
+static CUresult cuLibraryGetKernel_untraced(CUkernel *pKernel, CUlibrary library, const char *name)
 {
 	struct rt_lib *lib;
 	struct rt_kernel *k;
@@ -601,7 +622,16 @@ CUresult CUDAAPI cuLibraryGetKernel(CUkernel *pKernel, CUlibrary library, const 
 	return r;
 }
 
-CUresult CUDAAPI cuLibraryGetModule(CUmodule *pMod, CUlibrary library)
+CUresult CUDAAPI cuLibraryGetKernel(CUkernel *pKernel, CUlibrary library, const char *name)
+{
+	CUresult r = cuLibraryGetKernel_untraced(pKernel, library, name);
+
+	return LCU_TRACE("cuLibraryGetKernel", r, "(%p, %p, \"%s\") -> %p", (void *)pKernel,
+			 (void *)library, name ? name : "(null)",
+			 r || !pKernel ? NULL : (void *)*pKernel);
+}
+
+static CUresult cuLibraryGetModule_untraced(CUmodule *pMod, CUlibrary library)
 {
 	struct rt_lib *lib;
 	CUcontext ctx;
@@ -621,7 +651,15 @@ CUresult CUDAAPI cuLibraryGetModule(CUmodule *pMod, CUlibrary library)
 	return r;
 }
 
-CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary library,
+CUresult CUDAAPI cuLibraryGetModule(CUmodule *pMod, CUlibrary library)
+{
+	CUresult r = cuLibraryGetModule_untraced(pMod, library);
+
+	return LCU_TRACE("cuLibraryGetModule", r, "(%p, %p) -> %p", (void *)pMod, (void *)library,
+			 r || !pMod ? NULL : (void *)*pMod);
+}
+
+static CUresult cuLibraryGetGlobal_untraced(CUdeviceptr *dptr, size_t *bytes, CUlibrary library,
 				    const char *name)
 {
 	CUmodule mod;
@@ -633,6 +671,16 @@ CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary 
 	if (r != CUDA_SUCCESS)
 		return r;
 	return cuModuleGetGlobal(dptr, bytes, mod, name);
+}
+
+CUresult CUDAAPI cuLibraryGetGlobal(CUdeviceptr *dptr, size_t *bytes, CUlibrary library,
+				    const char *name)
+{
+	CUresult r = cuLibraryGetGlobal_untraced(dptr, bytes, library, name);
+
+	return LCU_TRACE("cuLibraryGetGlobal", r, "(%p, %p, %p, \"%s\") -> %#llx", (void *)dptr,
+			 (void *)bytes, (void *)library, name ? name : "(null)",
+			 r || !dptr ? 0ull : (unsigned long long)*dptr);
 }
 
 /*
@@ -742,7 +790,7 @@ CUresult CUDAAPI cuLibraryEnumerateKernels(CUkernel *kernels, unsigned int numKe
 
 /* --------------------------------------------------------- kernels */
 
-CUresult CUDAAPI cuKernelGetFunction(CUfunction *pFunc, CUkernel kernel)
+static CUresult cuKernelGetFunction_untraced(CUfunction *pFunc, CUkernel kernel)
 {
 	struct rt_kernel *k;
 
@@ -752,6 +800,14 @@ CUresult CUDAAPI cuKernelGetFunction(CUfunction *pFunc, CUkernel kernel)
 	if (!k)
 		return CUDA_ERROR_INVALID_HANDLE;
 	return kernel_fn_current(k, pFunc);
+}
+
+CUresult CUDAAPI cuKernelGetFunction(CUfunction *pFunc, CUkernel kernel)
+{
+	CUresult r = cuKernelGetFunction_untraced(pFunc, kernel);
+
+	return LCU_TRACE("cuKernelGetFunction", r, "(%p, %p) -> %p", (void *)pFunc, (void *)kernel,
+			 r || !pFunc ? NULL : (void *)*pFunc);
 }
 
 CUresult vgpu_rt_resolve_function(CUfunction f, CUfunction *out)

@@ -101,6 +101,10 @@ static CUresult mem_free(CUdeviceptr dptr)
 
 	if (r != CUDA_SUCCESS)
 		return r;
+	/* A destroyed current context fails it first, as on NVIDIA's driver 580. */
+	r = lcu_ctx_current_destroyed();
+	if (r != CUDA_SUCCESS)
+		return r;
 	if (!dptr)
 		return CUDA_SUCCESS;
 	/* Only what cuMemAlloc returned, by its base address. */
@@ -177,6 +181,13 @@ static CUresult host_alloc(void **pp, size_t bytesize, unsigned int flags)
 	rc = vgpu_host_alloc(lcu_dev->v, bytesize, &h.p);
 	if (rc == 0) {
 		h.vgpu = true;
+		/*
+		 * Registered with dom0 once, so its copies name it instead of
+		 * carrying its pages (zero copy where dom0 can). A backend or
+		 * transport without it (-EOPNOTSUPP): copies go as before.
+		 * vgpu_host_free() unregisters it.
+		 */
+		(void)vgpu_host_register(lcu_dev->v, h.p, bytesize, 0);
 	} else if (rc == -ENOSYS || rc == -EOPNOTSUPP) {
 		/* No transport host memory: this process's own pages. */
 		long page = sysconf(_SC_PAGESIZE);
@@ -285,7 +296,17 @@ static CUresult host_register(void *p, size_t bytesize, unsigned int flags)
 	rc = lcu_host_add(&h);
 	if (rc == -EEXIST)
 		return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
-	return rc ? CUDA_ERROR_OUT_OF_MEMORY : CUDA_SUCCESS;
+	if (rc)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	/*
+	 * Registered with dom0 too where the transport can grant these pages
+	 * for good (on loopback: memory of a vgpu_host_alloc block); else
+	 * (-EOPNOTSUPP, -EINVAL) copies go as before.
+	 */
+	(void)vgpu_host_register(lcu_dev->v, p, bytesize,
+				 (flags & CU_MEMHOSTREGISTER_READ_ONLY) ?
+				 VGPU_HOST_READ_ONLY : 0);
+	return CUDA_SUCCESS;
 }
 
 LCU_API CUresult CUDAAPI cuMemHostRegister(void *p, size_t bytesize, unsigned int Flags)
@@ -310,6 +331,8 @@ LCU_API CUresult CUDAAPI cuMemHostUnregister(void *p)
 		r = CUDA_ERROR_INVALID_VALUE;
 	else if (r == CUDA_SUCCESS && lcu_host_del(p, true, NULL))
 		r = CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+	if (r == CUDA_SUCCESS)  /* what cuMemHostRegister registered, if any */
+		(void)vgpu_host_unregister(lcu_dev->v, p);
 	return LCU_TRACE("cuMemHostUnregister", r, "(%p)", p);
 }
 

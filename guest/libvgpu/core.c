@@ -430,6 +430,14 @@ static int copy_op(vgpu_t *v, uint32_t op, uint64_t stream, uint64_t mem,
 					VGPU_CHUNK_SEGS;
 			uint64_t chunk = vgpufront_chunk_len(addr + done, len - done,
 							     segs);
+			/* registered memory: no segments, cut at region ends */
+			uint64_t span = v->t->host_reg_span ?
+					v->t->host_reg_span(v, (const void *)(uintptr_t)
+							    (addr + done), len - done) : 0;
+
+			if (span)
+				chunk = span < VGPUIF_MAX_REQUEST_BYTES ? span :
+					VGPUIF_MAX_REQUEST_BYTES;
 
 			req_init(&r[n], op);
 			r[n].flags = async ? VGPU_REQ_ASYNC : 0;
@@ -944,6 +952,31 @@ int vgpu_host_contains(vgpu_t *v, const void *p, size_t len)
 	if (!v || !p || len == 0)
 		return 0;
 	return v->t->host_contains(v, p, len) == 1;
+}
+
+int vgpu_host_register(vgpu_t *v, void *p, size_t len, uint32_t flags)
+{
+	int st;
+
+	if (!v || !p || len == 0 || (flags & ~VGPU_HOST_READ_ONLY) ||
+	    (uintptr_t)p + len < (uintptr_t)p)
+		return -EINVAL;
+	if (!v->t->host_register)
+		return -EOPNOTSUPP;
+	st = v->t->host_register(v, p, len, flags);
+	if (st && st != -EOPNOTSUPP)
+		vgpu_set_error(v, "%s: registering %zu bytes of host memory: %s",
+			       v->t->name, len, vgpu_strerror(st));
+	return st;
+}
+
+int vgpu_host_unregister(vgpu_t *v, void *p)
+{
+	if (!v || !p)
+		return -EINVAL;
+	if (!v->t->host_unregister)
+		return -EOPNOTSUPP;
+	return v->t->host_unregister(v, p);
 }
 
 /* --------------------------------------------------------------- strings */

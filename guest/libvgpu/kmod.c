@@ -267,5 +267,11 @@ const struct vgpu_transport vgpu_transport_kmod = {
 	.host_alloc = kmod_host_alloc,
 	.host_free = kmod_host_free,
 	.host_contains = kmod_host_contains,
+	/*
+	 * No host_register: the module ends a CALL's grants with its answer
+	 * and has no ioctl that keeps them (registered host memory would
+	 * need one: not done), so vgpu_host_register() is -EOPNOTSUPP here
+	 * and copies go as before.
+	 */
 	.fd = kmod_fd,
 };

@@ -9,6 +9,10 @@
  *   - data travels in guest memory: host memory (vgpu_host_alloc) is
  *     guest memory already (zero copy); other regions are bounced through
  *     pooled guest buffers (their persistent grants stay), or sent inline;
+ *   - host memory registered with vgpu_host_register() (revision 3,
+ *     feature-host-mem) is granted once, in regions of at most one
+ *     request's pages; copies inside one region name it (F_HOST_MEM) and
+ *     carry no segments;
  *   - async requests carry their first error to the next sync.
  * Device string: loopback:DIR?domid=N[&devid=M][&timeout_ms=T]
  * [&ring_order=K][&persistent=0|1][&spin_us=US].
@@ -62,12 +66,23 @@ struct lb_dev {
 static struct lb_dev *lb_devs;
 static pthread_mutex_t lb_devs_lock = PTHREAD_MUTEX_INITIALIZER; /* lb_devs, refs */
 
+/* One registered region (HOST_REGISTER) of a host block. */
+struct lb_hreg {
+	size_t group;                   /* block offset vgpu_host_register got */
+	size_t off, len;                /* block bytes, whole pages            */
+	uint64_t handle;                /* the backend's                       */
+	uint64_t gen;                   /* the connection it belongs to        */
+	bool ro;
+};
+
 /* A vgpu_host_alloc() block: a guest buffer. */
 struct lb_host {
 	struct lb_host *next;
 	struct loopfront_buf *buf;
 	uint8_t *ptr;
 	size_t size;
+	struct lb_hreg *regs;           /* dev->lock                           */
+	unsigned int nregs;
 };
 
 /* One handle: a context on a connection. */
@@ -95,6 +110,14 @@ struct lb_xfer {
 	struct lb_handle *h;            /* async only: a held reference */
 	struct loopfront_buf *bounce;
 	size_t bounce_size;
+	/*
+	 * The bounce buffer registered with dom0 (HOST_REGISTER, revision 3)
+	 * so that a pageable copy bounced through it goes as F_HOST_MEM: one
+	 * copy in the guest, none in dom0 where its executor maps the pages
+	 * (zero copy). 0: not registered; breg_failed: do not try again.
+	 */
+	uint64_t breg, breg_gen;
+	bool breg_failed;
 	struct loopfront_req q;
 	struct loopfront_region lr[VGPU_REQ_MAX_REGIONS];
 	uint8_t inline_buf[VGPUIF_MAX_INLINE_BYTES];
@@ -237,6 +260,52 @@ static int dev_reconnect(struct lb_dev *d, uint64_t gen)
 
 /* ---------------------------------------------------------- transfers */
 
+/* Bounce buffers of pageable copies this big or more are registered. */
+#define LB_BOUNCE_REG_MIN (64u << 10)
+
+/* Unregister x's bounce buffer before its grants go (not in a callback). */
+static void bounce_unreg(struct lb_dev *d, struct lb_xfer *x)
+{
+	struct vgpuif_response rsp;
+	union vgpuif_args a;
+
+	if (x->breg && x->breg_gen == loopfront_generation(d->lf)) {
+		memset(&a, 0, sizeof(a));
+		a.host_unregister.region = x->breg;
+		loopfront_call(d->lf, VGPUIF_OP_HOST_UNREGISTER, 0, &a, NULL, 0, &rsp);
+	}
+	x->breg = 0;
+	x->breg_failed = false;
+}
+
+/* Register x's bounce buffer once (not in a callback); true when it is. */
+static bool bounce_reg(struct lb_dev *d, struct lb_xfer *x)
+{
+	uint64_t gen = loopfront_generation(d->lf);
+	struct loopfront_region g = { x->bounce, 0, x->bounce_size, true };
+	struct vgpuif_response rsp;
+	struct loopfront_req q;
+
+	if (x->breg && x->breg_gen == gen)
+		return true;
+	x->breg = 0;
+	if (x->breg_failed || !loopfront_host_mem(d->lf) || !loopfront_persistent(d->lf) ||
+	    x->bounce_size > (size_t)loopfront_max_indirect(d->lf) * VGPUIF_PAGE_SIZE)
+		return false;
+	memset(&q, 0, sizeof(q));
+	q.op = VGPUIF_OP_HOST_REGISTER;
+	q.args.host_register.length = x->bounce_size;
+	q.regs = &g;
+	q.nregs = 1;
+	if (loopfront_call_req(d->lf, &q, &rsp) || rsp.status) {
+		x->breg_failed = true;  /* copies bounce as before */
+		return false;
+	}
+	x->breg = rsp.result[0];
+	x->breg_gen = gen;
+	return true;
+}
+
 /* Frees the transfers the pool had no room for (not in a callback). */
 static void dev_empty_trash(struct lb_dev *d)
 {
@@ -250,6 +319,7 @@ static void dev_empty_trash(struct lb_dev *d)
 		struct lb_xfer *x = t;
 
 		t = x->next;
+		bounce_unreg(d, x);
 		if (x->bounce)
 			loopfront_buf_free(d->lf, x->bounce);
 		free(x);
@@ -281,6 +351,7 @@ static struct lb_xfer *xfer_get(struct lb_dev *d, size_t need)
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (x && x->bounce_size < need) {
+		bounce_unreg(d, x);
 		old = x->bounce;
 		x->bounce = NULL;
 		x->bounce_size = 0;
@@ -381,6 +452,54 @@ static struct lb_host *host_find_locked(struct lb_dev *d, uint64_t p, uint64_t l
 	return NULL;
 }
 
+/* The registered region of b holding [off, off + len), lock held. */
+static const struct lb_hreg *hreg_find_locked(struct lb_dev *d,
+					      const struct lb_host *b,
+					      size_t off, size_t len)
+{
+	uint64_t gen = loopfront_generation(d->lf);
+
+	for (unsigned int i = 0; i < b->nregs; i++) {
+		const struct lb_hreg *g = &b->regs[i];
+
+		if (g->gen == gen && off >= g->off && off - g->off < g->len &&
+		    len <= g->len - (off - g->off))
+			return g;
+	}
+	return NULL;
+}
+
+/*
+ * A copy whose host side lies in one registered region: name it
+ * (F_HOST_MEM) instead of granting anything. True when q was so made.
+ */
+static bool hreg_copy(struct lb_dev *d, const struct vgpu_req *r,
+		      struct loopfront_req *q)
+{
+	const struct vgpu_region *g = &r->regions[0];
+	const struct lb_hreg *h = NULL;
+	struct lb_host *b;
+	bool writes;
+
+	if ((r->op != VGPUIF_OP_MEMCPY_H2D && r->op != VGPUIF_OP_MEMCPY_D2H) ||
+	    r->nr_regions != 1 || (g->flags & VGPU_REGION_COPY) ||
+	    !loopfront_host_mem(d->lf))
+		return false;
+	writes = r->op == VGPUIF_OP_MEMCPY_D2H;
+	pthread_mutex_lock(&d->lock);
+	b = host_find_locked(d, g->addr, g->len);
+	if (b)
+		h = hreg_find_locked(d, b, (size_t)(g->addr - vgpu_ptr64(b->ptr)),
+				     (size_t)g->len);
+	if (h && !(writes && h->ro)) {
+		q->host_mem = true;
+		q->args.memcpy.host_region = h->handle;
+		q->args.memcpy.host_offset = g->addr - vgpu_ptr64(b->ptr) - h->off;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return q->host_mem;
+}
+
 /*
  * Lays a request's regions out: host memory as it is, the rest in a
  * bounce buffer (copied there now when the backend reads it), or inline.
@@ -426,6 +545,10 @@ static int xfer_build(struct lb_handle *h, const struct vgpu_req *r,
 	x->q.ctx = ctx;
 	x->q.args = r->args;
 	x->need = need;
+	if (!inl && hreg_copy(d, r, &x->q)) {
+		*out = x;       /* a registered region: no data to lay out */
+		return 0;
+	}
 	if (inl) {
 		size_t at = 0;
 
@@ -458,6 +581,19 @@ static int xfer_build(struct lb_handle *h, const struct vgpu_req *r,
 	}
 	x->q.regs = x->lr;
 	x->q.nregs = r->nr_regions;
+	/*
+	 * A pageable copy, bounced: name the registered bounce buffer instead
+	 * of granting its pages, so that dom0 need not stage it again.
+	 */
+	if ((r->op == VGPUIF_OP_MEMCPY_H2D || r->op == VGPUIF_OP_MEMCPY_D2H) &&
+	    r->nr_regions == 1 && x->nbb == 1 && x->bb[0].off == 0 &&
+	    x->bb[0].len >= LB_BOUNCE_REG_MIN && bounce_reg(d, x)) {
+		x->q.regs = NULL;
+		x->q.nregs = 0;
+		x->q.host_mem = true;
+		x->q.args.memcpy.host_region = x->breg;
+		x->q.args.memcpy.host_offset = 0;
+	}
 	*out = x;
 	return 0;
 }
@@ -880,6 +1016,8 @@ static int lb_query(vgpu_t *v, struct vgpu_info *info)
 
 /* ---------------------------------------------------------- host memory */
 
+static void hreg_drop(struct lb_dev *d, struct lb_host *b, size_t group, bool all);
+
 static int lb_host_alloc(vgpu_t *v, size_t size, void **ptr)
 {
 	struct lb_dev *d = H(v)->dev;
@@ -920,10 +1058,169 @@ static int lb_host_free(vgpu_t *v, void *ptr)
 	pthread_mutex_unlock(&d->lock);
 	if (!b)
 		return -EINVAL;
+	hreg_drop(d, b, 0, true);       /* before its grants go */
 	loopfront_buf_free(d->lf, b->buf);
+	free(b->regs);
 	free(b);
 	dev_put(d);
 	return 0;
+}
+
+/* HOST_UNREGISTER of every region of b in [group] (all: all of them). */
+static void hreg_drop(struct lb_dev *d, struct lb_host *b, size_t group, bool all)
+{
+	uint64_t gen = loopfront_generation(d->lf);
+	unsigned int i = 0;
+
+	for (;;) {
+		struct vgpuif_response rsp;
+		union vgpuif_args a;
+		struct lb_hreg g;
+		bool found = false;
+
+		pthread_mutex_lock(&d->lock);
+		for (; i < b->nregs; i++)
+			if (all || b->regs[i].group == group) {
+				g = b->regs[i];
+				b->regs[i] = b->regs[--b->nregs];
+				found = true;
+				break;
+			}
+		pthread_mutex_unlock(&d->lock);
+		if (!found)
+			return;
+		if (g.gen != gen)
+			continue;       /* its connection went: nothing to tell */
+		memset(&a, 0, sizeof(a));
+		a.host_unregister.region = g.handle;
+		/* answered after the copies naming it */
+		loopfront_call(d->lf, VGPUIF_OP_HOST_UNREGISTER, 0, &a, NULL, 0, &rsp);
+	}
+}
+
+/*
+ * Register [p, p + len) of a host block, its whole pages, in regions of at
+ * most one request's pages. -EOPNOTSUPP when the backend lacks
+ * feature-host-mem or grants are not persistent; -EINVAL outside a host
+ * block; -EEXIST over a registered range.
+ */
+static int lb_host_register(vgpu_t *v, void *p, size_t len, uint32_t flags)
+{
+	struct lb_dev *d = H(v)->dev;
+	uint32_t segs = loopfront_max_indirect(d->lf);
+	size_t start, end, chunk, off;
+	uint64_t gen = loopfront_generation(d->lf);
+	bool ro = flags & VGPU_HOST_READ_ONLY;
+	struct lb_host *b;
+	int ret = 0;
+
+	if (!loopfront_host_mem(d->lf) || !loopfront_persistent(d->lf))
+		return -EOPNOTSUPP;
+	if (segs < VGPUIF_MAX_DIRECT_SEGMENTS)
+		segs = VGPUIF_MAX_DIRECT_SEGMENTS;
+	if (segs > VGPUIF_MAX_INDIRECT_SEGMENTS)
+		segs = VGPUIF_MAX_INDIRECT_SEGMENTS;
+	chunk = (size_t)segs * VGPUIF_PAGE_SIZE;
+	pthread_mutex_lock(&d->lock);
+	b = host_find_locked(d, vgpu_ptr64(p), len);
+	if (b) {
+		start = (size_t)((uint8_t *)p - b->ptr) & ~(size_t)(VGPUIF_PAGE_SIZE - 1);
+		end = ((size_t)((uint8_t *)p - b->ptr) + len + VGPUIF_PAGE_SIZE - 1) &
+		      ~(size_t)(VGPUIF_PAGE_SIZE - 1);
+		for (unsigned int i = 0; i < b->nregs && !ret; i++)
+			if (b->regs[i].gen == gen && b->regs[i].off < end &&
+			    start < b->regs[i].off + b->regs[i].len)
+				ret = -EEXIST;
+		if (!ret) {
+			size_t n = b->nregs + (end - start + chunk - 1) / chunk;
+			struct lb_hreg *nr = realloc(b->regs, n * sizeof(*nr));
+
+			if (nr)
+				b->regs = nr;
+			else
+				ret = -ENOMEM;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!b)
+		return -EINVAL;
+	if (ret)
+		return ret;
+	/* the block's pages end at its page-rounded size (it owns them) */
+	for (off = start; off < end && !ret; off += chunk) {
+		size_t n = end - off < chunk ? end - off : chunk;
+		struct loopfront_region g = { b->buf, off, n, !ro };
+		struct loopfront_req q;
+		struct vgpuif_response rsp;
+
+		if (off + n > loopfront_buf_size(b->buf)) {
+			ret = -EINVAL;
+			break;
+		}
+		memset(&q, 0, sizeof(q));
+		q.op = VGPUIF_OP_HOST_REGISTER;
+		q.args.host_register.length = n;
+		q.args.host_register.flags = ro ? VGPUIF_HOST_READ_ONLY : 0;
+		q.regs = &g;
+		q.nregs = 1;
+		ret = loopfront_call_req(d->lf, &q, &rsp);
+		if (!ret)
+			ret = vgpufront_rsp_status(rsp.status);
+		if (ret)
+			break;
+		pthread_mutex_lock(&d->lock);
+		b->regs[b->nregs++] = (struct lb_hreg){ start, off, n, rsp.result[0],
+							gen, ro };
+		pthread_mutex_unlock(&d->lock);
+	}
+	if (ret)
+		hreg_drop(d, b, start, false);
+	return ret;
+}
+
+static int lb_host_unregister(vgpu_t *v, void *p)
+{
+	struct lb_dev *d = H(v)->dev;
+	struct lb_host *b;
+	size_t group = 0;
+	bool found = false;
+
+	pthread_mutex_lock(&d->lock);
+	b = host_find_locked(d, vgpu_ptr64(p), 1);
+	if (b) {
+		group = (size_t)((uint8_t *)p - b->ptr) & ~(size_t)(VGPUIF_PAGE_SIZE - 1);
+		for (unsigned int i = 0; i < b->nregs; i++)
+			if (b->regs[i].group == group)
+				found = true;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (!found)
+		return -EINVAL;
+	hreg_drop(d, b, group, false);
+	return 0;
+}
+
+/* Bytes from p on (at most len) inside one registered region; 0: none. */
+static uint64_t lb_host_reg_span(vgpu_t *v, const void *p, uint64_t len)
+{
+	struct lb_dev *d = H(v)->dev;
+	const struct lb_hreg *h = NULL;
+	struct lb_host *b;
+	uint64_t span = 0;
+
+	if (!loopfront_host_mem(d->lf))
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	b = host_find_locked(d, vgpu_ptr64(p), 1);
+	if (b)
+		h = hreg_find_locked(d, b, (size_t)((const uint8_t *)p - b->ptr), 1);
+	if (h) {
+		span = h->off + h->len - (uint64_t)((const uint8_t *)p - b->ptr);
+		if (span > len)
+			span = len;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return span;
 }
 
 static int lb_host_contains(vgpu_t *v, const void *p, size_t len)
@@ -948,5 +1245,8 @@ const struct vgpu_transport vgpu_transport_loopback = {
 	.host_alloc = lb_host_alloc,
 	.host_free = lb_host_free,
 	.host_contains = lb_host_contains,
+	.host_register = lb_host_register,
+	.host_unregister = lb_host_unregister,
+	.host_reg_span = lb_host_reg_span,
 	.fd = lb_fd,
 };

@@ -85,6 +85,15 @@ struct vgpu_transport {
 	int (*host_free)(vgpu_t *v, void *ptr);
 	/* 1 when [p, p + len) lies inside one host_alloc block. */
 	int (*host_contains)(vgpu_t *v, const void *p, size_t len);
+	/*
+	 * Registered host memory (revision 3; NULL: -EOPNOTSUPP): register
+	 * [p, p + len) once, unregister what started at p, and how many bytes
+	 * from p on (at most len) one registered region holds (0: none), so
+	 * that copies are cut at region ends.
+	 */
+	int (*host_register)(vgpu_t *v, void *p, size_t len, uint32_t flags);
+	int (*host_unregister)(vgpu_t *v, void *p);
+	uint64_t (*host_reg_span)(vgpu_t *v, const void *p, uint64_t len);
 	int (*fd)(const vgpu_t *v);
 };
 

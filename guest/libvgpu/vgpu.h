@@ -261,6 +261,24 @@ int vgpu_host_alloc(vgpu_t *v, size_t size, void **ptr);
 int vgpu_host_free(vgpu_t *v, void *ptr);
 /* 1 when [p, p + len) lies inside one vgpu_host_alloc() block, else 0. */
 int vgpu_host_contains(vgpu_t *v, const void *p, size_t len);
+/*
+ * Register pinned host memory with dom0 once (protocol revision 3, the
+ * backend's feature-host-mem): its pages are granted and mapped for as
+ * long as it stays registered, and copies from and to it name the
+ * registration instead of carrying its pages each time; where dom0's
+ * executor can, they DMA straight from these pages (vgpu_info.copy_mode
+ * says zero-copy). [p, p + len) is taken in whole pages. Returns 0, or
+ * -EOPNOTSUPP (a backend without the feature, the kmod transport: the
+ * module has no ioctl for it; copies then go as before), -EINVAL (memory
+ * the transport cannot grant for good: on the loopback transport only
+ * vgpu_host_alloc() memory), -EEXIST (overlaps a registration), or the
+ * backend's status. vgpu_host_free() unregisters what lies in its block.
+ * VGPU_HOST_READ_ONLY: dom0 only reads it (copies to the device only).
+ */
+#define VGPU_HOST_READ_ONLY 0x1u
+int vgpu_host_register(vgpu_t *v, void *p, size_t len, uint32_t flags);
+/* Unregister what vgpu_host_register(p, ...) registered; -EINVAL if none. */
+int vgpu_host_unregister(vgpu_t *v, void *p);
 
 /* A message for a return value of this library (never NULL). */
 const char *vgpu_strerror(int err);

@@ -116,6 +116,7 @@ struct loopfront {
 	uint32_t max_indirect;
 	uint32_t ops;
 	uint32_t inline_bytes;
+	bool host_mem;          /* feature-host-mem (revision 3)       */
 	bool persistent;
 	unsigned int npersistent;
 	uint64_t gen;
@@ -652,6 +653,16 @@ static int check_req(struct loopfront *lf, const struct loopfront_req *q,
 		     uint64_t *nseg)
 {
 	*nseg = 0;
+	if (q->host_mem) {
+		/* a registered region names the host side: no data here */
+		if (q->nregs || q->inline_len || !lf->host_mem ||
+		    (q->op != VGPUIF_OP_MEMCPY_H2D && q->op != VGPUIF_OP_MEMCPY_D2H)) {
+			lf_err(lf, "%s: a registered-memory copy the backend "
+			       "cannot take", vgpuif_op_name(q->op));
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (q->inline_len) {
 		if (q->nregs || !q->inline_data ||
 		    q->inline_len > lf->inline_bytes) {
@@ -778,6 +789,8 @@ static int submit_locked(struct loopfront *lf, const struct loopfront_req *q,
 		memcpy(req.u.inline_data, q->inline_data, q->inline_len);
 		nseg = q->inline_len;
 	}
+	if (q->host_mem)
+		req.flags = VGPUIF_F_HOST_MEM;
 	sh->in_use = true;
 	sh->done = false;
 	sh->owner = (uint8_t)owner;
@@ -1316,6 +1329,8 @@ static int lf_connect(struct loopfront *lf)
 	lf->ops = v > 256 ? 256 : (uint32_t)v;
 	lf->inline_bytes = be_feature(lf, VGPUIF_XS_FEATURE_INLINE, 0) == 1 ?
 			   VGPUIF_MAX_INLINE_BYTES : 0;
+	lf->host_mem = lf->ops >= VGPUIF_OP_COUNT &&
+		       be_feature(lf, VGPUIF_XS_FEATURE_HOST_MEM, 0) == 1;
 
 	r = setup_ring(lf);
 	if (r) {
@@ -1558,6 +1573,11 @@ uint32_t loopfront_ops(const struct loopfront *lf)
 uint32_t loopfront_inline_bytes(const struct loopfront *lf)
 {
 	return lf->inline_bytes;
+}
+
+bool loopfront_host_mem(const struct loopfront *lf)
+{
+	return lf->host_mem;
 }
 
 uint32_t loopfront_domid(const struct loopfront *lf)

@@ -110,6 +110,8 @@ bool loopfront_persistent(const struct loopfront *lf);
  * request may carry (VGPUIF_MAX_INLINE_BYTES with feature-inline, else 0). */
 uint32_t loopfront_ops(const struct loopfront *lf);
 uint32_t loopfront_inline_bytes(const struct loopfront *lf);
+/* The backend serves registered host memory (feature-host-mem, rev. 3). */
+bool loopfront_host_mem(const struct loopfront *lf);
 uint32_t loopfront_domid(const struct loopfront *lf);
 uint32_t loopfront_devid(const struct loopfront *lf);
 /* Connections made so far: 1 after open, +1 per reconnect. */
@@ -173,6 +175,12 @@ struct loopfront_req {
 	unsigned int nregs;
 	const void *inline_data;
 	unsigned int inline_len;
+	/*
+	 * VGPUIF_F_HOST_MEM (MEMCPY_H2D/D2H, with loopfront_host_mem()): the
+	 * host side is a registered region named in args.memcpy.host_region
+	 * and host_offset; no regs, no inline data.
+	 */
+	bool host_mem;
 };
 
 /* --------------------------------------------------------------- calls */

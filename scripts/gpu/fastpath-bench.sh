@@ -8,6 +8,12 @@
 # run natively and through the guest libcuda.so.1 (BUILD/libcuda), lines
 # interleaved native/guest.
 #
+# Since revision 3, section 1's loopback bandwidth table has a "registered"
+# column (vgpu_host_register: zero copy where the cuda executor's worker maps
+# the guest's pages itself) beside pinned-not-registered and pageable, and
+# cu-bench's pinned rows are cuMemAllocHost memory, which the guest libcuda
+# registers; the backend's "host region" log lines say which copy mode.
+#
 # Usage: scripts/gpu/fastpath-bench.sh [BUILD_DIR] [--quick]   (default: build)
 # Prints the GPU, the date and the tables; 4-5 minutes (--quick: about 1).
 set -uo pipefail
@@ -50,7 +56,10 @@ else
   LD_LIBRARY_PATH="$build/libcuda" VGPU_DEVICE="loopback:$world/w?domid=1" \
     "$build/bench/cu-bench" guest "${cb[@]}" > "$world/guest.txt" 2>&1 || status=1
   paste -d'\n' "$world/native.txt" "$world/guest.txt"
-  grep -h 'executor\|copy' "$world/backend.log" | head -n 3
+  grep -h 'executor\|copy' "$world/backend.log" | grep -v 'host region' | head -n 3
+  # what cuMemAllocHost's registered memory got (zero-copy or staged, and why)
+  echo "backend: $(grep -c 'host region' "$world/backend.log") host regions registered; first and last:"
+  grep -h 'host region' "$world/backend.log" | sed -n '1p;$p'
 fi
 echo "== end (status $status)"
 exit $status

@@ -254,6 +254,22 @@ static void *ft_map(struct vgpuback_transport *t, uint32_t domid,
 	return area;
 }
 
+/* The fake guest memory file: gref == frame, so page i is at refs[i]. */
+static int ft_pages_file(struct vgpuback_transport *t, void *addr,
+			 uint32_t count, uint64_t *file_off)
+{
+	struct fmap *m;
+
+	for (m = fmaps; m; m = m->next)
+		if (m->addr == addr && m->count == count)
+			break;
+	if (!m)
+		return -EINVAL;
+	for (uint32_t i = 0; i < count; i++)
+		file_off[i] = (uint64_t)m->refs[i] * PG;
+	return F(t)->memfd;
+}
+
 static int ft_unmap(struct vgpuback_transport *t, void *addr, uint32_t count)
 {
 	struct fake_transport *f = F(t);
@@ -348,6 +364,7 @@ static const struct vgpuback_transport_ops fake_ops = {
 	.domain_alive = ft_domain_alive,
 	.map_grants = ft_map,
 	.unmap_grants = ft_unmap,
+	.grant_pages_file = ft_pages_file,
 	.evtchn_bind = ft_bind,
 	.evtchn_unbind = ft_unbind,
 	.evtchn_notify = ft_notify,
@@ -425,6 +442,14 @@ int fake_live_maps(struct fake_transport *f)
 /* ------------------------------------------------------- fake executor */
 
 struct vgpu_exec { int open; };
+static bool fx_no_zc;
+#define FX_HOSTREG_MAGIC 0x66687267u
+struct vgpu_exec_hostreg {
+	uint32_t magic;
+	uint8_t *mine;
+	size_t len;
+};
+
 static struct fake_exec_stats fx_st;
 struct vgpu_exec_mem {
 	uint64_t size;
@@ -499,6 +524,7 @@ void fake_exec_reset(void)
 	fx_nheld = 0;
 	fx_no_r2 = false;
 	fx_ctx_overhead = 0;
+	fx_no_zc = false;
 }
 
 int vgpu_exec_device_info(struct vgpu_exec *ex, struct vgpuif_device_info *out)
@@ -686,6 +712,21 @@ static int run(struct vgpu_exec_op *op)
 		m = op->u.copy.mem;
 		if (op->u.copy.offset + op->u.copy.length > m->size)
 			return VGPUIF_RSP_ERANGE;
+		if (op->u.copy.host) {
+			/* as a GPU worker would: through its own mapping */
+			struct vgpu_exec_hostreg *h = op->u.copy.host;
+			uint8_t *hp = h->mine + op->u.copy.host_offset;
+
+			if (h->magic != FX_HOSTREG_MAGIC ||
+			    op->u.copy.host_offset + op->u.copy.length > h->len)
+				return VGPUIF_RSP_EINVAL;
+			fx_st.zero_copies++;
+			if (op->opcode == VGPUIF_OP_MEMCPY_H2D)
+				memcpy(m->data + op->u.copy.offset, hp, op->u.copy.length);
+			else
+				memcpy(hp, m->data + op->u.copy.offset, op->u.copy.length);
+			return 0;
+		}
 		stream_io(op, m->data + op->u.copy.offset, 0, op->u.copy.length,
 			  op->opcode == VGPUIF_OP_MEMCPY_H2D);
 		return 0;
@@ -837,15 +878,69 @@ int vgpu_exec_submit(struct vgpu_exec *ex, struct vgpu_exec_op *op)
 	return 0;
 }
 
-int vgpu_exec_host_register(struct vgpu_exec *ex, void *addr, size_t len)
+/*
+ * Zero copy as the cuda executor's worker does it: map the pages itself
+ * from the file the transport named, at the offsets it gave; the test can
+ * then check that copies went through this mapping (zero_copies) and that
+ * it is the guest's memory. fake_exec_no_zero_copy: refuse (staged).
+ */
+void fake_exec_no_zero_copy(bool no)
 {
-	(void)ex; (void)addr; (void)len;
+	fx_no_zc = no;
+}
+
+int vgpu_exec_host_register(struct vgpu_exec *ex,
+			    const struct vgpu_exec_hostmem *hm,
+			    struct vgpu_exec_hostreg **out, uint32_t *mode,
+			    const char **why)
+{
+	struct vgpu_exec_hostreg *h;
+	size_t n = hm->len / PG;
+
+	(void)ex;
+	*why = "fake: zero copy refused";
+	if (fx_no_zc || hm->fd < 0)
+		return -EOPNOTSUPP;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->mine = mmap(NULL, hm->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h->mine == MAP_FAILED) {
+		free(h);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (mmap(h->mine + i * PG, PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, hm->fd, (off_t)hm->file_off[i]) ==
+		    MAP_FAILED) {
+			munmap(h->mine, hm->len);
+			free(h);
+			return -EFAULT;
+		}
+	/* the same bytes as the backend's mapping, or the offsets lie */
+	if (memcmp(h->mine, hm->addr, hm->len)) {
+		munmap(h->mine, hm->len);
+		free(h);
+		*why = "fake: the file offsets name other pages";
+		return -EFAULT;
+	}
+	h->magic = FX_HOSTREG_MAGIC;
+	h->len = hm->len;
+	fx_st.hostregs_live++;
+	*out = h;
+	*mode = VGPUIF_COPY_ZERO_COPY;
 	return 0;
 }
 
-void vgpu_exec_host_unregister(struct vgpu_exec *ex, void *addr)
+void vgpu_exec_host_unregister(struct vgpu_exec *ex, struct vgpu_exec_hostreg *h)
 {
-	(void)ex; (void)addr;
+	(void)ex;
+	if (h->magic != FX_HOSTREG_MAGIC)
+		return;
+	h->magic = 0;
+	munmap(h->mine, h->len);
+	free(h);
+	fx_st.hostregs_live--;
 }
 
 int vgpu_exec_mem_info(struct vgpu_exec *ex, uint64_t *free_b, uint64_t *total_b)

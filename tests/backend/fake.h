@@ -55,6 +55,7 @@ void fake_rm(struct fake_transport *f, const char *path);
 struct fake_exec_stats {
 	int ctx_live, mem_live, submitted, completed;
 	int streams_live, events_live, globals_live; /* revision 2 */
+	int hostregs_live, zero_copies;              /* revision 3 */
 	/* the last op submitted: its opcode, stream, and data stream */
 	int last_op;
 	const void *last_stream;
@@ -66,6 +67,8 @@ struct fake_exec_stats {
 /* Make the fake executor answer ENOSYS for revision-2 ops (an executor
  * that lacks them). */
 void fake_exec_no_r2(bool no);
+/* Make the fake executor refuse zero copy (registered copies staged). */
+void fake_exec_no_zero_copy(bool no);
 /* What the fake executor reports as its context's own device memory. */
 void fake_exec_ctx_overhead(uint64_t bytes);
 /* Hold back completions until fake_exec_release(). */

@@ -29,7 +29,16 @@ static struct vgpuback_policy POL1 = {
 	.max_indirect_segments = VGPUIF_MAX_INDIRECT_SEGMENTS,
 	.mem_quota = 1 << 20,
 	.revision1 = true,
+	.no_host_mem = true,
 };
+/* A backend told to speak revision 2 (no registered host memory). */
+static struct vgpuback_policy POL2 = {
+	.max_indirect_segments = VGPUIF_MAX_INDIRECT_SEGMENTS,
+	.mem_quota = 1 << 20,
+	.no_host_mem = true,
+};
+/* Revision 3: registered host regions of domain 5 (see setup_r3). */
+static uint64_t hr_a, hr_ro, hr_gone, hr_dying, hr_dom6;
 
 static uint64_t mk(struct vgpuback_handles *h, struct vgpuback_ctx *c,
 		   enum vgpuback_obj_type t, uint64_t size)
@@ -123,6 +132,38 @@ static void setup_r2(uint64_t mod_dead)
 		cf_mod = mk(&H, CF, VGPUBACK_OBJ_MOD, 0);
 }
 
+/* A live region of n pages from gref first on (segments as a guest sends). */
+static uint64_t mk_region(struct vgpuback_handles *h, uint32_t first, uint32_t n,
+			  bool ro)
+{
+	struct vgpuif_segment sg[8];
+	struct vgpuback_hostreg *r;
+	uint64_t hd;
+
+	for (uint32_t i = 0; i < n; i++)
+		sg[i] = (struct vgpuif_segment){ first + i, 0, 4096 };
+	ck_assert_int_eq(vgpuback_hostreg_reserve(h, sg, n, &r, &hd), 0);
+	r->live = true;
+	r->read_only = ro;
+	return hd;
+}
+
+/*
+ * hr_a: 4 writable pages (grefs 500-503); hr_ro: 2 read-only (510-511);
+ * hr_gone: unregistered (520, free again); hr_dying: HOST_UNREGISTER
+ * taken, copies still in flight (530); hr_dom6: domain 6's.
+ */
+static void setup_r3(void)
+{
+	hr_a = mk_region(&H, 500, 4, false);
+	hr_ro = mk_region(&H, 510, 2, true);
+	hr_gone = mk_region(&H, 520, 1, false);
+	vgpuback_hostreg_release(&H, &H.hregs[hr_gone & 0xff]);
+	hr_dying = mk_region(&H, 530, 1, false);
+	H.hregs[hr_dying & 0xff].dying = true;
+	hr_dom6 = mk_region(&H6, 500, 1, false);
+}
+
 static void setup(void)
 {
 	struct vgpuback_ctx *dead;
@@ -159,6 +200,7 @@ static void setup(void)
 	fd->parent_gen = o->gen;
 	vgpuback_obj_release(&H, A, o);
 	setup_r2(mod_dead);
+	setup_r3();
 }
 
 static void teardown(void)
@@ -645,7 +687,7 @@ static const struct row2 rows2[] = {
 	{ "rev1: h2d stream field set", H2D, 0, 1, C_A, T_MEM_A, T_STR_A, .a2 = 8, .seg = 8, .rev1 = true, .expect = VGPUIF_RSP_EINVAL },
 	{ "rev1: launch stream field set", VGPUIF_OP_LAUNCH, 0, 0, C_A, T_FUNC_A, T_STR_A, .rev1 = true, .expect = VGPUIF_RSP_EINVAL },
 	{ "rev1: h2d default stream ok", H2D, 0, 1, C_A, T_MEM_A, .a2 = 8, .seg = 8, .rev1 = true, .expect = 0 },
-	{ "op 32", 32, 0, 0, C_A, .expect = VGPUIF_RSP_ENOSYS },
+	{ "op 33", 33, 0, 0, C_A, .expect = VGPUIF_RSP_ENOSYS },
 
 	/* the stream field of ordered ops */
 	{ "h2d on a stream", H2D, 0, 1, C_A, T_MEM_A, T_STR_A, .a2 = 8, .seg = 8, .expect = 0 },
@@ -808,6 +850,328 @@ static const struct row2 rows2[] = {
 	{ "mem_free of a dead global", VGPUIF_OP_MEM_FREE, 0, 0, C_A, T_GLOB_DEAD, .expect = VGPUIF_RSP_EBADF },
 };
 
+/*
+ * Revision 3: registered host memory. Segments are built as whole pages,
+ * grefs 700 + i (direct, or indirect when F_INDIRECT), then fixed up.
+ */
+enum { R_NONE = 0, R_A, R_RO, R_GONE, R_DYING, R_DOM6, R_GARBAGE };
+enum { P3 = 0, P2, P1 };
+
+struct row3 {
+	const char *name;
+	uint8_t op, flags;
+	uint16_t nr;             /* segments                                */
+	int ctx;                 /* C_*                                     */
+	int region;              /* R_*: the region named                   */
+	uint64_t len;            /* register: length; copies: bytes         */
+	uint64_t off;            /* copies: offset in the region            */
+	uint32_t rflags;         /* register: VGPUIF_HOST_*                 */
+	int pol;                 /* P3 (default), P2, P1                    */
+	int expect;
+	void (*fix)(struct vgpuif_request *r, struct vgpuif_segment *s);
+};
+
+static uint64_t rtok(int r)
+{
+	switch (r) {
+	case R_A:       return hr_a;
+	case R_RO:      return hr_ro;
+	case R_GONE:    return hr_gone;
+	case R_DYING:   return hr_dying;
+	case R_DOM6:    return hr_dom6;
+	case R_GARBAGE: return 0x123456789aull;
+	default:        return 0;
+	}
+}
+
+static void fix3_seg_offset(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)r;
+	s[1].offset = 8;
+	s[1].length = 4088;
+}
+static void fix3_seg_short(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)r;
+	s[2].length = 100;
+}
+static void fix3_seg_twice(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)r;
+	s[3].gref = s[0].gref;
+}
+static void fix3_seg_live(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)r;
+	s[1].gref = 501;        /* hr_a's */
+}
+static void fix3_seg_ro(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)r;
+	s[0].gref = 511;        /* hr_ro's */
+}
+static void fix3_seg_dying(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)r;
+	s[0].gref = 530;        /* hr_dying's: still mapped */
+}
+static void fix3_seg_gone(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)r;
+	s[0].gref = 520;        /* hr_gone's: unregistered, free again */
+}
+static void fix3_seg_indirect_twice(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)r;
+	s[599].gref = s[3].gref;
+}
+static void fix3_pad(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)s;
+	r->args.host_register._pad0 = 1;
+}
+static void fix3_tail(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)s;
+	r->args.raw[47] = 1;
+}
+static void fix3_u_set(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)s;
+	r->u.seg[0].gref = 9;
+}
+static void fix3_host_region_only(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)s;
+	r->args.memcpy.host_region = hr_a;
+}
+static void fix3_host_offset_only(struct vgpuif_request *r, struct vgpuif_segment *s)
+{
+	(void)s;
+	r->args.memcpy.host_offset = 4096;
+}
+
+#define HR VGPUIF_OP_HOST_REGISTER
+#define HU VGPUIF_OP_HOST_UNREGISTER
+#define D2H VGPUIF_OP_MEMCPY_D2H
+#define HM VGPUIF_F_HOST_MEM
+#define IND VGPUIF_F_INDIRECT
+static const struct row3 rows3[] = {
+	/* HOST_REGISTER */
+	{ "register 4 pages", HR, 0, 4, C_NONE, .len = 16384, .expect = 0 },
+	{ "register 1 page read-only", HR, 0, 1, C_NONE, .len = 4096, .rflags = VGPUIF_HOST_READ_ONLY, .expect = 0 },
+	{ "register 600 pages (indirect)", HR, IND, 600, C_NONE, .len = 600 * 4096, .expect = 0 },
+	{ "register 8192 pages (indirect, 32 MiB)", HR, IND, 8192, C_NONE, .len = 8192ull * 4096, .expect = 0 },
+	{ "register a page of an unregistered region", HR, 0, 1, C_NONE, .len = 4096, .expect = 0, .fix = fix3_seg_gone },
+	{ "register with a context", HR, 0, 4, C_A, .len = 16384, .expect = VGPUIF_RSP_EINVAL },
+	{ "register no pages", HR, 0, 0, C_NONE, .len = 0, .expect = VGPUIF_RSP_EINVAL },
+	{ "register length short of the pages", HR, 0, 4, C_NONE, .len = 12288, .expect = VGPUIF_RSP_EINVAL },
+	{ "register length past the pages", HR, 0, 4, C_NONE, .len = 20480, .expect = VGPUIF_RSP_EINVAL },
+	{ "register length not whole pages", HR, 0, 4, C_NONE, .len = 16000, .expect = VGPUIF_RSP_EINVAL },
+	{ "register unaligned segment (offset 8)", HR, 0, 4, C_NONE, .len = 16384, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_seg_offset },
+	{ "register partial page (100 bytes)", HR, 0, 4, C_NONE, .len = 16384, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_seg_short },
+	{ "register overlapping: a page twice", HR, 0, 4, C_NONE, .len = 16384, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_seg_twice },
+	{ "register overlapping: twice, indirect", HR, IND, 600, C_NONE, .len = 600 * 4096, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_seg_indirect_twice },
+	{ "register overlapping a live region", HR, 0, 4, C_NONE, .len = 16384, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_seg_live },
+	{ "register overlapping a read-only region", HR, 0, 1, C_NONE, .len = 4096, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_seg_ro },
+	{ "register overlapping a dying region", HR, 0, 1, C_NONE, .len = 4096, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_seg_dying },
+	{ "register unknown flag 0x2", HR, 0, 1, C_NONE, .len = 4096, .rflags = 2, .expect = VGPUIF_RSP_EINVAL },
+	{ "register padding set", HR, 0, 1, C_NONE, .len = 4096, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_pad },
+	{ "register args tail set", HR, 0, 1, C_NONE, .len = 4096, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_tail },
+	{ "register inline", HR, VGPUIF_F_INLINE, 8, C_NONE, .len = 4096, .expect = VGPUIF_RSP_EINVAL },
+	{ "register with F_HOST_MEM", HR, HM, 0, C_NONE, .len = 4096, .expect = VGPUIF_RSP_EINVAL },
+	{ "register 8193 pages", HR, IND, 8193, C_NONE, .len = 8193ull * 4096, .expect = VGPUIF_RSP_E2BIG },
+	{ "rev2: register", HR, 0, 1, C_NONE, .len = 4096, .pol = P2, .expect = VGPUIF_RSP_ENOSYS },
+	{ "rev1: register", HR, 0, 1, C_NONE, .len = 4096, .pol = P1, .expect = VGPUIF_RSP_ENOSYS },
+
+	/* HOST_UNREGISTER */
+	{ "unregister", HU, 0, 0, C_NONE, R_A, .expect = 0 },
+	{ "unregister read-only", HU, 0, 0, C_NONE, R_RO, .expect = 0 },
+	{ "unregister unknown handle", HU, 0, 0, C_NONE, R_GARBAGE, .expect = VGPUIF_RSP_EBADF },
+	{ "unregister handle 0", HU, 0, 0, C_NONE, R_NONE, .expect = VGPUIF_RSP_EBADF },
+	{ "unregister after unregister (stale)", HU, 0, 0, C_NONE, R_GONE, .expect = VGPUIF_RSP_EBADF },
+	{ "unregister twice (dying)", HU, 0, 0, C_NONE, R_DYING, .expect = VGPUIF_RSP_EBADF },
+	{ "unregister domain 6's region", HU, 0, 0, C_NONE, R_DOM6, .expect = VGPUIF_RSP_EBADF },
+	{ "unregister with a context", HU, 0, 0, C_A, R_A, .expect = VGPUIF_RSP_EINVAL },
+	{ "unregister with segments", HU, 0, 1, C_NONE, R_A, .expect = VGPUIF_RSP_EINVAL },
+	{ "unregister args tail set", HU, 0, 0, C_NONE, R_A, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_tail },
+	{ "rev2: unregister", HU, 0, 0, C_NONE, R_A, .pol = P2, .expect = VGPUIF_RSP_ENOSYS },
+
+	/* copies naming a region (VGPUIF_F_HOST_MEM) */
+	{ "h2d from a region", H2D, HM, 0, C_A, R_A, .len = 4096, .expect = 0 },
+	{ "h2d from a region at 100", H2D, HM, 0, C_A, R_A, .len = 4000, .off = 100, .expect = 0 },
+	{ "h2d its last byte", H2D, HM, 0, C_A, R_A, .len = 1, .off = 16383, .expect = 0 },
+	{ "d2h into a region", D2H, HM, 0, C_A, R_A, .len = 4096, .off = 12288, .expect = 0 },
+	{ "h2d from a read-only region", H2D, HM, 0, C_A, R_RO, .len = 4096, .expect = 0 },
+	{ "h2d from a region, other context", H2D, HM, 0, C_B, R_A, .len = 4096, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d past the region's end", H2D, HM, 0, C_A, R_A, .len = 1000, .off = 16000, .expect = VGPUIF_RSP_ERANGE },
+	{ "h2d region offset past its end", H2D, HM, 0, C_A, R_A, .len = 1, .off = 16384, .expect = VGPUIF_RSP_ERANGE },
+	{ "h2d region offset wraps", H2D, HM, 0, C_A, R_A, .len = 2, .off = UINT64_MAX, .expect = VGPUIF_RSP_ERANGE },
+	{ "d2h into a read-only region", D2H, HM, 0, C_A, R_RO, .len = 4096, .expect = VGPUIF_RSP_EPERM },
+	{ "h2d after unregister (stale)", H2D, HM, 0, C_A, R_GONE, .len = 4096, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d after unregister (dying)", H2D, HM, 0, C_A, R_DYING, .len = 4096, .expect = VGPUIF_RSP_EBADF },
+	{ "d2h into an unknown region", D2H, HM, 0, C_A, R_GARBAGE, .len = 4096, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d from region 0", H2D, HM, 0, C_A, R_NONE, .len = 4096, .expect = VGPUIF_RSP_EBADF },
+	{ "h2d from domain 6's region", H2D, HM, 0, C_A, R_DOM6, .len = 4096, .expect = VGPUIF_RSP_EBADF },
+	{ "host mem with a segment too", H2D, HM, 1, C_A, R_A, .len = 4096, .expect = VGPUIF_RSP_EINVAL },
+	{ "host mem with indirect", H2D, HM | IND, 1, C_A, R_A, .len = 4096, .expect = VGPUIF_RSP_EINVAL },
+	{ "host mem with inline", H2D, HM | VGPUIF_F_INLINE, 8, C_A, R_A, .len = 8, .expect = VGPUIF_RSP_EINVAL },
+	{ "host mem, u not zero", H2D, HM, 0, C_A, R_A, .len = 4096, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_u_set },
+	{ "host mem on d2d", VGPUIF_OP_MEMCPY_D2D, HM, 0, C_A, R_A, .len = 16, .expect = VGPUIF_RSP_EINVAL },
+	{ "host mem on memset", VGPUIF_OP_MEMSET, HM, 0, C_A, R_A, .len = 16, .expect = VGPUIF_RSP_EINVAL },
+	{ "host mem on launch", VGPUIF_OP_LAUNCH, HM, 0, C_A, R_A, .expect = VGPUIF_RSP_EINVAL },
+	{ "host_region without the flag", H2D, 0, 1, C_A, R_NONE, .len = 8, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_host_region_only },
+	{ "host_offset without the flag", H2D, 0, 1, C_A, R_NONE, .len = 8, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_host_offset_only },
+	{ "rev2: host mem copy", H2D, HM, 0, C_A, R_A, .len = 4096, .pol = P2, .expect = VGPUIF_RSP_EINVAL },
+	{ "rev1: host mem copy", H2D, HM, 0, C_A, R_A, .len = 4096, .pol = P1, .expect = VGPUIF_RSP_EINVAL },
+	{ "rev2: host_region field set", H2D, 0, 1, C_A, R_NONE, .len = 8, .pol = P2, .expect = VGPUIF_RSP_EINVAL, .fix = fix3_host_region_only },
+};
+
+static void build3(const struct row3 *w, struct vgpuif_request *r,
+		   struct vgpuif_segment *segs)
+{
+	union vgpuif_args *a = &r->args;
+	uint32_t i, nseg = w->nr;
+
+	memset(r, 0, sizeof(*r));
+	r->id = 44;
+	r->op = w->op;
+	r->flags = w->flags;
+	r->nr_segments = w->nr;
+	r->ctx = w->ctx == C_A ? A->handle : w->ctx == C_B ? B->handle : 0;
+	switch (w->op) {
+	case HR:
+		a->host_register.length = w->len;
+		a->host_register.flags = w->rflags;
+		break;
+	case HU:
+		a->host_unregister.region = rtok(w->region);
+		break;
+	case H2D:
+	case D2H:
+		a->memcpy.mem = mem_a;
+		a->memcpy.length = w->len;
+		if (w->flags & HM) {
+			a->memcpy.host_region = rtok(w->region);
+			a->memcpy.host_offset = w->off;
+		}
+		break;
+	case VGPUIF_OP_MEMCPY_D2D:
+		a->memcpy_d2d.dst_mem = a->memcpy_d2d.src_mem = mem_a;
+		a->memcpy_d2d.src_offset = 2048;
+		a->memcpy_d2d.length = w->len;
+		break;
+	case VGPUIF_OP_MEMSET:
+		a->memset.mem = mem_a;
+		a->memset.length = w->len;
+		a->memset.elem_size = 1;
+		break;
+	case VGPUIF_OP_LAUNCH:
+		a->launch.func = func_a;
+		a->launch.grid[0] = a->launch.grid[1] = a->launch.grid[2] = 1;
+		a->launch.block[0] = a->launch.block[1] = a->launch.block[2] = 1;
+		break;
+	}
+	if (nseg > VGPUIF_MAX_INDIRECT_SEGMENTS)
+		nseg = VGPUIF_MAX_INDIRECT_SEGMENTS;
+	for (i = 0; i < nseg; i++)
+		segs[i] = (struct vgpuif_segment){ 700 + i, 0, 4096 };
+	if (w->op == H2D && !(w->flags & HM))
+		segs[0].length = (uint16_t)w->len;
+	if (w->flags & VGPUIF_F_INLINE) {
+		for (i = 0; i < w->nr && i < VGPUIF_MAX_INLINE_BYTES; i++)
+			r->u.inline_data[i] = (uint8_t)(1 + i);
+	} else if (w->flags & IND) {
+		for (i = 0; i < vgpuif_indirect_pages(w->nr) &&
+			    i < VGPUIF_MAX_INDIRECT_PAGES; i++)
+			r->u.indirect_gref[i] = 200 + i;
+	}
+	if (w->fix)
+		w->fix(r, segs);
+	if (!(w->flags & (IND | VGPUIF_F_INLINE)))
+		for (i = 0; i < w->nr && i < VGPUIF_MAX_DIRECT_SEGMENTS; i++)
+			r->u.seg[i] = segs[i];
+}
+
+START_TEST(test_row3)
+{
+	const struct row3 *w = &rows3[_i];
+	static struct vgpuif_segment segs[VGPUIF_MAX_INDIRECT_SEGMENTS + 1];
+	const struct vgpuback_policy *pol = w->pol == P2 ? &POL2 :
+					    w->pol == P1 ? &POL1 : &POL;
+	struct vgpuif_request req;
+	struct vgpuback_parsed p;
+	uint32_t nsegs;
+	int rc;
+
+	memset(segs, 0, sizeof(segs));
+	build3(w, &req, segs);
+	nsegs = req.flags & VGPUIF_F_INLINE ? 0 : req.nr_segments;
+	if (nsegs > VGPUIF_MAX_INDIRECT_SEGMENTS)
+		nsegs = VGPUIF_MAX_INDIRECT_SEGMENTS;
+	rc = vgpuback_parse(&H, pol, &req, segs, nsegs, &p);
+	ck_assert_msg(rc == w->expect, "%s: got %d (%s), want %d (%s)", w->name,
+		      rc, vgpuif_status_str(rc), w->expect,
+		      vgpuif_status_str(w->expect));
+	if (rc)
+		return;
+	if (w->flags & HM) {
+		ck_assert(p.host_mem);
+		ck_assert_ptr_nonnull(p.hreg);
+		ck_assert_uint_eq(p.host_offset, w->off);
+	}
+	if (w->op == HU)
+		ck_assert_ptr_eq(p.hreg, &H.hregs[rtok(w->region) & 0xff]);
+}
+END_TEST
+
+/* The bounds of the region table: regions per device, pages in all. */
+START_TEST(test_host_region_limits)
+{
+	static struct vgpuif_segment sg[VGPUIF_MAX_INDIRECT_SEGMENTS];
+	struct vgpuback_handles h;
+	struct vgpuback_hostreg *r;
+	uint64_t hd, first = 0;
+	uint32_t i, g = 10;
+
+	ck_assert_int_eq(vgpuback_handles_init(&h, 9, 4, 64), 0);
+	for (i = 0; i < VGPUIF_MAX_HOST_REGIONS; i++) {
+		sg[0] = (struct vgpuif_segment){ g++, 0, 4096 };
+		ck_assert_int_eq(vgpuback_hostreg_reserve(&h, sg, 1, &r, &hd), 0);
+		r->live = true;
+		if (!first)
+			first = hd;
+	}
+	sg[0] = (struct vgpuif_segment){ g++, 0, 4096 };
+	/* too many regions */
+	ck_assert_int_eq(vgpuback_hostreg_check(&h, sg, 1), VGPUIF_RSP_EMFILE);
+	ck_assert_int_eq(vgpuback_hostreg_reserve(&h, sg, 1, &r, &hd), VGPUIF_RSP_EMFILE);
+	/* one unregistered: room again, and its old handle is stale */
+	r = vgpuback_hostreg_lookup(&h, first);
+	ck_assert_ptr_nonnull(r);
+	vgpuback_hostreg_release(&h, r);
+	ck_assert_ptr_null(vgpuback_hostreg_lookup(&h, first));
+	ck_assert_int_eq(vgpuback_hostreg_reserve(&h, sg, 1, &r, &hd), 0);
+	ck_assert_uint_ne(hd, first);
+	ck_assert_ptr_null(vgpuback_hostreg_lookup(&h, hd)); /* not live yet */
+	r->live = true;
+	ck_assert_ptr_eq(vgpuback_hostreg_lookup(&h, hd), r);
+	vgpuback_handles_uninit(&h);
+
+	/* pages in all: VGPUIF_MAX_HOST_PAGES */
+	ck_assert_int_eq(vgpuback_handles_init(&h, 9, 4, 64), 0);
+	for (i = 0; i < VGPUIF_MAX_HOST_PAGES / VGPUIF_MAX_INDIRECT_SEGMENTS; i++) {
+		for (uint32_t k = 0; k < VGPUIF_MAX_INDIRECT_SEGMENTS; k++)
+			sg[k] = (struct vgpuif_segment){ g++, 0, 4096 };
+		ck_assert_int_eq(vgpuback_hostreg_reserve(&h, sg, VGPUIF_MAX_INDIRECT_SEGMENTS,
+							  &r, &hd), 0);
+	}
+	sg[0] = (struct vgpuif_segment){ g++, 0, 4096 };
+	ck_assert_int_eq(vgpuback_hostreg_check(&h, sg, 1), VGPUIF_RSP_ENOMEM);
+	vgpuback_handles_uninit(&h);
+}
+END_TEST
+
 START_TEST(test_row2)
 {
 	const struct row2 *w = &rows2[_i];
@@ -893,10 +1257,12 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_row, 0, sizeof(rows) / sizeof(rows[0]));
 	tcase_add_loop_test(tc, test_row2, 0, sizeof(rows2) / sizeof(rows2[0]));
+	tcase_add_loop_test(tc, test_row3, 0, sizeof(rows3) / sizeof(rows3[0]));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("helpers");
 	tcase_add_test(tc, test_header_no_indirect_when_not_advertised);
 	tcase_add_test(tc, test_written_segments);
+	tcase_add_test(tc, test_host_region_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -73,6 +73,7 @@ static void teardown(void)
 	ck_assert_int_eq(fake_exec_stats().streams_live, 0);
 	ck_assert_int_eq(fake_exec_stats().events_live, 0);
 	ck_assert_int_eq(fake_exec_stats().globals_live, 0);
+	ck_assert_int_eq(fake_exec_stats().hostregs_live, 0);
 	fake_transport_free(T);
 	vgpuback_log_uninit();
 }
@@ -1194,6 +1195,184 @@ START_TEST(test_executor_without_r2)
 END_TEST
 
 /* A backend told to speak revision 1: the new ops are unknown to it. */
+/* HOST_REGISTER of n pages from gref first on (granted here). */
+static int host_register(uint32_t first, uint32_t n, uint32_t flags,
+			 struct vgpuif_response *out)
+{
+	struct vgpuif_request r = { .op = VGPUIF_OP_HOST_REGISTER };
+
+	r.nr_segments = (uint16_t)n;
+	r.args.host_register.length = (uint64_t)n * 4096;
+	r.args.host_register.flags = flags;
+	for (uint32_t k = 0; k < n; k++)
+		r.u.seg[k] = (struct vgpuif_segment){ first + k, 0, 4096 };
+	return call(&r, out);
+}
+
+static void host_copy_req(struct vgpuif_request *r, uint8_t op, uint32_t ctx,
+			  uint64_t mem, uint64_t region, uint64_t off, uint64_t len)
+{
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	r->flags = VGPUIF_F_HOST_MEM;
+	r->ctx = ctx;
+	r->args.memcpy.mem = mem;
+	r->args.memcpy.length = len;
+	r->args.memcpy.host_region = region;
+	r->args.memcpy.host_offset = off;
+}
+
+/*
+ * Registered host memory end to end over the fake transport: the pages are
+ * mapped once (not per copy), the executor maps them itself from the file
+ * and offsets the transport names (the fake checks they are the same
+ * pages), copies go through its mapping both ways, GET_INFO says zero-copy,
+ * unregister unmaps.
+ */
+START_TEST(test_host_region_zero_copy)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint64_t mem, region, maps;
+	uint8_t *g;
+	uint32_t ctx;
+
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 8192, &mem), 0);
+	for (uint32_t k = 0; k < 3; k++) {
+		fake_grant(T, 40 + k, false);
+		memset(fake_page(T, 40 + k), 0x10 + (int)k, 4096);
+	}
+	ck_assert_int_eq(host_register(40, 3, 0, &p), 0);
+	region = p.result[0];
+	ck_assert_uint_ne(region, 0);
+	ck_assert_uint_eq(p.result[1], VGPUIF_COPY_ZERO_COPY);
+	ck_assert_uint_eq(vgpuback_copy_mode(&DEV), VGPUIF_COPY_ZERO_COPY);
+	ck_assert_int_eq(fake_exec_stats().hostregs_live, 1);
+	maps = T->map_calls;
+	/* H2D from the middle page, D2H into the last: no grant mapped */
+	host_copy_req(&r, VGPUIF_OP_MEMCPY_H2D, ctx, mem, region, 4096, 4096);
+	ck_assert_int_eq(call(&r, NULL), 0);
+	host_copy_req(&r, VGPUIF_OP_MEMCPY_D2H, ctx, mem, region, 8192, 4096);
+	ck_assert_int_eq(call(&r, NULL), 0);
+	ck_assert_uint_eq(T->map_calls, maps);
+	ck_assert_int_eq(fake_exec_stats().zero_copies, 2);
+	g = fake_page(T, 42);
+	ck_assert_uint_eq(g[0], 0x11);
+	ck_assert_uint_eq(g[4095], 0x11);
+	/* a second region may not take its pages */
+	ck_assert_int_eq(host_register(41, 1, 0, &p), VGPUIF_RSP_EINVAL);
+	/* unregister: unmapped, handle gone */
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_HOST_UNREGISTER;
+	r.args.host_unregister.region = region;
+	ck_assert_int_eq(call(&r, NULL), 0);
+	ck_assert_int_eq(fake_exec_stats().hostregs_live, 0);
+	ck_assert_int_eq(call(&r, NULL), VGPUIF_RSP_EBADF);
+	host_copy_req(&r, VGPUIF_OP_MEMCPY_H2D, ctx, mem, region, 0, 16);
+	ck_assert_int_eq(call(&r, NULL), VGPUIF_RSP_EBADF);
+	/* the pages are free for a new region */
+	ck_assert_int_eq(host_register(41, 2, VGPUIF_HOST_READ_ONLY, &p), 0);
+}
+END_TEST
+
+/* Executor refuses zero copy: the region's copies are staged, and said so. */
+START_TEST(test_host_region_staged_fallback)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint64_t mem;
+	uint32_t ctx;
+	uint8_t *m;
+
+	fake_exec_no_zero_copy(true);
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	fake_grant(T, 60, false);
+	memset(fake_page(T, 60), 0x5a, 4096);
+	ck_assert_int_eq(host_register(60, 1, 0, &p), 0);
+	ck_assert_uint_eq(p.result[1], VGPUIF_COPY_STAGED);
+	ck_assert_uint_eq(vgpuback_copy_mode(&DEV), VGPUIF_COPY_STAGED);
+	host_copy_req(&r, VGPUIF_OP_MEMCPY_H2D, ctx, mem, p.result[0], 100, 64);
+	ck_assert_int_eq(call(&r, NULL), 0);
+	ck_assert_int_eq(fake_exec_stats().zero_copies, 0);
+	ck_assert_int_eq(fake_exec_stats().last_op, VGPUIF_OP_MEMCPY_H2D);
+	m = fake_page(T, 60);
+	ck_assert_uint_eq(m[100], 0x5a);
+	/* through the iov: the executor saw the bytes */
+	ck_assert_uint_eq(fake_exec_stats().last_data[0], 0x5a);
+}
+END_TEST
+
+/*
+ * Bad registrations at the ring: foreign, revoked and read-only grants
+ * (EFAULT, nothing left mapped), a copy past the region (ERANGE), and an
+ * unregister while a copy is in flight: answered after the copy.
+ */
+START_TEST(test_host_region_bad_grants_and_unregister_in_flight)
+{
+	struct vgpuif_request r;
+	struct vgpuif_response p;
+	uint64_t mem, region;
+	uint32_t ctx;
+	int live;
+
+	start(true);
+	ctx = ctx_create();
+	ck_assert_int_eq(mem_alloc(ctx, 4096, &mem), 0);
+	live = fake_live_maps(T);
+	/* never granted (foreign) */
+	ck_assert_int_eq(host_register(70, 1, 0, &p), VGPUIF_RSP_EFAULT);
+	/* granted, then revoked */
+	fake_grant(T, 71, false);
+	fake_revoke(T, 71);
+	ck_assert_int_eq(host_register(71, 1, 0, &p), VGPUIF_RSP_EFAULT);
+	/* one good page, one read-only grant registered writable */
+	fake_grant(T, 72, false);
+	fake_grant(T, 73, true);
+	ck_assert_int_eq(host_register(72, 2, 0, &p), VGPUIF_RSP_EFAULT);
+	ck_assert_int_eq(fake_live_maps(T), live);
+	ck_assert_int_eq(fake_exec_stats().hostregs_live, 0);
+	/* ... which registers read-only; a D2H into it is refused */
+	ck_assert_int_eq(host_register(72, 2, VGPUIF_HOST_READ_ONLY, &p), 0);
+	region = p.result[0];
+	host_copy_req(&r, VGPUIF_OP_MEMCPY_D2H, ctx, mem, region, 0, 4096);
+	ck_assert_int_eq(call(&r, NULL), VGPUIF_RSP_EPERM);
+	host_copy_req(&r, VGPUIF_OP_MEMCPY_H2D, ctx, mem, region, 8000, 400);
+	ck_assert_int_eq(call(&r, NULL), VGPUIF_RSP_ERANGE);
+	/* unregister behind a copy in flight */
+	fake_exec_hold(true);
+	host_copy_req(&r, VGPUIF_OP_MEMCPY_H2D, ctx, mem, region, 100, 4096);
+	push(&r);
+	memset(&r, 0, sizeof(r));
+	r.op = VGPUIF_OP_HOST_UNREGISTER;
+	r.args.host_unregister.region = region;
+	push(&r);
+	vgpuback_ring_kick(&DEV);
+	ck_assert_int_eq(fake_exec_held(), 1);
+	ck_assert_int_eq(pending_rsps(), 0);        /* the unregister waits */
+	/* the handle is invalid at once */
+	host_copy_req(&r, VGPUIF_OP_MEMCPY_H2D, ctx, mem, region, 0, 16);
+	ck_assert_int_eq(call(&r, NULL), VGPUIF_RSP_EBADF);
+	ck_assert_int_eq(fake_exec_stats().hostregs_live, 1);
+	fake_exec_release(-1);
+	vgpuback_ring_completions(&DEV);
+	p = pop();
+	ck_assert_int_eq(p.op, VGPUIF_OP_MEMCPY_H2D);
+	ck_assert_int_eq(p.status, 0);
+	p = pop();
+	ck_assert_int_eq(p.op, VGPUIF_OP_HOST_UNREGISTER);
+	ck_assert_int_eq(p.status, 0);
+	ck_assert_int_eq(fake_exec_stats().hostregs_live, 0);
+	ck_assert_int_eq(fake_live_maps(T), live);
+	/* a region left registered goes with the disconnect (teardown) */
+	fake_exec_hold(false);
+	ck_assert_int_eq(host_register(72, 1, 0, &p), 0);
+}
+END_TEST
+
 START_TEST(test_revision1_backend)
 {
 	struct vgpuif_request r = { 0 };
@@ -1265,6 +1444,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_func_info_dispatch);
 	tcase_add_test(tc, test_executor_without_r2);
 	tcase_add_test(tc, test_revision1_backend);
+	tcase_add_test(tc, test_host_region_zero_copy);
+	tcase_add_test(tc, test_host_region_staged_fallback);
+	tcase_add_test(tc, test_host_region_bad_grants_and_unregister_in_flight);
 	suite_add_tcase(s, tc);
 	return s;
 }

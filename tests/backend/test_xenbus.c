@@ -94,9 +94,29 @@ START_TEST(test_features_and_initwait)
 	ck_assert_str_eq(fake_get(T, BE "/gpu-memory"), "1073741824");
 	ck_assert_str_eq(fake_get(T, BE "/executor"), "cpu");
 	ck_assert_ptr_nonnull(fake_get(T, BE "/gpu-compute-capability"));
-	/* revision 2: ops 0..30 and inline data */
+	/* revision 3: ops 0..32, inline data, registered host memory */
+	ck_assert_str_eq(fake_get(T, BE "/feature-ops"), "33");
+	ck_assert_str_eq(fake_get(T, BE "/feature-inline"), "1");
+	ck_assert_str_eq(fake_get(T, BE "/feature-host-mem"), "1");
+}
+END_TEST
+
+/*
+ * protocol-revision = 2: ops 0..30 and inline data, no feature-host-mem
+ * (removed when a revision-3 instance before it wrote it).
+ */
+START_TEST(test_revision2_features)
+{
+	fake_set(T, BE "/feature-host-mem", "1");
+	vgpuback_dev_uninit(&DEV);
+	CFG.protocol_revision = 2;
+	ck_assert_int_eq(vgpuback_dev_init(&DEV, &CFG, &T->t, EX), 0);
+	ck_assert(DEV.policy.no_host_mem);
+	ck_assert(!DEV.policy.revision1);
+	ck_assert_int_eq(vgpuback_xenbus_init(&DEV), 0);
 	ck_assert_str_eq(fake_get(T, BE "/feature-ops"), "31");
 	ck_assert_str_eq(fake_get(T, BE "/feature-inline"), "1");
+	ck_assert_ptr_null(fake_get(T, BE "/feature-host-mem"));
 }
 END_TEST
 
@@ -109,6 +129,7 @@ START_TEST(test_revision1_features)
 {
 	fake_set(T, BE "/feature-ops", "31");
 	fake_set(T, BE "/feature-inline", "1");
+	fake_set(T, BE "/feature-host-mem", "1");
 	vgpuback_dev_uninit(&DEV);
 	CFG.protocol_revision = 1;
 	ck_assert_int_eq(vgpuback_dev_init(&DEV, &CFG, &T->t, EX), 0);
@@ -117,6 +138,7 @@ START_TEST(test_revision1_features)
 	ck_assert_str_eq(be_state(), "2");
 	ck_assert_ptr_null(fake_get(T, BE "/feature-ops"));
 	ck_assert_ptr_null(fake_get(T, BE "/feature-inline"));
+	ck_assert_ptr_null(fake_get(T, BE "/feature-host-mem"));
 	ck_assert_str_eq(fake_get(T, BE "/feature-max-indirect-segments"), "8192");
 	/* and it still connects a frontend as before */
 	fe_publish(8);
@@ -349,8 +371,9 @@ static const struct { const char *text; int rc; const char *msg; } confs[] = {
 	{ "executor=cuda\nlog-level=debug # trailing\n", 0, NULL },
 	{ "executor = gpu\n", -EINVAL, ":1: executor must be" },
 	{ "protocol-revision = 1\n", 0, NULL },
-	{ "protocol-revision = 3\n", -EINVAL, ":1: protocol-revision must be 1 or 2" },
-	{ "protocol-revision = 0\n", -EINVAL, ":1: protocol-revision must be 1 or 2" },
+	{ "protocol-revision = 3\n", 0, NULL },
+	{ "protocol-revision = 4\n", -EINVAL, ":1: protocol-revision must be 1, 2 or 3" },
+	{ "protocol-revision = 0\n", -EINVAL, ":1: protocol-revision must be 1, 2 or 3" },
 	{ "\n\nbogus = 1\n", -EINVAL, ":3: unknown key" },
 	{ "max-contexts = 300\n", -EINVAL, ":1: max-contexts must be" },
 	{ "watchdog-ms\n", -EINVAL, ":1: expected 'key = value'" },
@@ -437,6 +460,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_features_and_initwait);
 	tcase_add_test(tc, test_features_retry_eagain);
 	tcase_add_test(tc, test_revision1_features);
+	tcase_add_test(tc, test_revision2_features);
 	tcase_add_test(tc, test_wrong_frontend_path_refused);
 	tcase_add_test(tc, test_connect_idempotent_close_reconnect);
 	tcase_add_test(tc, test_reconnect_storm_log_bounded);

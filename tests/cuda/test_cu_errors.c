@@ -206,7 +206,7 @@ static int native;   /* NVIDIA's driver, not the guest library */
 	/* Contexts gone. */ \
 	/* GUEST: NVIDIA's driver pushes whatever it is given (CUDA_SUCCESS). */ \
 	X(dead_ctx_push, FULL, GUEST, CUDA_ERROR_INVALID_CONTEXT, cuCtxPushCurrent(x->dead)) \
-	X(dead_ctx_destroy, FULL, ALL, CUDA_ERROR_INVALID_CONTEXT, cuCtxDestroy(x->dead)) \
+	X(dead_ctx_destroy, FULL, ALL, CUDA_ERROR_CONTEXT_IS_DESTROYED, cuCtxDestroy(x->dead)) \
 	X(dead_ctx_api_version, FULL, ALL, CUDA_ERROR_INVALID_CONTEXT, \
 	  cuCtxGetApiVersion(x->dead, &x->u)) \
 	X(current_destroyed, FULL, ALL, CUDA_ERROR_CONTEXT_IS_DESTROYED, current_destroyed(x)) \

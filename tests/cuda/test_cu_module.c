@@ -600,8 +600,9 @@ static void launch_misuse(void)
 	CU_MUST(cuModuleGetFunction(&f, m2, "vadd"));
 	CU_OK(cuModuleUnload(m2));
 	CU_EXPECT(cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, NULL, kp, NULL), CUDA_ERROR_INVALID_HANDLE);
-	CU_EXPECT(cuModuleGetFunction(&f, m2, "vadd"), CUDA_ERROR_INVALID_HANDLE);
-	CU_EXPECT(cuModuleUnload(m2), CUDA_ERROR_INVALID_HANDLE);
+	/* The unloaded module's handle: not comparable natively (NVIDIA's driver 580 crashes). */
+	CU_EXPECT_GUEST(cuModuleGetFunction(&f, m2, "vadd"), CUDA_ERROR_INVALID_HANDLE);
+	CU_EXPECT_GUEST(cuModuleUnload(m2), CUDA_ERROR_INVALID_HANDLE);
 	CU_OK(cuCtxSynchronize());
 	cuMemFree(d);
 	free(img);

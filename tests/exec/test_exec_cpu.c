@@ -559,8 +559,23 @@ START_TEST(test_submit_bad_op)
 	ck_assert_int_eq(vgpu_exec_submit(ex, NULL), VGPUIF_RSP_EINVAL);
 	ck_assert_int_eq(vgpu_exec_submit(ex, &op), VGPUIF_RSP_EINVAL); /* no done */
 	ck_assert_int_eq(vgpu_exec_submit(NULL, &op), VGPUIF_RSP_EINVAL);
-	ck_assert_int_eq(vgpu_exec_host_register(ex, &op, sizeof(op)), 0);
-	vgpu_exec_host_unregister(ex, &op);
+	{
+		static uint8_t page[4096] __attribute__((aligned(4096)));
+		struct vgpu_exec_hostmem hm = { .addr = page, .len = sizeof(page),
+						.writable = true, .fd = -1 };
+		struct vgpu_exec_hostreg *hr = NULL;
+		uint32_t mode = 0;
+		const char *why = NULL;
+
+		hm.len = 100;   /* not whole pages */
+		ck_assert_int_eq(vgpu_exec_host_register(ex, &hm, &hr, &mode, &why),
+				 -EINVAL);
+		hm.len = sizeof(page);
+		ck_assert_int_eq(vgpu_exec_host_register(ex, &hm, &hr, &mode, &why), 0);
+		ck_assert_ptr_nonnull(hr);
+		ck_assert_uint_eq(mode, VGPUIF_COPY_HOST);
+		vgpu_exec_host_unregister(ex, hr);
+	}
 	vgpu_exec_close(ex);
 	vgpu_exec_close(NULL);
 }

@@ -36,7 +36,7 @@ static struct fake_transport *T;
 static struct vgpuback_config CFG;
 static struct vgpuback_device DEV;
 static uint32_t CTX;
-static uint64_t MEM, FUNC, MOD, STREAM, EVENT;
+static uint64_t MEM, FUNC, MOD, STREAM, EVENT, HREG;
 static struct vgpuif_segment *SEGS;
 
 static void init(void)
@@ -77,6 +77,17 @@ static void init(void)
 		f->parent_gen = m->gen;
 		vgpuback_obj_commit(f, (void *)1);
 		MOD = mh;
+	}
+	/* A registered host region (revision 3): named by F_HOST_MEM copies. */
+	{
+		struct vgpuif_segment sg[4];
+		struct vgpuback_hostreg *hr;
+
+		for (int k = 0; k < 4; k++)
+			sg[k] = (struct vgpuif_segment){ 400u + (uint32_t)k, 0, 4096 };
+		if (vgpuback_hostreg_reserve(&DEV.handles, sg, 4, &hr, &HREG))
+			abort();
+		hr->live = true;
 	}
 	/* A stream and an event (ctl 0x80). */
 	if (vgpuback_obj_reserve(&DEV.handles, c, VGPUBACK_OBJ_STREAM, &o, &STREAM))
@@ -190,6 +201,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(req.args.raw, (ctl & 0x04) ? &MOD : &FUNC, sizeof(FUNC));
 	if (ctl & 0x80)
 		place_r2_handles(&req);
+	/* a copy naming the registered region; or unregistering it */
+	if ((req.flags & VGPUIF_F_HOST_MEM) && (ctl & 0x04))
+		memcpy(req.args.raw + 32, &HREG, sizeof(HREG));
+	if (req.op == VGPUIF_OP_HOST_UNREGISTER && (ctl & 0x04))
+		memcpy(req.args.raw, &HREG, sizeof(HREG));
 	DEV.ring.persistent = (ctl & 0x08) != 0;
 	if (ctl & 0x10)
 		check_u64((const uint8_t *)&req, sizeof(req));
@@ -209,6 +225,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = req.nr_segments; i < VGPUIF_MAX_INLINE_BYTES; i++)
 			if (req.u.inline_data[i])
 				__builtin_trap();
+	} else if (rc == 0 && p.host_mem) {
+		/* a registered region: no segments, inside the region */
+		if (req.nr_segments || !p.hreg || !p.hreg->live || p.hreg->dying ||
+		    !vgpuif_range_ok(p.host_offset, p.stream_len,
+				     (uint64_t)p.hreg->npages * VGPUIF_PAGE_SIZE) ||
+		    (p.write_len && p.hreg->read_only))
+			__builtin_trap();
 	} else if (rc == 0) {
 		if (p.inline_data)
 			__builtin_trap();

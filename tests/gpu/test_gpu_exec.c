@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,10 +263,11 @@ START_TEST(test_gpu_info)
 	ck_assert_uint_ge(info.cc_major, 3);
 	ck_assert_uint_gt(info.sm_count, 0);
 	ck_assert_uint_gt(info.total_mem, 1ull << 30);
-	ck_assert_int_eq(info.copy_mode, VGPUIF_COPY_STAGED);
+	/* what registered guest memory gets (test_zero_copy checks it does) */
+	ck_assert_int_eq(info.copy_mode, VGPUIF_COPY_ZERO_COPY);
 	ck_assert_uint_gt(info.ctx_overhead, 0);
 	ck_assert_uint_lt(info.ctx_overhead, info.total_mem);
-	printf("GPU: %s, cc %u.%u, %u SMs, %llu MiB, %llu MiB free, copies staged, "
+	printf("GPU: %s, cc %u.%u, %u SMs, %llu MiB, %llu MiB free, registered copies zero-copy, "
 	       "context overhead %llu MiB\n",
 	       info.name, info.cc_major, info.cc_minor, info.sm_count,
 	       (unsigned long long)(info.total_mem >> 20),
@@ -653,7 +655,42 @@ START_TEST(test_watchdog_isolated)
 
 		ck_assert_int_eq(launch(ctx, f, 1, 1, &short_cycles, 8), 0);
 	}
-	ck_assert_int_eq(launch(ctx, f, 132, 128, &cycles, 8), VGPUIF_RSP_ETIMEDOUT);
+	/*
+	 * The spinning launch and a SYNC that waits for it: both get
+	 * ETIMEDOUT (the SYNC's wait ended because of the watchdog, as
+	 * CUDA's sticky LAUNCH_TIMEOUT says), not EREMOTEIO.
+	 */
+	{
+		struct vgpu_exec_op op = { .opcode = VGPUIF_OP_LAUNCH, .ctx = ctx };
+		struct vgpu_exec_op sy = { .opcode = VGPUIF_OP_SYNC, .ctx = ctx };
+		struct vgpu_exec_iov iov = { &cycles, 8 };
+		struct et_wait wl, ws;
+
+		et_wait_init(&wl);
+		et_wait_init(&ws);
+		op.u.launch.func = f;
+		op.u.launch.grid[0] = 132;
+		op.u.launch.grid[1] = op.u.launch.grid[2] = 1;
+		op.u.launch.block[0] = 128;
+		op.u.launch.block[1] = op.u.launch.block[2] = 1;
+		op.u.launch.param_len = 8;
+		op.iov = &iov;
+		op.niov = 1;
+		op.done = et_done;
+		op.priv = &wl;
+		sy.done = et_done;
+		sy.priv = &ws;
+		ck_assert_int_eq(vgpu_exec_submit(ex, &op), 0);
+		ck_assert_int_eq(vgpu_exec_submit(ex, &sy), 0);
+		for (struct et_wait *w = &wl; w; w = w == &wl ? &ws : NULL) {
+			pthread_mutex_lock(&w->lock);
+			while (!w->calls)
+				pthread_cond_wait(&w->cond, &w->lock);
+			pthread_mutex_unlock(&w->lock);
+		}
+		ck_assert_int_eq(wl.status, VGPUIF_RSP_ETIMEDOUT);
+		ck_assert_int_eq(ws.status, VGPUIF_RSP_ETIMEDOUT);
+	}
 	check_recovered(m);
 	stop_bystander(other, stop_fd);
 }
@@ -772,6 +809,137 @@ START_TEST(test_leak_context)
 }
 END_TEST
 
+/* The file pages [first, first + n) into dst, a range of ours. */
+static void map_file_pages(void *dst, int fd, size_t first, size_t n)
+{
+	void *p = mmap(dst, n * 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		       fd, (off_t)(first * 4096));
+
+	ck_assert_ptr_eq(p, dst);
+}
+
+/* H2D or D2H naming a registration, with iov (the staged path's source). */
+static int host_copy(int opcode, struct vgpu_exec_mem *m, uint64_t off,
+		     struct vgpu_exec_hostreg *hr, uint64_t hoff, void *iovbuf,
+		     size_t len)
+{
+	struct vgpu_exec_op op = { .opcode = (uint8_t)opcode, .ctx = ctx };
+	struct vgpu_exec_iov iov = { iovbuf, len };
+
+	op.u.copy.mem = m;
+	op.u.copy.offset = off;
+	op.u.copy.length = len;
+	op.u.copy.host = hr;
+	op.u.copy.host_offset = hoff;
+	op.iov = &iov;
+	op.niov = 1;
+	return et_run(ex, &op);
+}
+
+/*
+ * Registered guest memory (#14 item 4): the GPU worker maps the pages
+ * itself from the file and offsets given (here a memfd standing in for the
+ * loopback world's guest memory, its pages in two runs out of order) and
+ * registers them with the driver; copies naming the registration DMA from
+ * (to) those pages. To tell that apart from staging, the op's iov names a
+ * decoy buffer with other bytes (the contract says they are the same
+ * bytes, so an executor may use either: this one must use the pages).
+ * After a worker restart (a GPU fault) the registration's copies are
+ * staged (from the iov), logged. Without a file, or with
+ * VGPU_EXEC_ZERO_COPY=0, registration is refused: staged.
+ */
+START_TEST(test_zero_copy)
+{
+	enum { NP = 1024 };
+	size_t len = (size_t)NP * 4096, half = len / 2;
+	uint8_t *b, *want = malloc(len), *decoy = malloc(len), *got = malloc(len);
+	uint64_t *off = malloc(NP * sizeof(*off));
+	struct vgpu_exec_hostmem hm;
+	struct vgpu_exec_hostreg *hr = NULL;
+	struct vgpu_exec_mem *m;
+	uint32_t mode = 0;
+	const char *why = NULL;
+	int fd = memfd_create("zero-copy-test", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(want);
+	ck_assert_ptr_nonnull(decoy);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_ptr_nonnull(off);
+	ck_assert_int_eq(ftruncate(fd, (off_t)(len + 3 * 4096)), 0);
+	b = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(b, MAP_FAILED);
+	/* region page i: file page NP/2 + 3 + i (first half), 1 + i (second) */
+	map_file_pages(b, fd, NP / 2 + 3, NP / 2);
+	map_file_pages(b + half, fd, 1, NP / 2);
+	for (size_t i = 0; i < NP; i++)
+		off[i] = 4096ull * (i < NP / 2 ? NP / 2 + 3 + i : 1 + i - NP / 2);
+	hm = (struct vgpu_exec_hostmem){ .addr = b, .len = len, .writable = true,
+					 .fd = fd, .file_off = off };
+
+	/* refused without a file, and when turned off */
+	hm.fd = -1;
+	ck_assert_int_eq(vgpu_exec_host_register(ex, &hm, &hr, &mode, &why), -EOPNOTSUPP);
+	ck_assert(why && *why);
+	hm.fd = fd;
+	setenv("VGPU_EXEC_ZERO_COPY", "0", 1);
+	ck_assert_int_eq(vgpu_exec_host_register(ex, &hm, &hr, &mode, &why), -EOPNOTSUPP);
+	unsetenv("VGPU_EXEC_ZERO_COPY");
+
+	ck_assert_msg(vgpu_exec_host_register(ex, &hm, &hr, &mode, &why) == 0,
+		      "register: %s", why);
+	ck_assert_ptr_nonnull(hr);
+	ck_assert_uint_eq(mode, VGPUIF_COPY_ZERO_COPY);
+	ck_assert_int_eq(close(fd), 0);         /* the worker has its own */
+	ck_assert_int_eq(et_alloc(ex, ctx, len, &m, NULL), 0);
+
+	/* H2D from the pages, not from the decoy */
+	et_fill(b, len, 7);
+	memcpy(want, b, len);
+	et_fill(decoy, len, 99);
+	ck_assert_int_eq(host_copy(VGPUIF_OP_MEMCPY_H2D, m, 0, hr, 0, decoy, len), 0);
+	ck_assert_int_eq(et_d2h(ex, ctx, m, 0, got, len, 0), 0);
+	ck_assert_msg(!memcmp(got, want, len), "H2D did not come from the registered pages");
+	/* D2H into the pages (an unaligned piece across the two runs) */
+	memset(b, 0, len);
+	memset(decoy, 0, len);
+	ck_assert_int_eq(host_copy(VGPUIF_OP_MEMCPY_D2H, m, 1000, hr, half - 777,
+				   decoy, 100000), 0);
+	ck_assert_msg(!memcmp(b + half - 777, want + 1000, 100000),
+		      "D2H did not land in the registered pages");
+	ck_assert_uint_eq(decoy[0], 0);
+	ck_assert_uint_eq(b[half - 778], 0);
+	ck_assert_uint_eq(b[half - 777 + 100000], 0);
+	/* past the registration: refused */
+	ck_assert_int_eq(host_copy(VGPUIF_OP_MEMCPY_H2D, m, 0, hr, len - 10, decoy, 11),
+			 VGPUIF_RSP_ERANGE);
+	/* the decoy really is what the staged path would read */
+	et_fill(decoy, len, 99);
+	ck_assert_int_eq(et_h2d(ex, ctx, m, 0, decoy, 4096, 0), 0);
+
+	/* a GPU fault replaces the worker: staged from then on, logged */
+	{
+		struct vgpu_exec_func *f = guest_kernel("vt_fault");
+		uint64_t bogus = 0x10;
+
+		ck_assert_int_eq(launch(ctx, f, 1, 1, &bogus, 8), VGPUIF_RSP_EREMOTEIO);
+	}
+	/* the context's objects went with the worker: a new allocation */
+	ck_assert_int_eq(et_alloc(ex, ctx, len, &m, NULL), 0);
+	log_clear();
+	ck_assert_int_eq(host_copy(VGPUIF_OP_MEMCPY_H2D, m, 0, hr, 0, decoy, 65536), 0);
+	ck_assert_int_eq(et_d2h(ex, ctx, m, 0, got, 65536, 0), 0);
+	ck_assert_msg(!memcmp(got, decoy, 65536), "after the restart the copy must be staged");
+	ck_assert(log_has("staged from now on"));
+	vgpu_exec_host_unregister(ex, hr);
+	munmap(b, len);
+	free(want);
+	free(decoy);
+	free(got);
+	free(off);
+}
+END_TEST
+
 static Suite *gpu_suite(void)
 {
 	Suite *s = suite_create("cuda executor on a GPU");
@@ -791,6 +959,7 @@ static Suite *gpu_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_fault_isolated);
 	tcase_add_test(tc, test_op_right_after_fault);
+	tcase_add_test(tc, test_zero_copy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("watchdog");

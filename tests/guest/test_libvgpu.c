@@ -82,6 +82,8 @@ enum call {
 	C_EVENT_RECORD_0, C_EVENT_SYNC_0, C_EVENT_QUERY_0, C_ELAPSED_NULL, C_ELAPSED_0,
 	C_LAUNCH_ASYNC_NULL, C_FINFO_NULL, C_GLOBAL_NULL_NAME, C_GLOBAL_EMPTY,
 	C_GLOBAL_TOO_LONG, C_HOST_ALLOC_ZERO, C_HOST_ALLOC_NULL,
+	C_HOSTREG_NULL_V, C_HOSTREG_NULL, C_HOSTREG_ZERO, C_HOSTREG_FLAGS, C_HOSTREG_WRAPS,
+	C_HOSTUNREG_NULL_V, C_HOSTUNREG_NULL, C_HOSTREG_KMOD, C_HOSTUNREG_KMOD,
 	/* good arguments: they reach the device (/dev/null says ENOTTY) */
 	C_OK_QUERY, C_OK_NOP, C_OK_VADD, C_OK_VADD_MAX, C_OK_ALLOC, C_OK_FREE, C_OK_H2D,
 	C_OK_D2H, C_OK_D2D, C_OK_MEMSET, C_OK_MLOAD, C_OK_UNLOAD, C_OK_FGET, C_OK_LAUNCH,
@@ -177,6 +179,15 @@ static int do_call(enum call c)
 	case C_OK_VADD_MAX: return vgpu_vector_add(v, fa, fb, fc, VGPU_MAX_VECTOR_ADD_ELEMS);
 	case C_OK_ALLOC: return vgpu_mem_alloc(v, 1, &h, NULL);
 	case C_OK_FREE: return vgpu_mem_free(v, 0);
+	case C_HOSTREG_NULL_V: return vgpu_host_register(NULL, buf, 16, 0);
+	case C_HOSTREG_NULL: return vgpu_host_register(v, NULL, 16, 0);
+	case C_HOSTREG_ZERO: return vgpu_host_register(v, buf, 0, 0);
+	case C_HOSTREG_FLAGS: return vgpu_host_register(v, buf, 16, 0x2);
+	case C_HOSTREG_WRAPS: return vgpu_host_register(v, (void *)(UINTPTR_MAX - 8), 16, 0);
+	case C_HOSTUNREG_NULL_V: return vgpu_host_unregister(NULL, buf);
+	case C_HOSTUNREG_NULL: return vgpu_host_unregister(v, NULL);
+	case C_HOSTREG_KMOD: return vgpu_host_register(v, buf, 16, VGPU_HOST_READ_ONLY);
+	case C_HOSTUNREG_KMOD: return vgpu_host_unregister(v, buf);
 	case C_OK_H2D: return vgpu_memcpy_h2d(v, 1, 3, buf, 1);
 	case C_OK_D2H: return vgpu_memcpy_d2h(v, buf + 1, 1, 0, 7);
 	case C_OK_D2D: return vgpu_memcpy_d2d(v, 1, 0, 1, 8, 8);
@@ -265,6 +276,16 @@ static const struct { enum call call; int status; const char *what; } arg_rows[]
 	{ C_GLOBAL_TOO_LONG, -E2BIG, "module global, name above 1024 bytes" },
 	{ C_HOST_ALLOC_ZERO, -EINVAL, "host alloc of 0 bytes" },
 	{ C_HOST_ALLOC_NULL, -EINVAL, "host alloc, no pointer out" },
+	{ C_HOSTREG_NULL_V, -EINVAL, "host register, no handle" },
+	{ C_HOSTREG_NULL, -EINVAL, "host register NULL" },
+	{ C_HOSTREG_ZERO, -EINVAL, "host register 0 bytes" },
+	{ C_HOSTREG_FLAGS, -EINVAL, "host register, unknown flag" },
+	{ C_HOSTREG_WRAPS, -EINVAL, "host register, range wraps" },
+	{ C_HOSTUNREG_NULL_V, -EINVAL, "host unregister, no handle" },
+	{ C_HOSTUNREG_NULL, -EINVAL, "host unregister NULL" },
+	/* the module has no ioctl that keeps grants: honestly unsupported */
+	{ C_HOSTREG_KMOD, -EOPNOTSUPP, "host register on kmod (not supported)" },
+	{ C_HOSTUNREG_KMOD, -EOPNOTSUPP, "host unregister on kmod (not supported)" },
 	{ C_OK_QUERY, -ENOTTY, "good query" },
 	{ C_OK_NOP, -ENOTTY, "good nop" },
 	{ C_OK_VADD, -ENOTTY, "good vector add" },
@@ -1092,6 +1113,81 @@ START_TEST(device_table)
 }
 END_TEST
 
+/*
+ * Registered host memory (revision 3): a block of more than one region
+ * (a region is at most one request's pages), registered from an unaligned
+ * pointer; copies from and to it, sync and async, crossing the region
+ * boundary, land every byte; overlapping and foreign registrations are
+ * refused; after unregistering, copies go the old way. The kmod transport
+ * says EOPNOTSUPP and its copies work as before.
+ */
+START_TEST(host_registered)
+{
+	size_t len = (32u << 20) + 3 * 4096, i;
+	uint8_t *p = NULL, *out = malloc(len);
+	struct vgpu_info info;
+	uint64_t m, s;
+	int st;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(vgpu_host_alloc(v, len, (void **)&p), 0);
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 7 + (i >> 16));
+	st = vgpu_host_register(v, p + 100, len - 200, 0);
+	if (!strcmp(vgpu_transport_name(v), "kmod")) {
+		ck_assert_int_eq(st, -EOPNOTSUPP);
+	} else {
+		ck_assert_msg(st == 0, "register: %d (%s)", st, vgpu_error(v));
+		ck_assert_int_eq(vgpu_query(v, &info), 0);
+		/* the cpu executor copies from dom0's mapping itself */
+		ck_assert_uint_ne(info.copy_mode, 0);
+		ck_assert_uint_ne(info.copy_mode, VGPUIF_COPY_STAGED);
+		/* its pages are registered already (whole pages) */
+		ck_assert_int_eq(vgpu_host_register(v, p + 4096, 10, 0), -EEXIST);
+		ck_assert_int_eq(vgpu_host_register(v, p, 1, 0), -EEXIST);
+		/* only guest memory can be granted for good here */
+		ck_assert_int_eq(vgpu_host_register(v, out, 4096, 0), -EINVAL);
+		ck_assert_int_eq(vgpu_host_unregister(v, p + 8192), -EINVAL);
+	}
+	ck_assert_int_eq(vgpu_mem_alloc(v, len, &m, NULL), 0);
+	/* the whole block, across the region boundary at 32 MiB */
+	ck_assert_int_eq(vgpu_memcpy_h2d(v, m, 0, p, len), 0);
+	memset(out, 0, len);
+	ck_assert_int_eq(vgpu_memcpy_d2h(v, out, m, 0, len), 0);
+	ck_assert(!memcmp(out, p, len));
+	/* D2H into registered memory, unaligned, across the boundary */
+	ck_assert_int_eq(vgpu_memcpy_h2d(v, m, 0, out + 5, len - 5), 0);
+	ck_assert_int_eq(vgpu_memcpy_d2h(v, p + (32u << 20) - 4099, m, 0, 8195), 0);
+	ck_assert(!memcmp(p + (32u << 20) - 4099, out + 5, 8195));
+	/* async on a stream, where the backend serves streams */
+	if (vgpu_stream_create(v, 0, 0, &s) == 0) {
+		ck_assert_int_eq(vgpu_memcpy_h2d_async(v, s, m, 4096, p + 12345, 65536), 0);
+		ck_assert_int_eq(vgpu_memcpy_d2h_async(v, s, p + (1u << 20), m, 4096, 65536), 0);
+		ck_assert_int_eq(vgpu_stream_sync(v, s), 0);
+		for (i = 0; i < 65536; i++)
+			ck_assert_uint_eq(p[(1u << 20) + i],
+					  (uint8_t)((12345 + i) * 7 + ((12345 + i) >> 16)));
+		ck_assert_int_eq(vgpu_stream_destroy(v, s), 0);
+	}
+	if (strcmp(vgpu_transport_name(v), "kmod")) {
+		ck_assert_int_eq(vgpu_host_unregister(v, p + 100), 0);
+		ck_assert_int_eq(vgpu_host_unregister(v, p + 100), -EINVAL);
+		/* and again, read-only, then freed while registered */
+		ck_assert_int_eq(vgpu_host_register(v, p, 4096, VGPU_HOST_READ_ONLY), 0);
+	}
+	/* copies after the unregister: the old way, same bytes */
+	ck_assert_int_eq(vgpu_memcpy_h2d(v, m, 0, p + 3, 100000), 0);
+	ck_assert_int_eq(vgpu_memcpy_d2h(v, out, m, 0, 100000), 0);
+	ck_assert(!memcmp(out, p + 3, 100000));
+	/* D2H into the read-only page: the old way too (granted writable) */
+	ck_assert_int_eq(vgpu_memcpy_d2h(v, p + 10, m, 0, 100), 0);
+	ck_assert(!memcmp(p + 10, out, 100));
+	ck_assert_int_eq(vgpu_mem_free(v, m), 0);
+	ck_assert_int_eq(vgpu_host_free(v, p), 0);
+	free(out);
+}
+END_TEST
+
 /* A failure names the transport, the op and the reason. */
 START_TEST(error_says_where)
 {
@@ -1417,6 +1513,7 @@ static Suite *libvgpu_suite(const char *tier)
 	tcase_add_loop_test(tc, device_table, 0, NROWS(dev_rows_tab));
 	tcase_add_loop_test(tc, r2_table, 0, NROWS(r2_rows));
 	tcase_add_test(tc, error_says_where);
+	tcase_add_test(tc, host_registered);
 	tcase_add_test(tc, two_handles);
 	tcase_add_test(tc, one_handle_many_threads);
 	suite_add_tcase(s, tc);

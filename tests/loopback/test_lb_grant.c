@@ -215,7 +215,32 @@ START_TEST(test_map_runs)
 		ck_assert_int_eq(p[i * LB_PAGE_SIZE + 4095], '0' + (int)order[i]);
 	}
 	ck_assert_int_eq(p[6 * LB_PAGE_SIZE + 100], 'L');
+	/*
+	 * Where the pages live (another process maps the same ones: the cuda
+	 * executor's worker): the memory file and each page's frame, which
+	 * hold the same bytes as the mapping. Only for a range it returned.
+	 */
+	{
+		uint64_t fr[7];
+		int fd = lb_mapping_frames(lbt_w, p, 7, fr);
+		uint8_t b;
+
+		ck_assert_int_ge(fd, 0);
+		for (int i = 0; i < 7; i++) {
+			ck_assert_uint_eq(fr[i], i < 6 ? (uint64_t)run + order[i]
+						       : (uint64_t)lone);
+			ck_assert_int_eq(pread(fd, &b, 1, (off_t)(fr[i] * LB_PAGE_SIZE + 7)), 1);
+			ck_assert_int_eq(b, p[i * LB_PAGE_SIZE + 7]);
+		}
+		ck_assert_int_eq(lb_mapping_frames(lbt_w, p, 6, fr), -EINVAL);
+		ck_assert_int_eq(lb_mapping_frames(lbt_w, p + LB_PAGE_SIZE, 6, fr), -EINVAL);
+	}
 	ck_assert_int_eq(lb_unmap_grants(lbt_w, p, 7), 0);
+	{
+		uint64_t fr[7];
+
+		ck_assert_int_eq(lb_mapping_frames(lbt_w, p, 7, fr), -EINVAL);
+	}
 	for (int i = 0; i < 7; i++)
 		ck_assert_int_eq(lb_end_access(lbt_w, 1, refs[i]), 0);
 }

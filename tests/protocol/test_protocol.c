@@ -262,6 +262,11 @@ START_TEST(test_check_nr_segments)
 		{ VGPUIF_F_INDIRECT, 1, 0, VGPUIF_RSP_E2BIG },       /* no indirect */
 		{ 0x80, 1, 8192, VGPUIF_RSP_EINVAL },                /* unknown flag */
 		{ 0x02 | VGPUIF_F_INDIRECT, 1, 8192, VGPUIF_RSP_EINVAL },
+		{ VGPUIF_F_HOST_MEM, 0, 8192, 0 },                   /* revision 3 */
+		{ VGPUIF_F_HOST_MEM, 1, 8192, VGPUIF_RSP_EINVAL },   /* no segments */
+		{ VGPUIF_F_HOST_MEM | VGPUIF_F_INDIRECT, 0, 8192, VGPUIF_RSP_EINVAL },
+		{ VGPUIF_F_HOST_MEM | VGPUIF_F_INLINE, 0, 8192, VGPUIF_RSP_EINVAL },
+		{ 0x08, 0, 8192, VGPUIF_RSP_EINVAL },                /* unknown flag */
 	};
 	for (unsigned int i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		ck_assert_msg(vgpuif_check_nr_segments(rows[i].flags, rows[i].nr,
