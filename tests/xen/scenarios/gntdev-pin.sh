@@ -20,7 +20,8 @@
 #      per MiB, requests, grant map and unmap calls (each one gntdev map or unmap: a
 #      batch of grant-table operations), pages mapped (one grant map and one unmap op
 #      each), events from the guest and notifications to it. Printed as COUNT lines.
-# Not part of make check: `make xen-pin` or tests/xen/run.sh --guests 1 gntdev-pin.
+# Not part of make check: cmake --build build --target xen-pin, or
+# VGPU_XEN_GUEST_MEM=256 tests/xen/run.sh --guests 1 gntdev-pin (the guest grants 96 MiB).
 
 KO=/lib/vgpu/vgpu-front.ko
 G=1
