@@ -61,6 +61,8 @@ struct sched_state {
 	uint32_t priority, pool;    /* as registered                        */
 	bool yield;                 /* lock (atomic store): a higher domain
 				     * uses the GPU                         */
+	bool slice;                 /* pass the hint to the executor (its
+				     * slicing): only without the low gap  */
 	bool poll_yield;            /* no polling then (VGPU_POLL_YIELD=0:
 				     * poll anyway, to measure it)          */
 	uint64_t yield_checked_ns;  /* lock: when that was looked up        */
@@ -140,7 +142,13 @@ static void sched_submit_locked(struct sched_state *st, struct vgpuback_req *r,
 	if (turn) {
 		st->exec_done = e->done;
 		e->done = sched_done;
-		e->yield = sched_yield_hint(st);
+		/*
+		 * The hint (poll-us auto reads it too); to the executor only
+		 * while the arbiter keeps no low gap: with one, each slice
+		 * would be one more GPU context switch in the high domain's
+		 * way (GPU batch B: 7.3x with slicing, 1.2x without).
+		 */
+		e->yield = sched_yield_hint(st) && st->slice;
 	}
 	rc = vgpu_exec_submit(st->dev->exec, e);
 	if (rc) {
@@ -297,6 +305,12 @@ static int sched_register(struct vgpuback_device *dev, struct sched_state *st)
 		return 0;
 	}
 	vgpu_arb_set_log(st->arb, sched_log, NULL);
+	{
+		struct vgpu_arb_config ac;
+
+		vgpu_arb_get_config(st->arb, &ac);
+		st->slice = ac.low_gap_ns == 0;
+	}
 	rc = vgpu_arb_register(st->arb, &d, &st->slot);
 	if (rc == -ENOENT || rc == -EPERM) {
 		/* The operator's pool excludes this backend's GPU: refuse. */

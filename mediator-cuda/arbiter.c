@@ -260,6 +260,7 @@ void vgpu_arb_config_default(struct vgpu_arb_config *cfg)
 	cfg->burst = 16;
 	cfg->high_reserve = 1;
 	cfg->aging_ns = 200ull * 1000 * 1000;
+	cfg->low_gap_ns = 10ull * 1000 * 1000;
 	cfg->share_window_ns = 100ull * 1000 * 1000;
 }
 

@@ -54,6 +54,7 @@ static void setup(void)
 	vgpu_arb_unlink(g_name);
 	vgpu_arb_config_default(&g_cfg);
 	g_cfg.tokens = 1;  /* one turn unless a test says otherwise */
+	g_cfg.low_gap_ns = 0;  /* no low gap unless a test says so (test_low_gap) */
 	g_arb = NULL;
 }
 

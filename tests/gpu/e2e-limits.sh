@@ -5,8 +5,11 @@
 #   domain 1: a guest kernel that spins for minutes must be stopped by the
 #             default watchdog (ETIMEDOUT), and the domain goes on;
 #   domain 2: a bystander looping vector adds meanwhile, never an error;
-#   domain 3: mem-quota 1 GiB (--mem-quota: the host-wide default an
-#             operator sets): a 2 GiB __device__ module and a kernel with
+#   domain 3: mem-quota 1 GiB (the domain's key, as vgpu-attach --mem-quota
+#             writes it: the loopback toolstack always writes the key, 0 when
+#             not told, and a key beats the backend's host-wide --mem-quota;
+#             batch A and B ran without a quota because of that): a 2 GiB
+#             __device__ module and a kernel with
 #             16 KiB of local memory per thread are refused (EDQUOT), a
 #             256 MiB module is charged and given back.
 # Prints PASS:/FAIL: lines; exit 0 when all passed. SKIP (77) without a
@@ -34,7 +37,7 @@ for d in 1 2 3; do
   extra=()
   [ $d -eq 3 ] && extra=(--mem-quota 1073741824)
   "$xl" -w "$world" domain-create $d || exit 1
-  "$xl" -w "$world" attach $d || exit 1
+  "$xl" -w "$world" attach $d "${extra[@]}" || exit 1
   "$bin/vgpu-backend" --domid $d --transport loopback --loopback-dir "$world" \
     --executor cuda --foreground --log-level info --log-file "$work/backend-$d.log" \
     "${extra[@]}" &
