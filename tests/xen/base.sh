@@ -102,8 +102,18 @@ copy_elf() {
 
 # copy_libs ROOT FILE...: copies the shared libraries of each (dynamic) ELF file into ROOT.
 copy_libs() {
-    local root=$1 f out lib missing
+    local root=$1
     shift
+    copy_libs_outside "$root" "" "$@"
+}
+
+# copy_libs_outside ROOT DIR FILE...: copy_libs, but a library the host finds
+# below DIR (the build tree, the unpacked package) is not copied: in the guest
+# the loader finds the packaged one instead (RUNPATH into the build tree names
+# a folder the guest lacks, so ld.so.cache decides). An empty DIR skips nothing.
+copy_libs_outside() {
+    local root=$1 dir=$2 f out lib missing
+    shift 2
     for f in "$@"; do
         out=$(LC_ALL=C ldd "$f" 2>/dev/null) || continue   # not dynamic
         missing=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*\([^ ]*\) => not found.*/\1/p')
@@ -113,6 +123,9 @@ copy_libs() {
         fi
         for lib in $(printf '%s\n' "$out" | sed -n -e 's/.*=> \(\/[^ ]*\) (0x.*/\1/p' \
                                                    -e 's/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p'); do
+            if [ -n "$dir" ]; then
+                case $lib in "$dir"/*) continue ;; esac
+            fi
             [ -e "$root$lib" ] && continue
             mkdir -p "$root$(dirname "$lib")"
             cp -L "$lib" "$root$lib"

@@ -141,30 +141,6 @@ for f in ${BINS[@]+"${BINS[@]}"}; do
     PROGS+=("opt/vgpu/bin/${f##*/}")
 done
 
-# copy_libs_outside ROOT DIR FILE...: copy_libs, but a library the host finds
-# below DIR (the build tree, the unpacked package) is not copied: in the guest
-# the loader finds the packaged one instead (RUNPATH into the build tree names
-# a folder the guest lacks, so ld.so.cache decides).
-copy_libs_outside() {
-    local root=$1 dir=$2 f out lib missing
-    shift 2
-    for f in "$@"; do
-        out=$(LC_ALL=C ldd "$f" 2>/dev/null) || continue   # not dynamic
-        missing=$(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*\([^ ]*\) => not found.*/\1/p')
-        if [ -n "$missing" ]; then
-            echo "xen-testbed: $f needs libraries this host lacks: $missing" >&2
-            return 1
-        fi
-        for lib in $(printf '%s\n' "$out" | sed -n -e 's/.*=> \(\/[^ ]*\) (0x.*/\1/p' \
-                                                   -e 's/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p'); do
-            case $lib in "$dir"/*) continue ;; esac
-            [ -e "$root$lib" ] && continue
-            mkdir -p "$root$(dirname "$lib")"
-            cp -L "$lib" "$root$lib"
-        done
-    done
-}
-
 # --- the packages (VGPU_DEBS: make deb's output): installed into dom0 and the guests --
 # Unpacked as dpkg would (dpkg-deb -x); what their maintainer scripts do that
 # matters here is done too: vgpu-xen-libcuda's ld.so.conf.d link (taken from
