@@ -1095,6 +1095,36 @@ START_TEST(r1_table)
 }
 END_TEST
 
+/*
+ * A new guest against a backend without feature-host-mem (here one serving
+ * revision 1): registering host memory is -EOPNOTSUPP and copies from and
+ * to that memory go the old way, every byte right.
+ */
+START_TEST(r1_host_memory)
+{
+	size_t len = (1u << 20) + 4099, i;
+	uint8_t *p = NULL, *out = malloc(len);
+	uint64_t m;
+
+	ck_assert(!dev_r2());
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(vgpu_host_alloc(v, len, (void **)&p), 0);
+	for (i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 13 + (i >> 12));
+	ck_assert_int_eq(vgpu_host_register(v, p, len, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_mem_alloc(v, len, &m, NULL), 0);
+	ck_assert_int_eq(vgpu_memcpy_h2d(v, m, 0, p, len), 0);
+	memset(out, 0, len);
+	ck_assert_int_eq(vgpu_memcpy_d2h(v, out, m, 0, len), 0);
+	ck_assert(!memcmp(out, p, len));
+	ck_assert_int_eq(vgpu_memcpy_d2h(v, p + 7, m, 0, 4096), 0);
+	ck_assert(!memcmp(p + 7, out, 4096));
+	ck_assert_int_eq(vgpu_mem_free(v, m), 0);
+	ck_assert_int_eq(vgpu_host_free(v, p), 0);
+	free(out);
+}
+END_TEST
+
 START_TEST(device_table)
 {
 	int st;
@@ -1534,6 +1564,7 @@ static Suite *libvgpu_suite(const char *tier)
 		tcase_add_unchecked_fixture(tc, r1_tier_setup, dev_tier_teardown);
 		tcase_add_checked_fixture(tc, dev_setup, dev_teardown);
 		tcase_add_test(tc, r1_table);
+		tcase_add_test(tc, r1_host_memory);
 		suite_add_tcase(s, tc);
 	}
 #endif
